@@ -1,0 +1,66 @@
+//! `/healthz` (the process answers) and `/readyz` (and can reach PostgreSQL).
+
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use sqlx::PgPool;
+
+use crate::{
+    api::{ApiTags, json::JsonBody},
+    db,
+    error::{ApiError, ErrorStatuses, Failure, statuses::UNAVAILABLE},
+};
+
+/// The service's own view of its health.
+#[derive(Debug, Object)]
+pub struct HealthStatus {
+    /// `ok` when the check passed.
+    pub status: String,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum HealthResponse {
+    /// The check passed.
+    #[oai(status = 200)]
+    Ok(JsonBody<HealthStatus>),
+}
+
+impl HealthResponse {
+    fn ok() -> Self {
+        HealthResponse::Ok(JsonBody(HealthStatus {
+            status: "ok".to_owned(),
+        }))
+    }
+}
+
+/// `/readyz` fails only one way: the database does not answer.
+#[derive(Debug)]
+pub struct ReadyErrors;
+impl ErrorStatuses for ReadyErrors {
+    const STATUSES: &'static [(u16, &'static str)] = &[UNAVAILABLE];
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HealthApi;
+
+#[OpenApi(tag = "ApiTags::Health")]
+impl HealthApi {
+    /// Liveness
+    ///
+    /// Answers `200` whenever the process can serve HTTP; it does not touch the database.
+    #[oai(path = "/healthz", method = "get", operation_id = "getHealth")]
+    async fn healthz(&self) -> HealthResponse {
+        HealthResponse::ok()
+    }
+
+    /// Readiness
+    ///
+    /// Answers `200` when the database takes queries, `503` problem+json when it does not.
+    #[oai(path = "/readyz", method = "get", operation_id = "getReadiness")]
+    async fn readyz(
+        &self,
+        Data(pool): Data<&PgPool>,
+    ) -> Result<HealthResponse, Failure<ReadyErrors>> {
+        db::ping(pool).await.map_err(ApiError::Unavailable)?;
+        Ok(HealthResponse::ok())
+    }
+}

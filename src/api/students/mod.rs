@@ -1,0 +1,225 @@
+//! `/api/students`: the students operations. Handlers only translate between wire types and the
+//! domain; validation happened in the types, SQL lives in `db`.
+
+pub mod responses;
+pub mod schemas;
+
+use poem::web::Data;
+use poem_openapi::{
+    OpenApi,
+    param::{Path, Query},
+    types::MaybeUndefined,
+};
+use sqlx::PgPool;
+
+use self::{
+    responses::{
+        ByIdErrors, CreateErrors, CreatedResponse, DeletedResponse, ListErrors, ListResponse,
+        StudentResponse, WriteErrors,
+    },
+    schemas::{
+        Cursor, Nullable, PageLimit, Student, StudentCreate, StudentPage, StudentPatch,
+        StudentReplace, Timestamp,
+    },
+};
+use crate::{
+    api::{ApiTags, json::JsonBody},
+    db,
+    domain::{self, NewStudent, StudentChanges},
+    error::{ApiError, Failure},
+};
+
+/// The students resource. Stateless: the pool comes from the endpoint's data.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StudentsApi;
+
+#[OpenApi(tag = "ApiTags::Students")]
+impl StudentsApi {
+    /// List students
+    ///
+    /// Returns students in `id` order, one page at a time. Follow `next_cursor` until it is
+    /// `null` to walk every student exactly once, even while others are added or removed.
+    #[oai(path = "/api/students", method = "get", operation_id = "listStudents")]
+    async fn list(
+        &self,
+        Data(pool): Data<&PgPool>,
+        /// Students per page, 1–100.
+        limit: Query<Option<PageLimit>>,
+        /// `next_cursor` from the previous page; omit it for the first page.
+        cursor: Query<Option<Cursor>>,
+    ) -> Result<ListResponse, Failure<ListErrors>> {
+        let limit = limit.0.unwrap_or_default().0;
+        // One extra row tells whether another page follows, without a COUNT.
+        let mut students = db::list(pool, cursor.0.map(|c| c.after), limit + 1).await?;
+        let next_cursor = if students.len() as i64 > limit {
+            students.truncate(limit as usize);
+            students.last().map(|s| Cursor { after: s.id })
+        } else {
+            None
+        };
+        Ok(ListResponse::Ok(JsonBody(StudentPage {
+            items: students.into_iter().map(Student::from).collect(),
+            next_cursor: Nullable(next_cursor),
+        })))
+    }
+
+    /// Create a student
+    ///
+    /// Creates a student from `name`, `grade` and an optional `email`, and answers `201` with
+    /// the stored student and its URL in `Location`. Every invalid field is reported at once.
+    #[oai(
+        path = "/api/students",
+        method = "post",
+        operation_id = "createStudent"
+    )]
+    async fn create(
+        &self,
+        Data(pool): Data<&PgPool>,
+        body: JsonBody<StudentCreate>,
+    ) -> Result<CreatedResponse, Failure<CreateErrors>> {
+        let student = db::insert(pool, &body.0.into()).await?;
+        let location = format!("/api/students/{}", student.id);
+        Ok(CreatedResponse::Created(JsonBody(student.into()), location))
+    }
+
+    /// Get a student
+    ///
+    /// Returns the student with this `id`, or `404` when there is none.
+    #[oai(
+        path = "/api/students/:id",
+        method = "get",
+        operation_id = "getStudent"
+    )]
+    async fn get(
+        &self,
+        Data(pool): Data<&PgPool>,
+        /// The student's id.
+        id: Path<i64>,
+    ) -> Result<StudentResponse, Failure<ByIdErrors>> {
+        let student = db::get(pool, id.0)
+            .await?
+            .ok_or(ApiError::StudentNotFound(id.0))?;
+        Ok(StudentResponse::Ok(JsonBody(student.into())))
+    }
+
+    /// Replace a student
+    ///
+    /// Overwrites every writable field. All of `name`, `grade` and `email` are required;
+    /// `"email": null` removes the e-mail address.
+    #[oai(
+        path = "/api/students/:id",
+        method = "put",
+        operation_id = "replaceStudent"
+    )]
+    async fn replace(
+        &self,
+        Data(pool): Data<&PgPool>,
+        /// The student's id.
+        id: Path<i64>,
+        body: JsonBody<StudentReplace>,
+    ) -> Result<StudentResponse, Failure<WriteErrors>> {
+        let student = db::replace(pool, id.0, &body.0.into())
+            .await?
+            .ok_or(ApiError::StudentNotFound(id.0))?;
+        Ok(StudentResponse::Ok(JsonBody(student.into())))
+    }
+
+    /// Update some fields of a student
+    ///
+    /// JSON merge patch semantics: fields left out stay as they are, `"email": null` removes the
+    /// e-mail address, and `null` for `name` or `grade` is refused. `{}` changes nothing.
+    #[oai(
+        path = "/api/students/:id",
+        method = "patch",
+        operation_id = "updateStudent"
+    )]
+    async fn update(
+        &self,
+        Data(pool): Data<&PgPool>,
+        /// The student's id.
+        id: Path<i64>,
+        body: JsonBody<StudentPatch>,
+    ) -> Result<StudentResponse, Failure<WriteErrors>> {
+        let student = db::update(pool, id.0, &body.0.into())
+            .await?
+            .ok_or(ApiError::StudentNotFound(id.0))?;
+        Ok(StudentResponse::Ok(JsonBody(student.into())))
+    }
+
+    /// Delete a student
+    ///
+    /// Deletes the student with this `id`; `404` when there is none (so a repeated delete says so).
+    #[oai(
+        path = "/api/students/:id",
+        method = "delete",
+        operation_id = "deleteStudent"
+    )]
+    async fn delete(
+        &self,
+        Data(pool): Data<&PgPool>,
+        /// The student's id.
+        id: Path<i64>,
+    ) -> Result<DeletedResponse, Failure<ByIdErrors>> {
+        if db::delete(pool, id.0).await? {
+            Ok(DeletedResponse::NoContent)
+        } else {
+            Err(ApiError::StudentNotFound(id.0).into())
+        }
+    }
+}
+
+impl From<domain::Student> for Student {
+    fn from(student: domain::Student) -> Self {
+        Student {
+            id: student.id,
+            name: student.name,
+            grade: student.grade,
+            email: Nullable(student.email),
+            created_at: Timestamp(student.created_at),
+            updated_at: Timestamp(student.updated_at),
+        }
+    }
+}
+
+impl From<StudentCreate> for NewStudent {
+    fn from(body: StudentCreate) -> Self {
+        NewStudent {
+            name: body.name,
+            grade: body.grade,
+            email: body.email,
+        }
+    }
+}
+
+impl From<StudentReplace> for NewStudent {
+    fn from(body: StudentReplace) -> Self {
+        NewStudent {
+            name: body.name,
+            grade: body.grade,
+            email: body.email.0,
+        }
+    }
+}
+
+impl From<StudentPatch> for StudentChanges {
+    fn from(body: StudentPatch) -> Self {
+        StudentChanges {
+            name: defined(body.name),
+            grade: defined(body.grade),
+            email: match body.email {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(email) => Some(Some(email)),
+            },
+        }
+    }
+}
+
+/// The value of a field that is not nullable: `null` never reaches here (the schema check
+/// refused it), so only "absent" and "present" remain.
+fn defined<T>(field: MaybeUndefined<T>) -> Option<T> {
+    match field {
+        MaybeUndefined::Value(value) => Some(value),
+        MaybeUndefined::Undefined | MaybeUndefined::Null => None,
+    }
+}

@@ -1,0 +1,496 @@
+//! Wire types: one schema per direction (create, replace, patch, read), built from domain types.
+//!
+//! The domain types publish their own schemas here (their constants become `minLength`,
+//! `maxLength`, `format`, `enum`), so the rule a client reads in the spec is the rule enforced.
+
+use std::borrow::Cow;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, SecondsFormat, Utc};
+use poem_openapi::{
+    Object,
+    registry::{MetaSchema, MetaSchemaRef, Registry},
+    types::{
+        Example, MaybeUndefined, ParseError, ParseFromJSON, ParseFromParameter, ParseResult,
+        ToJSON, Type,
+    },
+};
+use serde_json::Value;
+
+use crate::domain::{Email, GRADES, Grade, StudentName, Violation};
+
+/// Implements poem-openapi's `Type`, `ParseFromJSON` and `ToJSON` for a domain string type whose
+/// schema is `$schema` and whose parser is `$ty::parse`.
+macro_rules! string_schema_type {
+    ($ty:ty, $name:literal, $schema:expr) => {
+        impl Type for $ty {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = Self;
+            type RawElementValueType = Self;
+
+            fn name() -> Cow<'static, str> {
+                $name.into()
+            }
+
+            fn schema_ref() -> MetaSchemaRef {
+                MetaSchemaRef::Inline(Box::new($schema))
+            }
+
+            fn as_raw_value(&self) -> Option<&Self> {
+                Some(self)
+            }
+
+            fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+                Box::new(self.as_raw_value().into_iter())
+            }
+        }
+
+        impl ParseFromJSON for $ty {
+            fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+                match value {
+                    Some(Value::String(raw)) => {
+                        <$ty>::parse(&raw).map_err(|v: Violation| ParseError::custom(v.message))
+                    }
+                    other => Err(ParseError::expected_type(other.unwrap_or_default())),
+                }
+            }
+        }
+
+        impl ToJSON for $ty {
+            fn to_json(&self) -> Option<Value> {
+                Some(Value::String(self.as_str().to_owned()))
+            }
+        }
+    };
+}
+
+string_schema_type!(
+    StudentName,
+    "StudentName",
+    MetaSchema {
+        description: Some(
+            "Full name. Surrounding whitespace is trimmed; control characters are refused."
+        ),
+        min_length: Some(StudentName::MIN_CHARS),
+        max_length: Some(StudentName::MAX_CHARS),
+        example: Some("Ada Lovelace".into()),
+        ..MetaSchema::new("string")
+    }
+);
+
+string_schema_type!(
+    Email,
+    "Email",
+    MetaSchema {
+        description: Some(
+            "E-mail address, stored lower-cased; unique across students, ignoring case."
+        ),
+        max_length: Some(Email::MAX_CHARS),
+        example: Some("ada@example.com".into()),
+        ..MetaSchema::new_with_format("string", "email")
+    }
+);
+
+/// `Grade` is a named component (`#/components/schemas/Grade`), so generated clients get an enum.
+impl Type for Grade {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "Grade".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Reference("Grade".into())
+    }
+
+    fn register(registry: &mut Registry) {
+        registry.create_schema::<Self, _>("Grade".into(), |_| MetaSchema {
+            description: Some("A letter grade, best first."),
+            enum_items: GRADES.iter().map(|g| Value::from(g.as_str())).collect(),
+            example: Some("A-".into()),
+            ..MetaSchema::new("string")
+        });
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for Grade {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(raw)) => {
+                Grade::parse(&raw).map_err(|v| ParseError::custom(v.message))
+            }
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl ToJSON for Grade {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::from(self.as_str()))
+    }
+}
+
+/// A field that must be present but may be `null` (PUT's `email`). poem-openapi's `Option<T>`
+/// would make the field optional, which is PATCH's job, not PUT's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nullable<T>(pub Option<T>);
+
+impl<T: Type> Type for Nullable<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = T::RawValueType;
+    type RawElementValueType = T::RawElementValueType;
+
+    fn name() -> Cow<'static, str> {
+        format!("nullable_{}", T::name()).into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        let nullable = MetaSchema {
+            nullable: true,
+            ..MetaSchema::ANY
+        };
+        match T::schema_ref() {
+            MetaSchemaRef::Inline(schema) => {
+                MetaSchemaRef::Inline(Box::new(schema.merge(nullable)))
+            }
+            reference => MetaSchemaRef::Inline(Box::new(MetaSchema {
+                all_of: vec![reference],
+                ..nullable
+            })),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_ref().and_then(T::as_raw_value)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        match &self.0 {
+            Some(value) => value.raw_element_iter(),
+            None => Box::new(std::iter::empty()),
+        }
+    }
+}
+
+impl<T: ParseFromJSON> ParseFromJSON for Nullable<T> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::Null) => Ok(Self(None)),
+            Some(value) => T::parse_from_json(Some(value))
+                .map(|v| Self(Some(v)))
+                .map_err(ParseError::propagate),
+            None => Err(ParseError::expected_input()),
+        }
+    }
+}
+
+impl<T: ToJSON> ToJSON for Nullable<T> {
+    fn to_json(&self) -> Option<Value> {
+        Some(self.0.as_ref().and_then(T::to_json).unwrap_or(Value::Null))
+    }
+}
+
+/// An instant in UTC, written as RFC 3339 with a `Z` (`2026-01-31T09:30:00.123456Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl Type for Timestamp {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string_date-time".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            read_only: true,
+            ..MetaSchema::new_with_format("string", "date-time")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for Timestamp {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(raw)) => DateTime::parse_from_rfc3339(&raw)
+                .map(|at| Self(at.to_utc()))
+                .map_err(|_| ParseError::custom("must be an RFC 3339 timestamp")),
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl ToJSON for Timestamp {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(
+            self.0.to_rfc3339_opts(SecondsFormat::Micros, true),
+        ))
+    }
+}
+
+/// A student as stored. `id`, `created_at` and `updated_at` are set by the server.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Student {
+    /// Server-assigned identifier.
+    #[oai(read_only)]
+    pub id: i64,
+    pub name: StudentName,
+    pub grade: Grade,
+    pub email: Nullable<Email>,
+    /// When the student was created.
+    pub created_at: Timestamp,
+    /// When any field last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Fields of a new student. Unknown fields, and `id` or timestamps, are refused with 422.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct StudentCreate {
+    pub name: StudentName,
+    pub grade: Grade,
+    /// Optional; omit it or send `null` for none.
+    #[oai(nullable)]
+    pub email: Option<Email>,
+}
+
+/// Every writable field of a student, replacing all of them. `email` must be present; `null`
+/// clears it. Unknown fields are refused with 422.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct StudentReplace {
+    pub name: StudentName,
+    pub grade: Grade,
+    pub email: Nullable<Email>,
+}
+
+/// A partial update (JSON merge patch): an absent field is left as it is, `"email": null` clears
+/// the e-mail, and `null` for `name` or `grade` is refused. Unknown fields are refused with 422.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct StudentPatch {
+    pub name: MaybeUndefined<StudentName>,
+    pub grade: MaybeUndefined<Grade>,
+    #[oai(nullable)]
+    pub email: MaybeUndefined<Email>,
+}
+
+/// One page of students, ordered by `id`.
+#[derive(Debug, Clone, Object)]
+pub struct StudentPage {
+    pub items: Vec<Student>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Nullable<Cursor>,
+}
+
+/// How many students a page holds: 1–100, default 20.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit(pub i64);
+
+impl PageLimit {
+    pub const MIN: i64 = 1;
+    pub const MAX: i64 = 100;
+    pub const DEFAULT: i64 = 20;
+}
+
+impl Default for PageLimit {
+    fn default() -> Self {
+        Self(Self::DEFAULT)
+    }
+}
+
+impl Type for PageLimit {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "PageLimit".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            minimum: Some(Self::MIN as f64),
+            maximum: Some(Self::MAX as f64),
+            default: Some(Self::DEFAULT.into()),
+            ..MetaSchema::new_with_format("integer", "int32")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromParameter for PageLimit {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        let out_of_range = || {
+            ParseError::custom(format!(
+                "must be an integer from {} to {}",
+                Self::MIN,
+                Self::MAX
+            ))
+        };
+        let limit: i64 = value.trim().parse().map_err(|_| out_of_range())?;
+        if (Self::MIN..=Self::MAX).contains(&limit) {
+            Ok(Self(limit))
+        } else {
+            Err(out_of_range())
+        }
+    }
+}
+
+/// An opaque position in the list: where the next page starts. Only cursors this API returned
+/// are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// The last id of the previous page (keyset pagination: `WHERE id > after`).
+    pub after: i64,
+}
+
+impl Cursor {
+    const PREFIX: &'static str = "id:";
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}{}", Self::PREFIX, self.after))
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let after = text.strip_prefix(Self::PREFIX)?.parse().ok()?;
+        Some(Self { after })
+    }
+}
+
+impl Type for Cursor {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "Cursor".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some("Opaque; copy it from `next_cursor`."),
+            max_length: Some(64),
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromParameter for Cursor {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Self::decode(value).ok_or_else(|| {
+            ParseError::custom("is not a cursor returned by this API; copy `next_cursor` as is")
+        })
+    }
+}
+
+impl ParseFromJSON for Cursor {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(raw)) => Self::parse_from_parameter(&raw),
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl ToJSON for Cursor {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.encode()))
+    }
+}
+
+impl Example for Student {
+    fn example() -> Self {
+        let at = DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default();
+        Student {
+            id: 42,
+            name: example_name(),
+            grade: Grade::AMinus,
+            email: Nullable(example_email()),
+            created_at: Timestamp(at),
+            updated_at: Timestamp(at),
+        }
+    }
+}
+
+impl Example for StudentCreate {
+    fn example() -> Self {
+        StudentCreate {
+            name: example_name(),
+            grade: Grade::AMinus,
+            email: example_email(),
+        }
+    }
+}
+
+impl Example for StudentReplace {
+    fn example() -> Self {
+        StudentReplace {
+            name: example_name(),
+            grade: Grade::BPlus,
+            email: Nullable(None),
+        }
+    }
+}
+
+impl Example for StudentPatch {
+    fn example() -> Self {
+        StudentPatch {
+            name: MaybeUndefined::Undefined,
+            grade: MaybeUndefined::Value(Grade::A),
+            email: MaybeUndefined::Null,
+        }
+    }
+}
+
+fn example_name() -> StudentName {
+    StudentName::parse("Ada Lovelace").unwrap_or_else(|_| unreachable!("a valid literal"))
+}
+
+fn example_email() -> Option<Email> {
+    Email::parse("ada@example.com").ok()
+}

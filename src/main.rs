@@ -1,0 +1,41 @@
+//! `students-api`: serve the API, or print its OpenAPI document (`students-api openapi`).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use students_api::{
+    config::{Cli, Command},
+    openapi,
+    startup::Application,
+    telemetry,
+};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // A missing .env is normal; the environment and flags still apply.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        print!("{}", openapi::spec_yaml());
+        return ExitCode::SUCCESS;
+    }
+    telemetry::init();
+    let app = match Application::build(cli.config).await {
+        Ok(app) => app,
+        Err(err) => {
+            eprintln!("students-api could not start:\n{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        "listening on port {0}; Swagger UI at http://localhost:{0}/docs",
+        app.port()
+    );
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("students-api stopped with an error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The OpenAPI document: built from the code, served at `/openapi.{json,yaml}`, committed as
+//! `openapi.yaml` (regenerate with `cargo run -- openapi > openapi.yaml`).
+
+use poem_openapi::OpenApiService;
+use serde_json::Value;
+
+use crate::api::{health::HealthApi, students::StudentsApi};
+
+pub type Api = (StudentsApi, HealthApi);
+
+const DESCRIPTION: &str = "\
+Manage students: create, list, read, replace, update and delete.
+
+**Contract.** Every request and response type is published below with its rules \
+(`minLength`, `maxLength`, `format`, `enum`, `nullable`), and the server enforces exactly those. \
+In every string, surrounding whitespace is trimmed before length checks and control characters \
+(NUL included) are refused. Unknown fields in a body are refused, never ignored.
+
+**Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `type`. \
+A `422` lists every invalid field at once in `errors`, each with a `location` (a JSON pointer \
+into the body such as `/name`, or `query.limit`, `path.id`), a `message` and a `code`. \
+Request bodies are limited to 64 KiB (`413`).";
+
+/// The service that serves the operations and produces the document.
+pub fn api_service() -> OpenApiService<Api, ()> {
+    OpenApiService::new(
+        (StudentsApi, HealthApi),
+        "Students API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(DESCRIPTION)
+}
+
+/// The document as JSON, normalised for client generators (see [`normalise`]).
+pub fn spec_json() -> String {
+    serde_json::to_string_pretty(&document()).unwrap_or_default()
+}
+
+/// The document as YAML: what `students-api openapi` prints and `openapi.yaml` holds.
+pub fn spec_yaml() -> String {
+    serde_yaml::to_string(&document()).unwrap_or_default()
+}
+
+fn document() -> Value {
+    let mut document: Value = serde_json::from_str(&api_service().spec()).unwrap_or_default();
+    normalise(&mut document);
+    document
+}
+
+/// Two fixes poem-openapi's output needs before generators read it: integral bounds come out as
+/// floats (`maximum: 100.0`, which makes some generators type the value as a float), and
+/// response header names come out upper-cased (`LOCATION`).
+fn normalise(value: &mut Value) {
+    match value {
+        Value::Number(number) => {
+            if let Some(float) = number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                && number.is_f64()
+            {
+                *number = serde_json::Number::from(float as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalise),
+        Value::Object(map) => {
+            if let Some(Value::Object(headers)) = map.get_mut("headers") {
+                let renamed: serde_json::Map<String, Value> = std::mem::take(headers)
+                    .into_iter()
+                    .map(|(name, header)| (canonical_header(&name), header))
+                    .collect();
+                *headers = renamed;
+            }
+            map.values_mut().for_each(normalise);
+        }
+        _ => {}
+    }
+}
+
+/// `LOCATION` → `Location`, `RETRY-AFTER` → `Retry-After`.
+fn canonical_header(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let lower = part.to_ascii_lowercase();
+            let mut chars = lower.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}

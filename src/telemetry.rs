@@ -1,0 +1,10 @@
+//! Logging through `tracing`, filtered by `RUST_LOG` (default: info for this crate and poem).
+
+use tracing_subscriber::{EnvFilter, fmt};
+
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("students_api=info,poem=info,sqlx=warn"));
+    // A second call (tests spawning several apps) keeps the first subscriber.
+    let _ = fmt().with_env_filter(filter).try_init();
+}
