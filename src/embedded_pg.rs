@@ -19,7 +19,7 @@ use std::{
     os::unix::{fs::PermissionsExt, process::CommandExt},
     path::{Path, PathBuf},
     process::{Command, Stdio},
-    sync::mpsc,
+    sync::{Mutex, mpsc},
     thread,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
@@ -28,6 +28,8 @@ use std::{
 const SUPERUSER: &str = "postgres";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+/// Overrides where the embedded server keeps its data.
+pub const DATA_DIR_ENV: &str = "STUDENTS_API_PGDATA";
 const THROWAWAY_PREFIX: &str = "students-api-test-pg-";
 
 #[derive(Debug, thiserror::Error)]
@@ -74,15 +76,31 @@ pub struct EmbeddedPostgres {
 #[derive(Debug)]
 struct OwnedServer {
     pid: i32,
-    exited: mpsc::Receiver<()>,
+    /// Receives once when the server process has exited. (A mutex keeps the type `Sync`.)
+    exited: Mutex<mpsc::Receiver<()>>,
+}
+
+impl OwnedServer {
+    fn has_exited(&self, within: Duration) -> bool {
+        self.exited
+            .lock()
+            .map(|exited| exited.recv_timeout(within).is_ok())
+            .unwrap_or(true)
+    }
 }
 
 impl EmbeddedPostgres {
-    /// The app's default: data kept across runs in a per-user directory.
+    /// The app's default: data kept across runs in `STUDENTS_API_PGDATA`, else a per-user
+    /// directory named after the PostgreSQL major version (data directories are per version).
     pub fn start_default() -> Result<Self> {
         let bin_dir = find_bin_dir()?;
-        let major = major_version(&bin_dir)?;
-        let data_dir = default_data_root()?.join(format!("postgresql-{major}"));
+        let data_dir = match std::env::var_os(DATA_DIR_ENV) {
+            Some(dir) => PathBuf::from(dir),
+            None => {
+                let major = major_version(&bin_dir)?;
+                default_data_root()?.join(format!("postgresql-{major}"))
+            }
+        };
         Self::start(bin_dir, data_dir, false, None)
     }
 
@@ -219,7 +237,7 @@ impl EmbeddedPostgres {
             .map_err(io_err("run postgres"))?;
         Ok(OwnedServer {
             pid: i32::try_from(pid).unwrap_or(i32::MAX),
-            exited: exit_rx,
+            exited: Mutex::new(exit_rx),
         })
     }
 
@@ -228,7 +246,7 @@ impl EmbeddedPostgres {
         let pg_isready = self.bin_dir.join("pg_isready");
         loop {
             if let Some(server) = &self.server
-                && server.exited.try_recv().is_ok()
+                && server.has_exited(Duration::ZERO)
             {
                 return Err(self.start_error());
             }
@@ -272,10 +290,10 @@ impl EmbeddedPostgres {
     fn stop_in_place(&mut self) {
         if let Some(server) = self.server.take() {
             sys::signal(server.pid, libc::SIGINT);
-            if server.exited.recv_timeout(STOP_TIMEOUT).is_err() {
+            if !server.has_exited(STOP_TIMEOUT) {
                 tracing::warn!("embedded PostgreSQL did not stop in time; sending SIGQUIT");
                 sys::signal(server.pid, libc::SIGQUIT);
-                let _ = server.exited.recv_timeout(STOP_TIMEOUT);
+                server.has_exited(STOP_TIMEOUT);
             }
         }
         if let Some(root) = self.throwaway_root.take() {

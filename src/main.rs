@@ -27,10 +27,6 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(
-        "listening on port {0}; Swagger UI at http://localhost:{0}/docs",
-        app.port()
-    );
     match app.run_until_stopped().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

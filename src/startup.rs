@@ -8,7 +8,12 @@ use poem::{
 };
 use sqlx::PgPool;
 
-use crate::{config::Config, db, embedded_pg::EmbeddedPostgres, error, openapi};
+use crate::{
+    config::Config,
+    db,
+    embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
+    error, openapi,
+};
 
 /// The database the embedded server holds the students in.
 pub const EMBEDDED_DATABASE: &str = "students";
@@ -19,7 +24,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
-    Embedded(#[from] crate::embedded_pg::EmbeddedPgError),
+    Embedded(#[from] EmbeddedPgError),
     #[error("cannot prepare the database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("cannot apply migrations: {0}")]
@@ -52,6 +57,21 @@ pub fn app(pool: PgPool) -> impl Endpoint {
         .with(poem::middleware::Tracing)
 }
 
+async fn start_embedded() -> Result<EmbeddedPostgres, StartupError> {
+    let embedded = tokio::task::spawn_blocking(EmbeddedPostgres::start_default)
+        .await
+        .map_err(|err| EmbeddedPgError::Io {
+            action: "start the embedded PostgreSQL".into(),
+            source: std::io::Error::other(err.to_string()),
+        })??;
+    tracing::info!(
+        data_dir = %embedded.data_dir().display(),
+        "embedded PostgreSQL is running; inspect it with: {}",
+        embedded.psql_command(EMBEDDED_DATABASE)
+    );
+    Ok(embedded)
+}
+
 /// Serves a document built once at start-up.
 fn spec_endpoint(document: String, content_type: &'static str) -> impl Endpoint {
     poem::endpoint::make_sync(move |_| {
@@ -79,30 +99,26 @@ impl std::fmt::Debug for Application {
 }
 
 impl Application {
-    /// Prepares the database (creating and migrating it) and binds the listener.
+    /// Prepares the database (embedded or given; created and migrated) and binds the listener.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let (url, embedded) = match config.database_url {
-            Some(url) => (url, None),
+        let (url, embedded) = match &config.database_url {
+            Some(url) => (url.clone(), None),
             None => {
-                let embedded = tokio::task::spawn_blocking(EmbeddedPostgres::start_default)
-                    .await
-                    .map_err(|err| std::io::Error::other(err.to_string()))
-                    .map_err(|source| StartupError::Listen {
-                        address: "embedded PostgreSQL".into(),
-                        source,
-                    })??;
-                tracing::info!(
-                    data_dir = %embedded.data_dir().display(),
-                    "embedded PostgreSQL is running; inspect it with: {}",
-                    embedded.psql_command(EMBEDDED_DATABASE)
-                );
+                let embedded = start_embedded().await?;
                 (embedded.url(EMBEDDED_DATABASE), Some(embedded))
             }
         };
         db::ensure_database(&url).await?;
         let pool = db::pool(&url)?;
         db::MIGRATOR.run(&pool).await?;
+        let mut app = Self::bind(&config, pool).await?;
+        app.embedded = embedded;
+        Ok(app)
+    }
 
+    /// Binds the listener for a pool that is already prepared (tests use this to point the
+    /// service at a database that is down).
+    pub async fn bind(config: &Config, pool: PgPool) -> Result<Self, StartupError> {
         let address = format!("{}:{}", config.host, config.port);
         let acceptor = TcpListener::bind(address.clone())
             .into_acceptor()
@@ -117,7 +133,7 @@ impl Application {
             acceptor,
             pool,
             port,
-            embedded,
+            embedded: None,
         })
     }
 
@@ -132,12 +148,14 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM, lets in-flight requests finish, then stops the database.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // Handlers go in before we announce the port, so an early SIGTERM is still graceful.
+        let stop = shutdown_signal()?;
+        tracing::info!(
+            "listening on port {0}; Swagger UI at http://localhost:{0}/docs",
+            self.port
+        );
         let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
-                app(self.pool.clone()),
-                shutdown_signal(),
-                Some(SHUTDOWN_GRACE),
-            )
+            .run_with_graceful_shutdown(app(self.pool.clone()), stop, Some(SHUTDOWN_GRACE))
             .await;
         self.pool.close().await;
         if let Some(embedded) = self.embedded {
@@ -149,22 +167,17 @@ impl Application {
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Resolves on the first SIGINT or SIGTERM. Registered eagerly: a signal that arrives before
+/// the future is first polled is not lost (and does not kill the process).
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }

@@ -1,1 +1,15 @@
-mod placeholder {}
+//! Integration tests: the real HTTP server against a real PostgreSQL, a fresh database per test.
+//!
+//! The server is `DATABASE_URL` when set, otherwise one throwaway embedded PostgreSQL for the
+//! whole run. Set `TEST_LOG=1` to see the service's logs.
+
+// A failed unwrap in a test is a failed test, with the line that failed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod compose;
+mod embedded;
+mod errors;
+mod helpers;
+mod listing;
+mod openapi;
+mod students;

@@ -18,7 +18,7 @@ use self::{
         StudentResponse, WriteErrors,
     },
     schemas::{
-        Cursor, Nullable, PageLimit, Student, StudentCreate, StudentPage, StudentPatch,
+        Cursor, Nullable, PageLimit, Student, StudentCreate, StudentId, StudentPage, StudentPatch,
         StudentReplace, Timestamp,
     },
 };
@@ -94,11 +94,12 @@ impl StudentsApi {
         &self,
         Data(pool): Data<&PgPool>,
         /// The student's id.
-        id: Path<i64>,
+        id: Path<StudentId>,
     ) -> Result<StudentResponse, Failure<ByIdErrors>> {
-        let student = db::get(pool, id.0)
+        let id = id.0.get()?;
+        let student = db::get(pool, id)
             .await?
-            .ok_or(ApiError::StudentNotFound(id.0))?;
+            .ok_or(ApiError::StudentNotFound(id))?;
         Ok(StudentResponse::Ok(JsonBody(student.into())))
     }
 
@@ -115,12 +116,13 @@ impl StudentsApi {
         &self,
         Data(pool): Data<&PgPool>,
         /// The student's id.
-        id: Path<i64>,
+        id: Path<StudentId>,
         body: JsonBody<StudentReplace>,
     ) -> Result<StudentResponse, Failure<WriteErrors>> {
-        let student = db::replace(pool, id.0, &body.0.into())
+        let id = id.0.get()?;
+        let student = db::replace(pool, id, &body.0.into())
             .await?
-            .ok_or(ApiError::StudentNotFound(id.0))?;
+            .ok_or(ApiError::StudentNotFound(id))?;
         Ok(StudentResponse::Ok(JsonBody(student.into())))
     }
 
@@ -137,12 +139,13 @@ impl StudentsApi {
         &self,
         Data(pool): Data<&PgPool>,
         /// The student's id.
-        id: Path<i64>,
+        id: Path<StudentId>,
         body: JsonBody<StudentPatch>,
     ) -> Result<StudentResponse, Failure<WriteErrors>> {
-        let student = db::update(pool, id.0, &body.0.into())
+        let id = id.0.get()?;
+        let student = db::update(pool, id, &body.0.into())
             .await?
-            .ok_or(ApiError::StudentNotFound(id.0))?;
+            .ok_or(ApiError::StudentNotFound(id))?;
         Ok(StudentResponse::Ok(JsonBody(student.into())))
     }
 
@@ -158,12 +161,13 @@ impl StudentsApi {
         &self,
         Data(pool): Data<&PgPool>,
         /// The student's id.
-        id: Path<i64>,
+        id: Path<StudentId>,
     ) -> Result<DeletedResponse, Failure<ByIdErrors>> {
-        if db::delete(pool, id.0).await? {
+        let id = id.0.get()?;
+        if db::delete(pool, id).await? {
             Ok(DeletedResponse::NoContent)
         } else {
-            Err(ApiError::StudentNotFound(id.0).into())
+            Err(ApiError::StudentNotFound(id).into())
         }
     }
 }

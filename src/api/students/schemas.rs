@@ -17,7 +17,10 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
-use crate::domain::{Email, GRADES, Grade, StudentName, Violation};
+use crate::{
+    domain::{Email, GRADES, Grade, StudentName, Violation},
+    error::{ApiError, FieldError},
+};
 
 /// Implements poem-openapi's `Type`, `ParseFromJSON` and `ToJSON` for a domain string type whose
 /// schema is `$schema` and whose parser is `$ty::parse`.
@@ -308,6 +311,56 @@ pub struct StudentPage {
     pub items: Vec<Student>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Nullable<Cursor>,
+}
+
+/// The `{id}` in `/api/students/{id}`.
+///
+/// Its parsing never fails in poem-openapi's extractor: poem-openapi renames path parameters
+/// internally (`param0`), so its own error could not name `id`. The handler calls [`Self::get`],
+/// which reports a bad id as `path.id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudentId(Result<i64, String>);
+
+impl StudentId {
+    pub fn get(&self) -> Result<i64, ApiError> {
+        self.0.clone().map_err(|message| {
+            ApiError::Validation(vec![FieldError::new(
+                "path.id",
+                "invalid_parameter",
+                message,
+            )])
+        })
+    }
+}
+
+impl Type for StudentId {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "integer_int64".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("integer", "int64")))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromParameter for StudentId {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self(value.parse().map_err(|_| {
+            format!("must be an integer from {} to {}", i64::MIN, i64::MAX)
+        })))
+    }
 }
 
 /// How many students a page holds: 1–100, default 20.

@@ -1,0 +1,274 @@
+//! Every error class answers problem+json that says what is wrong, and writes nothing.
+
+use reqwest::Method;
+use serde_json::json;
+use sqlx::postgres::PgPoolOptions;
+use students_api::{config::Config, startup::Application};
+
+use crate::helpers::{assert_problem, error_locations, pair, serve, spawn_app};
+
+#[tokio::test]
+async fn a_422_lists_every_bad_field_at_once() {
+    let app = spawn_app().await;
+
+    let response = app
+        .post_student(&json!({"name": "", "grade": "Z", "email": "nope"}))
+        .await;
+
+    let problem = assert_problem(response, 422).await;
+    assert_eq!(
+        problem["type"],
+        "urn:students-api:problem:validation-failed"
+    );
+    assert_eq!(
+        error_locations(&problem),
+        vec![
+            pair("/name", "too_short"),
+            pair("/grade", "invalid_enum"),
+            pair("/email", "invalid_email")
+        ]
+    );
+    for error in problem["errors"].as_array().unwrap() {
+        assert!(!error["message"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(app.student_count().await, 0);
+}
+
+#[tokio::test]
+async fn missing_required_fields_are_named() {
+    let app = spawn_app().await;
+
+    let problem = assert_problem(app.post_student(&json!({})).await, 422).await;
+
+    assert_eq!(
+        error_locations(&problem),
+        vec![pair("/name", "required"), pair("/grade", "required")]
+    );
+}
+
+#[tokio::test]
+async fn unknown_fields_and_server_fields_are_refused_not_ignored() {
+    let app = spawn_app().await;
+
+    let response = app
+        .post_student(&json!({"name": "Mallory", "grade": "A", "id": 1, "is_admin": true}))
+        .await;
+
+    let problem = assert_problem(response, 422).await;
+    assert_eq!(
+        error_locations(&problem),
+        vec![
+            pair("/id", "unknown_field"),
+            pair("/is_admin", "unknown_field")
+        ]
+    );
+    assert_eq!(app.student_count().await, 0);
+}
+
+#[tokio::test]
+async fn wrong_json_types_are_named_and_never_coerced() {
+    let app = spawn_app().await;
+
+    let response = app
+        .post_student(&json!({"name": 42, "grade": true, "email": false}))
+        .await;
+
+    let problem = assert_problem(response, 422).await;
+    assert_eq!(
+        error_locations(&problem),
+        vec![
+            pair("/name", "type"),
+            pair("/grade", "type"),
+            pair("/email", "type")
+        ]
+    );
+    assert_eq!(app.student_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_a_422() {
+    let app = spawn_app().await;
+
+    for body in [json!([1, 2]), json!("Ada"), json!(null)] {
+        let problem = assert_problem(app.post_student(&body).await, 422).await;
+        assert_eq!(error_locations(&problem)[0].0, "", "{body}");
+    }
+}
+
+#[tokio::test]
+async fn control_characters_are_a_422_never_a_database_error() {
+    let app = spawn_app().await;
+
+    for name in [
+        "Nul\u{0}Byte",
+        "Bell\u{7}",
+        "Line\nBreak",
+        "Esc\u{1b}[31m",
+        "C1\u{85}",
+    ] {
+        let response = app.post_student(&json!({"name": name, "grade": "A"})).await;
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(
+            error_locations(&problem),
+            vec![pair("/name", "control_character")],
+            "{name:?}"
+        );
+    }
+    let email = app
+        .post_student(&json!({"name": "Ok", "grade": "A", "email": "a\u{0}@example.com"}))
+        .await;
+    assert_problem(email, 422).await;
+    assert_eq!(app.student_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_a_400() {
+    let app = spawn_app().await;
+
+    for body in [&b"{\"name\": "[..], b"not json", b"\xff\xfe{}", b""] {
+        let response = app
+            .send_raw(
+                Method::POST,
+                "/api/students",
+                Some("application/json"),
+                body.to_vec(),
+            )
+            .await;
+        let problem = assert_problem(response, 400).await;
+        assert_eq!(problem["type"], "urn:students-api:problem:malformed-body");
+    }
+}
+
+#[tokio::test]
+async fn deeply_nested_json_is_a_400_not_a_crash() {
+    let app = spawn_app().await;
+    let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+
+    let response = app
+        .send_raw(
+            Method::POST,
+            "/api/students",
+            Some("application/json"),
+            nested,
+        )
+        .await;
+
+    assert_problem(response, 400).await;
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_content_type_is_a_415() {
+    let app = spawn_app().await;
+    let body = r#"{"name": "Ada", "grade": "A"}"#;
+
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let response = app
+            .send_raw(Method::POST, "/api/students", content_type, body)
+            .await;
+        assert_problem(response, 415).await;
+    }
+    let merge_patch = app
+        .send_raw(
+            Method::POST,
+            "/api/students",
+            Some("application/merge-patch+json"),
+            body,
+        )
+        .await;
+    assert_eq!(merge_patch.status(), 201, "+json media types are JSON");
+}
+
+#[tokio::test]
+async fn a_body_over_64_kib_is_a_413() {
+    let app = spawn_app().await;
+    let body = format!(r#"{{"name": "{}", "grade": "A"}}"#, "x".repeat(70 * 1024));
+
+    let response = app
+        .send_raw(
+            Method::POST,
+            "/api/students",
+            Some("application/json"),
+            body,
+        )
+        .await;
+
+    let problem = assert_problem(response, 413).await;
+    assert_eq!(
+        problem["type"],
+        "urn:students-api:problem:payload-too-large"
+    );
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems_too() {
+    let app = spawn_app().await;
+
+    assert_problem(app.get("/api/nothing-here").await, 404).await;
+    assert_problem(app.get("/").await, 404).await;
+    let wrong_method = app
+        .client
+        .delete(app.url("/api/students"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(wrong_method, 405).await;
+}
+
+#[tokio::test]
+async fn an_id_that_is_not_a_number_is_a_422_naming_the_path_parameter() {
+    let app = spawn_app().await;
+
+    for id in ["abc", "1.5", "99999999999999999999"] {
+        let problem = assert_problem(app.get(&format!("/api/students/{id}")).await, 422).await;
+        assert_eq!(error_locations(&problem)[0].0, "path.id", "{id}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_fast_503_with_retry_after() {
+    // A pool aimed at a port where nothing listens: what the service sees when PostgreSQL is down.
+    let pool = PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_secs(2))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/students")
+        .unwrap();
+    let config = Config {
+        host: "127.0.0.1".into(),
+        port: 0,
+        database_url: None,
+    };
+    let app = serve(Application::bind(&config, pool).await.unwrap());
+
+    let started = std::time::Instant::now();
+    let response = app.get("/api/students").await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(response.headers()["retry-after"], "1");
+    let problem = assert_problem(response, 503).await;
+    assert!(
+        !problem["detail"].as_str().unwrap().contains("127.0.0.1"),
+        "no internals leak: {problem}"
+    );
+
+    assert_problem(app.get("/readyz").await, 503).await;
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        200,
+        "alive, just not ready"
+    );
+}
+
+#[tokio::test]
+async fn readiness_is_200_when_the_database_answers() {
+    let app = spawn_app().await;
+
+    let response = app.get("/readyz").await;
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap()["status"],
+        "ok"
+    );
+}

@@ -1,0 +1,140 @@
+//! The committed spec is the code's spec, and the docs are served.
+
+use serde_json::Value;
+use students_api::openapi;
+
+use crate::helpers::spawn_app;
+
+fn committed_spec() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .expect("openapi.yaml at the repository root")
+}
+
+#[test]
+fn the_committed_openapi_yaml_is_what_the_code_generates() {
+    assert!(
+        committed_spec() == openapi::spec_yaml(),
+        "openapi.yaml is stale: regenerate it with `cargo run -- openapi > openapi.yaml`"
+    );
+}
+
+#[tokio::test]
+async fn the_served_spec_is_the_committed_one_in_yaml_and_json() {
+    let app = spawn_app().await;
+
+    let yaml = app.get("/openapi.yaml").await.text().await.unwrap();
+    let json: Value = app.get("/openapi.json").await.json().await.unwrap();
+
+    assert_eq!(yaml, committed_spec());
+    let from_yaml: Value = serde_yaml::from_str(&yaml).unwrap();
+    assert_eq!(json, from_yaml);
+}
+
+#[tokio::test]
+async fn swagger_ui_and_redoc_are_served() {
+    let app = spawn_app().await;
+
+    for path in ["/docs", "/redoc"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("<html"), "{path} is a page");
+    }
+}
+
+fn spec() -> Value {
+    serde_yaml::from_str(&openapi::spec_yaml()).unwrap()
+}
+
+#[test]
+fn operations_are_documented_with_stable_sdk_friendly_ids() {
+    let spec = spec();
+    let mut ids = Vec::new();
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            for member in ["summary", "description"] {
+                assert!(
+                    operation[member].is_string(),
+                    "{method} {path} has a {member}"
+                );
+            }
+            assert!(
+                !operation["tags"].as_array().unwrap().is_empty(),
+                "{method} {path} has a tag"
+            );
+            ids.push(id);
+        }
+    }
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "createStudent",
+            "deleteStudent",
+            "getHealth",
+            "getReadiness",
+            "getStudent",
+            "listStudents",
+            "replaceStudent",
+            "updateStudent"
+        ]
+    );
+}
+
+#[test]
+fn every_error_response_is_problem_json() {
+    let spec = spec();
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if status.starts_with('2') {
+                    continue;
+                }
+                let schema = &response["content"]["application/problem+json"]["schema"]["$ref"];
+                assert_eq!(
+                    schema, "#/components/schemas/Problem",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn request_schemas_publish_the_rules_and_never_require_server_fields() {
+    let spec = spec();
+    let schemas = &spec["components"]["schemas"];
+    for name in ["StudentCreate", "StudentReplace", "StudentPatch"] {
+        let schema = &schemas[name];
+        let properties: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(properties, ["name", "grade", "email"], "{name}");
+        assert_eq!(schema["properties"]["name"]["maxLength"], 100);
+        assert_eq!(schema["properties"]["name"]["minLength"], 1);
+        assert_eq!(schema["properties"]["email"]["format"], "email");
+        assert_eq!(schema["properties"]["email"]["maxLength"], 254);
+        assert_eq!(schema["properties"]["email"]["nullable"], true);
+        assert_eq!(
+            schema["properties"]["grade"]["$ref"],
+            "#/components/schemas/Grade"
+        );
+    }
+    assert_eq!(schemas["Grade"]["enum"].as_array().unwrap().len(), 11);
+    assert_eq!(
+        schemas["StudentReplace"]["required"],
+        serde_json::json!(["name", "grade", "email"])
+    );
+    assert!(
+        schemas["StudentPatch"]["required"].is_null(),
+        "PATCH requires nothing"
+    );
+    assert_eq!(schemas["Student"]["properties"]["id"]["readOnly"], true);
+    let limit = &spec["paths"]["/api/students"]["get"]["parameters"][0]["schema"];
+    assert_eq!(
+        (limit["minimum"].as_i64(), limit["maximum"].as_i64()),
+        (Some(1), Some(100))
+    );
+}
