@@ -202,6 +202,17 @@ impl From<sqlx::Error> for ApiError {
             E::Database(db) if db.constraint() == Some(crate::db::EMAIL_UNIQUE_INDEX) => {
                 ApiError::EmailTaken
             }
+            // A CHECK mirrors a type's rule, so the types should have refused this value first;
+            // if they did not, it is still the client's value: a 422, logged so we fix the type.
+            E::Database(db) if db.code().as_deref() == Some(CHECK_VIOLATION) => {
+                let constraint = db.constraint().unwrap_or("unknown");
+                tracing::warn!(constraint, "a CHECK refused a value the API types accepted");
+                ApiError::Validation(vec![FieldError::new(
+                    constraint_location(constraint),
+                    "constraint",
+                    format!("breaks the database rule `{constraint}`"),
+                )])
+            }
             E::Database(db) if is_unavailable_sqlstate(db.code().as_deref()) => {
                 ApiError::Unavailable(err)
             }
@@ -209,6 +220,17 @@ impl From<sqlx::Error> for ApiError {
             _ => ApiError::Internal(Box::new(err)),
         }
     }
+}
+
+const CHECK_VIOLATION: &str = "23514";
+
+/// `students_name_length` → `/name`: our constraints are named `<table>_<column>_<rule>`.
+fn constraint_location(constraint: &str) -> String {
+    let column = constraint
+        .strip_prefix("students_")
+        .and_then(|rest| rest.split('_').next())
+        .unwrap_or_default();
+    format!("/{column}")
 }
 
 /// SQLSTATE classes that mean "the server is going away or overloaded", not "your query is wrong":

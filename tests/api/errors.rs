@@ -272,3 +272,20 @@ async fn readiness_is_200_when_the_database_answers() {
         "ok"
     );
 }
+
+#[tokio::test]
+async fn a_value_only_the_database_refuses_is_still_a_422_not_a_500() {
+    let app = spawn_app().await;
+    // A rule the types do not know yet, as after a migration that ran ahead of a deploy.
+    sqlx::query("ALTER TABLE students ADD CONSTRAINT students_name_no_zed CHECK (name !~ 'Z')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let response = app
+        .post_student(&json!({"name": "Zed", "grade": "A"}))
+        .await;
+
+    let problem = assert_problem(response, 422).await;
+    assert_eq!(error_locations(&problem), vec![pair("/name", "constraint")]);
+}
