@@ -22,9 +22,8 @@ use crate::{
     error::{ApiError, FieldError},
 };
 
-/// Implements poem-openapi's `Type`, `ParseFromJSON` and `ToJSON` for a domain string type whose
-/// schema is `$schema` and whose parser is `$ty::parse`.
-macro_rules! string_schema_type {
+/// Implements poem-openapi's `Type` for a single value whose schema is the inline `$schema`.
+macro_rules! inline_scalar_type {
     ($ty:ty, $name:literal, $schema:expr) => {
         impl Type for $ty {
             const IS_REQUIRED: bool = true;
@@ -47,6 +46,13 @@ macro_rules! string_schema_type {
                 Box::new(self.as_raw_value().into_iter())
             }
         }
+    };
+}
+
+/// Also implements `ParseFromJSON` and `ToJSON` for a domain string type parsed by `$ty::parse`.
+macro_rules! string_schema_type {
+    ($ty:ty, $name:literal, $schema:expr) => {
+        inline_scalar_type!($ty, $name, $schema);
 
         impl ParseFromJSON for $ty {
             fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
@@ -213,30 +219,14 @@ impl<T: ToJSON> ToJSON for Nullable<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamp(pub DateTime<Utc>);
 
-impl Type for Timestamp {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "string_date-time".into()
+inline_scalar_type!(
+    Timestamp,
+    "string_date-time",
+    MetaSchema {
+        read_only: true,
+        ..MetaSchema::new_with_format("string", "date-time")
     }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            read_only: true,
-            ..MetaSchema::new_with_format("string", "date-time")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+);
 
 impl ParseFromJSON for Timestamp {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
@@ -333,27 +323,11 @@ impl StudentId {
     }
 }
 
-impl Type for StudentId {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "integer_int64".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("integer", "int64")))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+inline_scalar_type!(
+    StudentId,
+    "integer_int64",
+    MetaSchema::new_with_format("integer", "int64")
+);
 
 impl ParseFromParameter for StudentId {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
@@ -379,32 +353,16 @@ impl Default for PageLimit {
     }
 }
 
-impl Type for PageLimit {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "PageLimit".into()
+inline_scalar_type!(
+    PageLimit,
+    "PageLimit",
+    MetaSchema {
+        minimum: Some(Self::MIN as f64),
+        maximum: Some(Self::MAX as f64),
+        default: Some(Self::DEFAULT.into()),
+        ..MetaSchema::new_with_format("integer", "int32")
     }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            minimum: Some(Self::MIN as f64),
-            maximum: Some(Self::MAX as f64),
-            default: Some(Self::DEFAULT.into()),
-            ..MetaSchema::new_with_format("integer", "int32")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+);
 
 impl ParseFromParameter for PageLimit {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
@@ -447,31 +405,15 @@ impl Cursor {
     }
 }
 
-impl Type for Cursor {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "Cursor".into()
+inline_scalar_type!(
+    Cursor,
+    "Cursor",
+    MetaSchema {
+        description: Some("Opaque; copy it from `next_cursor`."),
+        max_length: Some(64),
+        ..MetaSchema::new("string")
     }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            description: Some("Opaque; copy it from `next_cursor`."),
-            max_length: Some(64),
-            ..MetaSchema::new("string")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+);
 
 impl ParseFromParameter for Cursor {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
