@@ -164,10 +164,6 @@ impl EmbeddedPostgres {
         format!("{psql} '{}'", self.url(database))
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }

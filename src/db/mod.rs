@@ -5,7 +5,7 @@ mod students;
 use std::time::Duration;
 
 use sqlx::{
-    Connection, PgConnection, PgPool, Postgres,
+    Connection, PgPool, Postgres,
     migrate::{MigrateDatabase, Migrator},
     postgres::{PgConnectOptions, PgPoolOptions},
 };
@@ -43,9 +43,4 @@ pub fn pool(url: &str) -> Result<PgPool, sqlx::Error> {
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     let mut conn = pool.acquire().await?;
     conn.ping().await
-}
-
-/// Connects once outside the pool (for tests and tools that need a single session).
-pub async fn connect(url: &str) -> Result<PgConnection, sqlx::Error> {
-    PgConnection::connect(url).await
 }
