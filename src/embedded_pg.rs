@@ -359,7 +359,11 @@ fn init_data_dir(bin_dir: &Path, data_dir: &Path, run_as: &RunAs) -> Result<()> 
         .args(["-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-locale"])
         .current_dir(data_dir);
     run_as.apply(&mut command);
-    let output = command.output().map_err(io_err("run initdb"))?;
+    // EACCES here usually means the `postgres` user cannot search a parent directory.
+    let output = command.output().map_err(io_err(format!(
+        "run initdb in {} (its parent directories must be searchable by the server's user)",
+        data_dir.display()
+    )))?;
     if !output.status.success() {
         return Err(EmbeddedPgError::Initdb {
             data_dir: data_dir.to_owned(),

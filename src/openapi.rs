@@ -4,7 +4,10 @@
 use poem_openapi::OpenApiService;
 use serde_json::Value;
 
-use crate::api::{health::HealthApi, students::StudentsApi};
+use crate::api::{
+    health::HealthApi,
+    students::{StudentsApi, schemas::grade_variant_names},
+};
 
 pub type Api = (StudentsApi, HealthApi);
 
@@ -44,7 +47,38 @@ pub fn spec_yaml() -> String {
 fn document() -> Value {
     let mut document: Value = serde_json::from_str(&api_service().spec()).unwrap_or_default();
     normalise(&mut document);
+    publish_closed_request_bodies(&mut document);
+    if let Some(Value::Object(grade)) = document.pointer_mut("/components/schemas/Grade") {
+        grade.insert("x-enum-varnames".into(), grade_variant_names().into());
+    }
     document
+}
+
+/// `JsonBody` refuses unknown fields in every request body (`deny_unknown_fields`), but
+/// poem-openapi does not say so in the schema; `additionalProperties: false` does, so generated
+/// clients offer no "additional properties" bag the server would reject.
+fn publish_closed_request_bodies(document: &mut Value) {
+    let mut names = Vec::new();
+    if let Some(Value::Object(paths)) = document.get("paths") {
+        for operation in paths.values().filter_map(Value::as_object).flat_map(|p| p.values()) {
+            if let Some(Value::Object(content)) = operation.pointer("/requestBody/content") {
+                names.extend(
+                    content
+                        .values()
+                        .filter_map(|media| media.pointer("/schema/$ref")?.as_str())
+                        .filter_map(|r| r.strip_prefix("#/components/schemas/"))
+                        .map(str::to_owned),
+                );
+            }
+        }
+    }
+    for name in names {
+        if let Some(Value::Object(schema)) =
+            document.pointer_mut(&format!("/components/schemas/{name}"))
+        {
+            schema.insert("additionalProperties".into(), Value::Bool(false));
+        }
+    }
 }
 
 /// Two fixes poem-openapi's output needs before generators read it: integral bounds come out as

@@ -132,6 +132,16 @@ impl Type for Grade {
     }
 }
 
+/// Identifiers for the `Grade` values in generated code (`A+` → `A_PLUS`), published as
+/// `x-enum-varnames`: generators cannot make identifiers of `+`/`-`, and without this some
+/// (openapi-python-client) collapse `A+`, `A` and `A-` into one `A` and give up.
+pub fn grade_variant_names() -> Vec<String> {
+    GRADES
+        .iter()
+        .map(|g| g.as_str().replace('+', "_PLUS").replace('-', "_MINUS"))
+        .collect()
+}
+
 impl ParseFromJSON for Grade {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value {

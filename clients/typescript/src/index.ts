@@ -1,0 +1,6 @@
+// The package's entry point: the generated SDK (one function per operation, every schema as a
+// type) plus the client factory. Everything under ./generated is regenerated; do not edit it.
+export * from './generated/index.js';
+export { client } from './generated/client.gen.js';
+export { createClient, createConfig } from './generated/client/index.js';
+export type { Client, Config } from './generated/client/index.js';
