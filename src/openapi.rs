@@ -60,7 +60,11 @@ fn document() -> Value {
 fn publish_closed_request_bodies(document: &mut Value) {
     let mut names = Vec::new();
     if let Some(Value::Object(paths)) = document.get("paths") {
-        for operation in paths.values().filter_map(Value::as_object).flat_map(|p| p.values()) {
+        for operation in paths
+            .values()
+            .filter_map(Value::as_object)
+            .flat_map(|p| p.values())
+        {
             if let Some(Value::Object(content)) = operation.pointer("/requestBody/content") {
                 names.extend(
                     content

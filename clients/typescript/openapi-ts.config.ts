@@ -1,9 +1,9 @@
 // `npm run generate` (or `scripts/generate` at the repo root, which regenerates every client).
-// OPENAPI_TS_OUTPUT lets `scripts/generate --check` write a fresh copy elsewhere to diff.
+// OPENAPI_TS_INPUT/OUTPUT let `scripts/generate --check` write a fresh copy elsewhere to diff.
 import { defineConfig } from '@hey-api/openapi-ts';
 
 export default defineConfig({
-  input: '../../openapi.yaml',
+  input: process.env.OPENAPI_TS_INPUT || '../../openapi.yaml',
   output: { path: process.env.OPENAPI_TS_OUTPUT || 'src/generated' },
   plugins: ['@hey-api/client-fetch', '@hey-api/typescript', '@hey-api/sdk'],
 });

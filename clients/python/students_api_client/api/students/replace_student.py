@@ -1,0 +1,237 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...models.student import Student
+from ...models.student_replace import StudentReplace
+from ...types import Response
+
+
+def _get_kwargs(
+    id: int,
+    *,
+    body: StudentReplace,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "put",
+        "url": "/api/students/{id}".format(
+            id=quote(str(id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | Student | None:
+    if response.status_code == 200:
+        response_200 = Student.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | Student]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: StudentReplace,
+) -> Response[Problem | Student]:
+    """Replace a student
+
+     Overwrites every writable field. All of `name`, `grade` and `email` are required;
+    `"email": null` removes the e-mail address.
+
+    Args:
+        id (int):
+        body (StudentReplace): Every writable field of a student, replacing all of them. `email`
+            must be present; `null`
+            clears it. Unknown fields are refused with 422. Example: {'name': 'Ada Lovelace', 'grade':
+            'B+', 'email': None}.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | Student]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: StudentReplace,
+) -> Problem | Student | None:
+    """Replace a student
+
+     Overwrites every writable field. All of `name`, `grade` and `email` are required;
+    `"email": null` removes the e-mail address.
+
+    Args:
+        id (int):
+        body (StudentReplace): Every writable field of a student, replacing all of them. `email`
+            must be present; `null`
+            clears it. Unknown fields are refused with 422. Example: {'name': 'Ada Lovelace', 'grade':
+            'B+', 'email': None}.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | Student
+    """
+
+    return sync_detailed(
+        id=id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: StudentReplace,
+) -> Response[Problem | Student]:
+    """Replace a student
+
+     Overwrites every writable field. All of `name`, `grade` and `email` are required;
+    `"email": null` removes the e-mail address.
+
+    Args:
+        id (int):
+        body (StudentReplace): Every writable field of a student, replacing all of them. `email`
+            must be present; `null`
+            clears it. Unknown fields are refused with 422. Example: {'name': 'Ada Lovelace', 'grade':
+            'B+', 'email': None}.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | Student]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: int,
+    *,
+    client: AuthenticatedClient | Client,
+    body: StudentReplace,
+) -> Problem | Student | None:
+    """Replace a student
+
+     Overwrites every writable field. All of `name`, `grade` and `email` are required;
+    `"email": null` removes the e-mail address.
+
+    Args:
+        id (int):
+        body (StudentReplace): Every writable field of a student, replacing all of them. `email`
+            must be present; `null`
+            clears it. Unknown fields are refused with 422. Example: {'name': 'Ada Lovelace', 'grade':
+            'B+', 'email': None}.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | Student
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            client=client,
+            body=body,
+        )
+    ).parsed

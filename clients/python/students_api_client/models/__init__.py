@@ -1,0 +1,23 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .field_error import FieldError
+from .grade import Grade
+from .health_status import HealthStatus
+from .problem import Problem
+from .student import Student
+from .student_create import StudentCreate
+from .student_page import StudentPage
+from .student_patch import StudentPatch
+from .student_replace import StudentReplace
+
+__all__ = (
+    "FieldError",
+    "Grade",
+    "HealthStatus",
+    "Problem",
+    "Student",
+    "StudentCreate",
+    "StudentPage",
+    "StudentPatch",
+    "StudentReplace",
+)

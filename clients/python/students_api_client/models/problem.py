@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.field_error import FieldError
+
+
+T = TypeVar("T", bound="Problem")
+
+
+@_attrs_define
+class Problem:
+    """An RFC 9457 problem details object. `type` is a stable URN per kind of problem.
+
+    Example:
+        {'type': 'urn:students-api:problem:validation-failed', 'title': 'Your request is not valid', 'status': 422,
+            'detail': 'the request has 2 invalid field(s)', 'errors': [{'location': '/name', 'message': 'must be at most 100
+            characters', 'code': 'too_long'}, {'location': '/grade', 'message': 'must be one of A+, A, A-, B+, B, B-, C+, C,
+            C-, D, F', 'code': 'invalid_enum'}]}
+
+    Attributes:
+        type_ (str): Identifies the kind of problem; stable, safe to switch on.
+        title (str): Short summary of the kind of problem.
+        status (int): The HTTP status code.
+        detail (str): What happened in this occurrence.
+        errors (list[FieldError]): One entry per bad field or parameter (validation and conflict problems); else empty.
+    """
+
+    type_: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError]
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        type_ = self.type_
+
+        title = self.title
+
+        status = self.status
+
+        detail = self.detail
+
+        errors = []
+        for errors_item_data in self.errors:
+            errors_item = errors_item_data.to_dict()
+            errors.append(errors_item)
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "type": type_,
+                "title": title,
+                "status": status,
+                "detail": detail,
+                "errors": errors,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.field_error import FieldError  # noqa: PLC0415
+
+        d = dict(src_dict)
+        type_ = d.pop("type")
+
+        title = d.pop("title")
+
+        status = d.pop("status")
+
+        detail = d.pop("detail")
+
+        errors = []
+        _errors = d.pop("errors")
+        for errors_item_data in _errors:
+            errors_item = FieldError.from_dict(errors_item_data)
+
+            errors.append(errors_item)
+
+        problem = cls(
+            type_=type_,
+            title=title,
+            status=status,
+            detail=detail,
+            errors=errors,
+        )
+
+        problem.additional_properties = d
+        return problem
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+
+from ..models.grade import Grade
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="StudentPatch")
+
+
+@_attrs_define
+class StudentPatch:
+    """A partial update (JSON merge patch): an absent field is left as it is, `"email": null` clears
+    the e-mail, and `null` for `name` or `grade` is refused. Unknown fields are refused with 422.
+
+        Example:
+            {'grade': 'A', 'email': None}
+
+        Attributes:
+            name (str | Unset): Full name. Surrounding whitespace is trimmed; control characters are refused. Example: Ada
+                Lovelace.
+            grade (Grade | Unset): A letter grade, best first. Example: A-.
+            email (None | str | Unset): E-mail address, stored lower-cased; unique across students, ignoring case. Example:
+                ada@example.com.
+    """
+
+    name: str | Unset = UNSET
+    grade: Grade | Unset = UNSET
+    email: None | str | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        name = self.name
+
+        grade: str | Unset = UNSET
+        if not isinstance(self.grade, Unset):
+            grade = self.grade.value
+
+        email: None | str | Unset
+        if isinstance(self.email, Unset):
+            email = UNSET
+        else:
+            email = self.email
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update({})
+        if name is not UNSET:
+            field_dict["name"] = name
+        if grade is not UNSET:
+            field_dict["grade"] = grade
+        if email is not UNSET:
+            field_dict["email"] = email
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        name = d.pop("name", UNSET)
+
+        _grade = d.pop("grade", UNSET)
+        grade: Grade | Unset
+        if isinstance(_grade, Unset):
+            grade = UNSET
+        else:
+            grade = Grade(_grade)
+
+        def _parse_email(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        email = _parse_email(d.pop("email", UNSET))
+
+        student_patch = cls(
+            name=name,
+            grade=grade,
+            email=email,
+        )
+
+        return student_patch

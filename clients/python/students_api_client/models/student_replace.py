@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+
+from ..models.grade import Grade
+
+T = TypeVar("T", bound="StudentReplace")
+
+
+@_attrs_define
+class StudentReplace:
+    """Every writable field of a student, replacing all of them. `email` must be present; `null`
+    clears it. Unknown fields are refused with 422.
+
+        Example:
+            {'name': 'Ada Lovelace', 'grade': 'B+', 'email': None}
+
+        Attributes:
+            name (str): Full name. Surrounding whitespace is trimmed; control characters are refused. Example: Ada Lovelace.
+            grade (Grade): A letter grade, best first. Example: A-.
+            email (None | str): E-mail address, stored lower-cased; unique across students, ignoring case. Example:
+                ada@example.com.
+    """
+
+    name: str
+    grade: Grade
+    email: None | str
+
+    def to_dict(self) -> dict[str, Any]:
+        name = self.name
+
+        grade = self.grade.value
+
+        email: None | str
+        email = self.email
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "name": name,
+                "grade": grade,
+                "email": email,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        name = d.pop("name")
+
+        grade = Grade(d.pop("grade"))
+
+        def _parse_email(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        email = _parse_email(d.pop("email"))
+
+        student_replace = cls(
+            name=name,
+            grade=grade,
+            email=email,
+        )
+
+        return student_replace

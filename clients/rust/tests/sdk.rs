@@ -1,0 +1,211 @@
+//! The generated Rust SDK against the real server (started by `clients/with-server`, which sets
+//! `STUDENTS_API_URL`): every operation, the cursor walk, merge-patch null vs absent, and the
+//! problem+json errors as typed values. Only the SDK talks to the server here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    collections::BTreeSet,
+    num::NonZeroU32,
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+use students_api_client::{
+    Client, Error,
+    types::{Grade, Problem, Student, StudentCreate, StudentPatch, StudentReplace},
+};
+
+fn client() -> Client {
+    let url = std::env::var("STUDENTS_API_URL")
+        .expect("STUDENTS_API_URL is not set: run the tests through clients/with-server");
+    Client::new(&url)
+}
+
+/// An e-mail address no other test uses, so tests never collide on the unique index.
+fn fresh_email(name: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{name}.rust.{}.{n}@example.com", std::process::id())
+}
+
+async fn create(client: &Client, name: &str, email: Option<&str>) -> Student {
+    let body = StudentCreate {
+        name: name.parse().unwrap(),
+        grade: Grade::B,
+        email: email.map(|e| e.parse().unwrap()),
+    };
+    client.create_student(&body).await.unwrap().into_inner()
+}
+
+/// The typed problem of a failed call; panics on anything but an error response.
+fn problem<T: std::fmt::Debug>(result: Result<T, Error<Problem>>) -> Problem {
+    match result {
+        Err(Error::ErrorResponse(response)) => response.into_inner(),
+        other => panic!("expected a problem+json error response, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer_ok() {
+    let client = client();
+    assert_eq!(client.get_health().await.unwrap().status, "ok");
+    assert_eq!(client.get_readiness().await.unwrap().status, "ok");
+}
+
+#[tokio::test]
+async fn create_read_replace_patch_and_delete_a_student() {
+    let client = client();
+    let email = fresh_email("Ada");
+    let created = client
+        .create_student(&StudentCreate {
+            name: "  Ada Lovelace ".parse().unwrap(),
+            grade: Grade::AMinus,
+            email: Some(email.to_uppercase().parse().unwrap()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(
+        created.headers()["location"],
+        format!("/api/students/{}", created.id).as_str()
+    );
+    let ada = created.into_inner();
+    assert_eq!(ada.name.as_str(), "Ada Lovelace");
+    assert_eq!(ada.grade, Grade::AMinus);
+    assert_eq!(
+        ada.email.as_deref().map(String::as_str),
+        Some(email.to_lowercase().as_str())
+    );
+
+    let read = client.get_student(ada.id).await.unwrap().into_inner();
+    assert_eq!(read.updated_at, ada.updated_at);
+    assert_eq!(read.name, ada.name);
+
+    let replaced = client
+        .replace_student(
+            ada.id,
+            &StudentReplace {
+                name: "Ada King".parse().unwrap(),
+                grade: Grade::BPlus,
+                email: None,
+            },
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (replaced.name.as_str(), replaced.grade),
+        ("Ada King", Grade::BPlus)
+    );
+    assert_eq!(replaced.email, None);
+
+    // Merge patch: `None` leaves a field out (unchanged), `Some(None)` sends null (cleared).
+    let new_email = fresh_email("ada.king");
+    let patch = |patch: StudentPatch| {
+        let client = &client;
+        async move {
+            client
+                .update_student(ada.id, &patch)
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let with_email = patch(StudentPatch {
+        email: Some(Some(new_email.parse().unwrap())),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        with_email.email.as_deref().map(String::as_str),
+        Some(new_email.as_str())
+    );
+    let grade_only = patch(StudentPatch {
+        grade: Some(Grade::APlus),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(grade_only.grade, Grade::APlus);
+    assert_eq!(
+        grade_only.email.as_deref().map(String::as_str),
+        Some(new_email.as_str()),
+        "an absent email is left as it is"
+    );
+    let cleared = patch(StudentPatch {
+        email: Some(None),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(cleared.email, None, "a null email clears it");
+    assert_eq!(cleared.grade, Grade::APlus);
+
+    let deleted = client.delete_student(ada.id).await.unwrap();
+    assert_eq!(deleted.status(), 204);
+    let gone = problem(client.get_student(ada.id).await);
+    assert_eq!(gone.status, 404);
+    assert_eq!(gone.type_, "urn:students-api:problem:student-not-found");
+}
+
+#[tokio::test]
+async fn walking_the_list_with_cursors_returns_every_student_exactly_once() {
+    let client = client();
+    let mut created = BTreeSet::new();
+    for i in 0..7 {
+        created.insert(create(&client, &format!("Walker {i}"), None).await.id);
+    }
+    let limit = NonZeroU32::new(3);
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    for _ in 0..1000 {
+        let page = client
+            .list_students(cursor.as_ref(), limit)
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.iter().map(|s| s.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next.parse().unwrap()),
+            None => break,
+        }
+    }
+    let unique: BTreeSet<i64> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), seen.len(), "no student twice");
+    assert!(created.is_subset(&unique), "every created student listed");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "in id order");
+}
+
+#[tokio::test]
+async fn a_422_surfaces_every_bad_field_as_a_typed_problem() {
+    let client = client();
+    let body = StudentCreate {
+        name: "   ".parse().unwrap(),
+        grade: Grade::A,
+        email: Some("not-an-email".parse().unwrap()),
+    };
+    let problem = problem(client.create_student(&body).await);
+    assert_eq!(problem.status, 422);
+    assert_eq!(problem.type_, "urn:students-api:problem:validation-failed");
+    let mut locations: Vec<&str> = problem.errors.iter().map(|e| e.location.as_str()).collect();
+    locations.sort();
+    assert_eq!(locations, ["/email", "/name"]);
+}
+
+#[tokio::test]
+async fn a_409_names_the_conflicting_field() {
+    let client = client();
+    let email = fresh_email("grace");
+    create(&client, "Grace Hopper", Some(&email)).await;
+    let body = StudentCreate {
+        name: "Grace Two".parse().unwrap(),
+        grade: Grade::C,
+        email: Some(email.parse().unwrap()),
+    };
+    let problem = problem(client.create_student(&body).await);
+    assert_eq!(problem.status, 409);
+    let fields: Vec<(&str, &str)> = problem
+        .errors
+        .iter()
+        .map(|e| (e.location.as_str(), e.code.as_str()))
+        .collect();
+    assert_eq!(fields, [("/email", "taken")]);
+}
