@@ -1,5 +1,5 @@
 //! The OpenAPI document: built from the code, served at `/openapi.{json,yaml}`, committed as
-//! `openapi.yaml` (regenerate with `cargo run -- openapi > openapi.yaml`).
+//! `openapi.yaml` (regenerate it and the SDKs with `scripts/generate`).
 
 use poem_openapi::OpenApiService;
 use serde_json::Value;

@@ -14,7 +14,7 @@ fn committed_spec() -> String {
 fn the_committed_openapi_yaml_is_what_the_code_generates() {
     assert!(
         committed_spec() == openapi::spec_yaml(),
-        "openapi.yaml is stale: regenerate it with `cargo run -- openapi > openapi.yaml`"
+        "openapi.yaml is stale: regenerate it (and the SDKs) with `scripts/generate`"
     );
 }
 

@@ -380,8 +380,8 @@ pub mod types {
                 })
         }
     }
-    /**A partial update (JSON merge patch): an absent field is left as it is, `"email": null` clears
-    the e-mail, and `null` for `name` or `grade` is refused. Unknown fields are refused with 422.*/
+    /// A partial update (JSON merge patch): an absent field is left as it is, `"email": null` clears
+    /// the e-mail, and `null` for `name` or `grade` is refused. Unknown fields are refused with 422.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
     pub struct StudentPatch {
@@ -498,8 +498,8 @@ pub mod types {
                 })
         }
     }
-    /**Every writable field of a student, replacing all of them. `email` must be present; `null`
-    clears it. Unknown fields are refused with 422.*/
+    /// Every writable field of a student, replacing all of them. `email` must be present; `null`
+    /// clears it. Unknown fields are refused with 422.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
     pub struct StudentReplace {
@@ -724,15 +724,15 @@ pub mod types {
     }
 }
 #[derive(Clone, Debug)]
-/**Client for Students API
-
-Manage students: create, list, read, replace, update and delete.
-
-**Contract.** Every request and response type is published below with its rules (`minLength`, `maxLength`, `format`, `enum`, `nullable`), and the server enforces exactly those. In every string, surrounding whitespace is trimmed before length checks and control characters (NUL included) are refused. Unknown fields in a body are refused, never ignored.
-
-**Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `type`. A `422` lists every invalid field at once in `errors`, each with a `location` (a JSON pointer into the body such as `/name`, or `query.limit`, `path.id`), a `message` and a `code`. Request bodies are limited to 64 KiB (`413`).
-
-Version: 0.1.0*/
+/// Client for Students API
+///
+/// Manage students: create, list, read, replace, update and delete.
+///
+/// **Contract.** Every request and response type is published below with its rules (`minLength`, `maxLength`, `format`, `enum`, `nullable`), and the server enforces exactly those. In every string, surrounding whitespace is trimmed before length checks and control characters (NUL included) are refused. Unknown fields in a body are refused, never ignored.
+///
+/// **Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `type`. A `422` lists every invalid field at once in `errors`, each with a `location` (a JSON pointer into the body such as `/name`, or `query.limit`, `path.id`), a `message` and a `code`. Request bodies are limited to 64 KiB (`413`).
+///
+/// Version: 0.1.0
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -785,17 +785,16 @@ impl ClientInfo<()> for Client {
 impl ClientHooks<()> for &Client {}
 #[allow(clippy::all)]
 impl Client {
-    /**List students
-
-    Returns students in `id` order, one page at a time. Follow `next_cursor` until it is
-    `null` to walk every student exactly once, even while others are added or removed.
-
-    Sends a `GET` request to `/api/students`
-
-    Arguments:
-    - `cursor`: `next_cursor` from the previous page; omit it for the first page.
-    - `limit`: Students per page, 1–100.
-    */
+    /// List students
+    ///
+    /// Returns students in `id` order, one page at a time. Follow `next_cursor` until it is
+    /// `null` to walk every student exactly once, even while others are added or removed.
+    ///
+    /// Sends a `GET` request to `/api/students`
+    ///
+    /// Arguments:
+    /// - `cursor`: `next_cursor` from the previous page; omit it for the first page.
+    /// - `limit`: Students per page, 1–100.
     pub async fn list_students<'a>(
         &'a self,
         cursor: Option<&'a types::ListStudentsCursor>,
@@ -840,14 +839,13 @@ impl Client {
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
-    /**Create a student
-
-    Creates a student from `name`, `grade` and an optional `email`, and answers `201` with
-    the stored student and its URL in `Location`. Every invalid field is reported at once.
-
-    Sends a `POST` request to `/api/students`
-
-    */
+    /// Create a student
+    ///
+    /// Creates a student from `name`, `grade` and an optional `email`, and answers `201` with
+    /// the stored student and its URL in `Location`. Every invalid field is reported at once.
+    ///
+    /// Sends a `POST` request to `/api/students`
+    ///
     pub async fn create_student<'a>(
         &'a self,
         body: &'a types::StudentCreate,
@@ -902,15 +900,14 @@ impl Client {
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
-    /**Get a student
-
-    Returns the student with this `id`, or `404` when there is none.
-
-    Sends a `GET` request to `/api/students/{id}`
-
-    Arguments:
-    - `id`: The student's id.
-    */
+    /// Get a student
+    ///
+    /// Returns the student with this `id`, or `404` when there is none.
+    ///
+    /// Sends a `GET` request to `/api/students/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: The student's id.
     pub async fn get_student<'a>(
         &'a self,
         id: i64,
@@ -959,17 +956,16 @@ impl Client {
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
-    /**Replace a student
-
-    Overwrites every writable field. All of `name`, `grade` and `email` are required;
-    `"email": null` removes the e-mail address.
-
-    Sends a `PUT` request to `/api/students/{id}`
-
-    Arguments:
-    - `id`: The student's id.
-    - `body`
-    */
+    /// Replace a student
+    ///
+    /// Overwrites every writable field. All of `name`, `grade` and `email` are required;
+    /// `"email": null` removes the e-mail address.
+    ///
+    /// Sends a `PUT` request to `/api/students/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: The student's id.
+    /// - `body`
     pub async fn replace_student<'a>(
         &'a self,
         id: i64,
@@ -1032,15 +1028,14 @@ impl Client {
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
-    /**Delete a student
-
-    Deletes the student with this `id`; `404` when there is none (so a repeated delete says so).
-
-    Sends a `DELETE` request to `/api/students/{id}`
-
-    Arguments:
-    - `id`: The student's id.
-    */
+    /// Delete a student
+    ///
+    /// Deletes the student with this `id`; `404` when there is none (so a repeated delete says so).
+    ///
+    /// Sends a `DELETE` request to `/api/students/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: The student's id.
     pub async fn delete_student<'a>(
         &'a self,
         id: i64,
@@ -1089,17 +1084,16 @@ impl Client {
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
-    /**Update some fields of a student
-
-    JSON merge patch semantics: fields left out stay as they are, `"email": null` removes the
-    e-mail address, and `null` for `name` or `grade` is refused. `{}` changes nothing.
-
-    Sends a `PATCH` request to `/api/students/{id}`
-
-    Arguments:
-    - `id`: The student's id.
-    - `body`
-    */
+    /// Update some fields of a student
+    ///
+    /// JSON merge patch semantics: fields left out stay as they are, `"email": null` removes the
+    /// e-mail address, and `null` for `name` or `grade` is refused. `{}` changes nothing.
+    ///
+    /// Sends a `PATCH` request to `/api/students/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: The student's id.
+    /// - `body`
     pub async fn update_student<'a>(
         &'a self,
         id: i64,
@@ -1162,13 +1156,12 @@ impl Client {
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
-    /**Liveness
-
-    Answers `200` whenever the process can serve HTTP; it does not touch the database.
-
-    Sends a `GET` request to `/healthz`
-
-    */
+    /// Liveness
+    ///
+    /// Answers `200` whenever the process can serve HTTP; it does not touch the database.
+    ///
+    /// Sends a `GET` request to `/healthz`
+    ///
     pub async fn get_health<'a>(&'a self) -> Result<ResponseValue<types::HealthStatus>, Error<()>> {
         let url = format!("{}/healthz", self.baseurl,);
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
@@ -1198,13 +1191,12 @@ impl Client {
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
-    /**Readiness
-
-    Answers `200` when the database takes queries, `503` problem+json when it does not.
-
-    Sends a `GET` request to `/readyz`
-
-    */
+    /// Readiness
+    ///
+    /// Answers `200` when the database takes queries, `503` problem+json when it does not.
+    ///
+    /// Sends a `GET` request to `/readyz`
+    ///
     pub async fn get_readiness<'a>(
         &'a self,
     ) -> Result<ResponseValue<types::HealthStatus>, Error<types::Problem>> {

@@ -25,7 +25,7 @@ use std::{
     process::{Command, ExitCode, Stdio},
 };
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
 use quote::{format_ident, quote};
 use serde_json::Value;
@@ -69,7 +69,7 @@ fn generate(input: &str) -> Result<String> {
         .generate_tokens(&api)
         .map_err(|err| format!("progenitor: {err}"))?;
 
-    let mut file: syn::File = syn::parse2(tokens)?;
+    let mut file: syn::File = syn::parse2(split_doc_lines(tokens))?;
     let types = types_module(&mut file)?;
     for named in &enums {
         types.extend(syn::parse2::<syn::File>(named.tokens())?.items);
@@ -115,6 +115,65 @@ fn rustfmt(code: &str) -> Result<String> {
         return Err("rustfmt failed on the generated code".into());
     }
     Ok(String::from_utf8(output.stdout)?)
+}
+
+/// `#[doc = "a\n\n    b"]` → `#[doc = " a"] #[doc = ""] #[doc = "     b"]`: prettyplease prints
+/// a multi-line doc attribute as an indented `/** */` block, which rustdoc reads as code (and
+/// runs as a doctest); one attribute per line prints as `///` lines.
+fn split_doc_lines(tokens: TokenStream) -> TokenStream {
+    let mut out = Vec::new();
+    let mut iter = tokens.into_iter().peekable();
+    while let Some(tree) = iter.next() {
+        match tree {
+            TokenTree::Punct(pound) if pound.as_char() == '#' => {
+                let Some(TokenTree::Group(group)) = iter.peek() else {
+                    out.push(TokenTree::Punct(pound));
+                    continue;
+                };
+                match doc_text(group) {
+                    Some(text) if text.contains('\n') => {
+                        for line in text.lines() {
+                            let line = if line.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" {line}")
+                            };
+                            out.extend(quote! { #[doc = #line] });
+                        }
+                        iter.next();
+                    }
+                    _ => out.push(TokenTree::Punct(pound)),
+                }
+            }
+            TokenTree::Group(group) => {
+                let mut inner = Group::new(group.delimiter(), split_doc_lines(group.stream()));
+                inner.set_span(group.span());
+                out.push(TokenTree::Group(inner));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The text of a `[doc = "..."]` attribute body.
+fn doc_text(group: &Group) -> Option<String> {
+    if group.delimiter() != Delimiter::Bracket {
+        return None;
+    }
+    let attr: syn::Meta = syn::parse2(group.stream()).ok()?;
+    match attr {
+        syn::Meta::NameValue(syn::MetaNameValue {
+            path,
+            value:
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(text),
+                    ..
+                }),
+            ..
+        }) if path.is_ident("doc") => Some(text.value()),
+        _ => None,
+    }
 }
 
 /// A string enum with names for its values (`x-enum-varnames`).

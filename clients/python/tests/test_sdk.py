@@ -1,0 +1,138 @@
+"""The generated Python SDK against the real server.
+
+clients/with-server starts the server on a fresh database and sets STUDENTS_API_URL. These tests
+cover every operation, the cursor walk, merge-patch null vs absent, and the problem+json errors
+as typed values. Only the SDK talks to the server here.
+"""
+
+import itertools
+import os
+
+import pytest
+
+from students_api_client import Client
+from students_api_client.api.health import get_health, get_readiness
+from students_api_client.api.students import (
+    create_student,
+    delete_student,
+    get_student,
+    list_students,
+    replace_student,
+    update_student,
+)
+from students_api_client.models import (
+    Grade,
+    Problem,
+    Student,
+    StudentCreate,
+    StudentPage,
+    StudentPatch,
+    StudentReplace,
+)
+from students_api_client.types import UNSET
+
+_counter = itertools.count()
+
+
+def fresh_email(name: str) -> str:
+    """An e-mail address no other test uses, so tests never collide on the unique index."""
+    return f"{name}.py.{os.getpid()}.{next(_counter)}@example.com"
+
+
+@pytest.fixture(scope="session")
+def client() -> Client:
+    url = os.environ.get("STUDENTS_API_URL")
+    if not url:
+        pytest.fail("STUDENTS_API_URL is not set: run the tests through clients/with-server")
+    return Client(base_url=url, raise_on_unexpected_status=True)
+
+
+def create(client: Client, name: str, email: str | None = None) -> Student:
+    student = create_student.sync(client=client, body=StudentCreate(name=name, grade=Grade.B, email=email))
+    assert isinstance(student, Student), student
+    return student
+
+
+def test_health_and_readiness_answer_ok(client: Client) -> None:
+    assert get_health.sync(client=client).status == "ok"
+    assert get_readiness.sync(client=client).status == "ok"
+
+
+def test_create_read_replace_patch_and_delete_a_student(client: Client) -> None:
+    email = fresh_email("Ada")
+    created = create_student.sync_detailed(
+        client=client,
+        body=StudentCreate(name="  Ada Lovelace ", grade=Grade.A_MINUS, email=email.upper()),
+    )
+    assert created.status_code == 201
+    ada = created.parsed
+    assert isinstance(ada, Student)
+    assert (ada.name, ada.grade, ada.email) == ("Ada Lovelace", Grade.A_MINUS, email.lower())
+    assert created.headers["location"] == f"/api/students/{ada.id}"
+
+    read = get_student.sync(ada.id, client=client)
+    assert isinstance(read, Student)
+    assert read.to_dict() == ada.to_dict()
+
+    replaced = replace_student.sync(
+        ada.id, client=client, body=StudentReplace(name="Ada King", grade=Grade.B_PLUS, email=None)
+    )
+    assert isinstance(replaced, Student)
+    assert (replaced.name, replaced.grade, replaced.email) == ("Ada King", Grade.B_PLUS, None)
+
+    # Merge patch: a field left UNSET is not sent (unchanged), None is sent as null (cleared).
+    new_email = fresh_email("ada.king")
+    with_email = update_student.sync(ada.id, client=client, body=StudentPatch(email=new_email))
+    assert isinstance(with_email, Student) and with_email.email == new_email
+    grade_only = update_student.sync(ada.id, client=client, body=StudentPatch(grade=Grade.A_PLUS))
+    assert isinstance(grade_only, Student)
+    assert grade_only.grade == Grade.A_PLUS
+    assert grade_only.email == new_email, "an absent email is left as it is"
+    cleared = update_student.sync(ada.id, client=client, body=StudentPatch(email=None))
+    assert isinstance(cleared, Student)
+    assert cleared.email is None, "a null email clears it"
+    assert cleared.grade == Grade.A_PLUS
+
+    deleted = delete_student.sync_detailed(ada.id, client=client)
+    assert deleted.status_code == 204
+    gone = get_student.sync(ada.id, client=client)
+    assert isinstance(gone, Problem)
+    assert (gone.status, gone.type_) == (404, "urn:students-api:problem:student-not-found")
+
+
+def test_walking_the_list_with_cursors_returns_every_student_exactly_once(client: Client) -> None:
+    created = {create(client, f"Walker {i}").id for i in range(7)}
+    seen: list[int] = []
+    cursor: str | None = None
+    for _ in range(1000):
+        page = list_students.sync(client=client, limit=3, cursor=cursor if cursor is not None else UNSET)
+        assert isinstance(page, StudentPage)
+        assert len(page.items) <= 3
+        seen.extend(student.id for student in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert len(set(seen)) == len(seen), "no student twice"
+    assert created <= set(seen), "every created student listed"
+    assert seen == sorted(seen), "in id order"
+
+
+def test_a_422_surfaces_every_bad_field_as_a_typed_problem(client: Client) -> None:
+    response = create_student.sync_detailed(
+        client=client, body=StudentCreate(name="   ", grade=Grade.A, email="not-an-email")
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.parsed
+    assert isinstance(problem, Problem)
+    assert problem.type_ == "urn:students-api:problem:validation-failed"
+    assert sorted(error.location for error in problem.errors) == ["/email", "/name"]
+
+
+def test_a_409_names_the_conflicting_field(client: Client) -> None:
+    email = fresh_email("grace")
+    create(client, "Grace Hopper", email)
+    problem = create_student.sync(client=client, body=StudentCreate(name="Grace Two", grade=Grade.C, email=email))
+    assert isinstance(problem, Problem)
+    assert problem.status == 409
+    assert [(error.location, error.code) for error in problem.errors] == [("/email", "taken")]
