@@ -138,3 +138,49 @@ fn request_schemas_publish_the_rules_and_never_require_server_fields() {
         (Some(1), Some(100))
     );
 }
+
+#[test]
+fn generators_get_names_for_every_grade_and_closed_request_bodies() {
+    let spec = spec();
+    let grade = &spec["components"]["schemas"]["Grade"];
+    let values = grade["enum"].as_array().unwrap();
+    let names: Vec<&str> = grade["x-enum-varnames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), values.len(), "one name per grade");
+    assert_eq!(
+        names
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        names.len(),
+        "names are distinct (A+, A and A- must not collapse into one)"
+    );
+    assert!(
+        names
+            .iter()
+            .all(|n| n.chars().all(|c| c.is_ascii_uppercase() || c == '_')),
+        "{names:?} are identifiers"
+    );
+    assert_eq!((names[0], values[0].as_str()), ("A_PLUS", Some("A+")));
+
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let Some(content) = operation["requestBody"]["content"].as_object() else {
+                continue;
+            };
+            assert_eq!(content.keys().collect::<Vec<_>>(), ["application/json"]);
+            let name = content["application/json"]["schema"]["$ref"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("#/components/schemas/");
+            assert_eq!(
+                spec["components"]["schemas"][name]["additionalProperties"], false,
+                "{method} {path}: {name} says unknown fields are refused"
+            );
+        }
+    }
+}
