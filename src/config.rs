@@ -30,4 +30,27 @@ pub struct Config {
     /// PostgreSQL URL. Unset: start the embedded PostgreSQL server instead.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Origins whose pages may call the API from a browser (CORS), comma-separated, such as
+    /// `https://app.example.com,http://localhost:5173`. Empty: none.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// An origin is `scheme://host[:port]`: no path, no wildcard, nothing a header cannot carry.
+fn parse_origin(raw: &str) -> Result<String, String> {
+    let origin = raw.trim().trim_end_matches('/');
+    let valid = origin.split_once("://").is_some_and(|(scheme, host)| {
+        matches!(scheme, "http" | "https")
+            && !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+    });
+    if valid {
+        Ok(origin.to_owned())
+    } else {
+        Err(format!(
+            "`{raw}` is not an origin like https://app.example.com"
+        ))
+    }
 }

@@ -61,11 +61,14 @@ pub struct Problem {
     pub detail: String,
     /// One entry per bad field or parameter (validation and conflict problems); else empty.
     pub errors: Vec<FieldError>,
+    /// This request's id, as in the `X-Request-Id` header and the server's log; quote it when
+    /// reporting a problem.
+    pub request_id: String,
 }
 
 impl poem_openapi::types::Example for Problem {
     fn example() -> Self {
-        ApiError::Validation(vec![
+        let problem = ApiError::Validation(vec![
             FieldError::new("/name", "too_long", "must be at most 100 characters"),
             FieldError::new(
                 "/grade",
@@ -73,7 +76,11 @@ impl poem_openapi::types::Example for Problem {
                 "must be one of A+, A, A-, B+, B, B-, C+, C, C-, D, F",
             ),
         ])
-        .problem()
+        .problem();
+        Problem {
+            request_id: "3f2b8c0e9d4a4b7e8c1d2e3f4a5b6c7d".to_owned(),
+            ..problem
+        }
     }
 }
 
@@ -96,6 +103,8 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
     #[error("internal error")]
@@ -112,6 +121,7 @@ impl ApiError {
             ApiError::EmailTaken => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -129,6 +139,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
             }
+            ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
             ApiError::Unavailable(_) => ("service-unavailable", "Service temporarily unavailable"),
             ApiError::Internal(_) => ("internal-error", "Internal server error"),
         }
@@ -159,6 +170,7 @@ impl ApiError {
             status: i32::from(self.status().as_u16()),
             detail,
             errors,
+            request_id: crate::middleware::current_request_id(),
         }
     }
 
@@ -233,10 +245,13 @@ fn constraint_location(constraint: &str) -> String {
     format!("/{column}")
 }
 
-/// SQLSTATE classes that mean "the server is going away or overloaded", not "your query is wrong":
-/// 08 connection exception, 57P operator intervention (shutdown), 53 insufficient resources.
+/// SQLSTATEs that mean "the server is going away or overloaded", not "your query is wrong":
+/// class 08 connection exception, 57P operator intervention (shutdown), 53 insufficient
+/// resources, and 57014 query canceled (our `statement_timeout` fired).
 fn is_unavailable_sqlstate(code: Option<&str>) -> bool {
-    code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c.starts_with("53"))
+    code.is_some_and(|c| {
+        c.starts_with("08") || c.starts_with("57P") || c.starts_with("53") || c == "57014"
+    })
 }
 
 /// Turns any error poem or poem-openapi raised into our problem response.
@@ -271,6 +286,8 @@ pub fn from_poem(err: poem::Error) -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         StatusCode::BAD_REQUEST => ApiError::MalformedBody(err.to_string()),
+        // CORS: a browser request from an origin outside the allow-list.
+        StatusCode::FORBIDDEN => ApiError::Forbidden(err.to_string()),
         _ => ApiError::Internal(err.to_string().into()),
     }
 }

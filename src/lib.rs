@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod embedded_pg;
 pub mod error;
+pub mod middleware;
 pub mod openapi;
 pub mod startup;
 pub mod telemetry;

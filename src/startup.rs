@@ -12,7 +12,7 @@ use crate::{
     config::Config,
     db,
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
-    error, openapi,
+    middleware, openapi,
 };
 
 /// The database the embedded server holds the students in.
@@ -36,10 +36,11 @@ pub enum StartupError {
     },
 }
 
-/// Every route of the service, with every error rendered as problem+json.
-pub fn app(pool: PgPool) -> impl Endpoint {
+/// Every route of the service, hardened (see [`middleware::harden`]): every error is
+/// problem+json, every response carries a request id and security headers.
+pub fn app(pool: PgPool, allowed_origins: &[String]) -> impl Endpoint + use<> {
     let api = openapi::api_service();
-    Route::new()
+    let routes = Route::new()
         .nest("/docs", api.swagger_ui())
         .nest("/redoc", api.redoc())
         .at(
@@ -51,10 +52,8 @@ pub fn app(pool: PgPool) -> impl Endpoint {
             spec_endpoint(openapi::spec_yaml(), "application/yaml"),
         )
         .nest("/", api)
-        .data(pool)
-        .catch_all_error(|err| async move { error::from_poem(err).into_problem_response() })
-        .map_to_response()
-        .with(poem::middleware::Tracing)
+        .data(pool);
+    middleware::harden(routes, allowed_origins)
 }
 
 async fn start_embedded() -> Result<EmbeddedPostgres, StartupError> {
@@ -86,6 +85,7 @@ pub struct Application {
     acceptor: TcpAcceptor,
     pool: PgPool,
     port: u16,
+    allowed_origins: Vec<String>,
     embedded: Option<EmbeddedPostgres>,
 }
 
@@ -133,6 +133,7 @@ impl Application {
             acceptor,
             pool,
             port,
+            allowed_origins: config.cors_allowed_origins.clone(),
             embedded: None,
         })
     }
@@ -155,7 +156,11 @@ impl Application {
             self.port
         );
         let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app(self.pool.clone()), stop, Some(SHUTDOWN_GRACE))
+            .run_with_graceful_shutdown(
+                app(self.pool.clone(), &self.allowed_origins),
+                stop,
+                Some(SHUTDOWN_GRACE),
+            )
             .await;
         self.pool.close().await;
         if let Some(embedded) = self.embedded {

@@ -22,6 +22,10 @@ pub const EMAIL_UNIQUE_INDEX: &str = "students_email_key";
 /// How long a request waits for a pooled connection before answering 503.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The longest one statement may run; past it PostgreSQL cancels it and the request gets a 503,
+/// so a stuck query holds a connection for seconds, not forever.
+pub const STATEMENT_TIMEOUT: &str = "5s";
+
 /// Creates the database named in `url` when it does not exist yet.
 pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
     if !Postgres::database_exists(url).await? {
@@ -36,7 +40,11 @@ pub fn pool(url: &str) -> Result<PgPool, sqlx::Error> {
     Ok(PgPoolOptions::new()
         .max_connections(10)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_lazy_with(options.application_name("students-api")))
+        .connect_lazy_with(
+            options
+                .application_name("students-api")
+                .options([("statement_timeout", STATEMENT_TIMEOUT)]),
+        ))
 }
 
 /// Answers whether the database takes queries right now (for `/readyz`).

@@ -239,6 +239,7 @@ async fn an_unreachable_database_is_a_fast_503_with_retry_after() {
         host: "127.0.0.1".into(),
         port: 0,
         database_url: None,
+        cors_allowed_origins: Vec::new(),
     };
     let app = serve(Application::bind(&config, pool).await.unwrap());
 

@@ -43,11 +43,18 @@ pub struct TestApp {
 
 /// Starts the service on a fresh, migrated database, the way `main` does.
 pub async fn spawn_app() -> TestApp {
-    let config = Config {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with some settings changed first.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = Config {
         host: "127.0.0.1".into(),
         port: 0,
         database_url: Some(fresh_database_url()),
+        cors_allowed_origins: Vec::new(),
     };
+    configure(&mut config);
     let app = Application::build(config).await.expect("the app starts");
     serve(app)
 }
@@ -132,11 +139,17 @@ pub async fn assert_problem(response: Response, status: u16) -> Value {
         .unwrap_or_default()
         .to_owned();
     assert_eq!(content_type, "application/problem+json");
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body: Value = response.json().await.expect("a JSON problem");
     assert_eq!(body["status"], status);
     for member in ["type", "title", "detail"] {
         assert!(body[member].is_string(), "problem has `{member}`: {body}");
     }
+    assert!(!request_id.is_empty());
+    assert_eq!(body["request_id"], request_id.as_str(), "the header's id");
     body
 }
 

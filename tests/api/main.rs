@@ -9,6 +9,7 @@
 mod compose;
 mod embedded;
 mod errors;
+mod hardening;
 mod helpers;
 mod listing;
 mod openapi;

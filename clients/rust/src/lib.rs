@@ -81,6 +81,9 @@ pub mod types {
         pub detail: ::std::string::String,
         ///One entry per bad field or parameter (validation and conflict problems); else empty.
         pub errors: ::std::vec::Vec<FieldError>,
+        /// This request's id, as in the `X-Request-Id` header and the server's log; quote it when
+        /// reporting a problem.
+        pub request_id: ::std::string::String,
         ///The HTTP status code.
         pub status: i32,
         ///Short summary of the kind of problem.

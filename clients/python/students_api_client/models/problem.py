@@ -21,7 +21,7 @@ class Problem:
         {'type': 'urn:students-api:problem:validation-failed', 'title': 'Your request is not valid', 'status': 422,
             'detail': 'the request has 2 invalid field(s)', 'errors': [{'location': '/name', 'message': 'must be at most 100
             characters', 'code': 'too_long'}, {'location': '/grade', 'message': 'must be one of A+, A, A-, B+, B, B-, C+, C,
-            C-, D, F', 'code': 'invalid_enum'}]}
+            C-, D, F', 'code': 'invalid_enum'}], 'request_id': '3f2b8c0e9d4a4b7e8c1d2e3f4a5b6c7d'}
 
     Attributes:
         type_ (str): Identifies the kind of problem; stable, safe to switch on.
@@ -29,6 +29,8 @@ class Problem:
         status (int): The HTTP status code.
         detail (str): What happened in this occurrence.
         errors (list[FieldError]): One entry per bad field or parameter (validation and conflict problems); else empty.
+        request_id (str): This request's id, as in the `X-Request-Id` header and the server's log; quote it when
+            reporting a problem.
     """
 
     type_: str
@@ -36,6 +38,7 @@ class Problem:
     status: int
     detail: str
     errors: list[FieldError]
+    request_id: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +55,8 @@ class Problem:
             errors_item = errors_item_data.to_dict()
             errors.append(errors_item)
 
+        request_id = self.request_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -61,6 +66,7 @@ class Problem:
                 "status": status,
                 "detail": detail,
                 "errors": errors,
+                "request_id": request_id,
             }
         )
 
@@ -86,12 +92,15 @@ class Problem:
 
             errors.append(errors_item)
 
+        request_id = d.pop("request_id")
+
         problem = cls(
             type_=type_,
             title=title,
             status=status,
             detail=detail,
             errors=errors,
+            request_id=request_id,
         )
 
         problem.additional_properties = d

@@ -67,6 +67,11 @@ export type Problem = {
      * One entry per bad field or parameter (validation and conflict problems); else empty.
      */
     errors: Array<FieldError>;
+    /**
+     * This request's id, as in the `X-Request-Id` header and the server's log; quote it when
+     * reporting a problem.
+     */
+    request_id: string;
 };
 
 /**

@@ -1,0 +1,137 @@
+//! What every response gets, whichever route answered it: a request id (in `X-Request-Id`, the
+//! access log line and every problem body), security headers, CORS from an allow-list, and a
+//! logged 500 problem instead of a dropped connection when a handler panics.
+
+use std::{any::Any, time::Instant};
+
+use poem::{
+    Endpoint, EndpointExt, IntoResponse, Request, Response,
+    http::{HeaderValue, header},
+    middleware::{CatchPanic, Cors},
+};
+use tracing::Instrument;
+
+use crate::error::{self, ApiError};
+
+/// The header that carries the request id both ways.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being answered; empty outside a request.
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Wraps the routes in everything above. `allowed_origins` empty: no CORS headers at all, so
+/// browsers keep pages of other origins out.
+pub fn harden<E: Endpoint + 'static>(
+    routes: E,
+    allowed_origins: &[String],
+) -> impl Endpoint + use<E> {
+    let cors = Cors::new()
+        .allow_origins(allowed_origins.iter().map(String::as_str))
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+        ])
+        .expose_headers([
+            header::LOCATION,
+            header::ETAG,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static(REQUEST_ID_HEADER),
+        ])
+        .max_age(600);
+    routes
+        .with_if(!allowed_origins.is_empty(), cors)
+        .catch_all_error(|err| async move { error::from_poem(err).into_problem_response() })
+        .with(CatchPanic::new().with_handler(panic_response))
+        .around(|endpoint, request| async move {
+            let id = request_id(&request);
+            REQUEST_ID
+                .scope(id.clone(), answer(&endpoint, request, id))
+                .await
+        })
+}
+
+/// Runs one request inside its log span, then stamps the response.
+async fn answer<E: Endpoint>(endpoint: &E, request: Request, id: String) -> poem::Result<Response> {
+    let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
+    let started = Instant::now();
+    let docs = is_docs_page(request.uri().path());
+    let api = request.uri().path().starts_with("/api/");
+    let mut response = endpoint
+        .call(request)
+        .instrument(span.clone())
+        .await?
+        .into_response();
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "answered"
+        )
+    });
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(REQUEST_ID_HEADER, value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !docs {
+        // The API serves data, never pages: nothing may run, load or frame it.
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    if api && !headers.contains_key(header::CACHE_CONTROL) {
+        // Student records are personal data: no shared or browser cache keeps them.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(response)
+}
+
+/// Swagger UI and ReDoc run their own scripts and styles; a strict CSP would blank them.
+fn is_docs_page(path: &str) -> bool {
+    ["/docs", "/redoc"]
+        .iter()
+        .any(|page| path == *page || path.starts_with(&format!("{page}/")))
+}
+
+/// The caller's `X-Request-Id` when it is a sane token (so ids can be followed across
+/// services), else a new random one.
+fn request_id(request: &Request) -> String {
+    request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    ApiError::Internal(format!("handler panicked: {message}").into()).into_problem_response()
+}
