@@ -99,6 +99,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("another student already has this e-mail address")]
     EmailTaken,
+    #[error("the student has changed since the version `If-Match` names")]
+    PreconditionFailed,
     #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -119,6 +121,7 @@ impl ApiError {
             ApiError::StudentNotFound(_) | ApiError::RouteNotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::EmailTaken => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -135,6 +138,7 @@ impl ApiError {
             ApiError::RouteNotFound(_) => ("not-found", "Not found"),
             ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
             ApiError::EmailTaken => ("email-taken", "E-mail address already in use"),
+            ApiError::PreconditionFailed => ("precondition-failed", "The student has changed"),
             ApiError::PayloadTooLarge => ("payload-too-large", "Request body too large"),
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
@@ -161,6 +165,11 @@ impl ApiError {
                 "/email",
                 "taken",
                 "is already used by another student (compared case-insensitively)",
+            )],
+            ApiError::PreconditionFailed => vec![FieldError::new(
+                "header.If-Match",
+                "stale",
+                "is not the student's current ETag; GET it again and retry with that one",
             )],
             _ => Vec::new(),
         };
@@ -376,6 +385,10 @@ pub mod statuses {
     pub const BAD_REQUEST: (u16, &str) = (400, "The body is not valid JSON.");
     pub const NOT_FOUND: (u16, &str) = (404, "No student has this id.");
     pub const CONFLICT: (u16, &str) = (409, "Another student already has this e-mail address.");
+    pub const PRECONDITION: (u16, &str) = (
+        412,
+        "`If-Match` is not the student's current ETag: someone changed it since you read it.",
+    );
     pub const TOO_LARGE: (u16, &str) = (413, "The body is larger than 64 KiB.");
     pub const UNSUPPORTED: (u16, &str) = (415, "The body is not `application/json`.");
     pub const INVALID: (u16, &str) = (
@@ -396,6 +409,8 @@ impl From<crate::db::QueryError> for ApiError {
     fn from(err: crate::db::QueryError) -> Self {
         match err {
             crate::db::QueryError::Database(err) => err.into(),
+            crate::db::QueryError::NotFound(id) => ApiError::StudentNotFound(id),
+            crate::db::QueryError::Stale(_) => ApiError::PreconditionFailed,
             corrupt @ crate::db::QueryError::Corrupt(_) => ApiError::Internal(Box::new(corrupt)),
         }
     }

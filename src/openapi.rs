@@ -114,8 +114,11 @@ fn normalise(value: &mut Value) {
     }
 }
 
-/// `LOCATION` → `Location`, `RETRY-AFTER` → `Retry-After`.
+/// `LOCATION` → `Location`, `RETRY-AFTER` → `Retry-After`, `ETAG` → `ETag`.
 fn canonical_header(name: &str) -> String {
+    if name.eq_ignore_ascii_case("etag") {
+        return "ETag".to_owned();
+    }
     name.split('-')
         .map(|part| {
             let lower = part.to_ascii_lowercase();

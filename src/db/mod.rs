@@ -10,7 +10,7 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
-pub use students::{CorruptRow, QueryError, StudentRow};
+pub use students::{CorruptRow, Expected, QueryError, StudentRow};
 pub use students::{delete, get, insert, list, replace, update};
 
 /// The migrations in `migrations/`, embedded in the binary and applied at start-up.

@@ -14,6 +14,7 @@ pub struct StudentRow {
     pub email: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub version: i32,
 }
 
 /// A row that breaks a domain rule means the table's CHECKs and the types disagree: a bug.
@@ -44,23 +45,52 @@ impl TryFrom<StudentRow> for Student {
                 .map_err(corrupt)?,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            version: row.version,
         })
     }
 }
 
-/// Either the database failed, or it returned a row the domain refuses.
+/// Why a query gave no student: the database failed, returned a row the domain refuses, has no
+/// such student, or (for a conditional write) holds another version than the one expected.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Corrupt(#[from] CorruptRow),
+    #[error("student {0} does not exist")]
+    NotFound(i64),
+    #[error("student {0} is not at an expected version")]
+    Stale(i64),
+}
+
+/// The versions a conditional write accepts (`If-Match`); `None` writes whatever the version.
+pub type Expected<'a> = Option<&'a [i32]>;
+
+/// After a conditional write matched no row: was the student missing, or at another version?
+async fn miss(pool: &PgPool, id: i64) -> QueryError {
+    match sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM students WHERE id = $1)")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+    {
+        Ok(true) => QueryError::Stale(id),
+        Ok(false) => QueryError::NotFound(id),
+        Err(err) => err.into(),
+    }
+}
+
+async fn written(pool: &PgPool, id: i64, row: Option<StudentRow>) -> Result<Student, QueryError> {
+    match row {
+        Some(row) => Ok(Student::try_from(row)?),
+        None => Err(miss(pool, id).await),
+    }
 }
 
 /// The columns every query returns, in `StudentRow` order (a macro so `concat!` can use it).
 macro_rules! columns {
     () => {
-        "id, name, grade, email, created_at, updated_at"
+        "id, name, grade, email, created_at, updated_at, version"
     };
 }
 
@@ -117,37 +147,42 @@ pub async fn list(
     to_students(rows)
 }
 
-/// Writes every field; `None` when no student has `id`.
+/// Writes every field, if the stored version is `expected`.
 pub async fn replace(
     pool: &PgPool,
     id: i64,
     student: &NewStudent,
-) -> Result<Option<Student>, QueryError> {
+    expected: Expected<'_>,
+) -> Result<Student, QueryError> {
     let row = sqlx::query_as(concat!(
-        "UPDATE students SET name = $2, grade = $3, email = $4 WHERE id = $1 RETURNING ",
+        "UPDATE students SET name = $2, grade = $3, email = $4 \
+         WHERE id = $1 AND ($5::int4[] IS NULL OR version = ANY($5)) RETURNING ",
         columns!()
     ))
     .bind(id)
     .bind(student.name.as_str())
     .bind(student.grade.as_str())
     .bind(student.email.as_ref().map(Email::as_str))
+    .bind(expected)
     .fetch_optional(pool)
     .await?;
-    to_student(row)
+    written(pool, id, row).await
 }
 
-/// Writes only the fields present in `changes`, in one statement; `None` when no student has `id`.
+/// Writes only the fields present in `changes`, in one statement, if the stored version is
+/// `expected`.
 pub async fn update(
     pool: &PgPool,
     id: i64,
     changes: &StudentChanges,
-) -> Result<Option<Student>, QueryError> {
+    expected: Expected<'_>,
+) -> Result<Student, QueryError> {
     let row = sqlx::query_as(concat!(
         "UPDATE students SET \
              name = COALESCE($2, name), \
              grade = COALESCE($3, grade), \
              email = CASE WHEN $4 THEN $5 ELSE email END \
-         WHERE id = $1 RETURNING ",
+         WHERE id = $1 AND ($6::int4[] IS NULL OR version = ANY($6)) RETURNING ",
         columns!()
     ))
     .bind(id)
@@ -160,16 +195,24 @@ pub async fn update(
             .as_ref()
             .and_then(|e| e.as_ref().map(Email::as_str)),
     )
+    .bind(expected)
     .fetch_optional(pool)
     .await?;
-    to_student(row)
+    written(pool, id, row).await
 }
 
-/// `true` when a student was deleted, `false` when none had `id`.
-pub async fn delete(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("DELETE FROM students WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(result.rows_affected() > 0)
+/// Deletes the student, if the stored version is `expected`.
+pub async fn delete(pool: &PgPool, id: i64, expected: Expected<'_>) -> Result<(), QueryError> {
+    let result = sqlx::query(
+        "DELETE FROM students WHERE id = $1 AND ($2::int4[] IS NULL OR version = ANY($2))",
+    )
+    .bind(id)
+    .bind(expected)
+    .execute(pool)
+    .await?;
+    if result.rows_affected() > 0 {
+        Ok(())
+    } else {
+        Err(miss(pool, id).await)
+    }
 }

@@ -178,6 +178,8 @@ pub struct Student {
     pub email: Option<Email>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Counts real changes (1 when created); the ETag is built from it.
+    pub version: i32,
 }
 
 /// Every writable field: what a create or a full replace writes.

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod compose;
+mod concurrency;
 mod embedded;
 mod errors;
 mod hardening;

@@ -911,20 +911,26 @@ impl Client {
     ///
     /// Arguments:
     /// - `id`: The student's id.
+    /// - `if_none_match`: An ETag you hold (`"3"`, or a list); if it is still current the answer is `304`
+    /// with no body.
     pub async fn get_student<'a>(
         &'a self,
         id: i64,
+        if_none_match: Option<&'a str>,
     ) -> Result<ResponseValue<types::Student>, Error<types::Problem>> {
         let url = format!(
             "{}/api/students/{}",
             self.baseurl,
             encode_path(&id.to_string()),
         );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
         header_map.append(
             ::reqwest::header::HeaderName::from_static("api-version"),
             ::reqwest::header::HeaderValue::from_static(Self::api_version()),
         );
+        if let Some(value) = if_none_match {
+            header_map.append("If-None-Match", value.to_string().try_into()?);
+        }
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -968,10 +974,13 @@ impl Client {
     ///
     /// Arguments:
     /// - `id`: The student's id.
+    /// - `if_match`: Write only if the student is still at this ETag (from a `GET` or the last write);
+    /// else `412` and nothing changes.
     /// - `body`
     pub async fn replace_student<'a>(
         &'a self,
         id: i64,
+        if_match: Option<&'a str>,
         body: &'a types::StudentReplace,
     ) -> Result<ResponseValue<types::Student>, Error<types::Problem>> {
         let url = format!(
@@ -979,11 +988,14 @@ impl Client {
             self.baseurl,
             encode_path(&id.to_string()),
         );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
         header_map.append(
             ::reqwest::header::HeaderName::from_static("api-version"),
             ::reqwest::header::HeaderValue::from_static(Self::api_version()),
         );
+        if let Some(value) = if_match {
+            header_map.append("If-Match", value.to_string().try_into()?);
+        }
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -1013,6 +1025,9 @@ impl Client {
             409u16 => Err(Error::ErrorResponse(
                 ResponseValue::from_response(response).await?,
             )),
+            412u16 => Err(Error::ErrorResponse(
+                ResponseValue::from_response(response).await?,
+            )),
             413u16 => Err(Error::ErrorResponse(
                 ResponseValue::from_response(response).await?,
             )),
@@ -1039,20 +1054,25 @@ impl Client {
     ///
     /// Arguments:
     /// - `id`: The student's id.
+    /// - `if_match`: Delete only if the student is still at this ETag; else `412` and it stays.
     pub async fn delete_student<'a>(
         &'a self,
         id: i64,
+        if_match: Option<&'a str>,
     ) -> Result<ResponseValue<()>, Error<types::Problem>> {
         let url = format!(
             "{}/api/students/{}",
             self.baseurl,
             encode_path(&id.to_string()),
         );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
         header_map.append(
             ::reqwest::header::HeaderName::from_static("api-version"),
             ::reqwest::header::HeaderValue::from_static(Self::api_version()),
         );
+        if let Some(value) = if_match {
+            header_map.append("If-Match", value.to_string().try_into()?);
+        }
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -1073,6 +1093,9 @@ impl Client {
         match response.status().as_u16() {
             204u16 => Ok(ResponseValue::empty(response)),
             404u16 => Err(Error::ErrorResponse(
+                ResponseValue::from_response(response).await?,
+            )),
+            412u16 => Err(Error::ErrorResponse(
                 ResponseValue::from_response(response).await?,
             )),
             422u16 => Err(Error::ErrorResponse(
@@ -1096,10 +1119,13 @@ impl Client {
     ///
     /// Arguments:
     /// - `id`: The student's id.
+    /// - `if_match`: Write only if the student is still at this ETag (from a `GET` or the last write);
+    /// else `412` and nothing changes.
     /// - `body`
     pub async fn update_student<'a>(
         &'a self,
         id: i64,
+        if_match: Option<&'a str>,
         body: &'a types::StudentPatch,
     ) -> Result<ResponseValue<types::Student>, Error<types::Problem>> {
         let url = format!(
@@ -1107,11 +1133,14 @@ impl Client {
             self.baseurl,
             encode_path(&id.to_string()),
         );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
         header_map.append(
             ::reqwest::header::HeaderName::from_static("api-version"),
             ::reqwest::header::HeaderValue::from_static(Self::api_version()),
         );
+        if let Some(value) = if_match {
+            header_map.append("If-Match", value.to_string().try_into()?);
+        }
         #[allow(unused_mut)]
         let mut request = self
             .client
@@ -1139,6 +1168,9 @@ impl Client {
                 ResponseValue::from_response(response).await?,
             )),
             409u16 => Err(Error::ErrorResponse(
+                ResponseValue::from_response(response).await?,
+            )),
+            412u16 => Err(Error::ErrorResponse(
                 ResponseValue::from_response(response).await?,
             )),
             413u16 => Err(Error::ErrorResponse(

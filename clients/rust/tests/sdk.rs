@@ -76,13 +76,14 @@ async fn create_read_replace_patch_and_delete_a_student() {
         Some(email.to_lowercase().as_str())
     );
 
-    let read = client.get_student(ada.id).await.unwrap().into_inner();
+    let read = client.get_student(ada.id, None).await.unwrap().into_inner();
     assert_eq!(read.updated_at, ada.updated_at);
     assert_eq!(read.name, ada.name);
 
     let replaced = client
         .replace_student(
             ada.id,
+            None,
             &StudentReplace {
                 name: "Ada King".parse().unwrap(),
                 grade: Grade::BPlus,
@@ -104,7 +105,7 @@ async fn create_read_replace_patch_and_delete_a_student() {
         let client = &client;
         async move {
             client
-                .update_student(ada.id, &patch)
+                .update_student(ada.id, None, &patch)
                 .await
                 .unwrap()
                 .into_inner()
@@ -138,9 +139,9 @@ async fn create_read_replace_patch_and_delete_a_student() {
     assert_eq!(cleared.email, None, "a null email clears it");
     assert_eq!(cleared.grade, Grade::APlus);
 
-    let deleted = client.delete_student(ada.id).await.unwrap();
+    let deleted = client.delete_student(ada.id, None).await.unwrap();
     assert_eq!(deleted.status(), 204);
-    let gone = problem(client.get_student(ada.id).await);
+    let gone = problem(client.get_student(ada.id, None).await);
     assert_eq!(gone.status, 404);
     assert_eq!(gone.type_, "urn:students-api:problem:student-not-found");
 }
@@ -208,4 +209,33 @@ async fn a_409_names_the_conflicting_field() {
         .map(|e| (e.location.as_str(), e.code.as_str()))
         .collect();
     assert_eq!(fields, [("/email", "taken")]);
+}
+
+#[tokio::test]
+async fn a_stale_etag_is_a_typed_412_and_the_current_one_writes() {
+    let client = client();
+    let created = client
+        .create_student(&StudentCreate {
+            name: "Etta".parse().unwrap(),
+            grade: Grade::B,
+            email: None,
+        })
+        .await
+        .unwrap();
+    let first_tag = created.headers()["etag"].to_str().unwrap().to_owned();
+    let id = created.id;
+    let change = StudentPatch {
+        grade: Some(Grade::A),
+        ..Default::default()
+    };
+    let updated = client
+        .update_student(id, Some(&first_tag), &change)
+        .await
+        .unwrap();
+    assert_ne!(updated.headers()["etag"], first_tag.as_str());
+
+    let stale = problem(client.delete_student(id, Some(&first_tag)).await);
+    assert_eq!(stale.status, 412);
+    assert_eq!(stale.errors[0].location, "header.If-Match");
+    assert!(client.get_student(id, None).await.is_ok(), "still there");
 }

@@ -1,21 +1,22 @@
 //! `/api/students`: the students operations. Handlers only translate between wire types and the
 //! domain; validation happened in the types, SQL lives in `db`.
 
+pub mod etag;
 pub mod responses;
 pub mod schemas;
 
 use poem::web::Data;
 use poem_openapi::{
     OpenApi,
-    param::{Path, Query},
+    param::{Header, Path, Query},
     types::MaybeUndefined,
 };
 use sqlx::PgPool;
 
 use self::{
     responses::{
-        ByIdErrors, CreateErrors, CreatedResponse, DeletedResponse, ListErrors, ListResponse,
-        StudentResponse, WriteErrors,
+        ByIdErrors, CreateErrors, CreatedResponse, DeleteErrors, DeletedResponse, ListErrors,
+        ListResponse, ReadResponse, StudentResponse, WriteErrors,
     },
     schemas::{
         Cursor, Nullable, PageLimit, Student, StudentCreate, StudentId, StudentPage, StudentPatch,
@@ -79,7 +80,12 @@ impl StudentsApi {
     ) -> Result<CreatedResponse, Failure<CreateErrors>> {
         let student = db::insert(pool, &body.0.into()).await?;
         let location = format!("/api/students/{}", student.id);
-        Ok(CreatedResponse::Created(JsonBody(student.into()), location))
+        let tag = etag::etag(student.version);
+        Ok(CreatedResponse::Created(
+            JsonBody(student.into()),
+            location,
+            tag,
+        ))
     }
 
     /// Get a student
@@ -95,12 +101,23 @@ impl StudentsApi {
         Data(pool): Data<&PgPool>,
         /// The student's id.
         id: Path<StudentId>,
-    ) -> Result<StudentResponse, Failure<ByIdErrors>> {
+        /// An ETag you hold (`"3"`, or a list); if it is still current the answer is `304`
+        /// with no body.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> Result<ReadResponse, Failure<ByIdErrors>> {
         let id = id.0.get()?;
         let student = db::get(pool, id)
             .await?
             .ok_or(ApiError::StudentNotFound(id))?;
-        Ok(StudentResponse::Ok(JsonBody(student.into())))
+        let tag = etag::etag(student.version);
+        if if_none_match
+            .0
+            .is_some_and(|header| etag::none_match(&header, student.version))
+        {
+            return Ok(ReadResponse::NotModified(tag));
+        }
+        Ok(ReadResponse::Ok(JsonBody(student.into()), tag))
     }
 
     /// Replace a student
@@ -117,13 +134,16 @@ impl StudentsApi {
         Data(pool): Data<&PgPool>,
         /// The student's id.
         id: Path<StudentId>,
+        /// Write only if the student is still at this ETag (from a `GET` or the last write);
+        /// else `412` and nothing changes.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
         body: JsonBody<StudentReplace>,
     ) -> Result<StudentResponse, Failure<WriteErrors>> {
         let id = id.0.get()?;
-        let student = db::replace(pool, id, &body.0.into())
-            .await?
-            .ok_or(ApiError::StudentNotFound(id))?;
-        Ok(StudentResponse::Ok(JsonBody(student.into())))
+        let expected = etag::if_match(if_match.0.as_deref());
+        let student = db::replace(pool, id, &body.0.into(), expected.as_deref()).await?;
+        Ok(written(student))
     }
 
     /// Update some fields of a student
@@ -140,13 +160,16 @@ impl StudentsApi {
         Data(pool): Data<&PgPool>,
         /// The student's id.
         id: Path<StudentId>,
+        /// Write only if the student is still at this ETag (from a `GET` or the last write);
+        /// else `412` and nothing changes.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
         body: JsonBody<StudentPatch>,
     ) -> Result<StudentResponse, Failure<WriteErrors>> {
         let id = id.0.get()?;
-        let student = db::update(pool, id, &body.0.into())
-            .await?
-            .ok_or(ApiError::StudentNotFound(id))?;
-        Ok(StudentResponse::Ok(JsonBody(student.into())))
+        let expected = etag::if_match(if_match.0.as_deref());
+        let student = db::update(pool, id, &body.0.into(), expected.as_deref()).await?;
+        Ok(written(student))
     }
 
     /// Delete a student
@@ -162,14 +185,20 @@ impl StudentsApi {
         Data(pool): Data<&PgPool>,
         /// The student's id.
         id: Path<StudentId>,
-    ) -> Result<DeletedResponse, Failure<ByIdErrors>> {
+        /// Delete only if the student is still at this ETag; else `412` and it stays.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+    ) -> Result<DeletedResponse, Failure<DeleteErrors>> {
         let id = id.0.get()?;
-        if db::delete(pool, id).await? {
-            Ok(DeletedResponse::NoContent)
-        } else {
-            Err(ApiError::StudentNotFound(id).into())
-        }
+        let expected = etag::if_match(if_match.0.as_deref());
+        db::delete(pool, id, expected.as_deref()).await?;
+        Ok(DeletedResponse::NoContent)
     }
+}
+
+fn written(student: domain::Student) -> StudentResponse {
+    let tag = etag::etag(student.version);
+    StudentResponse::Ok(JsonBody(student.into()), tag)
 }
 
 impl From<domain::Student> for Student {

@@ -18,16 +18,30 @@ pub enum ListResponse {
 
 #[derive(Debug, ApiResponse)]
 pub enum CreatedResponse {
-    /// The student was created; `Location` is its URL.
+    /// The student was created; `Location` is its URL, `ETag` its version.
     #[oai(status = 201)]
-    Created(JsonBody<Student>, #[oai(header = "Location")] String),
+    Created(
+        JsonBody<Student>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
 }
 
 #[derive(Debug, ApiResponse)]
 pub enum StudentResponse {
-    /// The student.
+    /// The student; `ETag` is its version, for `If-Match` on the next write.
     #[oai(status = 200)]
-    Ok(JsonBody<Student>),
+    Ok(JsonBody<Student>, #[oai(header = "ETag")] String),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ReadResponse {
+    /// The student; `ETag` is its version, for `If-None-Match` and `If-Match`.
+    #[oai(status = 200)]
+    Ok(JsonBody<Student>, #[oai(header = "ETag")] String),
+    /// `If-None-Match` names the current version: the copy you hold is still good.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
 }
 
 #[derive(Debug, ApiResponse)]
@@ -59,14 +73,22 @@ impl ErrorStatuses for CreateErrors {
     ];
 }
 
-/// `getStudent`, `deleteStudent`: an id that is not a number (422) or not a student (404).
+/// `getStudent`: an id that is not a number (422) or not a student (404).
 #[derive(Debug)]
 pub struct ByIdErrors;
 impl ErrorStatuses for ByIdErrors {
     const STATUSES: &'static [(u16, &'static str)] = &[NOT_FOUND, INVALID, INTERNAL, UNAVAILABLE];
 }
 
-/// `replaceStudent`, `updateStudent`: a body and an id.
+/// `deleteStudent`: a missing student, or a stale `If-Match`.
+#[derive(Debug)]
+pub struct DeleteErrors;
+impl ErrorStatuses for DeleteErrors {
+    const STATUSES: &'static [(u16, &'static str)] =
+        &[NOT_FOUND, PRECONDITION, INVALID, INTERNAL, UNAVAILABLE];
+}
+
+/// `replaceStudent`, `updateStudent`: a body, an id and a stale `If-Match`.
 #[derive(Debug)]
 pub struct WriteErrors;
 impl ErrorStatuses for WriteErrors {
@@ -74,6 +96,7 @@ impl ErrorStatuses for WriteErrors {
         BAD_REQUEST,
         NOT_FOUND,
         CONFLICT,
+        PRECONDITION,
         TOO_LARGE,
         UNSUPPORTED,
         INVALID,

@@ -283,7 +283,7 @@ export type CreateStudentError = CreateStudentErrors[keyof CreateStudentErrors];
 
 export type CreateStudentResponses = {
     /**
-     * The student was created; `Location` is its URL.
+     * The student was created; `Location` is its URL, `ETag` its version.
      */
     201: Student;
 };
@@ -292,6 +292,12 @@ export type CreateStudentResponse = CreateStudentResponses[keyof CreateStudentRe
 
 export type DeleteStudentData = {
     body?: never;
+    headers?: {
+        /**
+         * Delete only if the student is still at this ETag; else `412` and it stays.
+         */
+        'If-Match'?: string;
+    };
     path: {
         /**
          * The student's id.
@@ -307,6 +313,10 @@ export type DeleteStudentErrors = {
      * No student has this id.
      */
     404: Problem;
+    /**
+     * `If-Match` is not the student's current ETag: someone changed it since you read it.
+     */
+    412: Problem;
     /**
      * The request is well-formed but invalid; `errors` lists every bad field at once.
      */
@@ -334,6 +344,13 @@ export type DeleteStudentResponse = DeleteStudentResponses[keyof DeleteStudentRe
 
 export type GetStudentData = {
     body?: never;
+    headers?: {
+        /**
+         * An ETag you hold (`"3"`, or a list); if it is still current the answer is `304`
+         * with no body.
+         */
+        'If-None-Match'?: string;
+    };
     path: {
         /**
          * The student's id.
@@ -367,7 +384,7 @@ export type GetStudentError = GetStudentErrors[keyof GetStudentErrors];
 
 export type GetStudentResponses = {
     /**
-     * The student.
+     * The student; `ETag` is its version, for `If-None-Match` and `If-Match`.
      */
     200: Student;
 };
@@ -376,6 +393,13 @@ export type GetStudentResponse = GetStudentResponses[keyof GetStudentResponses];
 
 export type UpdateStudentData = {
     body: StudentPatch;
+    headers?: {
+        /**
+         * Write only if the student is still at this ETag (from a `GET` or the last write);
+         * else `412` and nothing changes.
+         */
+        'If-Match'?: string;
+    };
     path: {
         /**
          * The student's id.
@@ -399,6 +423,10 @@ export type UpdateStudentErrors = {
      * Another student already has this e-mail address.
      */
     409: Problem;
+    /**
+     * `If-Match` is not the student's current ETag: someone changed it since you read it.
+     */
+    412: Problem;
     /**
      * The body is larger than 64 KiB.
      */
@@ -425,7 +453,7 @@ export type UpdateStudentError = UpdateStudentErrors[keyof UpdateStudentErrors];
 
 export type UpdateStudentResponses = {
     /**
-     * The student.
+     * The student; `ETag` is its version, for `If-Match` on the next write.
      */
     200: Student;
 };
@@ -434,6 +462,13 @@ export type UpdateStudentResponse = UpdateStudentResponses[keyof UpdateStudentRe
 
 export type ReplaceStudentData = {
     body: StudentReplace;
+    headers?: {
+        /**
+         * Write only if the student is still at this ETag (from a `GET` or the last write);
+         * else `412` and nothing changes.
+         */
+        'If-Match'?: string;
+    };
     path: {
         /**
          * The student's id.
@@ -457,6 +492,10 @@ export type ReplaceStudentErrors = {
      * Another student already has this e-mail address.
      */
     409: Problem;
+    /**
+     * `If-Match` is not the student's current ETag: someone changed it since you read it.
+     */
+    412: Problem;
     /**
      * The body is larger than 64 KiB.
      */
@@ -483,7 +522,7 @@ export type ReplaceStudentError = ReplaceStudentErrors[keyof ReplaceStudentError
 
 export type ReplaceStudentResponses = {
     /**
-     * The student.
+     * The student; `ETag` is its version, for `If-Match` on the next write.
      */
     200: Student;
 };

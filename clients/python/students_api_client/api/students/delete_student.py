@@ -7,12 +7,17 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     id: int,
+    *,
+    if_match: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["If-Match"] = if_match
 
     _kwargs: dict[str, Any] = {
         "method": "delete",
@@ -21,6 +26,7 @@ def _get_kwargs(
         ),
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -33,6 +39,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_404 = Problem.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 412:
+        response_412 = Problem.from_dict(response.json())
+
+        return response_412
 
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
@@ -68,6 +79,7 @@ def sync_detailed(
     id: int,
     *,
     client: AuthenticatedClient | Client,
+    if_match: str | Unset = UNSET,
 ) -> Response[Any | Problem]:
     """Delete a student
 
@@ -75,6 +87,7 @@ def sync_detailed(
 
     Args:
         id (int):
+        if_match (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -86,6 +99,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         id=id,
+        if_match=if_match,
     )
 
     response = client.get_httpx_client().request(
@@ -99,6 +113,7 @@ def sync(
     id: int,
     *,
     client: AuthenticatedClient | Client,
+    if_match: str | Unset = UNSET,
 ) -> Any | Problem | None:
     """Delete a student
 
@@ -106,6 +121,7 @@ def sync(
 
     Args:
         id (int):
+        if_match (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -118,6 +134,7 @@ def sync(
     return sync_detailed(
         id=id,
         client=client,
+        if_match=if_match,
     ).parsed
 
 
@@ -125,6 +142,7 @@ async def asyncio_detailed(
     id: int,
     *,
     client: AuthenticatedClient | Client,
+    if_match: str | Unset = UNSET,
 ) -> Response[Any | Problem]:
     """Delete a student
 
@@ -132,6 +150,7 @@ async def asyncio_detailed(
 
     Args:
         id (int):
+        if_match (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -143,6 +162,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         id=id,
+        if_match=if_match,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -154,6 +174,7 @@ async def asyncio(
     id: int,
     *,
     client: AuthenticatedClient | Client,
+    if_match: str | Unset = UNSET,
 ) -> Any | Problem | None:
     """Delete a student
 
@@ -161,6 +182,7 @@ async def asyncio(
 
     Args:
         id (int):
+        if_match (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -174,5 +196,6 @@ async def asyncio(
         await asyncio_detailed(
             id=id,
             client=client,
+            if_match=if_match,
         )
     ).parsed

@@ -9,15 +9,18 @@ from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
 from ...models.student import Student
 from ...models.student_patch import StudentPatch
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     id: int,
     *,
     body: StudentPatch,
+    if_match: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["If-Match"] = if_match
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -54,6 +57,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_409 = Problem.from_dict(response.json())
 
         return response_409
+
+    if response.status_code == 412:
+        response_412 = Problem.from_dict(response.json())
+
+        return response_412
 
     if response.status_code == 413:
         response_413 = Problem.from_dict(response.json())
@@ -100,6 +108,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: StudentPatch,
+    if_match: str | Unset = UNSET,
 ) -> Response[Problem | Student]:
     """Update some fields of a student
 
@@ -108,6 +117,7 @@ def sync_detailed(
 
     Args:
         id (int):
+        if_match (str | Unset):
         body (StudentPatch): A partial update (JSON merge patch): an absent field is left as it
             is, `"email": null` clears
             the e-mail, and `null` for `name` or `grade` is refused. Unknown fields are refused with
@@ -124,6 +134,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         id=id,
         body=body,
+        if_match=if_match,
     )
 
     response = client.get_httpx_client().request(
@@ -138,6 +149,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: StudentPatch,
+    if_match: str | Unset = UNSET,
 ) -> Problem | Student | None:
     """Update some fields of a student
 
@@ -146,6 +158,7 @@ def sync(
 
     Args:
         id (int):
+        if_match (str | Unset):
         body (StudentPatch): A partial update (JSON merge patch): an absent field is left as it
             is, `"email": null` clears
             the e-mail, and `null` for `name` or `grade` is refused. Unknown fields are refused with
@@ -163,6 +176,7 @@ def sync(
         id=id,
         client=client,
         body=body,
+        if_match=if_match,
     ).parsed
 
 
@@ -171,6 +185,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: StudentPatch,
+    if_match: str | Unset = UNSET,
 ) -> Response[Problem | Student]:
     """Update some fields of a student
 
@@ -179,6 +194,7 @@ async def asyncio_detailed(
 
     Args:
         id (int):
+        if_match (str | Unset):
         body (StudentPatch): A partial update (JSON merge patch): an absent field is left as it
             is, `"email": null` clears
             the e-mail, and `null` for `name` or `grade` is refused. Unknown fields are refused with
@@ -195,6 +211,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         id=id,
         body=body,
+        if_match=if_match,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -207,6 +224,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: StudentPatch,
+    if_match: str | Unset = UNSET,
 ) -> Problem | Student | None:
     """Update some fields of a student
 
@@ -215,6 +233,7 @@ async def asyncio(
 
     Args:
         id (int):
+        if_match (str | Unset):
         body (StudentPatch): A partial update (JSON merge patch): an absent field is left as it
             is, `"email": null` clears
             the e-mail, and `null` for `name` or `grade` is refused. Unknown fields are refused with
@@ -233,5 +252,6 @@ async def asyncio(
             id=id,
             client=client,
             body=body,
+            if_match=if_match,
         )
     ).parsed

@@ -1,0 +1,209 @@
+//! Optimistic concurrency: ETags on every student response, `If-Match` on writes (412 when
+//! stale, decided inside the write), `If-None-Match` on reads (304).
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{TestApp, assert_problem, error_locations, spawn_app};
+
+fn etag(response: &Response) -> String {
+    response.headers()["etag"].to_str().unwrap().to_owned()
+}
+
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    if_match: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> Response {
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(tag) = if_match {
+        request = request.header("if-match", tag);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn every_student_response_carries_its_version_as_etag() {
+    let app = spawn_app().await;
+    let created = app
+        .post_student(&json!({"name": "Ada", "grade": "A"}))
+        .await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(etag(&created), "\"1\"");
+    let id = created.json::<serde_json::Value>().await.unwrap()["id"].clone();
+    let path = format!("/api/students/{id}");
+
+    assert_eq!(etag(&app.get(&path).await), "\"1\"");
+    let patched = send(
+        &app,
+        Method::PATCH,
+        &path,
+        None,
+        Some(json!({"grade": "B"})),
+    )
+    .await;
+    assert_eq!(etag(&patched), "\"2\"");
+    let noop = send(
+        &app,
+        Method::PATCH,
+        &path,
+        None,
+        Some(json!({"grade": "B"})),
+    )
+    .await;
+    assert_eq!(
+        etag(&noop),
+        "\"2\"",
+        "a write that changes nothing keeps the version"
+    );
+    let replaced = send(
+        &app,
+        Method::PUT,
+        &path,
+        None,
+        Some(json!({"name": "Ada", "grade": "C", "email": null})),
+    )
+    .await;
+    assert_eq!(etag(&replaced), "\"3\"");
+}
+
+#[tokio::test]
+async fn a_stale_if_match_is_a_412_and_changes_nothing() {
+    let app = spawn_app().await;
+    let ada = app.create_student("Ada", "A", None).await;
+    let path = format!("/api/students/{}", ada["id"]);
+    send(
+        &app,
+        Method::PATCH,
+        &path,
+        None,
+        Some(json!({"grade": "B"})),
+    )
+    .await;
+
+    // Version 1 is gone: every conditional write with it fails and leaves the row alone.
+    for (method, body) in [
+        (Method::PATCH, Some(json!({"grade": "F"}))),
+        (
+            Method::PUT,
+            Some(json!({"name": "X", "grade": "F", "email": null})),
+        ),
+        (Method::DELETE, None),
+    ] {
+        let response = send(&app, method.clone(), &path, Some("\"1\""), body).await;
+        let problem = assert_problem(response, 412).await;
+        assert_eq!(
+            problem["type"],
+            "urn:students-api:problem:precondition-failed"
+        );
+        assert_eq!(
+            error_locations(&problem)[0].0,
+            "header.If-Match",
+            "{method}"
+        );
+    }
+    // Weak tags never match for writes, and neither does a tag we never issued.
+    for tag in ["W/\"2\"", "\"banana\"", "2"] {
+        let response = send(
+            &app,
+            Method::PATCH,
+            &path,
+            Some(tag),
+            Some(json!({"grade": "F"})),
+        )
+        .await;
+        assert_eq!(response.status(), 412, "{tag}");
+    }
+    let current = app.get(&path).await;
+    assert_eq!(etag(&current), "\"2\"");
+    assert_eq!(
+        current.json::<serde_json::Value>().await.unwrap()["grade"],
+        "B"
+    );
+
+    // The current tag, a list holding it, and `*` all let the write through.
+    let ok = send(
+        &app,
+        Method::PATCH,
+        &path,
+        Some("\"9\", \"2\""),
+        Some(json!({"grade": "A"})),
+    )
+    .await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(etag(&ok), "\"3\"");
+    let any = send(
+        &app,
+        Method::PATCH,
+        &path,
+        Some("*"),
+        Some(json!({"grade": "C"})),
+    )
+    .await;
+    assert_eq!(any.status(), 200);
+    let deleted = send(&app, Method::DELETE, &path, Some("\"4\""), None).await;
+    assert_eq!(deleted.status(), 204);
+    // A missing student is a 404 whatever If-Match says.
+    let gone = send(&app, Method::DELETE, &path, Some("\"4\""), None).await;
+    assert_problem(gone, 404).await;
+}
+
+#[tokio::test]
+async fn if_none_match_on_the_current_version_is_a_304_without_body() {
+    let app = spawn_app().await;
+    let ada = app.create_student("Ada", "A", None).await;
+    let path = format!("/api/students/{}", ada["id"]);
+    let get_with = |tag: &'static str| {
+        app.client
+            .get(app.url(&path))
+            .header("if-none-match", tag)
+            .send()
+    };
+    for tag in ["\"1\"", "W/\"1\"", "\"7\", \"1\"", "*"] {
+        let response = get_with(tag).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{tag}");
+        assert_eq!(etag(&response), "\"1\"");
+        assert!(response.bytes().await.unwrap().is_empty());
+    }
+    let stale = get_with("\"0\"").await.unwrap();
+    assert_eq!(stale.status(), 200);
+    assert_eq!(
+        stale.json::<serde_json::Value>().await.unwrap()["name"],
+        "Ada"
+    );
+}
+
+#[tokio::test]
+async fn of_concurrent_writes_holding_the_same_etag_exactly_one_wins() {
+    let app = spawn_app().await;
+    for round in 0..10 {
+        let student = app
+            .create_student(&format!("Racer {round}"), "C", None)
+            .await;
+        let path = format!("/api/students/{}", student["id"]);
+        let writers = (0..20).map(|n| {
+            let grade = ["A", "B"][n % 2];
+            send(
+                &app,
+                Method::PATCH,
+                &path,
+                Some("\"1\""),
+                Some(json!({"grade": grade, "name": format!("Writer {n}")})),
+            )
+        });
+        let statuses: Vec<u16> = futures_util::future::join_all(writers)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        let winners = statuses.iter().filter(|s| **s == 200).count();
+        let losers = statuses.iter().filter(|s| **s == 412).count();
+        assert_eq!((winners, losers), (1, 19), "round {round}: {statuses:?}");
+        assert_eq!(etag(&app.get(&path).await), "\"2\"");
+    }
+}
