@@ -101,6 +101,8 @@ pub enum ApiError {
     EmailTaken,
     #[error("the student has changed since the version `If-Match` names")]
     PreconditionFailed,
+    #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
+    IdempotencyKeyInUse,
     #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -120,7 +122,7 @@ impl ApiError {
             ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
             ApiError::StudentNotFound(_) | ApiError::RouteNotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::EmailTaken => StatusCode::CONFLICT,
+            ApiError::EmailTaken | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -139,6 +141,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
             ApiError::EmailTaken => ("email-taken", "E-mail address already in use"),
             ApiError::PreconditionFailed => ("precondition-failed", "The student has changed"),
+            ApiError::IdempotencyKeyInUse => ("idempotency-key-in-use", "Request in progress"),
             ApiError::PayloadTooLarge => ("payload-too-large", "Request body too large"),
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
@@ -197,7 +200,10 @@ impl ApiError {
 
     fn to_response(&self) -> Response {
         let mut response = ProblemJson(self.problem()).into_response();
-        if matches!(self, ApiError::Unavailable(_)) {
+        if matches!(
+            self,
+            ApiError::Unavailable(_) | ApiError::IdempotencyKeyInUse
+        ) {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from_static("1"));
@@ -385,6 +391,11 @@ pub mod statuses {
     pub const BAD_REQUEST: (u16, &str) = (400, "The body is not valid JSON.");
     pub const NOT_FOUND: (u16, &str) = (404, "No student has this id.");
     pub const CONFLICT: (u16, &str) = (409, "Another student already has this e-mail address.");
+    pub const CONFLICT_ON_CREATE: (u16, &str) = (
+        409,
+        "Another student already has this e-mail address, or a request with the same \
+         `Idempotency-Key` is still running (retry after `Retry-After` seconds).",
+    );
     pub const PRECONDITION: (u16, &str) = (
         412,
         "`If-Match` is not the student's current ETag: someone changed it since you read it.",
@@ -411,6 +422,12 @@ impl From<crate::db::QueryError> for ApiError {
             crate::db::QueryError::Database(err) => err.into(),
             crate::db::QueryError::NotFound(id) => ApiError::StudentNotFound(id),
             crate::db::QueryError::Stale(_) => ApiError::PreconditionFailed,
+            crate::db::QueryError::KeyInUse => ApiError::IdempotencyKeyInUse,
+            crate::db::QueryError::KeyReused => ApiError::Validation(vec![FieldError::new(
+                "header.Idempotency-Key",
+                "reused",
+                "was already used with a different body; use a new key for a new request",
+            )]),
             corrupt @ crate::db::QueryError::Corrupt(_) => ApiError::Internal(Box::new(corrupt)),
         }
     }

@@ -151,6 +151,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // Handlers go in before we announce the port, so an early SIGTERM is still graceful.
         let stop = shutdown_signal()?;
+        let expiry = tokio::spawn(expire_idempotency_keys(self.pool.clone()));
         tracing::info!(
             "listening on port {0}; Swagger UI at http://localhost:{0}/docs",
             self.port
@@ -162,6 +163,7 @@ impl Application {
                 Some(SHUTDOWN_GRACE),
             )
             .await;
+        expiry.abort();
         self.pool.close().await;
         if let Some(embedded) = self.embedded {
             tokio::task::spawn_blocking(move || embedded.stop())
@@ -169,6 +171,19 @@ impl Application {
                 .ok();
         }
         result
+    }
+}
+
+/// Deletes idempotency keys past their 24 hours, every ten minutes, for as long as it runs.
+async fn expire_idempotency_keys(pool: PgPool) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match db::expire_idempotency_keys(&pool).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired idempotency keys"),
+            Err(err) => tracing::warn!(error = %err, "could not expire idempotency keys"),
+        }
     }
 }
 

@@ -10,7 +10,10 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
-pub use students::{CorruptRow, Expected, QueryError, StudentRow};
+pub use students::{
+    CorruptRow, Expected, IDEMPOTENCY_TTL_HOURS, QueryError, StudentRow, expire_idempotency_keys,
+    insert_once,
+};
 pub use students::{delete, get, insert, list, replace, update};
 
 /// The migrations in `migrations/`, embedded in the binary and applied at start-up.

@@ -6,7 +6,7 @@ use sqlx::{FromRow, PgPool};
 use crate::domain::{Email, Grade, NewStudent, Student, StudentChanges, StudentName};
 
 /// A row as PostgreSQL returns it; turned into a [`Student`] by re-checking the domain rules.
-#[derive(Debug, FromRow)]
+#[derive(Debug, FromRow, serde::Deserialize)]
 pub struct StudentRow {
     pub id: i64,
     pub name: String,
@@ -62,6 +62,10 @@ pub enum QueryError {
     NotFound(i64),
     #[error("student {0} is not at an expected version")]
     Stale(i64),
+    #[error("another request with this idempotency key is still running")]
+    KeyInUse,
+    #[error("this idempotency key was used with a different request")]
+    KeyReused,
 }
 
 /// The versions a conditional write accepts (`If-Match`); `None` writes whatever the version.
@@ -115,6 +119,85 @@ pub async fn insert(pool: &PgPool, student: &NewStudent) -> Result<Student, Quer
     .fetch_one(pool)
     .await?;
     Ok(Student::try_from(row)?)
+}
+
+/// How long an idempotency key answers retries.
+pub const IDEMPOTENCY_TTL_HOURS: i32 = 24;
+
+/// Creates a student once per idempotency key, in one transaction with the key's record; a
+/// retry with the same key and body gets the student as first created.
+/// A transaction-scoped advisory lock on the key serialises requests carrying it: while one
+/// runs, another gets [`QueryError::KeyInUse`] at once instead of waiting; a crash releases
+/// the lock and leaves neither the student nor the key.
+pub async fn insert_once(
+    pool: &PgPool,
+    key: &str,
+    student: &NewStudent,
+) -> Result<Student, QueryError> {
+    let request = serde_json::json!({
+        "name": student.name.as_str(),
+        "grade": student.grade.as_str(),
+        "email": student.email.as_ref().map(Email::as_str),
+    });
+    let mut tx = pool.begin().await?;
+    let locked: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+    if !locked {
+        return Err(QueryError::KeyInUse);
+    }
+    let earlier: Option<(serde_json::Value, serde_json::Value)> = sqlx::query_as(
+        "SELECT request, response FROM idempotency_keys \
+         WHERE key = $1 AND created_at > now() - make_interval(hours => $2)",
+    )
+    .bind(key)
+    .bind(IDEMPOTENCY_TTL_HOURS)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((earlier_request, response)) = earlier {
+        if earlier_request != request {
+            return Err(QueryError::KeyReused);
+        }
+        let row: StudentRow = serde_json::from_value(response).map_err(|err| CorruptRow {
+            id: 0,
+            message: format!("idempotency key {key:?} holds an unreadable response: {err}"),
+        })?;
+        tracing::info!(key, "replaying an idempotent create");
+        return Ok(Student::try_from(row)?);
+    }
+    // An expired record of the same key is overwritten: the key starts a new life.
+    let row: StudentRow = sqlx::query_as(concat!(
+        "WITH created AS (INSERT INTO students (name, grade, email) VALUES ($2, $3, $4) RETURNING ",
+        columns!(),
+        "), recorded AS (\
+             INSERT INTO idempotency_keys (key, request, response) \
+             SELECT $1, $5, to_jsonb(created) FROM created \
+             ON CONFLICT (key) DO UPDATE SET request = EXCLUDED.request, \
+                 response = EXCLUDED.response, created_at = now()) \
+         SELECT * FROM created"
+    ))
+    .bind(key)
+    .bind(student.name.as_str())
+    .bind(student.grade.as_str())
+    .bind(student.email.as_ref().map(Email::as_str))
+    .bind(&request)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Student::try_from(row)?)
+}
+
+/// Deletes idempotency keys past their 24 hours; returns how many.
+pub async fn expire_idempotency_keys(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(
+        "DELETE FROM idempotency_keys WHERE created_at <= now() - make_interval(hours => $1)",
+    )
+    .bind(IDEMPOTENCY_TTL_HOURS)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected())
 }
 
 pub async fn get(pool: &PgPool, id: i64) -> Result<Option<Student>, QueryError> {

@@ -12,6 +12,7 @@ mod embedded;
 mod errors;
 mod hardening;
 mod helpers;
+mod idempotency;
 mod listing;
 mod openapi;
 mod students;

@@ -33,7 +33,11 @@ async fn create(client: &Client, name: &str, email: Option<&str>) -> Student {
         grade: Grade::B,
         email: email.map(|e| e.parse().unwrap()),
     };
-    client.create_student(&body).await.unwrap().into_inner()
+    client
+        .create_student(None, &body)
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 /// The typed problem of a failed call; panics on anything but an error response.
@@ -56,11 +60,14 @@ async fn create_read_replace_patch_and_delete_a_student() {
     let client = client();
     let email = fresh_email("Ada");
     let created = client
-        .create_student(&StudentCreate {
-            name: "  Ada Lovelace ".parse().unwrap(),
-            grade: Grade::AMinus,
-            email: Some(email.to_uppercase().parse().unwrap()),
-        })
+        .create_student(
+            None,
+            &StudentCreate {
+                name: "  Ada Lovelace ".parse().unwrap(),
+                grade: Grade::AMinus,
+                email: Some(email.to_uppercase().parse().unwrap()),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
@@ -183,7 +190,7 @@ async fn a_422_surfaces_every_bad_field_as_a_typed_problem() {
         grade: Grade::A,
         email: Some("not-an-email".parse().unwrap()),
     };
-    let problem = problem(client.create_student(&body).await);
+    let problem = problem(client.create_student(None, &body).await);
     assert_eq!(problem.status, 422);
     assert_eq!(problem.type_, "urn:students-api:problem:validation-failed");
     let mut locations: Vec<&str> = problem.errors.iter().map(|e| e.location.as_str()).collect();
@@ -201,7 +208,7 @@ async fn a_409_names_the_conflicting_field() {
         grade: Grade::C,
         email: Some(email.parse().unwrap()),
     };
-    let problem = problem(client.create_student(&body).await);
+    let problem = problem(client.create_student(None, &body).await);
     assert_eq!(problem.status, 409);
     let fields: Vec<(&str, &str)> = problem
         .errors
@@ -215,11 +222,14 @@ async fn a_409_names_the_conflicting_field() {
 async fn a_stale_etag_is_a_typed_412_and_the_current_one_writes() {
     let client = client();
     let created = client
-        .create_student(&StudentCreate {
-            name: "Etta".parse().unwrap(),
-            grade: Grade::B,
-            email: None,
-        })
+        .create_student(
+            None,
+            &StudentCreate {
+                name: "Etta".parse().unwrap(),
+                grade: Grade::B,
+                email: None,
+            },
+        )
         .await
         .unwrap();
     let first_tag = created.headers()["etag"].to_str().unwrap().to_owned();
@@ -238,4 +248,22 @@ async fn a_stale_etag_is_a_typed_412_and_the_current_one_writes() {
     assert_eq!(stale.status, 412);
     assert_eq!(stale.errors[0].location, "header.If-Match");
     assert!(client.get_student(id, None).await.is_ok(), "still there");
+}
+
+#[tokio::test]
+async fn a_create_retried_with_its_idempotency_key_creates_one_student() {
+    let client = client();
+    let key = format!("rust-sdk-{}", fresh_email("key")).parse().unwrap();
+    let body = StudentCreate {
+        name: "Retry Me".parse().unwrap(),
+        grade: Grade::C,
+        email: None,
+    };
+    let first = client.create_student(Some(&key), &body).await.unwrap();
+    let retry = client.create_student(Some(&key), &body).await.unwrap();
+    assert_eq!(
+        (first.status().as_u16(), retry.status().as_u16()),
+        (201, 201)
+    );
+    assert_eq!(first.id, retry.id);
 }

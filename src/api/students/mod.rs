@@ -19,8 +19,8 @@ use self::{
         ListResponse, ReadResponse, StudentResponse, WriteErrors,
     },
     schemas::{
-        Cursor, Nullable, PageLimit, Student, StudentCreate, StudentId, StudentPage, StudentPatch,
-        StudentReplace, Timestamp,
+        Cursor, IdempotencyKey, Nullable, PageLimit, Student, StudentCreate, StudentId,
+        StudentPage, StudentPatch, StudentReplace, Timestamp,
     },
 };
 use crate::{
@@ -76,9 +76,17 @@ impl StudentsApi {
     async fn create(
         &self,
         Data(pool): Data<&PgPool>,
+        /// Makes the create safe to retry: a retry with the same key and body within 24 hours
+        /// gets the first answer (same student, `201`) and creates nothing. The same key with
+        /// another body is `422`; while the first request still runs, `409`.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<IdempotencyKey>>,
         body: JsonBody<StudentCreate>,
     ) -> Result<CreatedResponse, Failure<CreateErrors>> {
-        let student = db::insert(pool, &body.0.into()).await?;
+        let student = match &idempotency_key.0 {
+            None => db::insert(pool, &body.0.into()).await?,
+            Some(key) => db::insert_once(pool, key.get()?, &body.0.into()).await?,
+        };
         let location = format!("/api/students/{}", student.id);
         let tag = etag::etag(student.version);
         Ok(CreatedResponse::Created(

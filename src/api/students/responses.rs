@@ -58,13 +58,13 @@ impl ErrorStatuses for ListErrors {
     const STATUSES: &'static [(u16, &'static str)] = &[INVALID, INTERNAL, UNAVAILABLE];
 }
 
-/// `createStudent`: everything a body can get wrong, plus a taken e-mail.
+/// `createStudent`: everything a body can get wrong, a taken e-mail, a busy or reused key.
 #[derive(Debug)]
 pub struct CreateErrors;
 impl ErrorStatuses for CreateErrors {
     const STATUSES: &'static [(u16, &'static str)] = &[
         BAD_REQUEST,
-        CONFLICT,
+        CONFLICT_ON_CREATE,
         TOO_LARGE,
         UNSUPPORTED,
         INVALID,

@@ -347,6 +347,52 @@ impl ParseFromParameter for StudentId {
     }
 }
 
+/// The `Idempotency-Key` header: 1–255 visible ASCII characters. Like [`StudentId`], parsing
+/// never fails in the extractor (whose error could not name a header); [`Self::get`] reports a
+/// bad key as `header.Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(Result<String, String>);
+
+impl IdempotencyKey {
+    pub const MAX_CHARS: usize = 255;
+
+    pub fn get(&self) -> Result<&str, ApiError> {
+        self.0.as_deref().map_err(|message| {
+            ApiError::Validation(vec![FieldError::new(
+                "header.Idempotency-Key",
+                "invalid_parameter",
+                message,
+            )])
+        })
+    }
+}
+
+inline_scalar_type!(
+    IdempotencyKey,
+    "IdempotencyKey",
+    MetaSchema {
+        min_length: Some(1),
+        max_length: Some(IdempotencyKey::MAX_CHARS),
+        ..MetaSchema::new("string")
+    }
+);
+
+impl ParseFromParameter for IdempotencyKey {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        let valid = !value.is_empty()
+            && value.len() <= Self::MAX_CHARS
+            && value.bytes().all(|b| b.is_ascii_graphic());
+        Ok(Self(if valid {
+            Ok(value.to_owned())
+        } else {
+            Err(format!(
+                "must be 1 to {} visible ASCII characters, such as a UUID",
+                Self::MAX_CHARS
+            ))
+        }))
+    }
+}
+
 /// How many students a page holds: 1–100, default 20.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageLimit(pub i64);

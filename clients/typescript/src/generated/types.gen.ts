@@ -243,6 +243,14 @@ export type ListStudentsResponse = ListStudentsResponses[keyof ListStudentsRespo
 
 export type CreateStudentData = {
     body: StudentCreate;
+    headers?: {
+        /**
+         * Makes the create safe to retry: a retry with the same key and body within 24 hours
+         * gets the first answer (same student, `201`) and creates nothing. The same key with
+         * another body is `422`; while the first request still runs, `409`.
+         */
+        'Idempotency-Key'?: string;
+    };
     path?: never;
     query?: never;
     url: '/api/students';
@@ -254,7 +262,7 @@ export type CreateStudentErrors = {
      */
     400: Problem;
     /**
-     * Another student already has this e-mail address.
+     * Another student already has this e-mail address, or a request with the same `Idempotency-Key` is still running (retry after `Retry-After` seconds).
      */
     409: Problem;
     /**

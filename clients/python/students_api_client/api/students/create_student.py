@@ -8,14 +8,17 @@ from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
 from ...models.student import Student
 from ...models.student_create import StudentCreate
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
     body: StudentCreate,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -90,6 +93,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: StudentCreate,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | Student]:
     """Create a student
 
@@ -97,6 +101,7 @@ def sync_detailed(
     the stored student and its URL in `Location`. Every invalid field is reported at once.
 
     Args:
+        idempotency_key (str | Unset):
         body (StudentCreate): Fields of a new student. Unknown fields, and `id` or timestamps, are
             refused with 422. Example: {'name': 'Ada Lovelace', 'grade': 'A-', 'email':
             'ada@example.com'}.
@@ -111,6 +116,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -124,6 +130,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: StudentCreate,
+    idempotency_key: str | Unset = UNSET,
 ) -> Problem | Student | None:
     """Create a student
 
@@ -131,6 +138,7 @@ def sync(
     the stored student and its URL in `Location`. Every invalid field is reported at once.
 
     Args:
+        idempotency_key (str | Unset):
         body (StudentCreate): Fields of a new student. Unknown fields, and `id` or timestamps, are
             refused with 422. Example: {'name': 'Ada Lovelace', 'grade': 'A-', 'email':
             'ada@example.com'}.
@@ -146,6 +154,7 @@ def sync(
     return sync_detailed(
         client=client,
         body=body,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -153,6 +162,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: StudentCreate,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | Student]:
     """Create a student
 
@@ -160,6 +170,7 @@ async def asyncio_detailed(
     the stored student and its URL in `Location`. Every invalid field is reported at once.
 
     Args:
+        idempotency_key (str | Unset):
         body (StudentCreate): Fields of a new student. Unknown fields, and `id` or timestamps, are
             refused with 422. Example: {'name': 'Ada Lovelace', 'grade': 'A-', 'email':
             'ada@example.com'}.
@@ -174,6 +185,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -185,6 +197,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: StudentCreate,
+    idempotency_key: str | Unset = UNSET,
 ) -> Problem | Student | None:
     """Create a student
 
@@ -192,6 +205,7 @@ async def asyncio(
     the stored student and its URL in `Location`. Every invalid field is reported at once.
 
     Args:
+        idempotency_key (str | Unset):
         body (StudentCreate): Fields of a new student. Unknown fields, and `id` or timestamps, are
             refused with 422. Example: {'name': 'Ada Lovelace', 'grade': 'A-', 'email':
             'ada@example.com'}.
@@ -208,5 +222,6 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             body=body,
+            idempotency_key=idempotency_key,
         )
     ).parsed
