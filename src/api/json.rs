@@ -55,8 +55,9 @@ impl<T: ParseFromJSON + 'static> ParsePayload for JsonBody<T> {
         if bytes.is_empty() {
             return Err(ApiError::MalformedBody("the body is empty".to_owned()).into());
         }
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|err| ApiError::MalformedBody(err.to_string()))?;
+        let value = serde_json::from_slice::<UniqueKeys>(&bytes)
+            .map_err(|err| ApiError::MalformedBody(err.to_string()))?
+            .0;
         let errors = validation::check::<T>(&value);
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors).into());
@@ -101,3 +102,75 @@ impl<T: ToJSON> ApiResponse for JsonBody<T> {
 }
 
 impl_apirequest_for_payload!(JsonBody<T>, T: ParseFromJSON + 'static);
+
+/// A JSON value whose objects have no repeated keys. serde_json keeps the last of
+/// `{"name": "Ada", "name": "Eve"}`; other parsers keep the first, and that disagreement is
+/// how a body passes one check and means something else to the next reader. We refuse it (400).
+struct UniqueKeys(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UniqueKeysVisitor)
+            .map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value::<UniqueKeys>()?.0;
+            if object.insert(key.clone(), value).is_some() {
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate key `{key}`"
+                )));
+            }
+        }
+        Ok(serde_json::Value::Object(object))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<UniqueKeys>()? {
+            items.push(item.0);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+}

@@ -6,6 +6,8 @@
 // A failed unwrap in a test is a failed test, with the line that failed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
+mod binary;
 mod compose;
 mod concurrency;
 mod embedded;
