@@ -105,6 +105,8 @@ pub enum ApiError {
     IdempotencyKeyInUse,
     #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -125,6 +127,7 @@ impl ApiError {
             ApiError::EmailTaken | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -143,6 +146,7 @@ impl ApiError {
             ApiError::PreconditionFailed => ("precondition-failed", "The student has changed"),
             ApiError::IdempotencyKeyInUse => ("idempotency-key-in-use", "Request in progress"),
             ApiError::PayloadTooLarge => ("payload-too-large", "Request body too large"),
+            ApiError::RequestTimeout => ("request-timeout", "Request body too slow"),
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
             }
@@ -400,6 +404,7 @@ pub mod statuses {
         412,
         "`If-Match` is not the student's current ETag: someone changed it since you read it.",
     );
+    pub const TOO_SLOW: (u16, &str) = (408, "The body took more than 10 seconds to arrive.");
     pub const TOO_LARGE: (u16, &str) = (413, "The body is larger than 64 KiB.");
     pub const UNSUPPORTED: (u16, &str) = (415, "The body is not `application/json`.");
     pub const INVALID: (u16, &str) = (

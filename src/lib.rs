@@ -11,5 +11,6 @@ pub mod embedded_pg;
 pub mod error;
 pub mod middleware;
 pub mod openapi;
+pub mod slow_clients;
 pub mod startup;
 pub mod telemetry;

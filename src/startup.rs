@@ -13,6 +13,7 @@ use crate::{
     db,
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
     middleware, openapi,
+    slow_clients::{HEAD_TIMEOUT, HeadDeadlineAcceptor},
 };
 
 /// The database the embedded server holds the students in.
@@ -20,6 +21,8 @@ pub const EMBEDDED_DATABASE: &str = "students";
 
 /// In-flight requests get this long to finish after SIGINT/SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Keep-alive connections with no traffic at all for this long are closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -156,7 +159,9 @@ impl Application {
             "listening on port {0}; Swagger UI at http://localhost:{0}/docs",
             self.port
         );
-        let result = Server::new_with_acceptor(self.acceptor)
+        let acceptor = HeadDeadlineAcceptor::new(self.acceptor, HEAD_TIMEOUT);
+        let result = Server::new_with_acceptor(acceptor)
+            .idle_timeout(IDLE_TIMEOUT)
             .run_with_graceful_shutdown(
                 app(self.pool.clone(), &self.allowed_origins),
                 stop,

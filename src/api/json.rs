@@ -40,14 +40,19 @@ impl<T: Type> Payload for JsonBody<T> {
     }
 }
 
+/// How long a request body may take to arrive.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl<T: ParseFromJSON + 'static> ParsePayload for JsonBody<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(_request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let bytes = body
-            .take()?
-            .into_bytes_limit(MAX_BODY_BYTES)
+        // The byte limit counts what is read (so chunked bodies are bounded too); the time
+        // limit stops a client trickling a body in to hold the connection.
+        let read = body.take()?.into_bytes_limit(MAX_BODY_BYTES);
+        let bytes = tokio::time::timeout(BODY_TIMEOUT, read)
             .await
+            .map_err(|_| ApiError::RequestTimeout)?
             .map_err(|err| match err {
                 ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge,
                 other => ApiError::MalformedBody(other.to_string()),

@@ -17,4 +17,5 @@ mod helpers;
 mod idempotency;
 mod listing;
 mod openapi;
+mod slow_clients;
 mod students;

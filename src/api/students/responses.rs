@@ -64,6 +64,7 @@ pub struct CreateErrors;
 impl ErrorStatuses for CreateErrors {
     const STATUSES: &'static [(u16, &'static str)] = &[
         BAD_REQUEST,
+        TOO_SLOW,
         CONFLICT_ON_CREATE,
         TOO_LARGE,
         UNSUPPORTED,
@@ -95,6 +96,7 @@ impl ErrorStatuses for WriteErrors {
     const STATUSES: &'static [(u16, &'static str)] = &[
         BAD_REQUEST,
         NOT_FOUND,
+        TOO_SLOW,
         CONFLICT,
         PRECONDITION,
         TOO_LARGE,

@@ -262,6 +262,10 @@ export type CreateStudentErrors = {
      */
     400: Problem;
     /**
+     * The body took more than 10 seconds to arrive.
+     */
+    408: Problem;
+    /**
      * Another student already has this e-mail address, or a request with the same `Idempotency-Key` is still running (retry after `Retry-After` seconds).
      */
     409: Problem;
@@ -428,6 +432,10 @@ export type UpdateStudentErrors = {
      */
     404: Problem;
     /**
+     * The body took more than 10 seconds to arrive.
+     */
+    408: Problem;
+    /**
      * Another student already has this e-mail address.
      */
     409: Problem;
@@ -496,6 +504,10 @@ export type ReplaceStudentErrors = {
      * No student has this id.
      */
     404: Problem;
+    /**
+     * The body took more than 10 seconds to arrive.
+     */
+    408: Problem;
     /**
      * Another student already has this e-mail address.
      */
