@@ -6,12 +6,15 @@ use std::{any::Any, time::Instant};
 
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Request, Response,
-    http::{HeaderValue, header},
+    http::{HeaderValue, StatusCode, header},
     middleware::{CatchPanic, Cors},
 };
 use tracing::Instrument;
 
-use crate::error::{self, ApiError};
+use crate::{
+    error::{self, ApiError, FieldError},
+    openapi,
+};
 
 /// The header that carries the request id both ways.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -61,21 +64,31 @@ pub fn harden<E: Endpoint + 'static>(
 async fn answer<E: Endpoint>(endpoint: &E, request: Request, id: String) -> poem::Result<Response> {
     let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
     let started = Instant::now();
-    let docs = is_docs_page(request.uri().path());
-    let api = request.uri().path().starts_with("/api/");
-    let mut response = endpoint
-        .call(request)
-        .instrument(span.clone())
-        .await?
-        .into_response();
+    let path = request.uri().path().to_owned();
+    let docs = is_docs_page(&path);
+    let api = path.starts_with("/api/");
+    let mut response = match unreadable_header(&request) {
+        Some(problem) => span.in_scope(|| problem.into_problem_response()),
+        None => endpoint
+            .call(request)
+            .instrument(span.clone())
+            .await?
+            .into_response(),
+    };
+    let status = response.status();
     span.in_scope(|| {
         tracing::info!(
-            status = response.status().as_u16(),
+            status = status.as_u16(),
             micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
             "answered"
         )
     });
     let headers = response.headers_mut();
+    if status == StatusCode::METHOD_NOT_ALLOWED
+        && let Some(allow) = openapi::allowed_methods(&path)
+    {
+        headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(REQUEST_ID_HEADER, value);
     }
@@ -100,6 +113,30 @@ async fn answer<E: Endpoint>(endpoint: &E, request: Request, id: String) -> poem
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(response)
+}
+
+/// A header the API reads (`If-Match`, `Idempotency-Key`, …) whose value is not visible ASCII.
+/// poem-openapi would skip such a value as if the header were absent, turning a conditional or
+/// keyed request into an unconditional one; it is a 422 naming the header instead.
+fn unreadable_header(request: &Request) -> Option<ApiError> {
+    let errors: Vec<FieldError> = openapi::header_parameters()
+        .iter()
+        .filter(|name| {
+            request
+                .headers()
+                .get_all(name.as_str())
+                .iter()
+                .any(|value| value.to_str().is_err())
+        })
+        .map(|name| {
+            FieldError::new(
+                format!("header.{name}"),
+                "invalid_parameter",
+                "must be visible ASCII text",
+            )
+        })
+        .collect();
+    (!errors.is_empty()).then_some(ApiError::Validation(errors))
 }
 
 /// Swagger UI and ReDoc run their own scripts and styles; a strict CSP would blank them.

@@ -1,6 +1,8 @@
 //! The OpenAPI document: built from the code, served at `/openapi.{json,yaml}`, committed as
 //! `openapi.yaml` (regenerate it and the SDKs with `scripts/generate`).
 
+use std::sync::LazyLock;
+
 use poem_openapi::OpenApiService;
 use serde_json::Value;
 
@@ -15,9 +17,10 @@ const DESCRIPTION: &str = "\
 Manage students: create, list, read, replace, update and delete.
 
 **Contract.** Every request and response type is published below with its rules \
-(`minLength`, `maxLength`, `format`, `enum`, `nullable`), and the server enforces exactly those. \
-In every string, surrounding whitespace is trimmed before length checks and control characters \
-(NUL included) are refused. Unknown fields in a body are refused, never ignored.
+(`minLength`, `maxLength`, `pattern`, `format`, `enum`, `nullable`), and the server enforces \
+exactly those. In every string, control characters (NUL included) are refused and `maxLength` \
+counts the characters sent; names are stored with surrounding whitespace trimmed and must hold \
+more than whitespace. Unknown fields in a body are refused, never ignored.
 
 **Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `type`. \
 A `422` lists every invalid field at once in `errors`, each with a `location` (a JSON pointer \
@@ -42,6 +45,63 @@ pub fn spec_json() -> String {
 /// The document as YAML: what `students-api openapi` prints and `openapi.yaml` holds.
 pub fn spec_yaml() -> String {
     serde_yaml::to_string(&document()).unwrap_or_default()
+}
+
+/// The methods the spec lists for the path that `path` matches, as an `Allow` header value
+/// (`GET, POST`); `None` when no path matches. A 405 must say what is allowed (RFC 9110).
+pub fn allowed_methods(path: &str) -> Option<&'static str> {
+    static ALLOWED: LazyLock<Vec<(Vec<String>, String)>> = LazyLock::new(|| {
+        let document = document();
+        let Some(paths) = document["paths"].as_object() else {
+            return Vec::new();
+        };
+        paths
+            .iter()
+            .map(|(template, operations)| {
+                let segments = template.split('/').map(str::to_owned).collect();
+                let mut methods: Vec<String> = operations
+                    .as_object()
+                    .map(|o| o.keys().map(|m| m.to_ascii_uppercase()).collect())
+                    .unwrap_or_default();
+                if methods.iter().any(|m| m == "GET") {
+                    methods.push("HEAD".to_owned());
+                }
+                (segments, methods.join(", "))
+            })
+            .collect()
+    });
+    let wanted: Vec<&str> = path.split('/').collect();
+    ALLOWED.iter().find_map(|(template, methods)| {
+        let matches = template.len() == wanted.len()
+            && template
+                .iter()
+                .zip(&wanted)
+                .all(|(t, w)| t == w || (t.starts_with('{') && t.ends_with('}')));
+        matches.then_some(methods.as_str())
+    })
+}
+
+/// The names of every header parameter an operation declares (`If-Match`, `Idempotency-Key`,
+/// …), as the spec spells them.
+pub fn header_parameters() -> &'static [String] {
+    static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let document = document();
+        let mut names: Vec<String> = document["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|paths| paths.values())
+            .filter_map(Value::as_object)
+            .flat_map(|operations| operations.values())
+            .filter_map(|operation| operation["parameters"].as_array())
+            .flatten()
+            .filter(|parameter| parameter["in"] == "header")
+            .filter_map(|parameter| Some(parameter["name"].as_str()?.to_owned()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    });
+    &NAMES
 }
 
 fn document() -> Value {

@@ -8,7 +8,8 @@
 //! value, which then cannot fail on anything the spec describes.
 //!
 //! Beyond the schema, two API-wide rules apply to every string (see the API description):
-//! surrounding whitespace is trimmed before length checks, and control characters are refused.
+//! `maxLength` counts the characters sent, a string with `minLength` must hold more than
+//! whitespace, and control characters are refused.
 
 use std::{
     any::TypeId,
@@ -174,6 +175,20 @@ impl Walker<'_> {
     }
 }
 
+/// A schema's pattern, compiled once (patterns come from constants, so the set is small).
+fn compiled(pattern: &str) -> Option<regex::Regex> {
+    static CACHE: LazyLock<RwLock<HashMap<String, Option<regex::Regex>>>> =
+        LazyLock::new(Default::default);
+    if let Some(re) = CACHE.read().ok().and_then(|c| c.get(pattern).cloned()) {
+        return re;
+    }
+    let re = regex::Regex::new(pattern).ok();
+    if let Ok(mut cache) = CACHE.write() {
+        cache.insert(pattern.to_owned(), re.clone());
+    }
+    re
+}
+
 fn check_string(schema: &MetaSchema, value: &Value, at: &str, errors: &mut Vec<FieldError>) {
     let Some(raw) = value.as_str() else {
         errors.push(FieldError::new(at, "type", "must be a string"));
@@ -203,7 +218,10 @@ fn check_string(schema: &MetaSchema, value: &Value, at: &str, errors: &mut Vec<F
         return;
     }
     let text = raw.trim();
+    // `maxLength` counts what was sent (as every JSON Schema validator does); `minLength` counts
+    // what is left after trimming, so blanks are refused (the published pattern says so too).
     let chars = text.chars().count();
+    let sent = raw.chars().count();
     if let Some(min) = schema.min_length.filter(|min| chars < *min) {
         let message = if min == 1 {
             "must not be blank".to_owned()
@@ -213,7 +231,7 @@ fn check_string(schema: &MetaSchema, value: &Value, at: &str, errors: &mut Vec<F
         errors.push(FieldError::new(at, "too_short", message));
         return;
     }
-    if let Some(max) = schema.max_length.filter(|max| chars > *max) {
+    if let Some(max) = schema.max_length.filter(|max| sent > *max) {
         errors.push(FieldError::new(
             at,
             "too_long",
@@ -222,8 +240,7 @@ fn check_string(schema: &MetaSchema, value: &Value, at: &str, errors: &mut Vec<F
         return;
     }
     if let Some(pattern) = &schema.pattern {
-        // No wire type declares a pattern today; compiled per call until one does.
-        if regex::Regex::new(pattern).is_ok_and(|re| !re.is_match(text)) {
+        if compiled(pattern).is_some_and(|re| !re.is_match(raw)) {
             errors.push(FieldError::new(
                 at,
                 "pattern",

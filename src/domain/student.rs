@@ -37,6 +37,10 @@ pub struct StudentName(String);
 impl StudentName {
     pub const MIN_CHARS: usize = 1;
     pub const MAX_CHARS: usize = 100;
+    /// The same rules as a regular expression, for the spec (client-side validation and
+    /// contract tests): something besides whitespace, and no control characters.
+    pub const PATTERN: &str =
+        r"^[^\S\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$";
 
     pub fn parse(raw: &str) -> Result<Self, Violation> {
         let name = raw.trim();

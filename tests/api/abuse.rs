@@ -213,3 +213,37 @@ async fn of_20_racing_creates_with_one_email_exactly_one_wins_every_round() {
     }
     assert_eq!(app.student_count().await, 50);
 }
+
+#[tokio::test]
+async fn a_header_the_api_reads_that_is_not_ascii_is_a_422_not_ignored() {
+    let app = spawn_app().await;
+    let ada = app.create_student("Ada", "A", None).await;
+    let path = format!("/api/students/{}", ada["id"]);
+    let latin1 = reqwest::header::HeaderValue::from_bytes(b"\"1\"\xff").unwrap();
+
+    // Ignoring it would turn this conditional write into an unconditional one.
+    let response = app
+        .client
+        .patch(app.url(&path))
+        .header("if-match", latin1.clone())
+        .json(&json!({"grade": "F"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, 422).await;
+    assert_eq!(problem["errors"][0]["location"], "header.If-Match");
+    let unchanged: Value = app.get(&path).await.json().await.unwrap();
+    assert_eq!(unchanged["grade"], "A");
+
+    let response = app
+        .client
+        .post(app.url("/api/students"))
+        .header("idempotency-key", latin1)
+        .json(&json!({"name": "Eve", "grade": "B"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, 422).await;
+    assert_eq!(problem["errors"][0]["location"], "header.Idempotency-Key");
+    assert_eq!(app.student_count().await, 1);
+}

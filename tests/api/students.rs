@@ -263,18 +263,20 @@ async fn moving_a_student_to_a_taken_email_is_a_409_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn names_are_bounded_after_trimming() {
+async fn names_are_bounded_as_sent_and_stored_trimmed() {
     let app = spawn_app().await;
     let hundred = "n".repeat(100);
 
+    // maxLength counts what is sent, as the spec (and every JSON Schema validator) reads it.
     let padded = app
-        .post_student(&json!({"name": format!("  {hundred}  "), "grade": "C"}))
+        .post_student(&json!({"name": format!(" {hundred}"), "grade": "C"}))
         .await;
-    assert_eq!(
-        padded.status(),
-        201,
-        "100 characters after trimming is fine"
-    );
+    let problem = assert_problem(padded, 422).await;
+    assert_eq!(error_locations(&problem), vec![pair("/name", "too_long")]);
+    let exact = app
+        .post_student(&json!({"name": hundred, "grade": "C"}))
+        .await;
+    assert_eq!(exact.status(), 201, "100 characters is fine");
     let wide = app
         .post_student(&json!({"name": "é".repeat(100), "grade": "C"}))
         .await;

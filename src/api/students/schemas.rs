@@ -82,6 +82,7 @@ string_schema_type!(
         ),
         min_length: Some(StudentName::MIN_CHARS),
         max_length: Some(StudentName::MAX_CHARS),
+        pattern: Some(StudentName::PATTERN.to_owned()),
         example: Some("Ada Lovelace".into()),
         ..MetaSchema::new("string")
     }
@@ -355,6 +356,8 @@ pub struct IdempotencyKey(Result<String, String>);
 
 impl IdempotencyKey {
     pub const MAX_CHARS: usize = 255;
+    /// Visible ASCII only, as the parser below checks it.
+    pub const PATTERN: &str = "^[!-~]+$";
 
     pub fn get(&self) -> Result<&str, ApiError> {
         self.0.as_deref().map_err(|message| {
@@ -373,6 +376,7 @@ inline_scalar_type!(
     MetaSchema {
         min_length: Some(1),
         max_length: Some(IdempotencyKey::MAX_CHARS),
+        pattern: Some(IdempotencyKey::PATTERN.to_owned()),
         ..MetaSchema::new("string")
     }
 );
