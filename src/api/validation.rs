@@ -239,15 +239,15 @@ fn check_string(schema: &MetaSchema, value: &Value, at: &str, errors: &mut Vec<F
         ));
         return;
     }
-    if let Some(pattern) = &schema.pattern {
-        if compiled(pattern).is_some_and(|re| !re.is_match(raw)) {
-            errors.push(FieldError::new(
-                at,
-                "pattern",
-                format!("must match `{pattern}`"),
-            ));
-            return;
-        }
+    if let Some(pattern) = &schema.pattern
+        && compiled(pattern).is_some_and(|re| !re.is_match(raw))
+    {
+        errors.push(FieldError::new(
+            at,
+            "pattern",
+            format!("must match `{pattern}`"),
+        ));
+        return;
     }
     if schema.format == Some("email") && !text.validate_email() {
         errors.push(FieldError::new(
