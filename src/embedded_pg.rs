@@ -89,6 +89,18 @@ impl OwnedServer {
     }
 }
 
+/// How [`EmbeddedPostgres::restart`] takes the server down (PostgreSQL's shutdown modes, and
+/// a crash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// SIGINT: disconnect clients, checkpoint, exit.
+    Fast,
+    /// SIGQUIT: exit at once; crash recovery on the next start.
+    Immediate,
+    /// SIGKILL of the postmaster: what a crash or the OOM killer does.
+    Kill,
+}
+
 impl EmbeddedPostgres {
     /// The app's default: data kept across runs in `STUDENTS_API_PGDATA`, else a per-user
     /// directory named after the PostgreSQL major version (data directories are per version).
@@ -196,15 +208,10 @@ impl EmbeddedPostgres {
             .stderr(log_err)
             .process_group(0);
         if throwaway {
-            // Test data is disposable; durability only costs time there.
-            command.args([
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-            ]);
+            // Test data need not survive the machine crashing, so no fsync. It must survive
+            // PostgreSQL crashing (the fault tests kill it), so commits still write their WAL:
+            // `synchronous_commit=off` lost acknowledged writes there.
+            command.args(["-c", "fsync=off", "-c", "full_page_writes=off"]);
         }
         run_as.apply(&mut command);
         sys::die_with_parent(&mut command);
@@ -275,6 +282,39 @@ impl EmbeddedPostgres {
         EmbeddedPgError::Start {
             log: self.log_path(),
             tail: tail_of(&self.log_path(), 2000),
+        }
+    }
+
+    /// Takes the server down the way `how` says, waits `down_for`, and starts it again on the
+    /// same port and data: fault injection for tests of the service under database failures.
+    pub fn restart(&mut self, how: Shutdown, down_for: Duration) -> Result<()> {
+        if let Some(server) = self.server.take() {
+            let signal = match how {
+                Shutdown::Fast => libc::SIGINT,
+                Shutdown::Immediate => libc::SIGQUIT,
+                Shutdown::Kill => libc::SIGKILL,
+            };
+            sys::signal(server.pid, signal);
+            server.has_exited(STOP_TIMEOUT);
+        }
+        thread::sleep(down_for);
+        let run_as = RunAs::detect()?;
+        let throwaway = self.throwaway_root.is_some();
+        // After a SIGKILL, orphaned backends hold the shared memory until they notice: retry.
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            self.server = Some(self.spawn_server(&run_as, throwaway)?);
+            match self.wait_until_ready() {
+                Ok(()) => return Ok(()),
+                Err(_) if Instant::now() < deadline => {
+                    if let Some(server) = self.server.take() {
+                        sys::signal(server.pid, libc::SIGQUIT);
+                        server.has_exited(STOP_TIMEOUT);
+                    }
+                    thread::sleep(Duration::from_millis(200));
+                }
+                Err(err) => return Err(err),
+            }
         }
     }
 

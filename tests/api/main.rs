@@ -12,6 +12,7 @@ mod compose;
 mod concurrency;
 mod embedded;
 mod errors;
+mod faults;
 mod hardening;
 mod helpers;
 mod idempotency;

@@ -1,0 +1,152 @@
+//! The database failing under load, on a PostgreSQL server this test starts itself (never the
+//! shared one): restarted fast, immediately, and killed with SIGKILL. Every answer is a 201 or
+//! a fast 503, the service recovers by itself, and no acknowledged write is lost.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use students_api::{
+    config::Config,
+    db::ACQUIRE_TIMEOUT,
+    embedded_pg::{EmbeddedPostgres, Shutdown},
+    startup::Application,
+};
+
+use crate::helpers::serve;
+
+/// What one request saw.
+struct Outcome {
+    status: u16,
+    took: Duration,
+    id: Option<i64>,
+}
+
+const WRITERS: usize = 8;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn restarts_and_crashes_under_load_answer_201_or_fast_503_and_lose_nothing() {
+    let pg = Arc::new(Mutex::new(EmbeddedPostgres::start_throwaway().unwrap()));
+    let url = pg.lock().unwrap().url("faults");
+    let config = Config {
+        host: "127.0.0.1".into(),
+        port: 0,
+        database_url: Some(url),
+        cors_allowed_origins: Vec::new(),
+    };
+    let app = serve(Application::build(config).await.unwrap());
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let endpoint = app.url("/api/students");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let outcomes = Arc::new(Mutex::new(Vec::<Outcome>::new()));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let (client, endpoint) = (client.clone(), endpoint.clone());
+            let (stop, outcomes) = (stop.clone(), outcomes.clone());
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let body = json!({"name": format!("Writer {writer} #{n}"), "grade": "B"});
+                    let started = Instant::now();
+                    let response = client.post(&endpoint).json(&body).send().await.unwrap();
+                    let status = response.status().as_u16();
+                    let body: Value = response.json().await.unwrap();
+                    outcomes.lock().unwrap().push(Outcome {
+                        status,
+                        took: started.elapsed(),
+                        id: (status == 201).then(|| body["id"].as_i64().unwrap()),
+                    });
+                    if status == 503 {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            })
+        })
+        .collect();
+
+    let mut recoveries = Vec::new();
+    for how in [Shutdown::Fast, Shutdown::Immediate, Shutdown::Kill] {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let pg = pg.clone();
+        tokio::task::spawn_blocking(move || {
+            pg.lock().unwrap().restart(how, Duration::from_millis(500))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        // The database is back: the service must be too, within 2 s, with no help.
+        let back = Instant::now();
+        loop {
+            let probe = json!({"name": format!("Probe after {how:?}"), "grade": "A"});
+            let response = client.post(&endpoint).json(&probe).send().await.unwrap();
+            if response.status() == 201 {
+                let id = response.json::<Value>().await.unwrap()["id"].as_i64();
+                outcomes.lock().unwrap().push(Outcome {
+                    status: 201,
+                    took: Duration::ZERO,
+                    id,
+                });
+                break;
+            }
+            assert!(
+                back.elapsed() < Duration::from_secs(2),
+                "{how:?}: still {} after {:?}",
+                response.status(),
+                back.elapsed()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        recoveries.push((how, back.elapsed()));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    let outcomes = std::mem::take(&mut *outcomes.lock().unwrap());
+    let unexpected: Vec<u16> = outcomes
+        .iter()
+        .map(|o| o.status)
+        .filter(|s| *s != 201 && *s != 503)
+        .collect();
+    assert!(unexpected.is_empty(), "only 201 and 503: {unexpected:?}");
+    let slowest = outcomes.iter().map(|o| o.took).max().unwrap();
+    assert!(
+        slowest <= ACQUIRE_TIMEOUT + Duration::from_millis(500),
+        "every answer within the acquire timeout + 0.5 s; slowest {slowest:?}"
+    );
+    let unavailable = outcomes.iter().filter(|o| o.status == 503).count();
+    assert!(
+        unavailable > 0,
+        "the faults were felt (else this test proves nothing)"
+    );
+
+    let acknowledged: Vec<i64> = outcomes.iter().filter_map(|o| o.id).collect();
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE id = ANY($1)")
+        .bind(&acknowledged)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        acknowledged.len() as i64,
+        "every 201 is in the database"
+    );
+    println!(
+        "faults: {} requests, {} created, {unavailable} answered 503, slowest {slowest:?}, \
+         recovered after {recoveries:?}",
+        outcomes.len(),
+        acknowledged.len()
+    );
+}
