@@ -147,12 +147,16 @@ impl EmbeddedPostgres {
             throwaway_root,
         };
         if let Some(port) = running_server_port(&embedded.data_dir) {
-            tracing::info!(
-                port,
-                "reusing the PostgreSQL server already running on the data directory"
-            );
             embedded.port = port;
-            return Ok(embedded);
+            // It may be on its way down (its app was just killed, and it got the parent-death
+            // signal): reuse it only if it takes connections, else start our own once it is gone.
+            if embedded.reusable() {
+                tracing::info!(
+                    port,
+                    "reusing the PostgreSQL server already running on the data directory"
+                );
+                return Ok(embedded);
+            }
         }
         embedded.port = free_port()?;
         embedded.server = Some(embedded.spawn_server(&run_as, throwaway)?);
@@ -244,31 +248,50 @@ impl EmbeddedPostgres {
         })
     }
 
+    /// Whether the server on our port takes connections now.
+    fn is_ready(&self) -> bool {
+        Command::new(self.bin_dir.join("pg_isready"))
+            .args([
+                "-q",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                SUPERUSER,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|status| status.success())
+            .unwrap_or(false)
+    }
+
+    /// For a server found running on our data directory: `true` once it takes connections,
+    /// `false` once it has exited (or still refuses them at the start timeout).
+    fn reusable(&self) -> bool {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if self.is_ready() {
+                return true;
+            }
+            if running_server_port(&self.data_dir).is_none() {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
     fn wait_until_ready(&self) -> Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
-        let pg_isready = self.bin_dir.join("pg_isready");
         loop {
             if let Some(server) = &self.server
                 && server.has_exited(Duration::ZERO)
             {
                 return Err(self.start_error());
             }
-            let ready = Command::new(&pg_isready)
-                .args([
-                    "-q",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &self.port.to_string(),
-                    "-U",
-                    SUPERUSER,
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .map(|status| status.success())
-                .unwrap_or(false);
-            if ready {
+            if self.is_ready() {
                 return Ok(());
             }
             if Instant::now() > deadline {

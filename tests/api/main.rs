@@ -18,5 +18,6 @@ mod helpers;
 mod idempotency;
 mod listing;
 mod openapi;
+mod shutdown;
 mod slow_clients;
 mod students;
