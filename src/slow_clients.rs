@@ -111,6 +111,13 @@ impl<Io> HeadDeadline<Io> {
         }
     }
 
+    /// A response going out means its request was read: the next head starts afresh.
+    fn wrote(&mut self, written: &Poll<io::Result<usize>>) {
+        if self.phase == Phase::Answering && matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
+            self.phase = Phase::Idle;
+        }
+    }
+
     /// Moves the phase on for bytes just read.
     fn saw(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
@@ -179,12 +186,8 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for HeadDeadline<Io> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        let written = Pin::new(&mut this.io).poll_write(cx, buf);
-        // A response going out means its request was read: the next head starts afresh.
-        if this.phase == Phase::Answering && matches!(written, Poll::Ready(Ok(n)) if n > 0) {
-            this.phase = Phase::Idle;
-        }
+        let written = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.wrote(&written);
         written
     }
 
@@ -201,11 +204,8 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for HeadDeadline<Io> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        let written = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
-        if this.phase == Phase::Answering && matches!(written, Poll::Ready(Ok(n)) if n > 0) {
-            this.phase = Phase::Idle;
-        }
+        let written = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.wrote(&written);
         written
     }
 
