@@ -34,13 +34,15 @@ pub fn harden<E: Endpoint + 'static>(
     routes: E,
     allowed_origins: &[String],
 ) -> impl Endpoint + use<E> {
+    // Browsers may send every header an operation declares (If-Match, Idempotency-Key, …).
     let cors = Cors::new()
         .allow_origins(allowed_origins.iter().map(String::as_str))
-        .allow_headers([
-            header::CONTENT_TYPE,
-            header::IF_MATCH,
-            header::IF_NONE_MATCH,
-        ])
+        .allow_headers(
+            openapi::header_parameters()
+                .iter()
+                .map(String::as_str)
+                .chain(["content-type", REQUEST_ID_HEADER]),
+        )
         .expose_headers([
             header::LOCATION,
             header::ETAG,

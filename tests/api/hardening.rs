@@ -80,7 +80,10 @@ async fn cors_answers_only_the_allowed_origins() {
             .request(Method::OPTIONS, app.url("/api/students"))
             .header(header::ORIGIN, origin)
             .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .header(
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                "content-type, idempotency-key, if-match",
+            )
             .send()
     };
     let ok = preflight(allowed).await.unwrap();
