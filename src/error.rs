@@ -113,6 +113,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
+    #[error("the database is not migrated yet")]
+    NotReady,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -130,7 +132,7 @@ impl ApiError {
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -151,7 +153,9 @@ impl ApiError {
                 ("unsupported-media-type", "Unsupported media type")
             }
             ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
-            ApiError::Unavailable(_) => ("service-unavailable", "Service temporarily unavailable"),
+            ApiError::Unavailable(_) | ApiError::NotReady => {
+                ("service-unavailable", "Service temporarily unavailable")
+            }
             ApiError::Internal(_) => ("internal-error", "Internal server error"),
         }
     }
@@ -160,7 +164,9 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let (kind, title) = self.kind_and_title();
         let detail = match self {
-            ApiError::Unavailable(_) => "The database cannot be reached; retry shortly.".to_owned(),
+            ApiError::Unavailable(_) | ApiError::NotReady => {
+                "The database cannot be reached; retry shortly.".to_owned()
+            }
             ApiError::Internal(_) => {
                 "Something went wrong on our side; it has been logged.".to_owned()
             }
@@ -206,7 +212,7 @@ impl ApiError {
         let mut response = ProblemJson(self.problem()).into_response();
         if matches!(
             self,
-            ApiError::Unavailable(_) | ApiError::IdempotencyKeyInUse
+            ApiError::Unavailable(_) | ApiError::NotReady | ApiError::IdempotencyKeyInUse
         ) {
             response
                 .headers_mut()
@@ -244,10 +250,7 @@ impl From<sqlx::Error> for ApiError {
                     format!("breaks the database rule `{constraint}`"),
                 )])
             }
-            E::Database(db) if is_unavailable_sqlstate(db.code().as_deref()) => {
-                ApiError::Unavailable(err)
-            }
-            E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) => ApiError::Unavailable(err),
+            _ if is_unavailable(&err) => ApiError::Unavailable(err),
             _ => ApiError::Internal(Box::new(err)),
         }
     }
@@ -262,6 +265,17 @@ fn constraint_location(constraint: &str) -> String {
         .and_then(|rest| rest.split('_').next())
         .unwrap_or_default();
     format!("/{column}")
+}
+
+/// Whether `err` means "the database cannot be reached or is overloaded" (a 503, retried at
+/// start-up), as opposed to a fault in the query or the data.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    use sqlx::Error as E;
+    match err {
+        E::Database(db) => is_unavailable_sqlstate(db.code().as_deref()),
+        E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) => true,
+        _ => false,
+    }
 }
 
 /// SQLSTATEs that mean "the server is going away or overloaded", not "your query is wrong":

@@ -3,15 +3,16 @@
 use std::time::Duration;
 
 use poem::{
-    Endpoint, EndpointExt, Route, Server,
+    Endpoint, EndpointExt, IntoResponse, Route, Server,
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
 };
 use sqlx::PgPool;
 
 use crate::{
     config::Config,
-    db,
+    db::{self, SchemaState},
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
+    error::ApiError,
     middleware, openapi,
     slow_clients::{HEAD_TIMEOUT, HeadDeadlineAcceptor},
 };
@@ -30,8 +31,8 @@ pub enum StartupError {
     Embedded(#[from] EmbeddedPgError),
     #[error("cannot prepare the database: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("cannot apply migrations: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Prepare(#[from] db::PrepareError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: String,
@@ -41,7 +42,7 @@ pub enum StartupError {
 
 /// Every route of the service, hardened (see [`middleware::harden`]): every error is
 /// problem+json, every response carries a request id and security headers.
-pub fn app(pool: PgPool, allowed_origins: &[String]) -> impl Endpoint + use<> {
+pub fn app(pool: PgPool, schema: SchemaState, allowed_origins: &[String]) -> impl Endpoint + use<> {
     let api = openapi::api_service();
     let routes = Route::new()
         .nest("/docs", api.swagger_ui())
@@ -54,7 +55,22 @@ pub fn app(pool: PgPool, allowed_origins: &[String]) -> impl Endpoint + use<> {
             "/openapi.yaml",
             spec_endpoint(openapi::spec_yaml(), "application/yaml"),
         )
-        .nest("/", api)
+        .nest(
+            "/",
+            api.around(move |endpoint, request| {
+                let schema = schema.clone();
+                async move {
+                    // Until the schema is in place only liveness answers; the rest is a 503.
+                    if !schema.is_ready() && request.uri().path() != "/healthz" {
+                        return Err(ApiError::NotReady.into());
+                    }
+                    endpoint
+                        .call(request)
+                        .await
+                        .map(IntoResponse::into_response)
+                }
+            }),
+        )
         .data(pool);
     middleware::harden(routes, allowed_origins)
 }
@@ -89,6 +105,7 @@ pub struct Application {
     pool: PgPool,
     port: u16,
     allowed_origins: Vec<String>,
+    schema: SchemaState,
     embedded: Option<EmbeddedPostgres>,
 }
 
@@ -111,10 +128,23 @@ impl Application {
                 (embedded.url(EMBEDDED_DATABASE), Some(embedded))
             }
         };
-        db::ensure_database(&url).await?;
         let pool = db::pool(&url)?;
-        db::MIGRATOR.run(&pool).await?;
+        let schema = match db::prepare(&url, &pool).await {
+            Ok(()) => SchemaState::ready(),
+            // Start anyway: answer 503 until the database is back, then migrate and serve.
+            Err(err) if err.is_unavailable() => {
+                tracing::warn!(
+                    error = %err,
+                    "the database is unreachable; answering 503 until it is back"
+                );
+                let schema = SchemaState::default();
+                tokio::spawn(db::prepare_when_back(url, pool.clone(), schema.clone()));
+                schema
+            }
+            Err(err) => return Err(err.into()),
+        };
         let mut app = Self::bind(&config, pool).await?;
+        app.schema = schema;
         app.embedded = embedded;
         Ok(app)
     }
@@ -137,6 +167,7 @@ impl Application {
             pool,
             port,
             allowed_origins: config.cors_allowed_origins.clone(),
+            schema: SchemaState::ready(),
             embedded: None,
         })
     }
@@ -163,7 +194,11 @@ impl Application {
         let result = Server::new_with_acceptor(acceptor)
             .idle_timeout(IDLE_TIMEOUT)
             .run_with_graceful_shutdown(
-                app(self.pool.clone(), &self.allowed_origins),
+                app(
+                    self.pool.clone(),
+                    self.schema.clone(),
+                    &self.allowed_origins,
+                ),
                 stop,
                 Some(SHUTDOWN_GRACE),
             )

@@ -150,3 +150,61 @@ async fn restarts_and_crashes_under_load_answer_201_or_fast_503_and_lose_nothing
         acknowledged.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_starts_with_the_database_down_and_serves_once_it_is_back() {
+    let pg = Arc::new(Mutex::new(EmbeddedPostgres::start_throwaway().unwrap()));
+    let url = pg.lock().unwrap().url("late");
+    // Take the database away for 3 s, and start the service meanwhile.
+    let outage = {
+        let pg = pg.clone();
+        tokio::task::spawn_blocking(move || {
+            pg.lock()
+                .unwrap()
+                .restart(Shutdown::Fast, Duration::from_secs(3))
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let config = Config {
+        host: "127.0.0.1".into(),
+        port: 0,
+        database_url: Some(url),
+        cors_allowed_origins: Vec::new(),
+    };
+    let started = Instant::now();
+    let app = serve(Application::build(config).await.unwrap());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "it did not wait for the database"
+    );
+
+    assert_eq!(app.get("/healthz").await.status(), 200, "alive");
+    let problem = crate::helpers::assert_problem(app.get("/readyz").await, 503).await;
+    assert_eq!(
+        problem["type"],
+        "urn:students-api:problem:service-unavailable"
+    );
+    let refused = app
+        .post_student(&json!({"name": "Early", "grade": "A"}))
+        .await;
+    assert_eq!(refused.headers()["retry-after"], "1");
+    crate::helpers::assert_problem(refused, 503).await;
+
+    outage.await.unwrap().unwrap();
+    let back = Instant::now();
+    loop {
+        let response = app
+            .post_student(&json!({"name": "Late", "grade": "A"}))
+            .await;
+        if response.status() == 201 {
+            break;
+        }
+        assert_eq!(response.status(), 503);
+        assert!(
+            back.elapsed() < Duration::from_secs(3),
+            "migrated and serving soon after"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.get("/readyz").await.status(), 200);
+}
