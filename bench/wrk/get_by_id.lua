@@ -1,0 +1,6 @@
+-- GET /api/students/{id} for random ids among the seeded rows (BENCH_ROWS, default 100000).
+local rows = tonumber(os.getenv("BENCH_ROWS") or "100000")
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", "/api/students/" .. math.random(1, rows))
+end
