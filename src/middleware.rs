@@ -66,9 +66,9 @@ pub fn harden<E: Endpoint + 'static>(
 async fn answer<E: Endpoint>(endpoint: &E, request: Request, id: String) -> poem::Result<Response> {
     let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
     let started = Instant::now();
-    let path = request.uri().path().to_owned();
-    let docs = is_docs_page(&path);
-    let api = path.starts_with("/api/");
+    let uri = request.uri().clone(); // shares the request's bytes: no copy on the hot path
+    let docs = is_docs_page(uri.path());
+    let api = uri.path().starts_with("/api/");
     let mut response = match unreadable_header(&request) {
         Some(problem) => span.in_scope(|| problem.into_problem_response()),
         None => endpoint
@@ -87,7 +87,7 @@ async fn answer<E: Endpoint>(endpoint: &E, request: Request, id: String) -> poem
     });
     let headers = response.headers_mut();
     if status == StatusCode::METHOD_NOT_ALLOWED
-        && let Some(allow) = openapi::allowed_methods(&path)
+        && let Some(allow) = openapi::allowed_methods(uri.path())
     {
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));
     }
@@ -143,9 +143,10 @@ fn unreadable_header(request: &Request) -> Option<ApiError> {
 
 /// Swagger UI and ReDoc run their own scripts and styles; a strict CSP would blank them.
 fn is_docs_page(path: &str) -> bool {
-    ["/docs", "/redoc"]
-        .iter()
-        .any(|page| path == *page || path.starts_with(&format!("{page}/")))
+    ["/docs", "/redoc"].iter().any(|page| {
+        path.strip_prefix(page)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 /// The caller's `X-Request-Id` when it is a sane token (so ids can be followed across

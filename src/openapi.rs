@@ -39,20 +39,19 @@ pub fn api_service() -> OpenApiService<Api, ()> {
 
 /// The document as JSON, normalised for client generators (see [`normalise`]).
 pub fn spec_json() -> String {
-    serde_json::to_string_pretty(&document()).unwrap_or_default()
+    serde_json::to_string_pretty(document()).unwrap_or_default()
 }
 
 /// The document as YAML: what `students-api openapi` prints and `openapi.yaml` holds.
 pub fn spec_yaml() -> String {
-    serde_yaml::to_string(&document()).unwrap_or_default()
+    serde_yaml::to_string(document()).unwrap_or_default()
 }
 
 /// The methods the spec lists for the path that `path` matches, as an `Allow` header value
 /// (`GET, POST`); `None` when no path matches. A 405 must say what is allowed (RFC 9110).
 pub fn allowed_methods(path: &str) -> Option<&'static str> {
     static ALLOWED: LazyLock<Vec<(Vec<String>, String)>> = LazyLock::new(|| {
-        let document = document();
-        let Some(paths) = document["paths"].as_object() else {
+        let Some(paths) = document()["paths"].as_object() else {
             return Vec::new();
         };
         paths
@@ -85,13 +84,7 @@ pub fn allowed_methods(path: &str) -> Option<&'static str> {
 /// …), as the spec spells them.
 pub fn header_parameters() -> &'static [String] {
     static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
-        let document = document();
-        let mut names: Vec<String> = document["paths"]
-            .as_object()
-            .into_iter()
-            .flat_map(|paths| paths.values())
-            .filter_map(Value::as_object)
-            .flat_map(|operations| operations.values())
+        let mut names: Vec<String> = operations(document())
             .filter_map(|operation| operation["parameters"].as_array())
             .flatten()
             .filter(|parameter| parameter["in"] == "header")
@@ -104,7 +97,23 @@ pub fn header_parameters() -> &'static [String] {
     &NAMES
 }
 
-fn document() -> Value {
+/// Every operation object of the document (`paths.*.*`).
+fn operations(document: &Value) -> impl Iterator<Item = &Value> {
+    document["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(Value::as_object)
+        .flat_map(|operations| operations.values())
+}
+
+/// The normalised document, built once: the served spec, `Allow` and the header list read it.
+fn document() -> &'static Value {
+    static DOCUMENT: LazyLock<Value> = LazyLock::new(build_document);
+    &DOCUMENT
+}
+
+fn build_document() -> Value {
     let mut document: Value = serde_json::from_str(&api_service().spec()).unwrap_or_default();
     normalise(&mut document);
     publish_closed_request_bodies(&mut document);
@@ -118,24 +127,12 @@ fn document() -> Value {
 /// poem-openapi does not say so in the schema; `additionalProperties: false` does, so generated
 /// clients offer no "additional properties" bag the server would reject.
 fn publish_closed_request_bodies(document: &mut Value) {
-    let mut names = Vec::new();
-    if let Some(Value::Object(paths)) = document.get("paths") {
-        for operation in paths
-            .values()
-            .filter_map(Value::as_object)
-            .flat_map(|p| p.values())
-        {
-            if let Some(Value::Object(content)) = operation.pointer("/requestBody/content") {
-                names.extend(
-                    content
-                        .values()
-                        .filter_map(|media| media.pointer("/schema/$ref")?.as_str())
-                        .filter_map(|r| r.strip_prefix("#/components/schemas/"))
-                        .map(str::to_owned),
-                );
-            }
-        }
-    }
+    let names: Vec<String> = operations(document)
+        .filter_map(|operation| operation.pointer("/requestBody/content")?.as_object())
+        .flat_map(|content| content.values())
+        .filter_map(|media| media.pointer("/schema/$ref")?.as_str())
+        .filter_map(|r| Some(r.strip_prefix("#/components/schemas/")?.to_owned()))
+        .collect();
     for name in names {
         if let Some(Value::Object(schema)) =
             document.pointer_mut(&format!("/components/schemas/{name}"))
