@@ -133,12 +133,13 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut object = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value::<UniqueKeys>()?.0;
-            if object.insert(key.clone(), value).is_some() {
+            if object.contains_key(&key) {
                 return Err(serde::de::Error::custom(format_args!(
                     "duplicate key `{key}`"
                 )));
             }
+            let value = map.next_value::<UniqueKeys>()?.0;
+            object.insert(key, value);
         }
         Ok(serde_json::Value::Object(object))
     }
