@@ -15,7 +15,7 @@ use poem_openapi::{
     error::{ContentTypeError, ParseParamError, ParsePathError},
     payload::Payload,
     registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
-    types::{ToJSON, Type},
+    types::Type,
 };
 
 /// The media type of every error body.
@@ -26,7 +26,7 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// One thing wrong with a request, precise enough to show next to the input that caused it.
-#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize)]
 pub struct FieldError {
     /// Where: a JSON pointer into the body (`/name`), or `query.<name>` / `path.<name>`.
     pub location: String,
@@ -47,11 +47,12 @@ impl FieldError {
 }
 
 /// An RFC 9457 problem details object. `type` is a stable URN per kind of problem.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 #[oai(example)]
 pub struct Problem {
     /// Identifies the kind of problem; stable, safe to switch on.
     #[oai(rename = "type")]
+    #[serde(rename = "type")]
     pub kind: String,
     /// Short summary of the kind of problem.
     pub title: String,
@@ -345,7 +346,7 @@ impl IntoResponse for ProblemJson {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(u16::try_from(self.0.status).unwrap_or(500))
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = self.0.to_json().unwrap_or_default().to_string();
+        let body = serde_json::to_vec(&self.0).unwrap_or_default();
         Response::builder()
             .status(status)
             .content_type(PROBLEM_CONTENT_TYPE)

@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// The service's own view of its health.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct HealthStatus {
     /// `ok` when the check passed.
     pub status: String,

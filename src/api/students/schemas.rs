@@ -15,6 +15,7 @@ use poem_openapi::{
         ToJSON, Type,
     },
 };
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::{
@@ -68,6 +69,12 @@ macro_rules! string_schema_type {
         impl ToJSON for $ty {
             fn to_json(&self) -> Option<Value> {
                 Some(Value::String(self.as_str().to_owned()))
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
     };
@@ -160,6 +167,12 @@ impl ToJSON for Grade {
     }
 }
 
+impl Serialize for Grade {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// A field that must be present but may be `null` (PUT's `email`). poem-openapi's `Option<T>`
 /// would make the field optional, which is PATCH's job, not PUT's.
 #[derive(Debug, Clone, PartialEq)]
@@ -226,6 +239,12 @@ impl<T: ToJSON> ToJSON for Nullable<T> {
     }
 }
 
+impl<T: Serialize> Serialize for Nullable<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
 /// An instant in UTC, written as RFC 3339 with a `Z` (`2026-01-31T09:30:00.123456Z`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamp(pub DateTime<Utc>);
@@ -250,16 +269,26 @@ impl ParseFromJSON for Timestamp {
     }
 }
 
+impl Timestamp {
+    fn to_rfc3339(self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+}
+
 impl ToJSON for Timestamp {
     fn to_json(&self) -> Option<Value> {
-        Some(Value::String(
-            self.0.to_rfc3339_opts(SecondsFormat::Micros, true),
-        ))
+        Some(Value::String(self.to_rfc3339()))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
     }
 }
 
 /// A student as stored. `id`, `created_at` and `updated_at` are set by the server.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 #[oai(example)]
 pub struct Student {
     /// Server-assigned identifier.
@@ -307,7 +336,7 @@ pub struct StudentPatch {
 }
 
 /// One page of students, ordered by `id`.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct StudentPage {
     pub items: Vec<Student>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
@@ -495,6 +524,12 @@ impl ParseFromJSON for Cursor {
 impl ToJSON for Cursor {
     fn to_json(&self) -> Option<Value> {
         Some(Value::String(self.encode()))
+    }
+}
+
+impl Serialize for Cursor {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.encode())
     }
 }
 
