@@ -3,8 +3,12 @@
 //! header line every few seconds could hold a connection (and a task) forever. Each connection
 //! is wrapped here: once the first byte of a request head arrives, the whole head (up to the
 //! blank line) must follow within [`HEAD_TIMEOUT`], or reads fail and hyper drops the
-//! connection. Bodies are bounded where they are read (`JsonBody`), idle keep-alive connections
-//! by the server's idle timeout.
+//! connection. Idle keep-alive connections are closed here too, after [`IDLE_TIMEOUT`]. Bodies
+//! are bounded where they are read (`JsonBody`).
+//!
+//! One timer per connection serves both limits, and it is reset once per request (when a head
+//! starts). poem's own `idle_timeout` runs a second task per connection that every read and
+//! write wakes; on small requests that cost more CPU than the rest of our middleware together.
 
 use std::{
     future::Future,
@@ -28,23 +32,44 @@ use tokio::{
 /// a head in one packet; this only ever stops a client that is stalling on purpose.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a keep-alive connection may sit between requests (or before its first one).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The two limits a connection lives under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// From a head's first byte to its blank line.
+    pub head: Duration,
+    /// From the last response (or the connection's start) to the next head's first byte.
+    pub idle: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            head: HEAD_TIMEOUT,
+            idle: IDLE_TIMEOUT,
+        }
+    }
+}
+
 /// Wraps every connection an acceptor yields in a [`HeadDeadline`].
 pub struct HeadDeadlineAcceptor<A> {
     inner: A,
-    limit: Duration,
+    limits: Limits,
 }
 
 impl<A> std::fmt::Debug for HeadDeadlineAcceptor<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HeadDeadlineAcceptor")
-            .field("limit", &self.limit)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
 
 impl<A> HeadDeadlineAcceptor<A> {
-    pub fn new(inner: A, limit: Duration) -> Self {
-        Self { inner, limit }
+    pub fn new(inner: A, limits: Limits) -> Self {
+        Self { inner, limits }
     }
 }
 
@@ -58,11 +83,11 @@ impl<A: Acceptor> Acceptor for HeadDeadlineAcceptor<A> {
     fn accept(
         &mut self,
     ) -> impl Future<Output = io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)>> + Send {
-        let limit = self.limit;
+        let limits = self.limits;
         let accepted = self.inner.accept();
         async move {
             let (io, local, remote, scheme) = accepted.await?;
-            Ok((HeadDeadline::new(io, limit), local, remote, scheme))
+            Ok((HeadDeadline::new(io, limits), local, remote, scheme))
         }
     }
 }
@@ -79,12 +104,15 @@ enum Phase {
     Http2,
 }
 
-/// A connection whose request heads must arrive within a time limit.
+/// A connection whose request heads must arrive within a time limit, closed when idle too long.
 pub struct HeadDeadline<Io> {
     io: Io,
-    limit: Duration,
+    limits: Limits,
     phase: Phase,
+    /// Armed for the head limit when a head starts; when it fires in any other phase it is
+    /// re-armed for the idle limit, counted from `idle_since` (so a response costs no reset).
     deadline: Pin<Box<Sleep>>,
+    idle_since: Instant,
     /// The last bytes seen, to find a `\r\n\r\n` split across reads.
     tail: [u8; 3],
     first_read: bool,
@@ -93,29 +121,55 @@ pub struct HeadDeadline<Io> {
 impl<Io> std::fmt::Debug for HeadDeadline<Io> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HeadDeadline")
-            .field("limit", &self.limit)
+            .field("limits", &self.limits)
             .field("phase", &self.phase)
             .finish_non_exhaustive()
     }
 }
 
 impl<Io> HeadDeadline<Io> {
-    fn new(io: Io, limit: Duration) -> Self {
+    fn new(io: Io, limits: Limits) -> Self {
         Self {
             io,
-            limit,
+            limits,
             phase: Phase::Idle,
-            deadline: Box::pin(tokio::time::sleep(limit)),
+            deadline: Box::pin(tokio::time::sleep(limits.idle)),
+            idle_since: Instant::now(),
             tail: [0; 3],
             first_read: true,
         }
     }
 
-    /// A response going out means its request was read: the next head starts afresh.
+    /// A response going out means its request was read: the next head starts afresh, and the
+    /// connection is idle until it does.
     fn wrote(&mut self, written: &Poll<io::Result<usize>>) {
         if self.phase == Phase::Answering && matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
             self.phase = Phase::Idle;
+            self.idle_since = Instant::now();
         }
+    }
+
+    /// With no bytes to read: whether a limit has run out, and else that the timer will wake us.
+    fn expired(&mut self, cx: &mut Context<'_>) -> Option<Expired> {
+        while self.deadline.as_mut().poll(cx).is_ready() {
+            match self.phase {
+                Phase::Head => return Some(Expired::Head),
+                Phase::Idle if self.idle_since.elapsed() >= self.limits.idle => {
+                    return Some(Expired::Idle);
+                }
+                Phase::Idle => {
+                    let at = self.idle_since + self.limits.idle;
+                    self.deadline.as_mut().reset(at);
+                }
+                Phase::Answering => {
+                    // The handler's time is not limited here; check again later.
+                    let at = Instant::now() + self.limits.idle;
+                    self.deadline.as_mut().reset(at);
+                }
+                Phase::Http2 => return None,
+            }
+        }
+        None
     }
 
     /// Moves the phase on for bytes just read.
@@ -132,7 +186,7 @@ impl<Io> HeadDeadline<Io> {
         if self.phase == Phase::Idle {
             self.phase = Phase::Head;
             self.tail = [0; 3];
-            let at = Instant::now() + self.limit;
+            let at = Instant::now() + self.limits.head;
             self.deadline.as_mut().reset(at);
         }
         if self.phase == Phase::Head && ends_head(self.tail, bytes) {
@@ -146,10 +200,20 @@ impl<Io> HeadDeadline<Io> {
     }
 }
 
+/// Which limit ran out.
+enum Expired {
+    Head,
+    Idle,
+}
+
 /// Whether `\r\n\r\n` occurs in `tail` (the previous three bytes) followed by `bytes`.
 fn ends_head(tail: [u8; 3], bytes: &[u8]) -> bool {
-    let head: Vec<u8> = tail.iter().chain(bytes.iter().take(3)).copied().collect();
-    head.windows(4).any(|w| w == b"\r\n\r\n") || bytes.windows(4).any(|w| w == b"\r\n\r\n")
+    let mut seam = [0u8; 6];
+    let joined = 3 + bytes.len().min(3);
+    seam[..3].copy_from_slice(&tail);
+    seam[3..joined].copy_from_slice(&bytes[..joined - 3]);
+    seam[..joined].windows(4).any(|w| w == b"\r\n\r\n")
+        || bytes.windows(4).any(|w| w == b"\r\n\r\n")
 }
 
 impl<Io: AsyncRead + Unpin> AsyncRead for HeadDeadline<Io> {
@@ -166,16 +230,18 @@ impl<Io: AsyncRead + Unpin> AsyncRead for HeadDeadline<Io> {
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
-            Poll::Pending => {
-                if this.phase == Phase::Head && this.deadline.as_mut().poll(cx).is_ready() {
+            Poll::Pending => match this.expired(cx) {
+                None => Poll::Pending,
+                Some(Expired::Head) => {
                     tracing::info!("closing a connection whose request head was too slow");
-                    return Poll::Ready(Err(io::Error::new(
+                    Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         "request head not received in time",
-                    )));
+                    )))
                 }
-                Poll::Pending
-            }
+                // As if the client had closed it: hyper ends the connection quietly.
+                Some(Expired::Idle) => Poll::Ready(Ok(())),
+            },
         }
     }
 }
@@ -216,7 +282,65 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for HeadDeadline<Io> {
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
+
     use super::*;
+
+    const LIMITS: Limits = Limits {
+        head: Duration::from_secs(5),
+        idle: Duration::from_secs(60),
+    };
+
+    /// Reads from the server's side until EOF or an error; returns whether it was an error.
+    /// Panics if the connection is still open after an hour (of paused, simulated time).
+    async fn read_until_closed<Io: AsyncRead + Unpin>(conn: &mut HeadDeadline<Io>) -> bool {
+        let mut buf = [0u8; 256];
+        let closed = async {
+            loop {
+                match conn.read(&mut buf).await {
+                    Ok(0) => return false,
+                    Ok(_) => {}
+                    Err(_) => return true,
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(3600), closed)
+            .await
+            .expect("the connection was never closed")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_that_never_sends_is_closed_after_the_idle_limit() {
+        let (_client, server) = duplex(1024);
+        let mut conn = HeadDeadline::new(server, LIMITS);
+        let started = Instant::now();
+        assert!(!read_until_closed(&mut conn).await, "closed quietly (EOF)");
+        assert_eq!(started.elapsed(), LIMITS.idle);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_time_counts_from_the_last_response() {
+        let (mut client, server) = duplex(1024);
+        let mut conn = HeadDeadline::new(server, LIMITS);
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 256];
+        assert!(conn.read(&mut buf).await.unwrap() > 0);
+        conn.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+        let answered = Instant::now();
+        assert!(!read_until_closed(&mut conn).await);
+        assert_eq!(answered.elapsed(), LIMITS.idle);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_head_that_stalls_fails_after_the_head_limit() {
+        let (mut client, server) = duplex(1024);
+        let mut conn = HeadDeadline::new(server, LIMITS);
+        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        let started = Instant::now();
+        assert!(read_until_closed(&mut conn).await, "an error, not a quiet close");
+        assert_eq!(started.elapsed(), LIMITS.head);
+    }
 
     #[test]
     fn the_blank_line_is_found_even_split_across_reads() {

@@ -14,7 +14,7 @@ use crate::{
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
     error::ApiError,
     middleware, openapi,
-    slow_clients::{HEAD_TIMEOUT, HeadDeadlineAcceptor},
+    slow_clients::{HeadDeadlineAcceptor, Limits},
 };
 
 /// The database the embedded server holds the students in.
@@ -22,8 +22,6 @@ pub const EMBEDDED_DATABASE: &str = "students";
 
 /// In-flight requests get this long to finish after SIGINT/SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// Keep-alive connections with no traffic at all for this long are closed.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -190,9 +188,8 @@ impl Application {
             "listening on port {0}; Swagger UI at http://localhost:{0}/docs",
             self.port
         );
-        let acceptor = HeadDeadlineAcceptor::new(self.acceptor, HEAD_TIMEOUT);
+        let acceptor = HeadDeadlineAcceptor::new(self.acceptor, Limits::default());
         let result = Server::new_with_acceptor(acceptor)
-            .idle_timeout(IDLE_TIMEOUT)
             .run_with_graceful_shutdown(
                 app(
                     self.pool.clone(),
