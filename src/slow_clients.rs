@@ -281,6 +281,7 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for HeadDeadline<Io> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a failed step is a failed test
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
 
