@@ -158,7 +158,7 @@ impl Application {
                 (embedded.url(EMBEDDED_DATABASE), Some(embedded))
             }
         };
-        let pool = db::pool(&url)?;
+        let pool = db::pool(&url, config.database_pool_size)?;
         let schema = match db::prepare(&url, &pool).await {
             Ok(()) => SchemaState::ready(),
             // Start anyway: answer 503 until the database is back, then migrate and serve.

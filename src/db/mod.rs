@@ -109,11 +109,12 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// A pool for `url`. Lazy: the service starts even while the database is still coming up.
-pub fn pool(url: &str) -> Result<PgPool, sqlx::Error> {
+/// A pool of up to `size` connections to `url`. Lazy: the service starts even while the
+/// database is still coming up.
+pub fn pool(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
     Ok(PgPoolOptions::new()
-        .max_connections(10)
+        .max_connections(size)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_lazy_with(
             options

@@ -3,9 +3,9 @@
 use reqwest::Method;
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
-use students_api::{config::Config, startup::Application};
+use students_api::startup::Application;
 
-use crate::helpers::{assert_problem, error_locations, pair, serve, spawn_app};
+use crate::helpers::{assert_problem, error_locations, pair, serve, spawn_app, test_config};
 
 #[tokio::test]
 async fn a_422_lists_every_bad_field_at_once() {
@@ -235,12 +235,7 @@ async fn an_unreachable_database_is_a_fast_503_with_retry_after() {
         .acquire_timeout(std::time::Duration::from_secs(2))
         .connect_lazy("postgres://postgres@127.0.0.1:1/students")
         .unwrap();
-    let config = Config {
-        host: "127.0.0.1".into(),
-        port: 0,
-        database_url: None,
-        cors_allowed_origins: Vec::new(),
-    };
+    let config = test_config(None);
     let app = serve(Application::bind(&config, pool).await.unwrap());
 
     let started = std::time::Instant::now();

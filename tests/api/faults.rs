@@ -12,13 +12,12 @@ use std::{
 
 use serde_json::{Value, json};
 use students_api::{
-    config::Config,
     db::ACQUIRE_TIMEOUT,
     embedded_pg::{EmbeddedPostgres, Shutdown},
     startup::Application,
 };
 
-use crate::helpers::serve;
+use crate::helpers::{serve, test_config};
 
 /// What one request saw.
 struct Outcome {
@@ -33,12 +32,7 @@ const WRITERS: usize = 8;
 async fn restarts_and_crashes_under_load_answer_201_or_fast_503_and_lose_nothing() {
     let pg = Arc::new(Mutex::new(EmbeddedPostgres::start_throwaway().unwrap()));
     let url = pg.lock().unwrap().url("faults");
-    let config = Config {
-        host: "127.0.0.1".into(),
-        port: 0,
-        database_url: Some(url),
-        cors_allowed_origins: Vec::new(),
-    };
+    let config = test_config(Some(url));
     let app = serve(Application::build(config).await.unwrap());
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
@@ -165,12 +159,7 @@ async fn the_service_starts_with_the_database_down_and_serves_once_it_is_back() 
         })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let config = Config {
-        host: "127.0.0.1".into(),
-        port: 0,
-        database_url: Some(url),
-        cors_allowed_origins: Vec::new(),
-    };
+    let config = test_config(Some(url));
     let started = Instant::now();
     let app = serve(Application::build(config).await.unwrap());
     assert!(

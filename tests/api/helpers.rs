@@ -46,14 +46,20 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// [`spawn_app`] with some settings changed first.
-pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let mut config = Config {
+/// The defaults, on a free port of loopback, with `database_url`.
+pub fn test_config(database_url: Option<String>) -> Config {
+    Config {
         host: "127.0.0.1".into(),
         port: 0,
-        database_url: Some(fresh_database_url()),
+        database_url,
+        database_pool_size: 10,
         cors_allowed_origins: Vec::new(),
-    };
+    }
+}
+
+/// [`spawn_app`] with some settings changed first.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = test_config(Some(fresh_database_url()));
     configure(&mut config);
     let app = Application::build(config).await.expect("the app starts");
     serve(app)
