@@ -191,7 +191,10 @@ mod tests {
     use serde::Serialize;
 
     use crate::{
-        api::students::schemas::{Cursor, Nullable, Student, StudentPage},
+        api::students::{
+            listing::Cursor,
+            schemas::{Nullable, Student, StudentPage},
+        },
         domain::{Email, StudentName},
         error::Problem,
     };
@@ -225,15 +228,19 @@ mod tests {
 
     #[test]
     fn pages_are_written_as_their_schema_says() {
-        for next_cursor in [None, Some(Cursor { after: 42 })] {
-            assert_same_json(&StudentPage {
-                items: students(),
-                next_cursor: Nullable(next_cursor),
-            });
+        for next_cursor in [None, Some(Cursor::example())] {
+            for total in [None, Some(0), Some(12_345)] {
+                assert_same_json(&StudentPage {
+                    items: students(),
+                    next_cursor: Nullable(next_cursor.clone()),
+                    total,
+                });
+            }
         }
         assert_same_json(&StudentPage {
             items: vec![],
             next_cursor: Nullable(None),
+            total: None,
         });
     }
 

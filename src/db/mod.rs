@@ -1,5 +1,6 @@
 //! PostgreSQL access: the pool, migrations and the students queries.
 
+mod listing;
 mod students;
 
 use std::{
@@ -20,7 +21,8 @@ pub use students::{
     CorruptRow, Expected, IDEMPOTENCY_TTL_HOURS, QueryError, StudentRow, expire_idempotency_keys,
     insert_once,
 };
-pub use students::{delete, get, insert, list, replace, update};
+pub use listing::{count, list};
+pub use students::{delete, get, insert, replace, update};
 
 /// The migrations in `migrations/`, embedded in the binary and applied at start-up.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");

@@ -97,8 +97,9 @@ macro_rules! columns {
         "id, name, grade, email, created_at, updated_at, version"
     };
 }
+pub(super) use columns;
 
-fn to_students(rows: Vec<StudentRow>) -> Result<Vec<Student>, QueryError> {
+pub(super) fn to_students(rows: Vec<StudentRow>) -> Result<Vec<Student>, QueryError> {
     rows.into_iter()
         .map(|row| Student::try_from(row).map_err(QueryError::from))
         .collect()
@@ -213,23 +214,6 @@ pub async fn get(pool: &PgPool, id: i64) -> Result<Option<Student>, QueryError> 
 }
 
 /// Up to `limit` students with an id above `after`, in id order (keyset pagination).
-pub async fn list(
-    pool: &PgPool,
-    after: Option<i64>,
-    limit: i64,
-) -> Result<Vec<Student>, QueryError> {
-    let rows = sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM students WHERE ($1::bigint IS NULL OR id > $1) ORDER BY id LIMIT $2"
-    ))
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    to_students(rows)
-}
-
 /// Writes every field, if the stored version is `expected`.
 pub async fn replace(
     pool: &PgPool,

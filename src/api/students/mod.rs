@@ -2,6 +2,8 @@
 //! domain; validation happened in the types, SQL lives in `db`.
 
 pub mod etag;
+pub mod export;
+pub mod listing;
 pub mod responses;
 pub mod schemas;
 
@@ -14,19 +16,21 @@ use poem_openapi::{
 use sqlx::PgPool;
 
 use self::{
+    export::{ExportFormat, ExportResponse},
+    listing::{CountMode, Cursor, ListQuery, StudentSort, TimeBound},
     responses::{
-        ByIdErrors, CreateErrors, CreatedResponse, DeleteErrors, DeletedResponse, ListErrors,
-        ListResponse, ReadResponse, StudentResponse, WriteErrors,
+        ByIdErrors, CreateErrors, CreatedResponse, DeleteErrors, DeletedResponse, ExportErrors,
+        ListErrors, ListResponse, ReadResponse, StudentResponse, WriteErrors,
     },
     schemas::{
-        Cursor, IdempotencyKey, Nullable, PageLimit, Student, StudentCreate, StudentId,
-        StudentPage, StudentPatch, StudentReplace, Timestamp,
+        IdempotencyKey, Nullable, PageLimit, Student, StudentCreate, StudentId, StudentPage,
+        StudentPatch, StudentReplace, Timestamp,
     },
 };
 use crate::{
     api::{ApiTags, json::JsonBody},
     db,
-    domain::{self, NewStudent, StudentChanges},
+    domain::{self, Email, GRADES, Grade, NewStudent, StudentChanges, StudentFilter},
     error::{ApiError, Failure},
 };
 
@@ -38,30 +42,122 @@ pub struct StudentsApi;
 impl StudentsApi {
     /// List students
     ///
-    /// Returns students in `id` order, one page at a time. Follow `next_cursor` until it is
-    /// `null` to walk every student exactly once, even while others are added or removed.
+    /// One page of the students matching every filter given, in `sort` order (default `id`).
+    /// Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
+    /// every match exactly once, even while students are added or removed; page 10,000 costs
+    /// what page 1 does. `total` is counted only with `count=exact`, since counting reads
+    /// every match.
     #[oai(path = "/api/students", method = "get", operation_id = "listStudents")]
+    #[allow(clippy::too_many_arguments)] // one per query parameter, as the spec lists them
     async fn list(
         &self,
         Data(pool): Data<&PgPool>,
+        /// Only these grades; repeat it for several (`grade=A&grade=B%2B`).
+        grade: Query<Vec<Grade>>,
+        /// Only the student with this e-mail address (ignoring case).
+        email: Query<Option<Email>>,
+        /// Only students with (`true`) or without (`false`) an e-mail address.
+        has_email: Query<Option<bool>>,
+        /// Only students created after this instant (RFC 3339).
+        created_after: Query<Option<TimeBound>>,
+        /// Only students created before this instant (RFC 3339).
+        created_before: Query<Option<TimeBound>>,
+        /// Only students whose name or e-mail contains this text, ignoring case.
+        #[oai(validator(max_length = 100))]
+        q: Query<Option<String>>,
+        /// The order: a field, `-` first for descending.
+        sort: Query<Option<StudentSort>>,
         /// Students per page, 1–100.
         limit: Query<Option<PageLimit>>,
-        /// `next_cursor` from the previous page; omit it for the first page.
+        /// `next_cursor` from the previous page, with the same filter and sort; omit it for
+        /// the first page.
         cursor: Query<Option<Cursor>>,
+        /// `exact` adds `total`, the number of matches across all pages.
+        count: Query<Option<CountMode>>,
     ) -> Result<ListResponse, Failure<ListErrors>> {
+        let query = list_query(
+            grade.0,
+            email.0,
+            has_email.0,
+            created_after.0,
+            created_before.0,
+            q.0,
+            sort.0,
+        );
+        let keyset = cursor.0.map(|c| c.keyset(&query)).transpose()?;
         let limit = limit.0.unwrap_or_default().0;
         // One extra row tells whether another page follows, without a COUNT.
-        let mut students = db::list(pool, cursor.0.map(|c| c.after), limit + 1).await?;
+        let mut students =
+            db::list(pool, &query.filter, query.sort, keyset.as_ref(), limit + 1).await?;
         let next_cursor = if students.len() as i64 > limit {
             students.truncate(limit as usize);
-            students.last().map(|s| Cursor { after: s.id })
+            students.last().map(|last| Cursor::after(&query, last))
         } else {
             None
         };
-        Ok(ListResponse::Ok(JsonBody(StudentPage {
-            items: students.into_iter().map(Student::from).collect(),
-            next_cursor: Nullable(next_cursor),
-        })))
+        let counted = count.0.is_some();
+        let total = match counted {
+            true => Some(db::count(pool, &query.filter).await?),
+            false => None,
+        };
+        let link = next_cursor
+            .as_ref()
+            .map(|next| format!("<{}>; rel=\"next\"", query.next_page_url(limit, counted, next)));
+        Ok(ListResponse::Ok(
+            JsonBody(StudentPage {
+                items: students.into_iter().map(Student::from).collect(),
+                next_cursor: Nullable(next_cursor),
+                total,
+            }),
+            link,
+        ))
+    }
+
+    /// Export students
+    ///
+    /// Every student matching the filters, in `sort` order, as one CSV or NDJSON file,
+    /// streamed: memory stays flat however many students there are. The filters and `sort`
+    /// are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
+    /// gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
+    #[oai(
+        path = "/api/students/export",
+        method = "get",
+        operation_id = "exportStudents"
+    )]
+    #[allow(clippy::too_many_arguments)] // one per query parameter, as the spec lists them
+    async fn export(
+        &self,
+        Data(pool): Data<&PgPool>,
+        /// `csv` (default) or `ndjson`.
+        format: Query<Option<ExportFormat>>,
+        /// Only these grades; repeat it for several.
+        grade: Query<Vec<Grade>>,
+        /// Only the student with this e-mail address (ignoring case).
+        email: Query<Option<Email>>,
+        /// Only students with (`true`) or without (`false`) an e-mail address.
+        has_email: Query<Option<bool>>,
+        /// Only students created after this instant (RFC 3339).
+        created_after: Query<Option<TimeBound>>,
+        /// Only students created before this instant (RFC 3339).
+        created_before: Query<Option<TimeBound>>,
+        /// Only students whose name or e-mail contains this text, ignoring case.
+        #[oai(validator(max_length = 100))]
+        q: Query<Option<String>>,
+        /// The order: a field, `-` first for descending.
+        sort: Query<Option<StudentSort>>,
+    ) -> Result<ExportResponse, Failure<ExportErrors>> {
+        let query = list_query(
+            grade.0,
+            email.0,
+            has_email.0,
+            created_after.0,
+            created_before.0,
+            q.0,
+            sort.0,
+        );
+        let first = db::list(pool, &query.filter, query.sort, None, export::BATCH).await?;
+        let format = format.0.unwrap_or(ExportFormat::Csv);
+        Ok(ExportResponse::stream(pool.clone(), query, format, first))
     }
 
     /// Create a student
@@ -253,6 +349,35 @@ impl From<StudentPatch> for StudentChanges {
                 MaybeUndefined::Value(email) => Some(Some(email)),
             },
         }
+    }
+}
+
+/// The filter and sort from the list's and the export's query parameters. Grades are kept in
+/// best-first order without repeats, and blank search text means no search, so equivalent
+/// requests are one list (one cursor fingerprint, one `Link`).
+fn list_query(
+    mut grades: Vec<Grade>,
+    email: Option<Email>,
+    has_email: Option<bool>,
+    created_after: Option<TimeBound>,
+    created_before: Option<TimeBound>,
+    search: Option<String>,
+    sort: Option<StudentSort>,
+) -> ListQuery {
+    grades.sort_by_key(|g| GRADES.iter().position(|x| x == g));
+    grades.dedup();
+    ListQuery {
+        filter: StudentFilter {
+            grades,
+            email,
+            has_email,
+            created_after: created_after.map(|t| t.0),
+            created_before: created_before.map(|t| t.0),
+            search: search
+                .map(|text| text.trim().to_owned())
+                .filter(|text| !text.is_empty()),
+        },
+        sort: sort.unwrap_or_default().0,
     }
 }
 

@@ -11,9 +11,9 @@ use crate::{
 
 #[derive(Debug, ApiResponse)]
 pub enum ListResponse {
-    /// A page of students.
+    /// A page of students; `Link` holds the next page's URL (`rel="next"`) when there is one.
     #[oai(status = 200)]
-    Ok(JsonBody<StudentPage>),
+    Ok(JsonBody<StudentPage>, #[oai(header = "Link")] Option<String>),
 }
 
 #[derive(Debug, ApiResponse)]
@@ -55,6 +55,13 @@ pub enum DeletedResponse {
 #[derive(Debug)]
 pub struct ListErrors;
 impl ErrorStatuses for ListErrors {
+    const STATUSES: &'static [(u16, &'static str)] = &[INVALID, INTERNAL, UNAVAILABLE];
+}
+
+/// `exportStudents`: a bad parameter, or the database (before the first byte is sent).
+#[derive(Debug)]
+pub struct ExportErrors;
+impl ErrorStatuses for ExportErrors {
     const STATUSES: &'static [(u16, &'static str)] = &[INVALID, INTERNAL, UNAVAILABLE];
 }
 

@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, SecondsFormat, Utc};
 use poem_openapi::{
     Object,
@@ -18,6 +17,7 @@ use poem_openapi::{
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
+use super::listing::Cursor;
 use crate::{
     domain::{Email, GRADES, Grade, StudentName, Violation},
     error::{ApiError, FieldError},
@@ -69,6 +69,12 @@ macro_rules! string_schema_type {
         impl ToJSON for $ty {
             fn to_json(&self) -> Option<Value> {
                 Some(Value::String(self.as_str().to_owned()))
+            }
+        }
+
+        impl ParseFromParameter for $ty {
+            fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+                <$ty>::parse(value).map_err(|v: Violation| ParseError::custom(v.message))
             }
         }
 
@@ -158,6 +164,12 @@ impl ParseFromJSON for Grade {
             }
             other => Err(ParseError::expected_type(other.unwrap_or_default())),
         }
+    }
+}
+
+impl ParseFromParameter for Grade {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Grade::parse(value).map_err(|v| ParseError::custom(v.message))
     }
 }
 
@@ -270,7 +282,7 @@ impl ParseFromJSON for Timestamp {
 }
 
 impl Timestamp {
-    fn to_rfc3339(self) -> String {
+    pub fn to_rfc3339(self) -> String {
         self.0.to_rfc3339_opts(SecondsFormat::Micros, true)
     }
 }
@@ -335,12 +347,17 @@ pub struct StudentPatch {
     pub email: MaybeUndefined<Email>,
 }
 
-/// One page of students, ordered by `id`.
+/// One page of students, in the order asked for.
 #[derive(Debug, Clone, Object, Serialize)]
 pub struct StudentPage {
     pub items: Vec<Student>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
+    /// Pass as `cursor`, with the same filter and sort, to get the next page; `null` on the
+    /// last page. The `Link` header holds the whole URL of the next page.
     pub next_cursor: Nullable<Cursor>,
+    /// How many students match the filter, across all pages; only with `count=exact`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
 /// The `{id}` in `/api/students/{id}`.
@@ -468,68 +485,6 @@ impl ParseFromParameter for PageLimit {
         } else {
             Err(out_of_range())
         }
-    }
-}
-
-/// An opaque position in the list: where the next page starts. Only cursors this API returned
-/// are accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    /// The last id of the previous page (keyset pagination: `WHERE id > after`).
-    pub after: i64,
-}
-
-impl Cursor {
-    const PREFIX: &'static str = "id:";
-
-    pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}{}", Self::PREFIX, self.after))
-    }
-
-    pub fn decode(raw: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).ok()?;
-        let text = std::str::from_utf8(&bytes).ok()?;
-        let after = text.strip_prefix(Self::PREFIX)?.parse().ok()?;
-        Some(Self { after })
-    }
-}
-
-inline_scalar_type!(
-    Cursor,
-    "Cursor",
-    MetaSchema {
-        description: Some("Opaque; copy it from `next_cursor`."),
-        max_length: Some(64),
-        ..MetaSchema::new("string")
-    }
-);
-
-impl ParseFromParameter for Cursor {
-    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        Self::decode(value).ok_or_else(|| {
-            ParseError::custom("is not a cursor returned by this API; copy `next_cursor` as is")
-        })
-    }
-}
-
-impl ParseFromJSON for Cursor {
-    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        match value {
-            Some(Value::String(raw)) => Self::parse_from_parameter(&raw),
-            other => Err(ParseError::expected_type(other.unwrap_or_default())),
-        }
-    }
-}
-
-impl ToJSON for Cursor {
-    fn to_json(&self) -> Option<Value> {
-        Some(Value::String(self.encode()))
-    }
-}
-
-impl Serialize for Cursor {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.encode())
     }
 }
 

@@ -1,0 +1,76 @@
+//! What a list request asks for: which students (the filter), in which order (the sort), and
+//! where a page starts (the keyset: the last row of the previous page).
+
+use chrono::{DateTime, Utc};
+
+use super::{Email, Grade, Student};
+
+/// The orders students can be listed in. Ties are always broken by `id`, in the same direction,
+/// so every order is total and a cursor lands between exactly two rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Id,
+    /// As people read names: case and accents next to their letters.
+    Name,
+    /// Best grade first (A+ … F).
+    Grade,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+impl Sort {
+    pub const BY_ID: Sort = Sort {
+        key: SortKey::Id,
+        descending: false,
+    };
+
+    /// The sort value of `student` (its position in this order, before the id tie-break).
+    pub fn value_of(self, student: &Student) -> SortValue {
+        match self.key {
+            SortKey::Id => SortValue::Id,
+            SortKey::Name => SortValue::Name(student.name.as_str().to_owned()),
+            SortKey::Grade => SortValue::Grade(student.grade),
+            SortKey::CreatedAt => SortValue::Time(student.created_at),
+            SortKey::UpdatedAt => SortValue::Time(student.updated_at),
+        }
+    }
+}
+
+/// A row's position in one sort order, apart from its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortValue {
+    /// Sorting by id: the id is the whole position.
+    Id,
+    Name(String),
+    Grade(Grade),
+    Time(DateTime<Utc>),
+}
+
+/// Where a page starts: just after the row at `value` with `id`, in the page's sort order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyset {
+    pub value: SortValue,
+    pub id: i64,
+}
+
+/// Which students to list; every field left empty matches everyone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StudentFilter {
+    /// Any of these grades (empty: any grade).
+    pub grades: Vec<Grade>,
+    /// Exactly this address (addresses are stored lower-cased, so this ignores case).
+    pub email: Option<Email>,
+    pub has_email: Option<bool>,
+    /// Created strictly after this instant.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created strictly before this instant.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Case-insensitive substring of the name or the e-mail address.
+    pub search: Option<String>,
+}
