@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::api::{
     health::HealthApi,
-    students::{StudentsApi, schemas::grade_variant_names},
+    students::{StudentsApi, listing::sort_variant_names, schemas::grade_variant_names},
 };
 
 pub type Api = (StudentsApi, HealthApi);
@@ -117,8 +117,15 @@ fn build_document() -> Value {
     let mut document: Value = serde_json::from_str(&api_service().spec()).unwrap_or_default();
     normalise(&mut document);
     publish_closed_request_bodies(&mut document);
-    if let Some(Value::Object(grade)) = document.pointer_mut("/components/schemas/Grade") {
-        grade.insert("x-enum-varnames".into(), grade_variant_names().into());
+    for (schema, names) in [
+        ("Grade", grade_variant_names()),
+        ("StudentSort", sort_variant_names()),
+    ] {
+        if let Some(Value::Object(schema)) =
+            document.pointer_mut(&format!("/components/schemas/{schema}"))
+        {
+            schema.insert("x-enum-varnames".into(), names.into());
+        }
     }
     document
 }

@@ -339,7 +339,10 @@ mod tests {
         let mut conn = HeadDeadline::new(server, LIMITS);
         client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
         let started = Instant::now();
-        assert!(read_until_closed(&mut conn).await, "an error, not a quiet close");
+        assert!(
+            read_until_closed(&mut conn).await,
+            "an error, not a quiet close"
+        );
         assert_eq!(started.elapsed(), LIMITS.head);
     }
 

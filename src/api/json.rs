@@ -204,7 +204,11 @@ mod tests {
     fn assert_same_json<T: ToJSON + Serialize>(value: &T) {
         let from_schema = value.to_json().unwrap_or_default();
         let written = serde_json::to_string(value).unwrap_or_default();
-        assert_eq!(written, from_schema.to_string(), "serde and ToJSON disagree");
+        assert_eq!(
+            written,
+            from_schema.to_string(),
+            "serde and ToJSON disagree"
+        );
     }
 
     fn students() -> Vec<Student> {

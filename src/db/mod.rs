@@ -17,11 +17,11 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
+pub use listing::{count, list};
 pub use students::{
     CorruptRow, Expected, IDEMPOTENCY_TTL_HOURS, QueryError, StudentRow, expire_idempotency_keys,
     insert_once,
 };
-pub use listing::{count, list};
 pub use students::{delete, get, insert, replace, update};
 
 /// The migrations in `migrations/`, embedded in the binary and applied at start-up.

@@ -142,12 +142,20 @@ async fn an_export_larger_than_a_batch_holds_every_row_once_in_order() {
 
     let ids: Vec<i64> = body
         .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap()["id"].as_i64().unwrap())
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(ids.len(), 2345);
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
     let csv = app.get("/api/students/export").await.text().await.unwrap();
-    assert_eq!(csv_records(&csv).len(), 2346, "header + every row, CSV by default");
+    assert_eq!(
+        csv_records(&csv).len(),
+        2346,
+        "header + every row, CSV by default"
+    );
 }
 
 #[tokio::test]
@@ -159,11 +167,8 @@ async fn a_bad_export_parameter_is_a_422_naming_it() {
         ("sort=shoe_size", "query.sort"),
         ("created_after=soon", "query.created_after"),
     ] {
-        let problem = assert_problem(
-            app.get(&format!("/api/students/export?{query}")).await,
-            422,
-        )
-        .await;
+        let problem =
+            assert_problem(app.get(&format!("/api/students/export?{query}")).await, 422).await;
         assert_eq!(error_locations(&problem)[0].0, location, "{query}");
     }
 }

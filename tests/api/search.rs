@@ -9,11 +9,7 @@ use crate::helpers::{TestApp, assert_problem, error_locations, spawn_app};
 
 /// Every item of every page of `path` (which has no `cursor`), following `next_cursor`.
 /// `between` runs after each page, with the page number, to change the data mid-walk.
-async fn walk_with(
-    app: &TestApp,
-    path: &str,
-    mut between: impl AsyncFnMut(usize),
-) -> Vec<Value> {
+async fn walk_with(app: &TestApp, path: &str, mut between: impl AsyncFnMut(usize)) -> Vec<Value> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
     let separator = if path.contains('?') { '&' } else { '?' };
@@ -89,7 +85,7 @@ async fn each_filter_alone_returns_exactly_the_matching_students() {
         ("q=math", vec!["Emma Noether"]),
         ("q=%25", vec!["100% Real_Name"]),
         ("q=l_n", vec!["100% Real_Name"]),
-        ("q=a_a", vec![]), // `_` is a character here, not LIKE's any-character
+        ("q=a_a", vec![]),    // `_` is a character here, not LIKE's any-character
         ("q=%20%20", vec![]), // blank search text searches nothing: everyone
     ];
     for (filter, expected) in cases {
@@ -223,7 +219,13 @@ async fn each_sort_orders_both_ways_with_ties_broken_by_id() {
         .filter(|s| s["name"] == "ada Lovelace")
         .map(|s| s["id"].as_i64().unwrap())
         .collect();
-    assert_eq!(twins, [created[0]["id"].as_i64().unwrap(), twin["id"].as_i64().unwrap()]);
+    assert_eq!(
+        twins,
+        [
+            created[0]["id"].as_i64().unwrap(),
+            twin["id"].as_i64().unwrap()
+        ]
+    );
     let reversed = walk(&app, "/api/students?sort=-name&limit=4").await;
     assert_eq!(
         ids(&reversed),
@@ -237,7 +239,11 @@ async fn a_sorted_filtered_walk_returns_every_match_once_while_rows_come_and_go(
     let mut expected = BTreeSet::new();
     for i in 0..30 {
         let student = app
-            .create_student(&format!("Walker {:02}", 29 - i), if i % 2 == 0 { "B" } else { "C" }, None)
+            .create_student(
+                &format!("Walker {:02}", 29 - i),
+                if i % 2 == 0 { "B" } else { "C" },
+                None,
+            )
             .await;
         if i % 2 == 0 {
             expected.insert(student["id"].as_i64().unwrap());
@@ -245,21 +251,25 @@ async fn a_sorted_filtered_walk_returns_every_match_once_while_rows_come_and_go(
     }
     let mut removed = BTreeSet::new();
 
-    let seen = walk_with(&app, "/api/students?grade=B&sort=name&limit=4", async |page| {
-        if page == 2 {
-            // A match already listed leaves; a new match sorts after everything listed so far.
-            let gone: i64 = sqlx::query_scalar(
-                "DELETE FROM students WHERE name = 'Walker 01' RETURNING id",
-            )
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-            removed.insert(gone);
-            let late = app.create_student("Walker zz late", "B", None).await;
-            expected.insert(late["id"].as_i64().unwrap());
-            app.create_student("Walker zz other grade", "A", None).await;
-        }
-    })
+    let seen = walk_with(
+        &app,
+        "/api/students?grade=B&sort=name&limit=4",
+        async |page| {
+            if page == 2 {
+                // A match already listed leaves; a new match sorts after everything listed so far.
+                let gone: i64 = sqlx::query_scalar(
+                    "DELETE FROM students WHERE name = 'Walker 01' RETURNING id",
+                )
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+                removed.insert(gone);
+                let late = app.create_student("Walker zz late", "B", None).await;
+                expected.insert(late["id"].as_i64().unwrap());
+                app.create_student("Walker zz other grade", "A", None).await;
+            }
+        },
+    )
     .await;
 
     let seen_ids = ids(&seen);
@@ -273,7 +283,10 @@ async fn a_sorted_filtered_walk_returns_every_match_once_while_rows_come_and_go(
     );
     assert!(seen.iter().all(|s| s["grade"] == "B"));
     let listed_names = names(&seen);
-    assert!(listed_names.windows(2).all(|w| w[0] <= w[1]), "{listed_names:?}");
+    assert!(
+        listed_names.windows(2).all(|w| w[0] <= w[1]),
+        "{listed_names:?}"
+    );
 }
 
 #[tokio::test]
@@ -290,12 +303,21 @@ async fn a_cursor_used_with_another_sort_or_filter_is_a_422_naming_it() {
 
     // The same list, parameters in another order: still fine.
     let same = app
-        .get(&format!("/api/students?limit=1&grade=A&cursor={cursor}&sort=name"))
+        .get(&format!(
+            "/api/students?limit=1&grade=A&cursor={cursor}&sort=name"
+        ))
         .await;
     assert_eq!(same.status(), 200);
-    for other in ["sort=-name&grade=A", "sort=name", "sort=name&grade=B", "grade=A", "sort=name&grade=A&q=e"] {
+    for other in [
+        "sort=-name&grade=A",
+        "sort=name",
+        "sort=name&grade=B",
+        "grade=A",
+        "sort=name&grade=A&q=e",
+    ] {
         let problem = assert_problem(
-            app.get(&format!("/api/students?{other}&cursor={cursor}")).await,
+            app.get(&format!("/api/students?{other}&cursor={cursor}"))
+                .await,
             422,
         )
         .await;
@@ -325,7 +347,8 @@ async fn a_tampered_cursor_is_a_422_never_a_500() {
     let bad_id = URL_SAFE_NO_PAD.encode(lines.join("\n"));
     for cursor in [bad_value, bad_id, "garbage".to_owned(), "a".repeat(2000)] {
         let problem = assert_problem(
-            app.get(&format!("/api/students?sort=created_at&cursor={cursor}")).await,
+            app.get(&format!("/api/students?sort=created_at&cursor={cursor}"))
+                .await,
             422,
         )
         .await;
@@ -343,7 +366,10 @@ async fn bad_sort_keys_dates_and_filters_are_422s_naming_the_parameter() {
         ("sort=name;DROP%20TABLE%20students", "query.sort"),
         ("sort=--name", "query.sort"),
         ("created_after=yesterday", "query.created_after"),
-        ("created_before=2026-13-01T00:00:00Z", "query.created_before"),
+        (
+            "created_before=2026-13-01T00:00:00Z",
+            "query.created_before",
+        ),
         ("created_after=2026-01-01", "query.created_after"),
         ("grade=E", "query.grade"),
         ("grade=A&grade=Z", "query.grade"),
@@ -379,7 +405,15 @@ async fn injection_attempts_in_every_parameter_are_plain_values() {
         let found = walk(&app, &format!("/api/students?q={encoded}")).await;
         assert!(found.is_empty(), "q={attack}");
         // Typed parameters: refused by their types.
-        for name in ["email", "grade", "sort", "created_after", "has_email", "cursor", "count"] {
+        for name in [
+            "email",
+            "grade",
+            "sort",
+            "created_after",
+            "has_email",
+            "cursor",
+            "count",
+        ] {
             let response = app.get(&format!("/api/students?{name}={encoded}")).await;
             assert_eq!(response.status(), 422, "{name}={attack}");
         }
@@ -418,7 +452,10 @@ async fn the_link_header_points_at_the_next_page_with_the_same_parameters() {
     assert_eq!(second["total"], page["total"]);
 
     let last = app.get("/api/students?limit=100").await;
-    assert!(last.headers().get("link").is_none(), "no next page, no Link");
+    assert!(
+        last.headers().get("link").is_none(),
+        "no next page, no Link"
+    );
 }
 
 #[tokio::test]

@@ -8,6 +8,53 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_pa
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///`count=exact` asks for `total`.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum CountMode {
+        #[serde(rename = "exact")]
+        Exact,
+    }
+    impl ::std::fmt::Display for CountMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Exact => f.write_str("exact"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CountMode {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "exact" => Ok(Self::Exact),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CountMode {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CountMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///`CreateStudentIdempotencyKey`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -66,6 +113,157 @@ pub mod types {
                 })
         }
     }
+    ///The export's file formats.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum ExportFormat {
+        #[serde(rename = "csv")]
+        Csv,
+        #[serde(rename = "ndjson")]
+        Ndjson,
+    }
+    impl ::std::fmt::Display for ExportFormat {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Csv => f.write_str("csv"),
+                Self::Ndjson => f.write_str("ndjson"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ExportFormat {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "csv" => Ok(Self::Csv),
+                "ndjson" => Ok(Self::Ndjson),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ExportFormat {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ExportFormat {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///E-mail address, stored lower-cased; unique across students, ignoring case.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ExportStudentsEmail(::std::string::String);
+    impl ::std::ops::Deref for ExportStudentsEmail {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ExportStudentsEmail> for ::std::string::String {
+        fn from(value: ExportStudentsEmail) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ExportStudentsEmail {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 254usize {
+                return Err("longer than 254 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ExportStudentsEmail {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ExportStudentsEmail {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ExportStudentsEmail {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ExportStudentsQ`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ExportStudentsQ(::std::string::String);
+    impl ::std::ops::Deref for ExportStudentsQ {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ExportStudentsQ> for ::std::string::String {
+        fn from(value: ExportStudentsQ) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ExportStudentsQ {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ExportStudentsQ {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ExportStudentsQ {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ExportStudentsQ {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///One thing wrong with a request, precise enough to show next to the input that caused it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct FieldError {
@@ -76,13 +274,23 @@ pub mod types {
         ///What is wrong, for people.
         pub message: ::std::string::String,
     }
+    impl FieldError {
+        pub fn builder() -> builder::FieldError {
+            Default::default()
+        }
+    }
     ///The service's own view of its health.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct HealthStatus {
         ///`ok` when the check passed.
         pub status: ::std::string::String,
     }
-    ///Opaque; copy it from `next_cursor`.
+    impl HealthStatus {
+        pub fn builder() -> builder::HealthStatus {
+            Default::default()
+        }
+    }
+    ///Opaque; copy it from `next_cursor`. Valid only with the filter and sort of the page it came from.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ListStudentsCursor(::std::string::String);
@@ -100,8 +308,8 @@ pub mod types {
     impl ::std::str::FromStr for ListStudentsCursor {
         type Err = self::error::ConversionError;
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 64usize {
-                return Err("longer than 64 characters".into());
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
             }
             Ok(Self(value.to_string()))
         }
@@ -132,6 +340,106 @@ pub mod types {
                 })
         }
     }
+    ///E-mail address, stored lower-cased; unique across students, ignoring case.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ListStudentsEmail(::std::string::String);
+    impl ::std::ops::Deref for ListStudentsEmail {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListStudentsEmail> for ::std::string::String {
+        fn from(value: ListStudentsEmail) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListStudentsEmail {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 254usize {
+                return Err("longer than 254 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListStudentsEmail {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ListStudentsEmail {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListStudentsEmail {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ListStudentsQ`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ListStudentsQ(::std::string::String);
+    impl ::std::ops::Deref for ListStudentsQ {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListStudentsQ> for ::std::string::String {
+        fn from(value: ListStudentsQ) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListStudentsQ {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListStudentsQ {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ListStudentsQ {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListStudentsQ {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///An RFC 9457 problem details object. `type` is a stable URN per kind of problem.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Problem {
@@ -150,6 +458,11 @@ pub mod types {
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
     }
+    impl Problem {
+        pub fn builder() -> builder::Problem {
+            Default::default()
+        }
+    }
     ///A student as stored. `id`, `created_at` and `updated_at` are set by the server.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Student {
@@ -166,6 +479,11 @@ pub mod types {
         ///When any field last changed.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
+    impl Student {
+        pub fn builder() -> builder::Student {
+            Default::default()
+        }
+    }
     ///Fields of a new student. Unknown fields, and `id` or timestamps, are refused with 422.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
@@ -176,6 +494,11 @@ pub mod types {
         pub grade: crate::types::Grade,
         ///Full name. Surrounding whitespace is trimmed; control characters are refused.
         pub name: StudentCreateName,
+    }
+    impl StudentCreate {
+        pub fn builder() -> builder::StudentCreate {
+            Default::default()
+        }
     }
     ///Optional; omit it or send `null` for none.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -411,15 +734,25 @@ pub mod types {
                 })
         }
     }
-    ///One page of students, ordered by `id`.
+    ///One page of students, in the order asked for.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct StudentPage {
         pub items: ::std::vec::Vec<Student>,
-        ///Pass as `cursor` to get the next page; `null` on the last page.
+        /// Pass as `cursor`, with the same filter and sort, to get the next page; `null` on the
+        /// last page. The `Link` header holds the whole URL of the next page.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub next_cursor: ::std::option::Option<StudentPageNextCursor>,
+        ///How many students match the filter, across all pages; only with `count=exact`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub total: ::std::option::Option<i64>,
     }
-    ///Pass as `cursor` to get the next page; `null` on the last page.
+    impl StudentPage {
+        pub fn builder() -> builder::StudentPage {
+            Default::default()
+        }
+    }
+    /// Pass as `cursor`, with the same filter and sort, to get the next page; `null` on the
+    /// last page. The `Link` header holds the whole URL of the next page.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StudentPageNextCursor(::std::string::String);
@@ -437,8 +770,8 @@ pub mod types {
     impl ::std::str::FromStr for StudentPageNextCursor {
         type Err = self::error::ConversionError;
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 64usize {
-                return Err("longer than 64 characters".into());
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
             }
             Ok(Self(value.to_string()))
         }
@@ -483,6 +816,11 @@ pub mod types {
         ///Full name. Surrounding whitespace is trimmed; control characters are refused.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<StudentPatchName>,
+    }
+    impl StudentPatch {
+        pub fn builder() -> builder::StudentPatch {
+            Default::default()
+        }
     }
     ///E-mail address, stored lower-cased; unique across students, ignoring case.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -613,6 +951,11 @@ pub mod types {
         ///Full name. Surrounding whitespace is trimmed; control characters are refused.
         pub name: StudentReplaceName,
     }
+    impl StudentReplace {
+        pub fn builder() -> builder::StudentReplace {
+            Default::default()
+        }
+    }
     ///E-mail address, stored lower-cased; unique across students, ignoring case.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -730,6 +1073,639 @@ pub mod types {
                 })
         }
     }
+    /// Types for composing complex structures.
+    pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct FieldError {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+            location: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for FieldError {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    location: Err("no value supplied for location".to_string()),
+                    message: Err("no value supplied for message".to_string()),
+                }
+            }
+        }
+        impl FieldError {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for code: {e}"));
+                self
+            }
+            pub fn location<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.location = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for location: {e}"));
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FieldError> for super::FieldError {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FieldError,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    location: value.location?,
+                    message: value.message?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FieldError> for FieldError {
+            fn from(value: super::FieldError) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    location: Ok(value.location),
+                    message: Ok(value.message),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct HealthStatus {
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for HealthStatus {
+            fn default() -> Self {
+                Self {
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl HealthStatus {
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<HealthStatus> for super::HealthStatus {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: HealthStatus,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::HealthStatus> for HealthStatus {
+            fn from(value: super::HealthStatus) -> Self {
+                Self {
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Problem {
+            detail: ::std::result::Result<::std::string::String, ::std::string::String>,
+            errors:
+                ::std::result::Result<::std::vec::Vec<super::FieldError>, ::std::string::String>,
+            request_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<i32, ::std::string::String>,
+            title: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Problem {
+            fn default() -> Self {
+                Self {
+                    detail: Err("no value supplied for detail".to_string()),
+                    errors: Err("no value supplied for errors".to_string()),
+                    request_id: Err("no value supplied for request_id".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                    title: Err("no value supplied for title".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl Problem {
+            pub fn detail<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.detail = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for detail: {e}"));
+                self
+            }
+            pub fn errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::FieldError>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.errors = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for errors: {e}"));
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for request_id: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for status: {e}"));
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for title: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Problem> for super::Problem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Problem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    detail: value.detail?,
+                    errors: value.errors?,
+                    request_id: value.request_id?,
+                    status: value.status?,
+                    title: value.title?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Problem> for Problem {
+            fn from(value: super::Problem) -> Self {
+                Self {
+                    detail: Ok(value.detail),
+                    errors: Ok(value.errors),
+                    request_id: Ok(value.request_id),
+                    status: Ok(value.status),
+                    title: Ok(value.title),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Student {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<super::StudentEmail>,
+                ::std::string::String,
+            >,
+            grade: ::std::result::Result<crate::types::Grade, ::std::string::String>,
+            id: ::std::result::Result<i64, ::std::string::String>,
+            name: ::std::result::Result<super::StudentName, ::std::string::String>,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Student {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    email: Err("no value supplied for email".to_string()),
+                    grade: Err("no value supplied for grade".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                }
+            }
+        }
+        impl Student {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::StudentEmail>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                self
+            }
+            pub fn grade<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<crate::types::Grade>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grade = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for grade: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::StudentName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Student> for super::Student {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Student,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    email: value.email?,
+                    grade: value.grade?,
+                    id: value.id?,
+                    name: value.name?,
+                    updated_at: value.updated_at?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Student> for Student {
+            fn from(value: super::Student) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    email: Ok(value.email),
+                    grade: Ok(value.grade),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct StudentCreate {
+            email: ::std::result::Result<
+                ::std::option::Option<super::StudentCreateEmail>,
+                ::std::string::String,
+            >,
+            grade: ::std::result::Result<crate::types::Grade, ::std::string::String>,
+            name: ::std::result::Result<super::StudentCreateName, ::std::string::String>,
+        }
+        impl ::std::default::Default for StudentCreate {
+            fn default() -> Self {
+                Self {
+                    email: Ok(Default::default()),
+                    grade: Err("no value supplied for grade".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl StudentCreate {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::StudentCreateEmail>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                self
+            }
+            pub fn grade<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<crate::types::Grade>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grade = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for grade: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::StudentCreateName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<StudentCreate> for super::StudentCreate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: StudentCreate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    grade: value.grade?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::StudentCreate> for StudentCreate {
+            fn from(value: super::StudentCreate) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    grade: Ok(value.grade),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct StudentPage {
+            items: ::std::result::Result<::std::vec::Vec<super::Student>, ::std::string::String>,
+            next_cursor: ::std::result::Result<
+                ::std::option::Option<super::StudentPageNextCursor>,
+                ::std::string::String,
+            >,
+            total: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for StudentPage {
+            fn default() -> Self {
+                Self {
+                    items: Err("no value supplied for items".to_string()),
+                    next_cursor: Err("no value supplied for next_cursor".to_string()),
+                    total: Ok(Default::default()),
+                }
+            }
+        }
+        impl StudentPage {
+            pub fn items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Student>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.items = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for items: {e}"));
+                self
+            }
+            pub fn next_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::StudentPageNextCursor>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_cursor = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for next_cursor: {e}"));
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for total: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<StudentPage> for super::StudentPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: StudentPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    items: value.items?,
+                    next_cursor: value.next_cursor?,
+                    total: value.total?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::StudentPage> for StudentPage {
+            fn from(value: super::StudentPage) -> Self {
+                Self {
+                    items: Ok(value.items),
+                    next_cursor: Ok(value.next_cursor),
+                    total: Ok(value.total),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct StudentPatch {
+            email: ::std::result::Result<
+                ::std::option::Option<::std::option::Option<super::StudentPatchEmail>>,
+                ::std::string::String,
+            >,
+            grade: ::std::result::Result<
+                ::std::option::Option<crate::types::Grade>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::StudentPatchName>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for StudentPatch {
+            fn default() -> Self {
+                Self {
+                    email: Ok(Default::default()),
+                    grade: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl StudentPatch {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::std::option::Option<super::StudentPatchEmail>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                self
+            }
+            pub fn grade<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::types::Grade>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grade = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for grade: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::StudentPatchName>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<StudentPatch> for super::StudentPatch {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: StudentPatch,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    grade: value.grade?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::StudentPatch> for StudentPatch {
+            fn from(value: super::StudentPatch) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    grade: Ok(value.grade),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct StudentReplace {
+            email: ::std::result::Result<
+                ::std::option::Option<super::StudentReplaceEmail>,
+                ::std::string::String,
+            >,
+            grade: ::std::result::Result<crate::types::Grade, ::std::string::String>,
+            name: ::std::result::Result<super::StudentReplaceName, ::std::string::String>,
+        }
+        impl ::std::default::Default for StudentReplace {
+            fn default() -> Self {
+                Self {
+                    email: Err("no value supplied for email".to_string()),
+                    grade: Err("no value supplied for grade".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl StudentReplace {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::StudentReplaceEmail>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                self
+            }
+            pub fn grade<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<crate::types::Grade>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grade = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for grade: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::StudentReplaceName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<StudentReplace> for super::StudentReplace {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: StudentReplace,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    grade: value.grade?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::StudentReplace> for StudentReplace {
+            fn from(value: super::StudentReplace) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    grade: Ok(value.grade),
+                    name: Ok(value.name),
+                }
+            }
+        }
+    }
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
@@ -829,6 +1805,75 @@ pub mod types {
             }
         }
     }
+    ///A field to sort by; `-` first for descending. `name` sorts as people read names (case and accents beside their letters), `grade` puts the best grade first. Ties are broken by `id` in the same direction.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum StudentSort {
+        #[serde(rename = "id")]
+        Id,
+        #[serde(rename = "-id")]
+        IdDesc,
+        #[serde(rename = "name")]
+        Name,
+        #[serde(rename = "-name")]
+        NameDesc,
+        #[serde(rename = "grade")]
+        Grade,
+        #[serde(rename = "-grade")]
+        GradeDesc,
+        #[serde(rename = "created_at")]
+        CreatedAt,
+        #[serde(rename = "-created_at")]
+        CreatedAtDesc,
+        #[serde(rename = "updated_at")]
+        UpdatedAt,
+        #[serde(rename = "-updated_at")]
+        UpdatedAtDesc,
+    }
+    impl ::std::fmt::Display for StudentSort {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(match self {
+                Self::Id => "id",
+                Self::IdDesc => "-id",
+                Self::Name => "name",
+                Self::NameDesc => "-name",
+                Self::Grade => "grade",
+                Self::GradeDesc => "-grade",
+                Self::CreatedAt => "created_at",
+                Self::CreatedAtDesc => "-created_at",
+                Self::UpdatedAt => "updated_at",
+                Self::UpdatedAtDesc => "-updated_at",
+            })
+        }
+    }
+    impl ::std::str::FromStr for StudentSort {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "id" => Ok(Self::Id),
+                "-id" => Ok(Self::IdDesc),
+                "name" => Ok(Self::Name),
+                "-name" => Ok(Self::NameDesc),
+                "grade" => Ok(Self::Grade),
+                "-grade" => Ok(Self::GradeDesc),
+                "created_at" => Ok(Self::CreatedAt),
+                "-created_at" => Ok(Self::CreatedAtDesc),
+                "updated_at" => Ok(Self::UpdatedAt),
+                "-updated_at" => Ok(Self::UpdatedAtDesc),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
     /// Reads a present field (even `null`) as `Some`; an absent one is `None` by `default`.
     fn deserialize_present<'de, D, T>(
         deserializer: D,
@@ -900,61 +1945,46 @@ impl ClientInfo<()> for Client {
     }
 }
 impl ClientHooks<()> for &Client {}
-#[allow(clippy::all)]
 impl Client {
     /// List students
     ///
-    /// Returns students in `id` order, one page at a time. Follow `next_cursor` until it is
-    /// `null` to walk every student exactly once, even while others are added or removed.
+    /// One page of the students matching every filter given, in `sort` order (default `id`).
+    /// Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
+    /// every match exactly once, even while students are added or removed; page 10,000 costs
+    /// what page 1 does. `total` is counted only with `count=exact`, since counting reads
+    /// every match.
     ///
     /// Sends a `GET` request to `/api/students`
     ///
     /// Arguments:
-    /// - `cursor`: `next_cursor` from the previous page; omit it for the first page.
+    /// - `count`: `exact` adds `total`, the number of matches across all pages.
+    /// - `created_after`: Only students created after this instant (RFC 3339).
+    /// - `created_before`: Only students created before this instant (RFC 3339).
+    /// - `cursor`: `next_cursor` from the previous page, with the same filter and sort; omit it for
+    ///   the first page.
+    /// - `email`: Only the student with this e-mail address (ignoring case).
+    /// - `grade`: Only these grades; repeat it for several (`grade=A&grade=B%2B`).
+    /// - `has_email`: Only students with (`true`) or without (`false`) an e-mail address.
     /// - `limit`: Students per page, 1–100.
-    pub async fn list_students<'a>(
-        &'a self,
-        cursor: Option<&'a types::ListStudentsCursor>,
-        limit: Option<::std::num::NonZeroU32>,
-    ) -> Result<ResponseValue<types::StudentPage>, Error<types::Problem>> {
-        let url = format!("{}/api/students", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map.append(
-            ::reqwest::header::HeaderName::from_static("api-version"),
-            ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-        );
-        #[allow(unused_mut)]
-        let mut request = self
-            .client
-            .get(url)
-            .header(
-                ::reqwest::header::ACCEPT,
-                ::reqwest::header::HeaderValue::from_static("application/json"),
-            )
-            .query(&progenitor_client::QueryParam::new("cursor", &cursor))
-            .query(&progenitor_client::QueryParam::new("limit", &limit))
-            .headers(header_map)
-            .build()?;
-        let info = OperationInfo {
-            operation_id: "list_students",
-        };
-        self.pre(&mut request, &info).await?;
-        let result = self.exec(request, &info).await;
-        self.post(&result, &info).await?;
-        let response = result?;
-        match response.status().as_u16() {
-            200u16 => ResponseValue::from_response(response).await,
-            422u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            500u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            503u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            _ => Err(Error::UnexpectedResponse(response)),
-        }
+    /// - `q`: Only students whose name or e-mail contains this text, ignoring case.
+    /// - `sort`: The order: a field, `-` first for descending.
+    ///   ```ignore
+    ///   let response = client.list_students()
+    ///       .count(count)
+    ///       .created_after(created_after)
+    ///       .created_before(created_before)
+    ///       .cursor(cursor)
+    ///       .email(email)
+    ///       .grade(grade)
+    ///       .has_email(has_email)
+    ///       .limit(limit)
+    ///       .q(q)
+    ///       .sort(sort)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn list_students(&self) -> builder::ListStudents<'_> {
+        builder::ListStudents::new(self)
     }
     /// Create a student
     ///
@@ -965,69 +1995,52 @@ impl Client {
     ///
     /// Arguments:
     /// - `idempotency_key`: Makes the create safe to retry: a retry with the same key and body within 24 hours
-    /// gets the first answer (same student, `201`) and creates nothing. The same key with
-    /// another body is `422`; while the first request still runs, `409`.
+    ///   gets the first answer (same student, `201`) and creates nothing. The same key with
+    ///   another body is `422`; while the first request still runs, `409`.
     /// - `body`
-    pub async fn create_student<'a>(
-        &'a self,
-        idempotency_key: Option<&'a types::CreateStudentIdempotencyKey>,
-        body: &'a types::StudentCreate,
-    ) -> Result<ResponseValue<types::Student>, Error<types::Problem>> {
-        let url = format!("{}/api/students", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-        header_map.append(
-            ::reqwest::header::HeaderName::from_static("api-version"),
-            ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-        );
-        if let Some(value) = idempotency_key {
-            header_map.append("Idempotency-Key", value.to_string().try_into()?);
-        }
-        #[allow(unused_mut)]
-        let mut request = self
-            .client
-            .post(url)
-            .header(
-                ::reqwest::header::ACCEPT,
-                ::reqwest::header::HeaderValue::from_static("application/json"),
-            )
-            .json(&body)
-            .headers(header_map)
-            .build()?;
-        let info = OperationInfo {
-            operation_id: "create_student",
-        };
-        self.pre(&mut request, &info).await?;
-        let result = self.exec(request, &info).await;
-        self.post(&result, &info).await?;
-        let response = result?;
-        match response.status().as_u16() {
-            201u16 => ResponseValue::from_response(response).await,
-            400u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            408u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            409u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            413u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            415u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            422u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            500u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            503u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            _ => Err(Error::UnexpectedResponse(response)),
-        }
+    ///   ```ignore
+    ///   let response = client.create_student()
+    ///       .idempotency_key(idempotency_key)
+    ///       .body(body)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn create_student(&self) -> builder::CreateStudent<'_> {
+        builder::CreateStudent::new(self)
+    }
+    /// Export students
+    ///
+    /// Every student matching the filters, in `sort` order, as one CSV or NDJSON file,
+    /// streamed: memory stays flat however many students there are. The filters and `sort`
+    /// are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
+    /// gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
+    ///
+    /// Sends a `GET` request to `/api/students/export`
+    ///
+    /// Arguments:
+    /// - `created_after`: Only students created after this instant (RFC 3339).
+    /// - `created_before`: Only students created before this instant (RFC 3339).
+    /// - `email`: Only the student with this e-mail address (ignoring case).
+    /// - `format`: `csv` (default) or `ndjson`.
+    /// - `grade`: Only these grades; repeat it for several.
+    /// - `has_email`: Only students with (`true`) or without (`false`) an e-mail address.
+    /// - `q`: Only students whose name or e-mail contains this text, ignoring case.
+    /// - `sort`: The order: a field, `-` first for descending.
+    ///   ```ignore
+    ///   let response = client.export_students()
+    ///       .created_after(created_after)
+    ///       .created_before(created_before)
+    ///       .email(email)
+    ///       .format(format)
+    ///       .grade(grade)
+    ///       .has_email(has_email)
+    ///       .q(q)
+    ///       .sort(sort)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn export_students(&self) -> builder::ExportStudents<'_> {
+        builder::ExportStudents::new(self)
     }
     /// Get a student
     ///
@@ -1038,58 +2051,16 @@ impl Client {
     /// Arguments:
     /// - `id`: The student's id.
     /// - `if_none_match`: An ETag you hold (`"3"`, or a list); if it is still current the answer is `304`
-    /// with no body.
-    pub async fn get_student<'a>(
-        &'a self,
-        id: i64,
-        if_none_match: Option<&'a str>,
-    ) -> Result<ResponseValue<types::Student>, Error<types::Problem>> {
-        let url = format!(
-            "{}/api/students/{}",
-            self.baseurl,
-            encode_path(&id.to_string()),
-        );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-        header_map.append(
-            ::reqwest::header::HeaderName::from_static("api-version"),
-            ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-        );
-        if let Some(value) = if_none_match {
-            header_map.append("If-None-Match", value.to_string().try_into()?);
-        }
-        #[allow(unused_mut)]
-        let mut request = self
-            .client
-            .get(url)
-            .header(
-                ::reqwest::header::ACCEPT,
-                ::reqwest::header::HeaderValue::from_static("application/json"),
-            )
-            .headers(header_map)
-            .build()?;
-        let info = OperationInfo {
-            operation_id: "get_student",
-        };
-        self.pre(&mut request, &info).await?;
-        let result = self.exec(request, &info).await;
-        self.post(&result, &info).await?;
-        let response = result?;
-        match response.status().as_u16() {
-            200u16 => ResponseValue::from_response(response).await,
-            404u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            422u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            500u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            503u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            _ => Err(Error::UnexpectedResponse(response)),
-        }
+    ///   with no body.
+    ///   ```ignore
+    ///   let response = client.get_student()
+    ///       .id(id)
+    ///       .if_none_match(if_none_match)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn get_student(&self) -> builder::GetStudent<'_> {
+        builder::GetStudent::new(self)
     }
     /// Replace a student
     ///
@@ -1101,79 +2072,18 @@ impl Client {
     /// Arguments:
     /// - `id`: The student's id.
     /// - `if_match`: Write only if the student is still at this ETag (from a `GET` or the last write);
-    /// else `412` and nothing changes.
+    ///   else `412` and nothing changes.
     /// - `body`
-    pub async fn replace_student<'a>(
-        &'a self,
-        id: i64,
-        if_match: Option<&'a str>,
-        body: &'a types::StudentReplace,
-    ) -> Result<ResponseValue<types::Student>, Error<types::Problem>> {
-        let url = format!(
-            "{}/api/students/{}",
-            self.baseurl,
-            encode_path(&id.to_string()),
-        );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-        header_map.append(
-            ::reqwest::header::HeaderName::from_static("api-version"),
-            ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-        );
-        if let Some(value) = if_match {
-            header_map.append("If-Match", value.to_string().try_into()?);
-        }
-        #[allow(unused_mut)]
-        let mut request = self
-            .client
-            .put(url)
-            .header(
-                ::reqwest::header::ACCEPT,
-                ::reqwest::header::HeaderValue::from_static("application/json"),
-            )
-            .json(&body)
-            .headers(header_map)
-            .build()?;
-        let info = OperationInfo {
-            operation_id: "replace_student",
-        };
-        self.pre(&mut request, &info).await?;
-        let result = self.exec(request, &info).await;
-        self.post(&result, &info).await?;
-        let response = result?;
-        match response.status().as_u16() {
-            200u16 => ResponseValue::from_response(response).await,
-            400u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            404u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            408u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            409u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            412u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            413u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            415u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            422u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            500u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            503u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            _ => Err(Error::UnexpectedResponse(response)),
-        }
+    ///   ```ignore
+    ///   let response = client.replace_student()
+    ///       .id(id)
+    ///       .if_match(if_match)
+    ///       .body(body)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn replace_student(&self) -> builder::ReplaceStudent<'_> {
+        builder::ReplaceStudent::new(self)
     }
     /// Delete a student
     ///
@@ -1184,60 +2094,15 @@ impl Client {
     /// Arguments:
     /// - `id`: The student's id.
     /// - `if_match`: Delete only if the student is still at this ETag; else `412` and it stays.
-    pub async fn delete_student<'a>(
-        &'a self,
-        id: i64,
-        if_match: Option<&'a str>,
-    ) -> Result<ResponseValue<()>, Error<types::Problem>> {
-        let url = format!(
-            "{}/api/students/{}",
-            self.baseurl,
-            encode_path(&id.to_string()),
-        );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-        header_map.append(
-            ::reqwest::header::HeaderName::from_static("api-version"),
-            ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-        );
-        if let Some(value) = if_match {
-            header_map.append("If-Match", value.to_string().try_into()?);
-        }
-        #[allow(unused_mut)]
-        let mut request = self
-            .client
-            .delete(url)
-            .header(
-                ::reqwest::header::ACCEPT,
-                ::reqwest::header::HeaderValue::from_static("application/json"),
-            )
-            .headers(header_map)
-            .build()?;
-        let info = OperationInfo {
-            operation_id: "delete_student",
-        };
-        self.pre(&mut request, &info).await?;
-        let result = self.exec(request, &info).await;
-        self.post(&result, &info).await?;
-        let response = result?;
-        match response.status().as_u16() {
-            204u16 => Ok(ResponseValue::empty(response)),
-            404u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            412u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            422u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            500u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            503u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            _ => Err(Error::UnexpectedResponse(response)),
-        }
+    ///   ```ignore
+    ///   let response = client.delete_student()
+    ///       .id(id)
+    ///       .if_match(if_match)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn delete_student(&self) -> builder::DeleteStudent<'_> {
+        builder::DeleteStudent::new(self)
     }
     /// Update some fields of a student
     ///
@@ -1249,79 +2114,18 @@ impl Client {
     /// Arguments:
     /// - `id`: The student's id.
     /// - `if_match`: Write only if the student is still at this ETag (from a `GET` or the last write);
-    /// else `412` and nothing changes.
+    ///   else `412` and nothing changes.
     /// - `body`
-    pub async fn update_student<'a>(
-        &'a self,
-        id: i64,
-        if_match: Option<&'a str>,
-        body: &'a types::StudentPatch,
-    ) -> Result<ResponseValue<types::Student>, Error<types::Problem>> {
-        let url = format!(
-            "{}/api/students/{}",
-            self.baseurl,
-            encode_path(&id.to_string()),
-        );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-        header_map.append(
-            ::reqwest::header::HeaderName::from_static("api-version"),
-            ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-        );
-        if let Some(value) = if_match {
-            header_map.append("If-Match", value.to_string().try_into()?);
-        }
-        #[allow(unused_mut)]
-        let mut request = self
-            .client
-            .patch(url)
-            .header(
-                ::reqwest::header::ACCEPT,
-                ::reqwest::header::HeaderValue::from_static("application/json"),
-            )
-            .json(&body)
-            .headers(header_map)
-            .build()?;
-        let info = OperationInfo {
-            operation_id: "update_student",
-        };
-        self.pre(&mut request, &info).await?;
-        let result = self.exec(request, &info).await;
-        self.post(&result, &info).await?;
-        let response = result?;
-        match response.status().as_u16() {
-            200u16 => ResponseValue::from_response(response).await,
-            400u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            404u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            408u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            409u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            412u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            413u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            415u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            422u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            500u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            503u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            _ => Err(Error::UnexpectedResponse(response)),
-        }
+    ///   ```ignore
+    ///   let response = client.update_student()
+    ///       .id(id)
+    ///       .if_match(if_match)
+    ///       .body(body)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn update_student(&self) -> builder::UpdateStudent<'_> {
+        builder::UpdateStudent::new(self)
     }
     /// Liveness
     ///
@@ -1329,34 +2133,13 @@ impl Client {
     ///
     /// Sends a `GET` request to `/healthz`
     ///
-    pub async fn get_health<'a>(&'a self) -> Result<ResponseValue<types::HealthStatus>, Error<()>> {
-        let url = format!("{}/healthz", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map.append(
-            ::reqwest::header::HeaderName::from_static("api-version"),
-            ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-        );
-        #[allow(unused_mut)]
-        let mut request = self
-            .client
-            .get(url)
-            .header(
-                ::reqwest::header::ACCEPT,
-                ::reqwest::header::HeaderValue::from_static("application/json"),
-            )
-            .headers(header_map)
-            .build()?;
-        let info = OperationInfo {
-            operation_id: "get_health",
-        };
-        self.pre(&mut request, &info).await?;
-        let result = self.exec(request, &info).await;
-        self.post(&result, &info).await?;
-        let response = result?;
-        match response.status().as_u16() {
-            200u16 => ResponseValue::from_response(response).await,
-            _ => Err(Error::UnexpectedResponse(response)),
-        }
+    /// ```ignore
+    /// let response = client.get_health()
+    ///     .send()
+    ///     .await;
+    /// ```
+    pub fn get_health(&self) -> builder::GetHealth<'_> {
+        builder::GetHealth::new(self)
     }
     /// Readiness
     ///
@@ -1364,43 +2147,1087 @@ impl Client {
     ///
     /// Sends a `GET` request to `/readyz`
     ///
-    pub async fn get_readiness<'a>(
-        &'a self,
-    ) -> Result<ResponseValue<types::HealthStatus>, Error<types::Problem>> {
-        let url = format!("{}/readyz", self.baseurl,);
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map.append(
-            ::reqwest::header::HeaderName::from_static("api-version"),
-            ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-        );
-        #[allow(unused_mut)]
-        let mut request = self
-            .client
-            .get(url)
-            .header(
-                ::reqwest::header::ACCEPT,
-                ::reqwest::header::HeaderValue::from_static("application/json"),
-            )
-            .headers(header_map)
-            .build()?;
-        let info = OperationInfo {
-            operation_id: "get_readiness",
-        };
-        self.pre(&mut request, &info).await?;
-        let result = self.exec(request, &info).await;
-        self.post(&result, &info).await?;
-        let response = result?;
-        match response.status().as_u16() {
-            200u16 => ResponseValue::from_response(response).await,
-            503u16 => Err(Error::ErrorResponse(
-                ResponseValue::from_response(response).await?,
-            )),
-            _ => Err(Error::UnexpectedResponse(response)),
+    /// ```ignore
+    /// let response = client.get_readiness()
+    ///     .send()
+    ///     .await;
+    /// ```
+    pub fn get_readiness(&self) -> builder::GetReadiness<'_> {
+        builder::GetReadiness::new(self)
+    }
+}
+/// Types for composing operation parameters.
+#[allow(clippy::all)]
+pub mod builder {
+    use super::types;
+    #[allow(unused_imports)]
+    use super::{
+        ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
+        ResponseValue, encode_path,
+    };
+    /// Builder for [`Client::list_students`]
+    ///
+    /// [`Client::list_students`]: super::Client::list_students
+    #[derive(Debug, Clone)]
+    pub struct ListStudents<'a> {
+        client: &'a super::Client,
+        count: Result<Option<types::CountMode>, String>,
+        created_after: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        created_before: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        cursor: Result<Option<types::ListStudentsCursor>, String>,
+        email: Result<Option<types::ListStudentsEmail>, String>,
+        grade: Result<::std::vec::Vec<crate::types::Grade>, String>,
+        has_email: Result<Option<bool>, String>,
+        limit: Result<Option<::std::num::NonZeroU32>, String>,
+        q: Result<Option<types::ListStudentsQ>, String>,
+        sort: Result<Option<crate::types::StudentSort>, String>,
+    }
+    impl<'a> ListStudents<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                count: Ok(None),
+                created_after: Ok(None),
+                created_before: Ok(None),
+                cursor: Ok(None),
+                email: Ok(None),
+                grade: Err("grade was not initialized".to_string()),
+                has_email: Ok(None),
+                limit: Ok(None),
+                q: Ok(None),
+                sort: Ok(None),
+            }
+        }
+        pub fn count<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CountMode>,
+        {
+            self.count = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `CountMode` for count failed".to_string());
+            self
+        }
+        pub fn created_after<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.created_after = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for created_after failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn created_before<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.created_before = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for created_before failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ListStudentsCursor>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `ListStudentsCursor` for cursor failed".to_string());
+            self
+        }
+        pub fn email<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ListStudentsEmail>,
+        {
+            self.email = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `ListStudentsEmail` for email failed".to_string());
+            self
+        }
+        pub fn grade<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<crate::types::Grade>>,
+        {
+            self.grade = value.try_into().map_err(|_| {
+                "conversion to `:: std :: vec :: Vec < crate :: types :: Grade >` for grade failed"
+                    .to_string()
+            });
+            self
+        }
+        pub fn has_email<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.has_email = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for has_email failed".to_string());
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU32>,
+        {
+            self.limit = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU32` for limit failed".to_string()
+            });
+            self
+        }
+        pub fn q<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ListStudentsQ>,
+        {
+            self.q = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `ListStudentsQ` for q failed".to_string());
+            self
+        }
+        pub fn sort<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<crate::types::StudentSort>,
+        {
+            self.sort = value.try_into().map(Some).map_err(|_| {
+                "conversion to `crate :: types :: StudentSort` for sort failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/students`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::StudentPage>, Error<types::Problem>> {
+            let Self {
+                client,
+                count,
+                created_after,
+                created_before,
+                cursor,
+                email,
+                grade,
+                has_email,
+                limit,
+                q,
+                sort,
+            } = self;
+            let count = count.map_err(Error::InvalidRequest)?;
+            let created_after = created_after.map_err(Error::InvalidRequest)?;
+            let created_before = created_before.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let email = email.map_err(Error::InvalidRequest)?;
+            let grade = grade.map_err(Error::InvalidRequest)?;
+            let has_email = has_email.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let q = q.map_err(Error::InvalidRequest)?;
+            let sort = sort.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/students", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("count", &count))
+                .query(&progenitor_client::QueryParam::new(
+                    "created_after",
+                    &created_after,
+                ))
+                .query(&progenitor_client::QueryParam::new(
+                    "created_before",
+                    &created_before,
+                ))
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("email", &email))
+                .query(&progenitor_client::QueryParam::new("grade", &grade))
+                .query(&progenitor_client::QueryParam::new("has_email", &has_email))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("q", &q))
+                .query(&progenitor_client::QueryParam::new("sort", &sort))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_students",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::create_student`]
+    ///
+    /// [`Client::create_student`]: super::Client::create_student
+    #[derive(Debug, Clone)]
+    pub struct CreateStudent<'a> {
+        client: &'a super::Client,
+        idempotency_key: Result<Option<types::CreateStudentIdempotencyKey>, String>,
+        body: Result<types::builder::StudentCreate, String>,
+    }
+    impl<'a> CreateStudent<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateStudentIdempotencyKey>,
+        {
+            self.idempotency_key = value.try_into().map(Some).map_err(|_| {
+                "conversion to `CreateStudentIdempotencyKey` for idempotency_key failed".to_string()
+            });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::StudentCreate>,
+            <V as std::convert::TryInto<types::StudentCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `StudentCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::StudentCreate) -> types::builder::StudentCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/students`
+        pub async fn send(self) -> Result<ResponseValue<types::Student>, Error<types::Problem>> {
+            let Self {
+                client,
+                idempotency_key,
+                body,
+            } = self;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::StudentCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/students", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_student",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                408u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                409u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::export_students`]
+    ///
+    /// [`Client::export_students`]: super::Client::export_students
+    #[derive(Debug, Clone)]
+    pub struct ExportStudents<'a> {
+        client: &'a super::Client,
+        created_after: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        created_before: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        email: Result<Option<types::ExportStudentsEmail>, String>,
+        format: Result<Option<types::ExportFormat>, String>,
+        grade: Result<::std::vec::Vec<crate::types::Grade>, String>,
+        has_email: Result<Option<bool>, String>,
+        q: Result<Option<types::ExportStudentsQ>, String>,
+        sort: Result<Option<crate::types::StudentSort>, String>,
+    }
+    impl<'a> ExportStudents<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                created_after: Ok(None),
+                created_before: Ok(None),
+                email: Ok(None),
+                format: Ok(None),
+                grade: Err("grade was not initialized".to_string()),
+                has_email: Ok(None),
+                q: Ok(None),
+                sort: Ok(None),
+            }
+        }
+        pub fn created_after<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.created_after = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for created_after failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn created_before<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.created_before = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for created_before failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn email<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ExportStudentsEmail>,
+        {
+            self.email = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `ExportStudentsEmail` for email failed".to_string());
+            self
+        }
+        pub fn format<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ExportFormat>,
+        {
+            self.format = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `ExportFormat` for format failed".to_string());
+            self
+        }
+        pub fn grade<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<crate::types::Grade>>,
+        {
+            self.grade = value.try_into().map_err(|_| {
+                "conversion to `:: std :: vec :: Vec < crate :: types :: Grade >` for grade failed"
+                    .to_string()
+            });
+            self
+        }
+        pub fn has_email<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.has_email = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for has_email failed".to_string());
+            self
+        }
+        pub fn q<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ExportStudentsQ>,
+        {
+            self.q = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `ExportStudentsQ` for q failed".to_string());
+            self
+        }
+        pub fn sort<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<crate::types::StudentSort>,
+        {
+            self.sort = value.try_into().map(Some).map_err(|_| {
+                "conversion to `crate :: types :: StudentSort` for sort failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/students/export`
+        pub async fn send(self) -> Result<ResponseValue<ByteStream>, Error<types::Problem>> {
+            let Self {
+                client,
+                created_after,
+                created_before,
+                email,
+                format,
+                grade,
+                has_email,
+                q,
+                sort,
+            } = self;
+            let created_after = created_after.map_err(Error::InvalidRequest)?;
+            let created_before = created_before.map_err(Error::InvalidRequest)?;
+            let email = email.map_err(Error::InvalidRequest)?;
+            let format = format.map_err(Error::InvalidRequest)?;
+            let grade = grade.map_err(Error::InvalidRequest)?;
+            let has_email = has_email.map_err(Error::InvalidRequest)?;
+            let q = q.map_err(Error::InvalidRequest)?;
+            let sort = sort.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/students/export", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new(
+                    "created_after",
+                    &created_after,
+                ))
+                .query(&progenitor_client::QueryParam::new(
+                    "created_before",
+                    &created_before,
+                ))
+                .query(&progenitor_client::QueryParam::new("email", &email))
+                .query(&progenitor_client::QueryParam::new("format", &format))
+                .query(&progenitor_client::QueryParam::new("grade", &grade))
+                .query(&progenitor_client::QueryParam::new("has_email", &has_email))
+                .query(&progenitor_client::QueryParam::new("q", &q))
+                .query(&progenitor_client::QueryParam::new("sort", &sort))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "export_students",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::get_student`]
+    ///
+    /// [`Client::get_student`]: super::Client::get_student
+    #[derive(Debug, Clone)]
+    pub struct GetStudent<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+        if_none_match: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> GetStudent<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                if_none_match: Ok(None),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: string :: String` for if_none_match failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/students/{id}`
+        pub async fn send(self) -> Result<ResponseValue<types::Student>, Error<types::Problem>> {
+            let Self {
+                client,
+                id,
+                if_none_match,
+            } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/students/{}",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_student",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::replace_student`]
+    ///
+    /// [`Client::replace_student`]: super::Client::replace_student
+    #[derive(Debug, Clone)]
+    pub struct ReplaceStudent<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+        if_match: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::StudentReplace, String>,
+    }
+    impl<'a> ReplaceStudent<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                if_match: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        pub fn if_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_match = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: string :: String` for if_match failed".to_string()
+            });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::StudentReplace>,
+            <V as std::convert::TryInto<types::StudentReplace>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `StudentReplace` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::StudentReplace) -> types::builder::StudentReplace,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/students/{id}`
+        pub async fn send(self) -> Result<ResponseValue<types::Student>, Error<types::Problem>> {
+            let Self {
+                client,
+                id,
+                if_match,
+                body,
+            } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let if_match = if_match.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::StudentReplace::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/students/{}",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            if let Some(value) = if_match {
+                header_map.append("If-Match", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "replace_student",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                408u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                409u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                412u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::delete_student`]
+    ///
+    /// [`Client::delete_student`]: super::Client::delete_student
+    #[derive(Debug, Clone)]
+    pub struct DeleteStudent<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+        if_match: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> DeleteStudent<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                if_match: Ok(None),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        pub fn if_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_match = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: string :: String` for if_match failed".to_string()
+            });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/students/{id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Problem>> {
+            let Self {
+                client,
+                id,
+                if_match,
+            } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let if_match = if_match.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/students/{}",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            if let Some(value) = if_match {
+                header_map.append("If-Match", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_student",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                412u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::update_student`]
+    ///
+    /// [`Client::update_student`]: super::Client::update_student
+    #[derive(Debug, Clone)]
+    pub struct UpdateStudent<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+        if_match: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::StudentPatch, String>,
+    }
+    impl<'a> UpdateStudent<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                if_match: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        pub fn if_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_match = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: string :: String` for if_match failed".to_string()
+            });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::StudentPatch>,
+            <V as std::convert::TryInto<types::StudentPatch>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `StudentPatch` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::StudentPatch) -> types::builder::StudentPatch,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/students/{id}`
+        pub async fn send(self) -> Result<ResponseValue<types::Student>, Error<types::Problem>> {
+            let Self {
+                client,
+                id,
+                if_match,
+                body,
+            } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let if_match = if_match.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::StudentPatch::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/students/{}",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            if let Some(value) = if_match {
+                header_map.append("If-Match", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_student",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                408u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                409u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                412u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::get_health`]
+    ///
+    /// [`Client::get_health`]: super::Client::get_health
+    #[derive(Debug, Clone)]
+    pub struct GetHealth<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> GetHealth<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/healthz`
+        pub async fn send(self) -> Result<ResponseValue<types::HealthStatus>, Error<()>> {
+            let Self { client } = self;
+            let url = format!("{}/healthz", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_health",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::get_readiness`]
+    ///
+    /// [`Client::get_readiness`]: super::Client::get_readiness
+    #[derive(Debug, Clone)]
+    pub struct GetReadiness<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> GetReadiness<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/readyz`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::HealthStatus>, Error<types::Problem>> {
+            let Self { client } = self;
+            let url = format!("{}/readyz", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_readiness",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
         }
     }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
-    #[allow(unused_imports)]
-    pub use super::Client;
+    pub use self::super::Client;
 }

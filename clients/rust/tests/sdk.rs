@@ -12,7 +12,8 @@ use std::{
 use students_api_client::{
     Client, Error,
     types::{
-        Grade, Problem, Student, StudentCreate, StudentCreateName, StudentPatch, StudentReplace,
+        CreateStudentIdempotencyKey, ExportFormat, Grade, ListStudentsCursor, Problem, Student,
+        StudentCreate, StudentCreateName, StudentPatch, StudentReplace, StudentSort,
     },
 };
 
@@ -36,7 +37,9 @@ async fn create(client: &Client, name: &str, email: Option<&str>) -> Student {
         email: email.map(|e| e.parse().unwrap()),
     };
     client
-        .create_student(None, &body)
+        .create_student()
+        .body(body)
+        .send()
         .await
         .unwrap()
         .into_inner()
@@ -53,8 +56,8 @@ fn problem<T: std::fmt::Debug>(result: Result<T, Error<Problem>>) -> Problem {
 #[tokio::test]
 async fn health_and_readiness_answer_ok() {
     let client = client();
-    assert_eq!(client.get_health().await.unwrap().status, "ok");
-    assert_eq!(client.get_readiness().await.unwrap().status, "ok");
+    assert_eq!(client.get_health().send().await.unwrap().status, "ok");
+    assert_eq!(client.get_readiness().send().await.unwrap().status, "ok");
 }
 
 #[tokio::test]
@@ -62,14 +65,13 @@ async fn create_read_replace_patch_and_delete_a_student() {
     let client = client();
     let email = fresh_email("Ada");
     let created = client
-        .create_student(
-            None,
-            &StudentCreate {
-                name: "  Ada Lovelace ".parse().unwrap(),
-                grade: Grade::AMinus,
-                email: Some(email.to_uppercase().parse().unwrap()),
-            },
-        )
+        .create_student()
+        .body(StudentCreate {
+            name: "  Ada Lovelace ".parse().unwrap(),
+            grade: Grade::AMinus,
+            email: Some(email.to_uppercase().parse().unwrap()),
+        })
+        .send()
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
@@ -85,20 +87,25 @@ async fn create_read_replace_patch_and_delete_a_student() {
         Some(email.to_lowercase().as_str())
     );
 
-    let read = client.get_student(ada.id, None).await.unwrap().into_inner();
+    let read = client
+        .get_student()
+        .id(ada.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(read.updated_at, ada.updated_at);
     assert_eq!(read.name, ada.name);
 
     let replaced = client
-        .replace_student(
-            ada.id,
-            None,
-            &StudentReplace {
-                name: "Ada King".parse().unwrap(),
-                grade: Grade::BPlus,
-                email: None,
-            },
-        )
+        .replace_student()
+        .id(ada.id)
+        .body(StudentReplace {
+            name: "Ada King".parse().unwrap(),
+            grade: Grade::BPlus,
+            email: None,
+        })
+        .send()
         .await
         .unwrap()
         .into_inner();
@@ -114,7 +121,10 @@ async fn create_read_replace_patch_and_delete_a_student() {
         let client = &client;
         async move {
             client
-                .update_student(ada.id, None, &patch)
+                .update_student()
+                .id(ada.id)
+                .body(patch)
+                .send()
                 .await
                 .unwrap()
                 .into_inner()
@@ -148,9 +158,9 @@ async fn create_read_replace_patch_and_delete_a_student() {
     assert_eq!(cleared.email, None, "a null email clears it");
     assert_eq!(cleared.grade, Grade::APlus);
 
-    let deleted = client.delete_student(ada.id, None).await.unwrap();
+    let deleted = client.delete_student().id(ada.id).send().await.unwrap();
     assert_eq!(deleted.status(), 204);
-    let gone = problem(client.get_student(ada.id, None).await);
+    let gone = problem(client.get_student().id(ada.id).send().await);
     assert_eq!(gone.status, 404);
     assert_eq!(gone.type_, "urn:students-api:problem:student-not-found");
 }
@@ -162,15 +172,14 @@ async fn walking_the_list_with_cursors_returns_every_student_exactly_once() {
     for i in 0..7 {
         created.insert(create(&client, &format!("Walker {i}"), None).await.id);
     }
-    let limit = NonZeroU32::new(3);
     let mut seen = Vec::new();
-    let mut cursor = None;
+    let mut cursor: Option<ListStudentsCursor> = None;
     for _ in 0..1000 {
-        let page = client
-            .list_students(cursor.as_ref(), limit)
-            .await
-            .unwrap()
-            .into_inner();
+        let mut request = client.list_students().limit(NonZeroU32::new(3).unwrap());
+        if let Some(cursor) = cursor.take() {
+            request = request.cursor(cursor);
+        }
+        let page = request.send().await.unwrap().into_inner();
         assert!(page.items.len() <= 3);
         seen.extend(page.items.iter().map(|s| s.id));
         match page.next_cursor {
@@ -199,7 +208,7 @@ async fn a_422_surfaces_every_bad_field_as_a_typed_problem() {
         grade: Grade::A,
         email: Some("not-an-email".parse().unwrap()),
     };
-    let problem = problem(client.create_student(None, &body).await);
+    let problem = problem(client.create_student().body(body).send().await);
     assert_eq!(problem.status, 422);
     assert_eq!(problem.type_, "urn:students-api:problem:validation-failed");
     let fields: Vec<(&str, &str)> = problem
@@ -220,7 +229,7 @@ async fn a_409_names_the_conflicting_field() {
         grade: Grade::C,
         email: Some(email.parse().unwrap()),
     };
-    let problem = problem(client.create_student(None, &body).await);
+    let problem = problem(client.create_student().body(body).send().await);
     assert_eq!(problem.status, 409);
     let fields: Vec<(&str, &str)> = problem
         .errors
@@ -234,14 +243,13 @@ async fn a_409_names_the_conflicting_field() {
 async fn a_stale_etag_is_a_typed_412_and_the_current_one_writes() {
     let client = client();
     let created = client
-        .create_student(
-            None,
-            &StudentCreate {
-                name: "Etta".parse().unwrap(),
-                grade: Grade::B,
-                email: None,
-            },
-        )
+        .create_student()
+        .body(StudentCreate {
+            name: "Etta".parse().unwrap(),
+            grade: Grade::B,
+            email: None,
+        })
+        .send()
         .await
         .unwrap();
     let first_tag = created.headers()["etag"].to_str().unwrap().to_owned();
@@ -251,31 +259,111 @@ async fn a_stale_etag_is_a_typed_412_and_the_current_one_writes() {
         ..Default::default()
     };
     let updated = client
-        .update_student(id, Some(&first_tag), &change)
+        .update_student()
+        .id(id)
+        .if_match(first_tag.as_str())
+        .body(change)
+        .send()
         .await
         .unwrap();
     assert_ne!(updated.headers()["etag"], first_tag.as_str());
 
-    let stale = problem(client.delete_student(id, Some(&first_tag)).await);
+    let stale = problem(
+        client
+            .delete_student()
+            .id(id)
+            .if_match(first_tag.as_str())
+            .send()
+            .await,
+    );
     assert_eq!(stale.status, 412);
     assert_eq!(stale.errors[0].location, "header.If-Match");
-    assert!(client.get_student(id, None).await.is_ok(), "still there");
+    assert!(
+        client.get_student().id(id).send().await.is_ok(),
+        "still there"
+    );
 }
 
 #[tokio::test]
 async fn a_create_retried_with_its_idempotency_key_creates_one_student() {
     let client = client();
-    let key = format!("rust-sdk-{}", fresh_email("key")).parse().unwrap();
+    let key: CreateStudentIdempotencyKey =
+        format!("rust-sdk-{}", fresh_email("key")).parse().unwrap();
     let body = StudentCreate {
         name: "Retry Me".parse().unwrap(),
         grade: Grade::C,
         email: None,
     };
-    let first = client.create_student(Some(&key), &body).await.unwrap();
-    let retry = client.create_student(Some(&key), &body).await.unwrap();
+    let send = || {
+        client
+            .create_student()
+            .idempotency_key(key.clone())
+            .body(body.clone())
+            .send()
+    };
+    let first = send().await.unwrap();
+    let retry = send().await.unwrap();
     assert_eq!(
         (first.status().as_u16(), retry.status().as_u16()),
         (201, 201)
     );
     assert_eq!(first.id, retry.id);
+}
+
+#[tokio::test]
+async fn filters_sorts_and_export_take_typed_parameters() {
+    let client = client();
+    let tag = format!("zq{}x", std::process::id());
+    for (name, grade) in [("Bee", Grade::B), ("Ann", Grade::APlus), ("Cid", Grade::B)] {
+        client
+            .create_student()
+            .body(StudentCreate {
+                name: format!("{name} {tag}").parse().unwrap(),
+                grade,
+                email: None,
+            })
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let page = client
+        .list_students()
+        .q(tag.as_str())
+        .grade(vec![Grade::B, Grade::APlus])
+        .sort(StudentSort::NameDesc)
+        .count(students_api_client::types::CountMode::Exact)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let names: Vec<&str> = page.items.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            format!("Cid {tag}"),
+            format!("Bee {tag}"),
+            format!("Ann {tag}")
+        ]
+    );
+    assert_eq!(page.total, Some(3));
+
+    let file = client
+        .export_students()
+        .q(tag.as_str())
+        .grade(vec![Grade::B])
+        .format(ExportFormat::Ndjson)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let chunks: Vec<_> = futures_util::TryStreamExt::try_collect(file.into_inner())
+        .await
+        .unwrap();
+    let lines: Vec<Student> = String::from_utf8(chunks.concat())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
 }

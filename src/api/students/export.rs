@@ -147,8 +147,7 @@ impl ExportResponse {
                 let Some(next) = next.filter(|_| !done) else {
                     return;
                 };
-                page = match db::list(&pool, &query.filter, query.sort, Some(&next), BATCH).await
-                {
+                page = match db::list(&pool, &query.filter, query.sort, Some(&next), BATCH).await {
                     Ok(page) => page,
                     Err(err) => {
                         tracing::error!(error = %err, "export stopped part-way");

@@ -82,7 +82,10 @@ impl Type for StudentSort {
                  names (case and accents beside their letters), `grade` puts the best grade \
                  first. Ties are broken by `id` in the same direction.",
             ),
-            enum_items: SORTS.iter().map(|(name, _, _)| Value::from(*name)).collect(),
+            enum_items: SORTS
+                .iter()
+                .map(|(name, _, _)| Value::from(*name))
+                .collect(),
             default: Some("id".into()),
             ..MetaSchema::new("string")
         });
@@ -174,7 +177,12 @@ impl ListQuery {
     fn pairs(&self) -> Vec<(&'static str, String)> {
         let filter = &self.filter;
         let mut pairs: Vec<(&'static str, String)> = Vec::new();
-        pairs.extend(filter.grades.iter().map(|g| ("grade", g.as_str().to_owned())));
+        pairs.extend(
+            filter
+                .grades
+                .iter()
+                .map(|g| ("grade", g.as_str().to_owned())),
+        );
         if let Some(email) = &filter.email {
             pairs.push(("email", email.as_str().to_owned()));
         }

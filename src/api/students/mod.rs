@@ -100,9 +100,12 @@ impl StudentsApi {
             true => Some(db::count(pool, &query.filter).await?),
             false => None,
         };
-        let link = next_cursor
-            .as_ref()
-            .map(|next| format!("<{}>; rel=\"next\"", query.next_page_url(limit, counted, next)));
+        let link = next_cursor.as_ref().map(|next| {
+            format!(
+                "<{}>; rel=\"next\"",
+                query.next_page_url(limit, counted, next)
+            )
+        });
         Ok(ListResponse::Ok(
             JsonBody(StudentPage {
                 items: students.into_iter().map(Student::from).collect(),

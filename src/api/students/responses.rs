@@ -13,7 +13,10 @@ use crate::{
 pub enum ListResponse {
     /// A page of students; `Link` holds the next page's URL (`rel="next"`) when there is one.
     #[oai(status = 200)]
-    Ok(JsonBody<StudentPage>, #[oai(header = "Link")] Option<String>),
+    Ok(
+        JsonBody<StudentPage>,
+        #[oai(header = "Link")] Option<String>,
+    ),
 }
 
 #[derive(Debug, ApiResponse)]

@@ -1,5 +1,7 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .count_mode import CountMode
+from .export_format import ExportFormat
 from .field_error import FieldError
 from .grade import Grade
 from .health_status import HealthStatus
@@ -9,8 +11,11 @@ from .student_create import StudentCreate
 from .student_page import StudentPage
 from .student_patch import StudentPatch
 from .student_replace import StudentReplace
+from .student_sort import StudentSort
 
 __all__ = (
+    "CountMode",
+    "ExportFormat",
     "FieldError",
     "Grade",
     "HealthStatus",
@@ -20,4 +25,5 @@ __all__ = (
     "StudentPage",
     "StudentPatch",
     "StudentReplace",
+    "StudentSort",
 )

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.student import Student
 
@@ -15,15 +17,18 @@ T = TypeVar("T", bound="StudentPage")
 
 @_attrs_define
 class StudentPage:
-    """One page of students, ordered by `id`.
+    """One page of students, in the order asked for.
 
     Attributes:
         items (list[Student]):
-        next_cursor (None | str): Pass as `cursor` to get the next page; `null` on the last page.
+        next_cursor (None | str): Pass as `cursor`, with the same filter and sort, to get the next page; `null` on the
+            last page. The `Link` header holds the whole URL of the next page.
+        total (int | Unset): How many students match the filter, across all pages; only with `count=exact`.
     """
 
     items: list[Student]
     next_cursor: None | str
+    total: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -35,6 +40,8 @@ class StudentPage:
         next_cursor: None | str
         next_cursor = self.next_cursor
 
+        total = self.total
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -43,6 +50,8 @@ class StudentPage:
                 "next_cursor": next_cursor,
             }
         )
+        if total is not UNSET:
+            field_dict["total"] = total
 
         return field_dict
 
@@ -65,9 +74,12 @@ class StudentPage:
 
         next_cursor = _parse_next_cursor(d.pop("next_cursor"))
 
+        total = d.pop("total", UNSET)
+
         student_page = cls(
             items=items,
             next_cursor=next_cursor,
+            total=total,
         )
 
         student_page.additional_properties = d

@@ -56,7 +56,7 @@ fn generate(input: &str) -> Result<String> {
 
     let mut settings = GenerationSettings::default();
     settings
-        .with_interface(InterfaceStyle::Positional)
+        .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged);
     for named in &enums {
         settings.with_replacement(
@@ -88,6 +88,7 @@ fn generate(input: &str) -> Result<String> {
     }
     for (schema, property) in &double_options {
         make_double_option(types, schema, property)?;
+        make_builder_double_option(types, schema, property)?;
     }
 
     rustfmt(&format!(
@@ -119,7 +120,9 @@ fn rustfmt(code: &str) -> Result<String> {
 
 /// `#[doc = "a\n\n    b"]` → `#[doc = " a"] #[doc = ""] #[doc = "     b"]`: prettyplease prints
 /// a multi-line doc attribute as an indented `/** */` block, which rustdoc reads as code (and
-/// runs as a doctest); one attribute per line prints as `///` lines.
+/// runs as a doctest); one attribute per line prints as `///` lines. A wrapped line of a list
+/// item (progenitor lists parameters as `- name: description`) is indented under the item, as
+/// Markdown wants.
 fn split_doc_lines(tokens: TokenStream) -> TokenStream {
     let mut out = Vec::new();
     let mut iter = tokens.into_iter().peekable();
@@ -132,9 +135,16 @@ fn split_doc_lines(tokens: TokenStream) -> TokenStream {
                 };
                 match doc_text(group) {
                     Some(text) if text.contains('\n') => {
+                        let mut in_item = false;
                         for line in text.lines() {
                             let line = if line.is_empty() {
+                                in_item = false;
                                 String::new()
+                            } else if line.starts_with("- ") {
+                                in_item = true;
+                                format!(" {line}")
+                            } else if in_item {
+                                format!("   {line}")
                             } else {
                                 format!(" {line}")
                             };
@@ -363,5 +373,82 @@ fn make_double_option(types: &mut [syn::Item], schema: &str, property: &str) -> 
     field.attrs.push(syn::parse_quote! {
         #[serde(default, deserialize_with = "deserialize_present")]
     });
+    Ok(())
+}
+
+/// Fix 3, for the body's builder (`types::builder::<schema>`): its field holds
+/// `Result<Option<T>, String>` and its setter takes `TryInto<Option<T>>`; both get the second
+/// `Option`, so `.email(Some(None))` clears the address and an unset field stays absent.
+fn make_builder_double_option(types: &mut [syn::Item], schema: &str, property: &str) -> Result<()> {
+    use quote::ToTokens;
+
+    let builder = types
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(module) if module.ident == "builder" => {
+                module.content.as_mut().map(|(_, items)| items)
+            }
+            _ => None,
+        })
+        .ok_or("progenitor's output has no `types::builder` module")?;
+    let field = builder
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Struct(s) if s.ident == schema => Some(s),
+            _ => None,
+        })
+        .and_then(|s| {
+            s.fields
+                .iter_mut()
+                .find(|f| f.ident.as_ref().is_some_and(|i| i == property))
+        })
+        .ok_or_else(|| format!("no field builder::{schema}.{property} in progenitor's output"))?;
+    let ok_type = match &mut field.ty {
+        syn::Type::Path(path) => {
+            path.path
+                .segments
+                .last_mut()
+                .and_then(|segment| match &mut segment.arguments {
+                    syn::PathArguments::AngleBracketed(args) => match args.args.first_mut() {
+                        Some(syn::GenericArgument::Type(ok)) => Some(ok),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+        }
+        _ => None,
+    }
+    .ok_or_else(|| format!("builder::{schema}.{property} is not a `Result<_, _>`"))?;
+    let inner = ok_type.clone();
+    *ok_type = syn::parse2(quote! { ::std::option::Option<#inner> })?;
+
+    let inner = inner.to_token_stream().to_string();
+    let bound = format!("TryInto < {inner} >");
+    let setter = builder
+        .iter_mut()
+        .filter_map(|item| match item {
+            syn::Item::Impl(block)
+                if block.trait_.is_none()
+                    && block.self_ty.to_token_stream().to_string() == schema =>
+            {
+                Some(block)
+            }
+            _ => None,
+        })
+        .flat_map(|block| block.items.iter_mut())
+        .find_map(|item| match item {
+            syn::ImplItem::Fn(method) if method.sig.ident == property => Some(method),
+            _ => None,
+        })
+        .ok_or_else(|| format!("no setter builder::{schema}::{property}"))?;
+    let text = setter.to_token_stream().to_string();
+    if !text.contains(&bound) {
+        return Err(format!("builder::{schema}::{property} does not take `{bound}`").into());
+    }
+    *setter = syn::parse_str(&text.replacen(
+        &bound,
+        &format!("TryInto < :: std :: option :: Option < {inner} > >"),
+        1,
+    ))?;
     Ok(())
 }

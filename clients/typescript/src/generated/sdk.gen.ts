@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { CreateStudentData, CreateStudentErrors, CreateStudentResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses } from './types.gen.js';
+import type { CreateStudentData, CreateStudentErrors, CreateStudentResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, ExportStudentsData, ExportStudentsErrors, ExportStudentsResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -21,10 +21,13 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
 /**
  * List students
  *
- * Returns students in `id` order, one page at a time. Follow `next_cursor` until it is
- * `null` to walk every student exactly once, even while others are added or removed.
+ * One page of the students matching every filter given, in `sort` order (default `id`).
+ * Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
+ * every match exactly once, even while students are added or removed; page 10,000 costs
+ * what page 1 does. `total` is counted only with `count=exact`, since counting reads
+ * every match.
  */
-export const listStudents = <ThrowOnError extends boolean = false>(options?: Options<ListStudentsData, ThrowOnError>) => (options?.client ?? client).get<ListStudentsResponses, ListStudentsErrors, ThrowOnError>({ url: '/api/students', ...options });
+export const listStudents = <ThrowOnError extends boolean = false>(options: Options<ListStudentsData, ThrowOnError>) => (options.client ?? client).get<ListStudentsResponses, ListStudentsErrors, ThrowOnError>({ url: '/api/students', ...options });
 
 /**
  * Create a student
@@ -40,6 +43,16 @@ export const createStudent = <ThrowOnError extends boolean = false>(options: Opt
         ...options.headers
     }
 });
+
+/**
+ * Export students
+ *
+ * Every student matching the filters, in `sort` order, as one CSV or NDJSON file,
+ * streamed: memory stays flat however many students there are. The filters and `sort`
+ * are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
+ * gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
+ */
+export const exportStudents = <ThrowOnError extends boolean = false>(options: Options<ExportStudentsData, ThrowOnError>) => (options.client ?? client).get<ExportStudentsResponses, ExportStudentsErrors, ThrowOnError>({ url: '/api/students/export', ...options });
 
 /**
  * Delete a student

@@ -5,6 +5,16 @@ export type ClientOptions = {
 };
 
 /**
+ * `count=exact` asks for `total`.
+ */
+export type CountMode = 'exact';
+
+/**
+ * The export's file formats.
+ */
+export type ExportFormat = 'csv' | 'ndjson';
+
+/**
  * FieldError
  *
  * One thing wrong with a request, precise enough to show next to the input that caused it.
@@ -123,14 +133,19 @@ export type StudentCreate = {
 /**
  * StudentPage
  *
- * One page of students, ordered by `id`.
+ * One page of students, in the order asked for.
  */
 export type StudentPage = {
     items: Array<Student>;
     /**
-     * Pass as `cursor` to get the next page; `null` on the last page.
+     * Pass as `cursor`, with the same filter and sort, to get the next page; `null` on the
+     * last page. The `Link` header holds the whole URL of the next page.
      */
     next_cursor: string | null;
+    /**
+     * How many students match the filter, across all pages; only with `count=exact`.
+     */
+    total?: number;
 };
 
 /**
@@ -170,6 +185,11 @@ export type StudentReplace = {
 };
 
 /**
+ * A field to sort by; `-` first for descending. `name` sorts as people read names (case and accents beside their letters), `grade` puts the best grade first. Ties are broken by `id` in the same direction.
+ */
+export type StudentSort = 'id' | '-id' | 'name' | '-name' | 'grade' | '-grade' | 'created_at' | '-created_at' | 'updated_at' | '-updated_at';
+
+/**
  * Student
  *
  * A student as stored. `id`, `created_at` and `updated_at` are set by the server.
@@ -189,28 +209,65 @@ export type StudentWritable = {
 /**
  * StudentPage
  *
- * One page of students, ordered by `id`.
+ * One page of students, in the order asked for.
  */
 export type StudentPageWritable = {
     items: Array<StudentWritable>;
     /**
-     * Pass as `cursor` to get the next page; `null` on the last page.
+     * Pass as `cursor`, with the same filter and sort, to get the next page; `null` on the
+     * last page. The `Link` header holds the whole URL of the next page.
      */
     next_cursor: string | null;
+    /**
+     * How many students match the filter, across all pages; only with `count=exact`.
+     */
+    total?: number;
 };
 
 export type ListStudentsData = {
     body?: never;
     path?: never;
-    query?: {
+    query: {
+        /**
+         * Only these grades; repeat it for several (`grade=A&grade=B%2B`).
+         */
+        grade: Array<Grade>;
+        /**
+         * E-mail address, stored lower-cased; unique across students, ignoring case.
+         */
+        email?: string;
+        /**
+         * Only students with (`true`) or without (`false`) an e-mail address.
+         */
+        has_email?: boolean;
+        /**
+         * Only students created after this instant (RFC 3339).
+         */
+        created_after?: string;
+        /**
+         * Only students created before this instant (RFC 3339).
+         */
+        created_before?: string;
+        /**
+         * Only students whose name or e-mail contains this text, ignoring case.
+         */
+        q?: string;
+        /**
+         * The order: a field, `-` first for descending.
+         */
+        sort?: StudentSort;
         /**
          * Students per page, 1–100.
          */
         limit?: number;
         /**
-         * Opaque; copy it from `next_cursor`.
+         * Opaque; copy it from `next_cursor`. Valid only with the filter and sort of the page it came from.
          */
         cursor?: string;
+        /**
+         * `exact` adds `total`, the number of matches across all pages.
+         */
+        count?: CountMode;
     };
     url: '/api/students';
 };
@@ -234,7 +291,7 @@ export type ListStudentsError = ListStudentsErrors[keyof ListStudentsErrors];
 
 export type ListStudentsResponses = {
     /**
-     * A page of students.
+     * A page of students; `Link` holds the next page's URL (`rel="next"`) when there is one.
      */
     200: StudentPage;
 };
@@ -301,6 +358,72 @@ export type CreateStudentResponses = {
 };
 
 export type CreateStudentResponse = CreateStudentResponses[keyof CreateStudentResponses];
+
+export type ExportStudentsData = {
+    body?: never;
+    path?: never;
+    query: {
+        /**
+         * `csv` (default) or `ndjson`.
+         */
+        format?: ExportFormat;
+        /**
+         * Only these grades; repeat it for several.
+         */
+        grade: Array<Grade>;
+        /**
+         * E-mail address, stored lower-cased; unique across students, ignoring case.
+         */
+        email?: string;
+        /**
+         * Only students with (`true`) or without (`false`) an e-mail address.
+         */
+        has_email?: boolean;
+        /**
+         * Only students created after this instant (RFC 3339).
+         */
+        created_after?: string;
+        /**
+         * Only students created before this instant (RFC 3339).
+         */
+        created_before?: string;
+        /**
+         * Only students whose name or e-mail contains this text, ignoring case.
+         */
+        q?: string;
+        /**
+         * The order: a field, `-` first for descending.
+         */
+        sort?: StudentSort;
+    };
+    url: '/api/students/export';
+};
+
+export type ExportStudentsErrors = {
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type ExportStudentsError = ExportStudentsErrors[keyof ExportStudentsErrors];
+
+export type ExportStudentsResponses = {
+    /**
+     * Every matching student, in the requested order: CSV with a header row, or one JSON object per line.
+     */
+    200: string;
+};
+
+export type ExportStudentsResponse = ExportStudentsResponses[keyof ExportStudentsResponses];
 
 export type DeleteStudentData = {
     body?: never;

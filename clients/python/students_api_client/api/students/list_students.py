@@ -1,3 +1,4 @@
+import datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -5,22 +6,68 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.count_mode import CountMode
+from ...models.grade import Grade
 from ...models.problem import Problem
 from ...models.student_page import StudentPage
+from ...models.student_sort import StudentSort
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
+    grade: list[Grade],
+    email: str | Unset = UNSET,
+    has_email: bool | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
+    q: str | Unset = UNSET,
+    sort: StudentSort | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: str | Unset = UNSET,
+    count: CountMode | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
 
+    json_grade = []
+    for grade_item_data in grade:
+        grade_item = grade_item_data.value
+        json_grade.append(grade_item)
+
+    params["grade"] = json_grade
+
+    params["email"] = email
+
+    params["has_email"] = has_email
+
+    json_created_after: str | Unset = UNSET
+    if not isinstance(created_after, Unset):
+        json_created_after = created_after.isoformat()
+    params["created_after"] = json_created_after
+
+    json_created_before: str | Unset = UNSET
+    if not isinstance(created_before, Unset):
+        json_created_before = created_before.isoformat()
+    params["created_before"] = json_created_before
+
+    params["q"] = q
+
+    json_sort: str | Unset = UNSET
+    if not isinstance(sort, Unset):
+        json_sort = sort.value
+
+    params["sort"] = json_sort
+
     params["limit"] = limit
 
     params["cursor"] = cursor
+
+    json_count: str | Unset = UNSET
+    if not isinstance(count, Unset):
+        json_count = count.value
+
+    params["count"] = json_count
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -74,17 +121,40 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
+    grade: list[Grade],
+    email: str | Unset = UNSET,
+    has_email: bool | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
+    q: str | Unset = UNSET,
+    sort: StudentSort | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: str | Unset = UNSET,
+    count: CountMode | Unset = UNSET,
 ) -> Response[Problem | StudentPage]:
     """List students
 
-     Returns students in `id` order, one page at a time. Follow `next_cursor` until it is
-    `null` to walk every student exactly once, even while others are added or removed.
+     One page of the students matching every filter given, in `sort` order (default `id`).
+    Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
+    every match exactly once, even while students are added or removed; page 10,000 costs
+    what page 1 does. `total` is counted only with `count=exact`, since counting reads
+    every match.
 
     Args:
+        grade (list[Grade]):
+        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
+            case. Example: ada@example.com.
+        has_email (bool | Unset):
+        created_after (datetime.datetime | Unset):
+        created_before (datetime.datetime | Unset):
+        q (str | Unset):
+        sort (StudentSort | Unset): A field to sort by; `-` first for descending. `name` sorts as
+            people read names (case and accents beside their letters), `grade` puts the best grade
+            first. Ties are broken by `id` in the same direction.
         limit (int | Unset):  Default: 20.
-        cursor (str | Unset): Opaque; copy it from `next_cursor`.
+        cursor (str | Unset): Opaque; copy it from `next_cursor`. Valid only with the filter and
+            sort of the page it came from.
+        count (CountMode | Unset): `count=exact` asks for `total`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -95,8 +165,16 @@ def sync_detailed(
     """
 
     kwargs = _get_kwargs(
+        grade=grade,
+        email=email,
+        has_email=has_email,
+        created_after=created_after,
+        created_before=created_before,
+        q=q,
+        sort=sort,
         limit=limit,
         cursor=cursor,
+        count=count,
     )
 
     response = client.get_httpx_client().request(
@@ -109,17 +187,40 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
+    grade: list[Grade],
+    email: str | Unset = UNSET,
+    has_email: bool | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
+    q: str | Unset = UNSET,
+    sort: StudentSort | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: str | Unset = UNSET,
+    count: CountMode | Unset = UNSET,
 ) -> Problem | StudentPage | None:
     """List students
 
-     Returns students in `id` order, one page at a time. Follow `next_cursor` until it is
-    `null` to walk every student exactly once, even while others are added or removed.
+     One page of the students matching every filter given, in `sort` order (default `id`).
+    Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
+    every match exactly once, even while students are added or removed; page 10,000 costs
+    what page 1 does. `total` is counted only with `count=exact`, since counting reads
+    every match.
 
     Args:
+        grade (list[Grade]):
+        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
+            case. Example: ada@example.com.
+        has_email (bool | Unset):
+        created_after (datetime.datetime | Unset):
+        created_before (datetime.datetime | Unset):
+        q (str | Unset):
+        sort (StudentSort | Unset): A field to sort by; `-` first for descending. `name` sorts as
+            people read names (case and accents beside their letters), `grade` puts the best grade
+            first. Ties are broken by `id` in the same direction.
         limit (int | Unset):  Default: 20.
-        cursor (str | Unset): Opaque; copy it from `next_cursor`.
+        cursor (str | Unset): Opaque; copy it from `next_cursor`. Valid only with the filter and
+            sort of the page it came from.
+        count (CountMode | Unset): `count=exact` asks for `total`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,25 +232,56 @@ def sync(
 
     return sync_detailed(
         client=client,
+        grade=grade,
+        email=email,
+        has_email=has_email,
+        created_after=created_after,
+        created_before=created_before,
+        q=q,
+        sort=sort,
         limit=limit,
         cursor=cursor,
+        count=count,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
+    grade: list[Grade],
+    email: str | Unset = UNSET,
+    has_email: bool | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
+    q: str | Unset = UNSET,
+    sort: StudentSort | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: str | Unset = UNSET,
+    count: CountMode | Unset = UNSET,
 ) -> Response[Problem | StudentPage]:
     """List students
 
-     Returns students in `id` order, one page at a time. Follow `next_cursor` until it is
-    `null` to walk every student exactly once, even while others are added or removed.
+     One page of the students matching every filter given, in `sort` order (default `id`).
+    Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
+    every match exactly once, even while students are added or removed; page 10,000 costs
+    what page 1 does. `total` is counted only with `count=exact`, since counting reads
+    every match.
 
     Args:
+        grade (list[Grade]):
+        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
+            case. Example: ada@example.com.
+        has_email (bool | Unset):
+        created_after (datetime.datetime | Unset):
+        created_before (datetime.datetime | Unset):
+        q (str | Unset):
+        sort (StudentSort | Unset): A field to sort by; `-` first for descending. `name` sorts as
+            people read names (case and accents beside their letters), `grade` puts the best grade
+            first. Ties are broken by `id` in the same direction.
         limit (int | Unset):  Default: 20.
-        cursor (str | Unset): Opaque; copy it from `next_cursor`.
+        cursor (str | Unset): Opaque; copy it from `next_cursor`. Valid only with the filter and
+            sort of the page it came from.
+        count (CountMode | Unset): `count=exact` asks for `total`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -160,8 +292,16 @@ async def asyncio_detailed(
     """
 
     kwargs = _get_kwargs(
+        grade=grade,
+        email=email,
+        has_email=has_email,
+        created_after=created_after,
+        created_before=created_before,
+        q=q,
+        sort=sort,
         limit=limit,
         cursor=cursor,
+        count=count,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -172,17 +312,40 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
+    grade: list[Grade],
+    email: str | Unset = UNSET,
+    has_email: bool | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
+    q: str | Unset = UNSET,
+    sort: StudentSort | Unset = UNSET,
     limit: int | Unset = 20,
     cursor: str | Unset = UNSET,
+    count: CountMode | Unset = UNSET,
 ) -> Problem | StudentPage | None:
     """List students
 
-     Returns students in `id` order, one page at a time. Follow `next_cursor` until it is
-    `null` to walk every student exactly once, even while others are added or removed.
+     One page of the students matching every filter given, in `sort` order (default `id`).
+    Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
+    every match exactly once, even while students are added or removed; page 10,000 costs
+    what page 1 does. `total` is counted only with `count=exact`, since counting reads
+    every match.
 
     Args:
+        grade (list[Grade]):
+        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
+            case. Example: ada@example.com.
+        has_email (bool | Unset):
+        created_after (datetime.datetime | Unset):
+        created_before (datetime.datetime | Unset):
+        q (str | Unset):
+        sort (StudentSort | Unset): A field to sort by; `-` first for descending. `name` sorts as
+            people read names (case and accents beside their letters), `grade` puts the best grade
+            first. Ties are broken by `id` in the same direction.
         limit (int | Unset):  Default: 20.
-        cursor (str | Unset): Opaque; copy it from `next_cursor`.
+        cursor (str | Unset): Opaque; copy it from `next_cursor`. Valid only with the filter and
+            sort of the page it came from.
+        count (CountMode | Unset): `count=exact` asks for `total`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -195,7 +358,15 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
+            grade=grade,
+            email=email,
+            has_email=has_email,
+            created_after=created_after,
+            created_before=created_before,
+            q=q,
+            sort=sort,
             limit=limit,
             cursor=cursor,
+            count=count,
         )
     ).parsed

@@ -1,0 +1,330 @@
+import datetime
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.export_format import ExportFormat
+from ...models.grade import Grade
+from ...models.problem import Problem
+from ...models.student_sort import StudentSort
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    format_: ExportFormat | Unset = UNSET,
+    grade: list[Grade],
+    email: str | Unset = UNSET,
+    has_email: bool | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
+    q: str | Unset = UNSET,
+    sort: StudentSort | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    json_format_: str | Unset = UNSET
+    if not isinstance(format_, Unset):
+        json_format_ = format_.value
+
+    params["format"] = json_format_
+
+    json_grade = []
+    for grade_item_data in grade:
+        grade_item = grade_item_data.value
+        json_grade.append(grade_item)
+
+    params["grade"] = json_grade
+
+    params["email"] = email
+
+    params["has_email"] = has_email
+
+    json_created_after: str | Unset = UNSET
+    if not isinstance(created_after, Unset):
+        json_created_after = created_after.isoformat()
+    params["created_after"] = json_created_after
+
+    json_created_before: str | Unset = UNSET
+    if not isinstance(created_before, Unset):
+        json_created_before = created_before.isoformat()
+    params["created_before"] = json_created_before
+
+    params["q"] = q
+
+    json_sort: str | Unset = UNSET
+    if not isinstance(sort, Unset):
+        json_sort = sort.value
+
+    params["sort"] = json_sort
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/students/export",
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | str | None:
+    if response.status_code == 200:
+        response_200 = response.text
+        return response_200
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | str]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    format_: ExportFormat | Unset = UNSET,
+    grade: list[Grade],
+    email: str | Unset = UNSET,
+    has_email: bool | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
+    q: str | Unset = UNSET,
+    sort: StudentSort | Unset = UNSET,
+) -> Response[Problem | str]:
+    """Export students
+
+     Every student matching the filters, in `sort` order, as one CSV or NDJSON file,
+    streamed: memory stays flat however many students there are. The filters and `sort`
+    are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
+    gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
+
+    Args:
+        format_ (ExportFormat | Unset): The export's file formats.
+        grade (list[Grade]):
+        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
+            case. Example: ada@example.com.
+        has_email (bool | Unset):
+        created_after (datetime.datetime | Unset):
+        created_before (datetime.datetime | Unset):
+        q (str | Unset):
+        sort (StudentSort | Unset): A field to sort by; `-` first for descending. `name` sorts as
+            people read names (case and accents beside their letters), `grade` puts the best grade
+            first. Ties are broken by `id` in the same direction.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | str]
+    """
+
+    kwargs = _get_kwargs(
+        format_=format_,
+        grade=grade,
+        email=email,
+        has_email=has_email,
+        created_after=created_after,
+        created_before=created_before,
+        q=q,
+        sort=sort,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    format_: ExportFormat | Unset = UNSET,
+    grade: list[Grade],
+    email: str | Unset = UNSET,
+    has_email: bool | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
+    q: str | Unset = UNSET,
+    sort: StudentSort | Unset = UNSET,
+) -> Problem | str | None:
+    """Export students
+
+     Every student matching the filters, in `sort` order, as one CSV or NDJSON file,
+    streamed: memory stays flat however many students there are. The filters and `sort`
+    are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
+    gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
+
+    Args:
+        format_ (ExportFormat | Unset): The export's file formats.
+        grade (list[Grade]):
+        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
+            case. Example: ada@example.com.
+        has_email (bool | Unset):
+        created_after (datetime.datetime | Unset):
+        created_before (datetime.datetime | Unset):
+        q (str | Unset):
+        sort (StudentSort | Unset): A field to sort by; `-` first for descending. `name` sorts as
+            people read names (case and accents beside their letters), `grade` puts the best grade
+            first. Ties are broken by `id` in the same direction.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | str
+    """
+
+    return sync_detailed(
+        client=client,
+        format_=format_,
+        grade=grade,
+        email=email,
+        has_email=has_email,
+        created_after=created_after,
+        created_before=created_before,
+        q=q,
+        sort=sort,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    format_: ExportFormat | Unset = UNSET,
+    grade: list[Grade],
+    email: str | Unset = UNSET,
+    has_email: bool | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
+    q: str | Unset = UNSET,
+    sort: StudentSort | Unset = UNSET,
+) -> Response[Problem | str]:
+    """Export students
+
+     Every student matching the filters, in `sort` order, as one CSV or NDJSON file,
+    streamed: memory stays flat however many students there are. The filters and `sort`
+    are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
+    gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
+
+    Args:
+        format_ (ExportFormat | Unset): The export's file formats.
+        grade (list[Grade]):
+        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
+            case. Example: ada@example.com.
+        has_email (bool | Unset):
+        created_after (datetime.datetime | Unset):
+        created_before (datetime.datetime | Unset):
+        q (str | Unset):
+        sort (StudentSort | Unset): A field to sort by; `-` first for descending. `name` sorts as
+            people read names (case and accents beside their letters), `grade` puts the best grade
+            first. Ties are broken by `id` in the same direction.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | str]
+    """
+
+    kwargs = _get_kwargs(
+        format_=format_,
+        grade=grade,
+        email=email,
+        has_email=has_email,
+        created_after=created_after,
+        created_before=created_before,
+        q=q,
+        sort=sort,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    format_: ExportFormat | Unset = UNSET,
+    grade: list[Grade],
+    email: str | Unset = UNSET,
+    has_email: bool | Unset = UNSET,
+    created_after: datetime.datetime | Unset = UNSET,
+    created_before: datetime.datetime | Unset = UNSET,
+    q: str | Unset = UNSET,
+    sort: StudentSort | Unset = UNSET,
+) -> Problem | str | None:
+    """Export students
+
+     Every student matching the filters, in `sort` order, as one CSV or NDJSON file,
+    streamed: memory stays flat however many students there are. The filters and `sort`
+    are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
+    gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
+
+    Args:
+        format_ (ExportFormat | Unset): The export's file formats.
+        grade (list[Grade]):
+        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
+            case. Example: ada@example.com.
+        has_email (bool | Unset):
+        created_after (datetime.datetime | Unset):
+        created_before (datetime.datetime | Unset):
+        q (str | Unset):
+        sort (StudentSort | Unset): A field to sort by; `-` first for descending. `name` sorts as
+            people read names (case and accents beside their letters), `grade` puts the best grade
+            first. Ties are broken by `id` in the same direction.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | str
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            format_=format_,
+            grade=grade,
+            email=email,
+            has_email=has_email,
+            created_after=created_after,
+            created_before=created_before,
+            q=q,
+            sort=sort,
+        )
+    ).parsed
