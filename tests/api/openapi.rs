@@ -75,6 +75,7 @@ fn operations_are_documented_with_stable_sdk_friendly_ids() {
         [
             "createStudent",
             "deleteStudent",
+            "exportStudents",
             "getHealth",
             "getReadiness",
             "getStudent",
@@ -132,11 +133,31 @@ fn request_schemas_publish_the_rules_and_never_require_server_fields() {
         "PATCH requires nothing"
     );
     assert_eq!(schemas["Student"]["properties"]["id"]["readOnly"], true);
-    let limit = &spec["paths"]["/api/students"]["get"]["parameters"][0]["schema"];
+    let parameter = |name: &str| {
+        spec["paths"]["/api/students"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("listStudents has `{name}`"))["schema"]
+            .clone()
+    };
+    let limit = parameter("limit");
     assert_eq!(
         (limit["minimum"].as_i64(), limit["maximum"].as_i64()),
         (Some(1), Some(100))
     );
+    assert_eq!(parameter("created_after")["format"], "date-time");
+    assert_eq!(parameter("q")["maxLength"], 100);
+    assert_eq!(
+        parameter("grade")["items"]["$ref"],
+        "#/components/schemas/Grade"
+    );
+    assert_eq!(
+        parameter("sort")["$ref"],
+        "#/components/schemas/StudentSort"
+    );
+    assert_eq!(schemas["StudentSort"]["enum"].as_array().unwrap().len(), 10);
 }
 
 #[test]

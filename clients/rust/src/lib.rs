@@ -2176,7 +2176,7 @@ pub mod builder {
         created_before: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
         cursor: Result<Option<types::ListStudentsCursor>, String>,
         email: Result<Option<types::ListStudentsEmail>, String>,
-        grade: Result<::std::vec::Vec<crate::types::Grade>, String>,
+        grade: Result<Option<::std::vec::Vec<crate::types::Grade>>, String>,
         has_email: Result<Option<bool>, String>,
         limit: Result<Option<::std::num::NonZeroU32>, String>,
         q: Result<Option<types::ListStudentsQ>, String>,
@@ -2191,7 +2191,7 @@ pub mod builder {
                 created_before: Ok(None),
                 cursor: Ok(None),
                 email: Ok(None),
-                grade: Err("grade was not initialized".to_string()),
+                grade: Ok(None),
                 has_email: Ok(None),
                 limit: Ok(None),
                 q: Ok(None),
@@ -2258,7 +2258,7 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::vec::Vec<crate::types::Grade>>,
         {
-            self.grade = value.try_into().map_err(|_| {
+            self.grade = value.try_into().map(Some).map_err(|_| {
                 "conversion to `:: std :: vec :: Vec < crate :: types :: Grade >` for grade failed"
                     .to_string()
             });
@@ -2505,7 +2505,7 @@ pub mod builder {
         created_before: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
         email: Result<Option<types::ExportStudentsEmail>, String>,
         format: Result<Option<types::ExportFormat>, String>,
-        grade: Result<::std::vec::Vec<crate::types::Grade>, String>,
+        grade: Result<Option<::std::vec::Vec<crate::types::Grade>>, String>,
         has_email: Result<Option<bool>, String>,
         q: Result<Option<types::ExportStudentsQ>, String>,
         sort: Result<Option<crate::types::StudentSort>, String>,
@@ -2518,7 +2518,7 @@ pub mod builder {
                 created_before: Ok(None),
                 email: Ok(None),
                 format: Ok(None),
-                grade: Err("grade was not initialized".to_string()),
+                grade: Ok(None),
                 has_email: Ok(None),
                 q: Ok(None),
                 sort: Ok(None),
@@ -2574,7 +2574,7 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::vec::Vec<crate::types::Grade>>,
         {
-            self.grade = value.try_into().map_err(|_| {
+            self.grade = value.try_into().map(Some).map_err(|_| {
                 "conversion to `:: std :: vec :: Vec < crate :: types :: Grade >` for grade failed"
                     .to_string()
             });

@@ -53,7 +53,7 @@ impl StudentsApi {
         &self,
         Data(pool): Data<&PgPool>,
         /// Only these grades; repeat it for several (`grade=A&grade=B%2B`).
-        grade: Query<Vec<Grade>>,
+        grade: Query<Option<Vec<Grade>>>,
         /// Only the student with this e-mail address (ignoring case).
         email: Query<Option<Email>>,
         /// Only students with (`true`) or without (`false`) an e-mail address.
@@ -76,7 +76,7 @@ impl StudentsApi {
         count: Query<Option<CountMode>>,
     ) -> Result<ListResponse, Failure<ListErrors>> {
         let query = list_query(
-            grade.0,
+            grade.0.unwrap_or_default(),
             email.0,
             has_email.0,
             created_after.0,
@@ -134,7 +134,7 @@ impl StudentsApi {
         /// `csv` (default) or `ndjson`.
         format: Query<Option<ExportFormat>>,
         /// Only these grades; repeat it for several.
-        grade: Query<Vec<Grade>>,
+        grade: Query<Option<Vec<Grade>>>,
         /// Only the student with this e-mail address (ignoring case).
         email: Query<Option<Email>>,
         /// Only students with (`true`) or without (`false`) an e-mail address.
@@ -150,7 +150,7 @@ impl StudentsApi {
         sort: Query<Option<StudentSort>>,
     ) -> Result<ExportResponse, Failure<ExportErrors>> {
         let query = list_query(
-            grade.0,
+            grade.0.unwrap_or_default(),
             email.0,
             has_email.0,
             created_after.0,

@@ -27,7 +27,7 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  * what page 1 does. `total` is counted only with `count=exact`, since counting reads
  * every match.
  */
-export const listStudents = <ThrowOnError extends boolean = false>(options: Options<ListStudentsData, ThrowOnError>) => (options.client ?? client).get<ListStudentsResponses, ListStudentsErrors, ThrowOnError>({ url: '/api/students', ...options });
+export const listStudents = <ThrowOnError extends boolean = false>(options?: Options<ListStudentsData, ThrowOnError>) => (options?.client ?? client).get<ListStudentsResponses, ListStudentsErrors, ThrowOnError>({ url: '/api/students', ...options });
 
 /**
  * Create a student
@@ -52,7 +52,7 @@ export const createStudent = <ThrowOnError extends boolean = false>(options: Opt
  * are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
  * gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
  */
-export const exportStudents = <ThrowOnError extends boolean = false>(options: Options<ExportStudentsData, ThrowOnError>) => (options.client ?? client).get<ExportStudentsResponses, ExportStudentsErrors, ThrowOnError>({ url: '/api/students/export', ...options });
+export const exportStudents = <ThrowOnError extends boolean = false>(options?: Options<ExportStudentsData, ThrowOnError>) => (options?.client ?? client).get<ExportStudentsResponses, ExportStudentsErrors, ThrowOnError>({ url: '/api/students/export', ...options });
 
 /**
  * Delete a student

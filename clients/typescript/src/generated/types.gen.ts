@@ -227,11 +227,11 @@ export type StudentPageWritable = {
 export type ListStudentsData = {
     body?: never;
     path?: never;
-    query: {
+    query?: {
         /**
          * Only these grades; repeat it for several (`grade=A&grade=B%2B`).
          */
-        grade: Array<Grade>;
+        grade?: Array<Grade>;
         /**
          * E-mail address, stored lower-cased; unique across students, ignoring case.
          */
@@ -362,7 +362,7 @@ export type CreateStudentResponse = CreateStudentResponses[keyof CreateStudentRe
 export type ExportStudentsData = {
     body?: never;
     path?: never;
-    query: {
+    query?: {
         /**
          * `csv` (default) or `ndjson`.
          */
@@ -370,7 +370,7 @@ export type ExportStudentsData = {
         /**
          * Only these grades; repeat it for several.
          */
-        grade: Array<Grade>;
+        grade?: Array<Grade>;
         /**
          * E-mail address, stored lower-cased; unique across students, ignoring case.
          */

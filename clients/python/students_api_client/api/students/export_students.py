@@ -16,7 +16,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     format_: ExportFormat | Unset = UNSET,
-    grade: list[Grade],
+    grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,
     created_after: datetime.datetime | Unset = UNSET,
@@ -33,10 +33,12 @@ def _get_kwargs(
 
     params["format"] = json_format_
 
-    json_grade = []
-    for grade_item_data in grade:
-        grade_item = grade_item_data.value
-        json_grade.append(grade_item)
+    json_grade: list[str] | Unset = UNSET
+    if not isinstance(grade, Unset):
+        json_grade = []
+        for grade_item_data in grade:
+            grade_item = grade_item_data.value
+            json_grade.append(grade_item)
 
     params["grade"] = json_grade
 
@@ -112,7 +114,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     format_: ExportFormat | Unset = UNSET,
-    grade: list[Grade],
+    grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,
     created_after: datetime.datetime | Unset = UNSET,
@@ -129,7 +131,7 @@ def sync_detailed(
 
     Args:
         format_ (ExportFormat | Unset): The export's file formats.
-        grade (list[Grade]):
+        grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
             case. Example: ada@example.com.
         has_email (bool | Unset):
@@ -170,7 +172,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     format_: ExportFormat | Unset = UNSET,
-    grade: list[Grade],
+    grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,
     created_after: datetime.datetime | Unset = UNSET,
@@ -187,7 +189,7 @@ def sync(
 
     Args:
         format_ (ExportFormat | Unset): The export's file formats.
-        grade (list[Grade]):
+        grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
             case. Example: ada@example.com.
         has_email (bool | Unset):
@@ -223,7 +225,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     format_: ExportFormat | Unset = UNSET,
-    grade: list[Grade],
+    grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,
     created_after: datetime.datetime | Unset = UNSET,
@@ -240,7 +242,7 @@ async def asyncio_detailed(
 
     Args:
         format_ (ExportFormat | Unset): The export's file formats.
-        grade (list[Grade]):
+        grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
             case. Example: ada@example.com.
         has_email (bool | Unset):
@@ -279,7 +281,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     format_: ExportFormat | Unset = UNSET,
-    grade: list[Grade],
+    grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,
     created_after: datetime.datetime | Unset = UNSET,
@@ -296,7 +298,7 @@ async def asyncio(
 
     Args:
         format_ (ExportFormat | Unset): The export's file formats.
-        grade (list[Grade]):
+        grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
             case. Example: ada@example.com.
         has_email (bool | Unset):

@@ -16,7 +16,7 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    grade: list[Grade],
+    grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,
     created_after: datetime.datetime | Unset = UNSET,
@@ -30,10 +30,12 @@ def _get_kwargs(
 
     params: dict[str, Any] = {}
 
-    json_grade = []
-    for grade_item_data in grade:
-        grade_item = grade_item_data.value
-        json_grade.append(grade_item)
+    json_grade: list[str] | Unset = UNSET
+    if not isinstance(grade, Unset):
+        json_grade = []
+        for grade_item_data in grade:
+            grade_item = grade_item_data.value
+            json_grade.append(grade_item)
 
     params["grade"] = json_grade
 
@@ -121,7 +123,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    grade: list[Grade],
+    grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,
     created_after: datetime.datetime | Unset = UNSET,
@@ -141,7 +143,7 @@ def sync_detailed(
     every match.
 
     Args:
-        grade (list[Grade]):
+        grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
             case. Example: ada@example.com.
         has_email (bool | Unset):
@@ -187,7 +189,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    grade: list[Grade],
+    grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,
     created_after: datetime.datetime | Unset = UNSET,
@@ -207,7 +209,7 @@ def sync(
     every match.
 
     Args:
-        grade (list[Grade]):
+        grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
             case. Example: ada@example.com.
         has_email (bool | Unset):
@@ -248,7 +250,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    grade: list[Grade],
+    grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,
     created_after: datetime.datetime | Unset = UNSET,
@@ -268,7 +270,7 @@ async def asyncio_detailed(
     every match.
 
     Args:
-        grade (list[Grade]):
+        grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
             case. Example: ada@example.com.
         has_email (bool | Unset):
@@ -312,7 +314,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    grade: list[Grade],
+    grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,
     created_after: datetime.datetime | Unset = UNSET,
@@ -332,7 +334,7 @@ async def asyncio(
     every match.
 
     Args:
-        grade (list[Grade]):
+        grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
             case. Example: ada@example.com.
         has_email (bool | Unset):
