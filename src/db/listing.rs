@@ -36,7 +36,8 @@ fn contains_pattern(text: &str) -> String {
     pattern
 }
 
-fn push_filter(query: &mut QueryBuilder<Postgres>, filter: &StudentFilter) {
+/// `search`: whether to include `q` (a search's first attempt applies it outside its window).
+fn push_filter(query: &mut QueryBuilder<Postgres>, filter: &StudentFilter, search: bool) {
     query.push(" WHERE TRUE");
     if !filter.grades.is_empty() {
         let grades: Vec<&'static str> = filter.grades.iter().map(|g| g.as_str()).collect();
@@ -63,15 +64,19 @@ fn push_filter(query: &mut QueryBuilder<Postgres>, filter: &StudentFilter) {
     if let Some(before) = filter.created_before {
         query.push(" AND created_at < ").push_bind(before);
     }
-    if let Some(text) = &filter.search {
-        let pattern = contains_pattern(text);
-        query
-            .push(" AND (name ILIKE ")
-            .push_bind(pattern.clone())
-            .push(" OR email ILIKE ")
-            .push_bind(pattern)
-            .push(")");
+    if let Some(text) = filter.search.as_ref().filter(|_| search) {
+        push_search(query, text);
     }
+}
+
+fn push_search(query: &mut QueryBuilder<Postgres>, text: &str) {
+    let pattern = contains_pattern(text);
+    query
+        .push(" AND (name ILIKE ")
+        .push_bind(pattern.clone())
+        .push(" OR email ILIKE ")
+        .push_bind(pattern)
+        .push(")");
 }
 
 /// Rows strictly after `keyset` in `sort` order.
@@ -105,7 +110,18 @@ fn push_keyset(query: &mut QueryBuilder<Postgres>, sort: Sort, keyset: &Keyset) 
     query.push(", ").push_bind(keyset.id).push(")");
 }
 
+/// How many rows, in sort order, a search reads before it turns to the trigram indexes.
+const SEARCH_WINDOW: i64 = 5_000;
+
 /// One page: up to `limit` students matching `filter`, in `sort` order, after `keyset`.
+///
+/// With `q`, no single plan is always good. Reading the sort's index and filtering is fast when
+/// matches are spread through the order, but when they all sit at the far end (`q=ada`,
+/// `sort=-name`: every Ada is near the end of a descending scan) it reads most of the table
+/// (1.2 s at a million rows). Collecting every match through the trigram indexes and sorting
+/// them is bounded by the number of matches, but slower when there are many. So a search first
+/// reads a window of [`SEARCH_WINDOW`] rows in order; only if that holds no full page does it
+/// collect the matches. bench/README.md shows both cases.
 pub async fn list(
     pool: &PgPool,
     filter: &StudentFilter,
@@ -113,18 +129,69 @@ pub async fn list(
     keyset: Option<&Keyset>,
     limit: i64,
 ) -> Result<Vec<Student>, QueryError> {
-    let mut query = QueryBuilder::new(concat!("SELECT ", columns!(), " FROM students"));
-    push_filter(&mut query, filter);
+    let Some(text) = &filter.search else {
+        return page(pool, filter, sort, keyset, limit, Plan::InOrder).await;
+    };
+    let windowed = page(pool, filter, sort, keyset, limit, Plan::Window(text)).await?;
+    if windowed.len() as i64 == limit {
+        return Ok(windowed);
+    }
+    page(pool, filter, sort, keyset, limit, Plan::AllMatches).await
+}
+
+/// How a page query reads the table.
+enum Plan<'a> {
+    /// Filters, then the order's index (no search, or the planner's choice).
+    InOrder,
+    /// The first [`SEARCH_WINDOW`] rows in order, searched for this text.
+    Window(&'a str),
+    /// Every match first (a materialized CTE, so the trigram indexes serve `q`), then sorted.
+    AllMatches,
+}
+
+async fn page(
+    pool: &PgPool,
+    filter: &StudentFilter,
+    sort: Sort,
+    keyset: Option<&Keyset>,
+    limit: i64,
+    plan: Plan<'_>,
+) -> Result<Vec<Student>, QueryError> {
+    let direction = if sort.descending { "DESC" } else { "ASC" };
+    let order = format!(
+        " ORDER BY {} {direction}, id {direction}",
+        order_expression(sort.key)
+    );
+    let mut query = QueryBuilder::new("");
+    match plan {
+        Plan::InOrder => {}
+        Plan::Window(_) => {
+            query.push(concat!("SELECT ", columns!(), " FROM ("));
+        }
+        Plan::AllMatches => {
+            query.push("WITH matches AS MATERIALIZED (");
+        }
+    }
+    query.push(concat!("SELECT ", columns!(), " FROM students"));
+    push_filter(&mut query, filter, !matches!(plan, Plan::Window(_)));
     if let Some(keyset) = keyset {
         push_keyset(&mut query, sort, keyset);
     }
-    let direction = if sort.descending { "DESC" } else { "ASC" };
-    query
-        .push(format_args!(
-            " ORDER BY {} {direction}, id {direction} LIMIT ",
-            order_expression(sort.key)
-        ))
-        .push_bind(limit);
+    match plan {
+        Plan::InOrder => {}
+        Plan::Window(text) => {
+            query
+                .push(&order)
+                .push(" LIMIT ")
+                .push_bind(SEARCH_WINDOW)
+                .push(") AS in_order WHERE TRUE");
+            push_search(&mut query, text);
+        }
+        Plan::AllMatches => {
+            query.push(concat!(") SELECT ", columns!(), " FROM matches"));
+        }
+    }
+    query.push(&order).push(" LIMIT ").push_bind(limit);
     let rows: Vec<StudentRow> = query.build_query_as().fetch_all(pool).await?;
     to_students(rows)
 }
@@ -132,7 +199,7 @@ pub async fn list(
 /// How many students match `filter` (a full count: it reads every matching row).
 pub async fn count(pool: &PgPool, filter: &StudentFilter) -> Result<i64, QueryError> {
     let mut query = QueryBuilder::new("SELECT count(*) FROM students");
-    push_filter(&mut query, filter);
+    push_filter(&mut query, filter, true);
     Ok(query.build_query_scalar().fetch_one(pool).await?)
 }
 
