@@ -158,27 +158,47 @@ async fn page(
     plan: Plan<'_>,
 ) -> Result<Vec<Student>, QueryError> {
     let direction = if sort.descending { "DESC" } else { "ASC" };
-    let order = format!(
-        " ORDER BY {} {direction}, id {direction}",
-        order_expression(sort.key)
-    );
+    let expression = order_expression(sort.key);
+    let order = format!(" ORDER BY {expression} {direction}, id {direction}");
     let mut query = QueryBuilder::new("");
+    // A two-level query orders its outer level by the inner one's `sort_key` column: a plain
+    // column keeps the inner order known to the planner, so no second sort reads every row.
+    let outer_order = format!(" ORDER BY sort_key {direction}, id {direction}");
     match plan {
-        Plan::InOrder => {}
+        Plan::InOrder => {
+            query.push(concat!("SELECT ", columns!(), " FROM students"));
+        }
         Plan::Window(_) => {
-            query.push(concat!("SELECT ", columns!(), " FROM ("));
+            query.push(format_args!(
+                concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM (SELECT ",
+                    columns!(),
+                    ", {} AS sort_key FROM students"
+                ),
+                expression
+            ));
         }
         Plan::AllMatches => {
-            query.push("WITH matches AS MATERIALIZED (");
+            query.push(format_args!(
+                concat!(
+                    "WITH matches AS MATERIALIZED (SELECT ",
+                    columns!(),
+                    ", {} AS sort_key FROM students"
+                ),
+                expression
+            ));
         }
     }
-    query.push(concat!("SELECT ", columns!(), " FROM students"));
     push_filter(&mut query, filter, !matches!(plan, Plan::Window(_)));
     if let Some(keyset) = keyset {
         push_keyset(&mut query, sort, keyset);
     }
     match plan {
-        Plan::InOrder => {}
+        Plan::InOrder => {
+            query.push(&order);
+        }
         Plan::Window(text) => {
             query
                 .push(&order)
@@ -186,12 +206,14 @@ async fn page(
                 .push_bind(SEARCH_WINDOW)
                 .push(") AS in_order WHERE TRUE");
             push_search(&mut query, text);
+            query.push(&outer_order);
         }
         Plan::AllMatches => {
             query.push(concat!(") SELECT ", columns!(), " FROM matches"));
+            query.push(&outer_order);
         }
     }
-    query.push(&order).push(" LIMIT ").push_bind(limit);
+    query.push(" LIMIT ").push_bind(limit);
     let rows: Vec<StudentRow> = query.build_query_as().fetch_all(pool).await?;
     to_students(rows)
 }
