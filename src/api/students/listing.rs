@@ -1,17 +1,16 @@
 //! The list's wire types: sort orders, the cursor, the time bounds, and [`ListQuery`], the
 //! filter and sort one request asked for, which cursors and `Link` headers are made from.
 
-use std::borrow::Cow;
-
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use poem_openapi::{
-    registry::{MetaSchema, MetaSchemaRef, Registry},
-    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
+    registry::MetaSchema,
+    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON},
 };
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
+use super::schemas::{Timestamp, inline_scalar_type, named_scalar_type};
 use crate::{
     domain::{Grade, Keyset, Sort, SortKey, SortValue, Student, StudentFilter, StudentName},
     error::{ApiError, FieldError},
@@ -62,43 +61,23 @@ pub fn sort_variant_names() -> Vec<String> {
         .collect()
 }
 
-impl Type for StudentSort {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "StudentSort".into()
+named_scalar_type!(
+    StudentSort,
+    "StudentSort",
+    MetaSchema {
+        description: Some(
+            "A field to sort by; `-` first for descending. `name` sorts as people read \
+             names (case and accents beside their letters), `grade` puts the best grade \
+             first. Ties are broken by `id` in the same direction.",
+        ),
+        enum_items: SORTS
+            .iter()
+            .map(|(name, _, _)| Value::from(*name))
+            .collect(),
+        default: Some("id".into()),
+        ..MetaSchema::new("string")
     }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Reference("StudentSort".into())
-    }
-
-    fn register(registry: &mut Registry) {
-        registry.create_schema::<Self, _>("StudentSort".into(), |_| MetaSchema {
-            description: Some(
-                "A field to sort by; `-` first for descending. `name` sorts as people read \
-                 names (case and accents beside their letters), `grade` puts the best grade \
-                 first. Ties are broken by `id` in the same direction.",
-            ),
-            enum_items: SORTS
-                .iter()
-                .map(|(name, _, _)| Value::from(*name))
-                .collect(),
-            default: Some("id".into()),
-            ..MetaSchema::new("string")
-        });
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+);
 
 impl ParseFromParameter for StudentSort {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
@@ -130,27 +109,11 @@ pub enum CountMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeBound(pub DateTime<Utc>);
 
-impl Type for TimeBound {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "string_date-time".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time")))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+inline_scalar_type!(
+    TimeBound,
+    "string_date-time",
+    MetaSchema::new_with_format("string", "date-time")
+);
 
 impl ParseFromParameter for TimeBound {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
@@ -233,7 +196,7 @@ impl ListQuery {
 }
 
 fn rfc3339(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+    Timestamp(at).to_rfc3339()
 }
 
 /// An opaque position in one list: which list (its filter and sort, as a fingerprint) and the
@@ -332,34 +295,18 @@ impl Cursor {
     }
 }
 
-impl Type for Cursor {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "Cursor".into()
+inline_scalar_type!(
+    Cursor,
+    "Cursor",
+    MetaSchema {
+        description: Some(
+            "Opaque; copy it from `next_cursor`. Valid only with the filter and sort of \
+             the page it came from.",
+        ),
+        max_length: Some(Cursor::MAX_CHARS),
+        ..MetaSchema::new("string")
     }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            description: Some(
-                "Opaque; copy it from `next_cursor`. Valid only with the filter and sort of \
-                 the page it came from.",
-            ),
-            max_length: Some(Self::MAX_CHARS),
-            ..MetaSchema::new("string")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+);
 
 impl ParseFromParameter for Cursor {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {

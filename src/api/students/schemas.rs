@@ -26,17 +26,51 @@ use crate::{
 /// Implements poem-openapi's `Type` for a single value whose schema is the inline `$schema`.
 macro_rules! inline_scalar_type {
     ($ty:ty, $name:literal, $schema:expr) => {
-        impl Type for $ty {
+        $crate::api::students::schemas::scalar_type!(
+            $ty,
+            $name,
+            ::poem_openapi::registry::MetaSchemaRef::Inline(Box::new($schema)),
+            |_registry| {}
+        );
+    };
+}
+pub(crate) use inline_scalar_type;
+
+/// Implements poem-openapi's `Type` for a single value published as the named component
+/// `#/components/schemas/$name` with `$schema` (so generated clients get a named type).
+macro_rules! named_scalar_type {
+    ($ty:ty, $name:literal, $schema:expr) => {
+        $crate::api::students::schemas::scalar_type!(
+            $ty,
+            $name,
+            ::poem_openapi::registry::MetaSchemaRef::Reference($name.into()),
+            |registry: &mut ::poem_openapi::registry::Registry| {
+                registry.create_schema::<Self, _>($name.into(), |_| $schema);
+            }
+        );
+    };
+}
+pub(crate) use named_scalar_type;
+
+/// The `Type` impl both macros above share.
+macro_rules! scalar_type {
+    ($ty:ty, $name:literal, $schema_ref:expr, $register:expr) => {
+        impl ::poem_openapi::types::Type for $ty {
             const IS_REQUIRED: bool = true;
             type RawValueType = Self;
             type RawElementValueType = Self;
 
-            fn name() -> Cow<'static, str> {
+            fn name() -> ::std::borrow::Cow<'static, str> {
                 $name.into()
             }
 
-            fn schema_ref() -> MetaSchemaRef {
-                MetaSchemaRef::Inline(Box::new($schema))
+            fn schema_ref() -> ::poem_openapi::registry::MetaSchemaRef {
+                $schema_ref
+            }
+
+            fn register(registry: &mut ::poem_openapi::registry::Registry) {
+                let register: fn(&mut ::poem_openapi::registry::Registry) = $register;
+                register(registry);
             }
 
             fn as_raw_value(&self) -> Option<&Self> {
@@ -49,6 +83,7 @@ macro_rules! inline_scalar_type {
         }
     };
 }
+pub(crate) use scalar_type;
 
 /// Also implements `ParseFromJSON` and `ToJSON` for a domain string type parsed by `$ty::parse`.
 macro_rules! string_schema_type {
@@ -114,37 +149,17 @@ string_schema_type!(
     }
 );
 
-/// `Grade` is a named component (`#/components/schemas/Grade`), so generated clients get an enum.
-impl Type for Grade {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "Grade".into()
+// `Grade` is a named component (`#/components/schemas/Grade`), so generated clients get an enum.
+named_scalar_type!(
+    Grade,
+    "Grade",
+    MetaSchema {
+        description: Some("A letter grade, best first."),
+        enum_items: GRADES.iter().map(|g| Value::from(g.as_str())).collect(),
+        example: Some("A-".into()),
+        ..MetaSchema::new("string")
     }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Reference("Grade".into())
-    }
-
-    fn register(registry: &mut Registry) {
-        registry.create_schema::<Self, _>("Grade".into(), |_| MetaSchema {
-            description: Some("A letter grade, best first."),
-            enum_items: GRADES.iter().map(|g| Value::from(g.as_str())).collect(),
-            example: Some("A-".into()),
-            ..MetaSchema::new("string")
-        });
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+);
 
 /// Identifiers for the `Grade` values in generated code (`A+` → `A_PLUS`), published as
 /// `x-enum-varnames`: generators cannot make identifiers of `+`/`-`, and without this some
