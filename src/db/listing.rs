@@ -159,7 +159,10 @@ async fn page(
 ) -> Result<Vec<Student>, QueryError> {
     let direction = if sort.descending { "DESC" } else { "ASC" };
     let expression = order_expression(sort.key);
-    let order = format!(" ORDER BY {expression} {direction}, id {direction}");
+    let order = match sort.key {
+        SortKey::Id => format!(" ORDER BY id {direction}"),
+        _ => format!(" ORDER BY {expression} {direction}, id {direction}"),
+    };
     let mut query = QueryBuilder::new("");
     // A two-level query orders its outer level by the inner one's `sort_key` column: a plain
     // column keeps the inner order known to the planner, so no second sort reads every row.

@@ -55,9 +55,9 @@ impl ExportFormat {
     }
 
     /// The bytes for `students`, with the CSV header first when `first`.
-    fn encode(self, students: &[Student], first: bool) -> Bytes {
+    fn encode(self, students: Vec<Student>, first: bool) -> Bytes {
         match self {
-            Self::Csv => csv_rows(students, first),
+            Self::Csv => csv_rows(&students, first),
             Self::Ndjson => ndjson_lines(students),
         }
     }
@@ -97,11 +97,11 @@ fn spreadsheet_safe(value: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn ndjson_lines(students: &[Student]) -> Bytes {
+fn ndjson_lines(students: Vec<Student>) -> Bytes {
     let mut lines = Vec::with_capacity(students.len() * 160);
     for student in students {
         // Our own types always serialize.
-        let _ = serde_json::to_writer(&mut lines, &schemas::Student::from(student.clone()));
+        let _ = serde_json::to_writer(&mut lines, &schemas::Student::from(student));
         lines.push(b'\n');
     }
     Bytes::from(lines)
@@ -140,7 +140,7 @@ impl ExportResponse {
                     value: query.sort.value_of(last),
                     id: last.id,
                 });
-                let chunk = format.encode(&page, std::mem::take(&mut header));
+                let chunk = format.encode(page, std::mem::take(&mut header));
                 if sender.send(Ok(chunk)).await.is_err() {
                     return; // the client went away
                 }

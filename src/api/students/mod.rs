@@ -96,9 +96,10 @@ impl StudentsApi {
             None
         };
         let counted = count.0.is_some();
-        let total = match counted {
-            true => Some(db::count(pool, &query.filter).await?),
-            false => None,
+        let total = if counted {
+            Some(db::count(pool, &query.filter).await?)
+        } else {
+            None
         };
         let link = next_cursor.as_ref().map(|next| {
             format!(
