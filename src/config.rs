@@ -31,7 +31,8 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Most connections the service holds to PostgreSQL. More is not faster: past about four
-    /// per core, connections only queue inside PostgreSQL (bench/README.md has the figures).
+    /// per core, connections only queue inside PostgreSQL (the README's "Performance" section
+    /// has the figures).
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_pool_size: u32,
     /// Origins whose pages may call the API from a browser (CORS), comma-separated, such as

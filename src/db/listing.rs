@@ -3,7 +3,8 @@
 //!
 //! Each sort order has an index on `(<order expression>, id)` (migration 4), and a page is
 //! `WHERE (<expr>, id) > (<last row's expr>, <last id>) ORDER BY <expr>, id LIMIT n`: one range
-//! scan of that index, as cheap on page 10,000 as on page 1. `bench/README.md` has the plans.
+//! scan of that index, as cheap on page 10,000 as on page 1. `bench/run --listing` records
+//! the plans (`bench/results/listing-<date>.md`).
 
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
@@ -121,7 +122,7 @@ const SEARCH_WINDOW: i64 = 5_000;
 /// (1.2 s at a million rows). Collecting every match through the trigram indexes and sorting
 /// them is bounded by the number of matches, but slower when there are many. So a search first
 /// reads a window of [`SEARCH_WINDOW`] rows in order; only if that holds no full page does it
-/// collect the matches. bench/README.md shows both cases.
+/// collect the matches. README "Listing at scale" has the figures for both.
 pub async fn list(
     pool: &PgPool,
     filter: &StudentFilter,
