@@ -1,34 +1,33 @@
-//! The one error type, rendered as RFC 9457 problem details (`application/problem+json`).
+//! The one error type, [`ApiError`], rendered as an RFC 9457 problem (`application/problem+json`).
 //!
-//! Every non-2xx response goes through [`ApiError::into_problem_response`]: errors our handlers
-//! return, and (via [`from_poem`], wired in `startup::app`) those poem and poem-openapi raise
-//! themselves (unknown route, wrong method, wrong content type, bad path or query parameter).
-
-use std::marker::PhantomData;
+//! Handlers return it (through `api::contract::Failure`), `api::rejections` makes one of every
+//! error poem and poem-openapi raise themselves, and the database's errors arrive already
+//! classified as [`db::Error`]. Each is rendered once, where it is turned into a `poem::Error`.
 
 use poem::{
     IntoResponse, Response,
     http::{HeaderValue, StatusCode, header::RETRY_AFTER},
 };
 use poem_openapi::{
-    ApiResponse, Object,
-    error::{ContentTypeError, ParseParamError, ParsePathError},
+    Object,
     payload::Payload,
-    registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
+    registry::{MetaSchemaRef, Registry},
     types::Type,
 };
+
+use crate::{db, domain::Violation, request_id};
 
 /// The media type of every error body.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
-/// The largest request body we read, in bytes. A student is well under 1 KiB; 64 KiB leaves room
-/// for generous names without letting one request hold megabytes of memory.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The prefix of every problem `type`.
+const PROBLEM_TYPE_PREFIX: &str = "urn:students-api:problem:";
 
 /// One thing wrong with a request, precise enough to show next to the input that caused it.
 #[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize)]
 pub struct FieldError {
-    /// Where: a JSON pointer into the body (`/name`), or `query.<name>` / `path.<name>`.
+    /// Where: a JSON pointer into the body (`/name`), or `query.<name>`, `path.<name>`,
+    /// `header.<name>`.
     pub location: String,
     /// What is wrong, for people.
     pub message: String,
@@ -44,13 +43,22 @@ impl FieldError {
             code: code.to_owned(),
         }
     }
+
+    /// A domain rule's violation, at `location`.
+    pub fn violation(location: impl Into<String>, violation: Violation) -> Self {
+        Self {
+            location: location.into(),
+            message: violation.message,
+            code: violation.code.as_str().to_owned(),
+        }
+    }
 }
 
 /// An RFC 9457 problem details object. `type` is a stable URN per kind of problem.
 #[derive(Debug, Clone, Object, serde::Serialize)]
-#[oai(example)]
 pub struct Problem {
-    /// Identifies the kind of problem; stable, safe to switch on.
+    /// Identifies the kind of problem; stable, safe to switch on (the API's description lists
+    /// them all).
     #[oai(rename = "type")]
     #[serde(rename = "type")]
     pub kind: String,
@@ -67,24 +75,6 @@ pub struct Problem {
     pub request_id: String,
 }
 
-impl poem_openapi::types::Example for Problem {
-    fn example() -> Self {
-        let problem = ApiError::Validation(vec![
-            FieldError::new("/name", "too_long", "must be at most 100 characters"),
-            FieldError::new(
-                "/grade",
-                "invalid_enum",
-                "must be one of A+, A, A-, B+, B, B-, C+, C, C-, D, F",
-            ),
-        ])
-        .problem();
-        Problem {
-            request_id: "3f2b8c0e9d4a4b7e8c1d2e3f4a5b6c7d".to_owned(),
-            ..problem
-        }
-    }
-}
-
 /// Everything that can go wrong while answering a request.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -94,8 +84,8 @@ pub enum ApiError {
     MalformedBody(String),
     #[error("student {0} does not exist")]
     StudentNotFound(i64),
-    #[error("no route matches {0}")]
-    RouteNotFound(String),
+    #[error("no route matches this path")]
+    RouteNotFound,
     #[error("the method is not allowed on this resource")]
     MethodNotAllowed,
     #[error("another student already has this e-mail address")]
@@ -104,8 +94,8 @@ pub enum ApiError {
     PreconditionFailed,
     #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
     IdempotencyKeyInUse,
-    #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
-    PayloadTooLarge,
+    #[error("the request body is larger than {limit_bytes} bytes")]
+    PayloadTooLarge { limit_bytes: usize },
     #[error("the request body did not arrive in time")]
     RequestTimeout,
     #[error("{0}")]
@@ -113,23 +103,76 @@ pub enum ApiError {
     #[error("{0}")]
     Forbidden(String),
     #[error("the database is unavailable")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] db::Error),
     #[error("the database is not migrated yet")]
     NotReady,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// Every problem `type` (after `urn:students-api:problem:`) and what it means: published in the
+/// API's description, listed in the README, and the only ones [`ApiError`] produces.
+pub const PROBLEM_TYPES: &[(&str, &str)] = &[
+    (
+        "validation-failed",
+        "422: the request is well-formed but breaks the contract; `errors` names every bad \
+         field, parameter or header",
+    ),
+    (
+        "malformed-body",
+        "400: the body is not JSON (or repeats a key)",
+    ),
+    ("student-not-found", "404: no student has this id"),
+    ("not-found", "404: no route has this path"),
+    (
+        "method-not-allowed",
+        "405: the path exists, the method does not (`Allow` lists them)",
+    ),
+    (
+        "email-taken",
+        "409: another student has this e-mail address, ignoring case",
+    ),
+    (
+        "idempotency-key-in-use",
+        "409: a request with this `Idempotency-Key` is still running; retry after `Retry-After`",
+    ),
+    (
+        "precondition-failed",
+        "412: `If-Match` is not the student's current ETag",
+    ),
+    ("payload-too-large", "413: the body is larger than 64 KiB"),
+    (
+        "request-timeout",
+        "408: the body took more than 10 seconds to arrive",
+    ),
+    (
+        "unsupported-media-type",
+        "415: the body is not `application/json`",
+    ),
+    (
+        "forbidden",
+        "403: a browser request from an origin outside the CORS allow-list",
+    ),
+    (
+        "service-unavailable",
+        "503: the database cannot be reached or is not migrated yet; retry after `Retry-After`",
+    ),
+    (
+        "internal-error",
+        "500: a fault on our side, logged with the request id",
+    ),
+];
+
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
-            ApiError::StudentNotFound(_) | ApiError::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::StudentNotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::EmailTaken | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -143,12 +186,12 @@ impl ApiError {
             ApiError::Validation(_) => ("validation-failed", "Your request is not valid"),
             ApiError::MalformedBody(_) => ("malformed-body", "The request body is not valid JSON"),
             ApiError::StudentNotFound(_) => ("student-not-found", "Student not found"),
-            ApiError::RouteNotFound(_) => ("not-found", "Not found"),
+            ApiError::RouteNotFound => ("not-found", "Not found"),
             ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
             ApiError::EmailTaken => ("email-taken", "E-mail address already in use"),
             ApiError::PreconditionFailed => ("precondition-failed", "The student has changed"),
             ApiError::IdempotencyKeyInUse => ("idempotency-key-in-use", "Request in progress"),
-            ApiError::PayloadTooLarge => ("payload-too-large", "Request body too large"),
+            ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             ApiError::RequestTimeout => ("request-timeout", "Request body too slow"),
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
@@ -188,12 +231,12 @@ impl ApiError {
             _ => Vec::new(),
         };
         Problem {
-            kind: format!("urn:students-api:problem:{kind}"),
+            kind: format!("{PROBLEM_TYPE_PREFIX}{kind}"),
             title: title.to_owned(),
             status: i32::from(self.status().as_u16()),
             detail,
             errors,
-            request_id: crate::middleware::current_request_id(),
+            request_id: request_id::current(),
         }
     }
 
@@ -206,15 +249,12 @@ impl ApiError {
             }
             _ => {}
         }
-        self.to_response()
-    }
-
-    fn to_response(&self) -> Response {
-        let mut response = ProblemJson(self.problem()).into_response();
-        if matches!(
+        let retry = matches!(
             self,
             ApiError::Unavailable(_) | ApiError::NotReady | ApiError::IdempotencyKeyInUse
-        ) {
+        );
+        let mut response = ProblemJson(self.problem()).into_response();
+        if retry {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from_static("1"));
@@ -223,106 +263,40 @@ impl ApiError {
     }
 }
 
-impl poem::error::ResponseError for ApiError {
-    fn status(&self) -> StatusCode {
-        ApiError::status(self)
-    }
-
-    fn as_response(&self) -> Response {
-        self.to_response()
+/// Rendered here, once: the middleware passes a rendered error through untouched.
+impl From<ApiError> for poem::Error {
+    fn from(err: ApiError) -> Self {
+        poem::Error::from_response(err.into_problem_response())
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(err: sqlx::Error) -> Self {
-        use sqlx::Error as E;
-        match &err {
-            E::Database(db) if db.constraint() == Some(crate::db::EMAIL_UNIQUE_INDEX) => {
-                ApiError::EmailTaken
-            }
+impl From<db::Error> for ApiError {
+    fn from(err: db::Error) -> Self {
+        match err {
+            db::Error::NotFound(id) => ApiError::StudentNotFound(id),
+            db::Error::Stale(_) => ApiError::PreconditionFailed,
+            db::Error::EmailTaken => ApiError::EmailTaken,
+            db::Error::KeyInUse => ApiError::IdempotencyKeyInUse,
+            db::Error::KeyReused => ApiError::Validation(vec![FieldError::new(
+                "header.Idempotency-Key",
+                "reused",
+                "was already used with a different body; use a new key for a new request",
+            )]),
             // A CHECK mirrors a type's rule, so the types should have refused this value first;
             // if they did not, it is still the client's value: a 422, logged so we fix the type.
-            E::Database(db) if db.code().as_deref() == Some(CHECK_VIOLATION) => {
-                let constraint = db.constraint().unwrap_or("unknown");
+            db::Error::Check { constraint, column } => {
                 tracing::warn!(constraint, "a CHECK refused a value the API types accepted");
                 ApiError::Validation(vec![FieldError::new(
-                    constraint_location(constraint),
+                    format!("/{column}"),
                     "constraint",
                     format!("breaks the database rule `{constraint}`"),
                 )])
             }
-            _ if is_unavailable(&err) => ApiError::Unavailable(err),
-            _ => ApiError::Internal(Box::new(err)),
+            err @ db::Error::Unavailable(_) => ApiError::Unavailable(err),
+            err @ (db::Error::Corrupt(_) | db::Error::Query(_)) => {
+                ApiError::Internal(Box::new(err))
+            }
         }
-    }
-}
-
-const CHECK_VIOLATION: &str = "23514";
-
-/// `students_name_length` → `/name`: our constraints are named `<table>_<column>_<rule>`.
-fn constraint_location(constraint: &str) -> String {
-    let column = constraint
-        .strip_prefix("students_")
-        .and_then(|rest| rest.split('_').next())
-        .unwrap_or_default();
-    format!("/{column}")
-}
-
-/// Whether `err` means "the database cannot be reached or is overloaded" (a 503, retried at
-/// start-up), as opposed to a fault in the query or the data.
-pub fn is_unavailable(err: &sqlx::Error) -> bool {
-    use sqlx::Error as E;
-    match err {
-        E::Database(db) => is_unavailable_sqlstate(db.code().as_deref()),
-        E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) => true,
-        _ => false,
-    }
-}
-
-/// SQLSTATEs that mean "the server is going away or overloaded", not "your query is wrong":
-/// class 08 connection exception, 57P operator intervention (shutdown), 53 insufficient
-/// resources, and 57014 query canceled (our `statement_timeout` fired).
-fn is_unavailable_sqlstate(code: Option<&str>) -> bool {
-    code.is_some_and(|c| {
-        c.starts_with("08") || c.starts_with("57P") || c.starts_with("53") || c == "57014"
-    })
-}
-
-/// Turns any error poem or poem-openapi raised into our problem response.
-pub fn from_poem(err: poem::Error) -> ApiError {
-    if err.is::<ApiError>() {
-        return match err.downcast::<ApiError>() {
-            Ok(api) => api,
-            Err(other) => ApiError::Internal(other.to_string().into()),
-        };
-    }
-    if let Some(param) = err.downcast_ref::<ParseParamError>() {
-        return ApiError::Validation(vec![FieldError::new(
-            format!("query.{}", param.name),
-            "invalid_parameter",
-            param.reason.clone(),
-        )]);
-    }
-    if let Some(path) = err.downcast_ref::<ParsePathError>() {
-        return ApiError::Validation(vec![FieldError::new(
-            format!("path.{}", path.name),
-            "invalid_parameter",
-            path.reason.clone(),
-        )]);
-    }
-    if let Some(content_type) = err.downcast_ref::<ContentTypeError>() {
-        return ApiError::UnsupportedMediaType(format!(
-            "{content_type}; send `Content-Type: application/json`"
-        ));
-    }
-    match err.status() {
-        StatusCode::NOT_FOUND => ApiError::RouteNotFound("this path".to_owned()),
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        StatusCode::BAD_REQUEST => ApiError::MalformedBody(err.to_string()),
-        // CORS: a browser request from an origin outside the allow-list.
-        StatusCode::FORBIDDEN => ApiError::Forbidden(err.to_string()),
-        _ => ApiError::Internal(err.to_string().into()),
     }
 }
 
@@ -344,8 +318,11 @@ impl Payload for ProblemJson {
 
 impl IntoResponse for ProblemJson {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(u16::try_from(self.0.status).unwrap_or(500))
+        let status = u16::try_from(self.0.status)
+            .ok()
+            .and_then(|status| StatusCode::from_u16(status).ok())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        // Serializing our own types cannot fail (no maps with non-string keys, no I/O).
         let body = serde_json::to_vec(&self.0).unwrap_or_default();
         Response::builder()
             .status(status)
@@ -354,101 +331,41 @@ impl IntoResponse for ProblemJson {
     }
 }
 
-/// The error statuses one operation can answer with, and why; declared per operation so the
-/// spec lists exactly those (and clients generate exactly those error cases).
-pub trait ErrorStatuses: Send + Sync + 'static {
-    const STATUSES: &'static [(u16, &'static str)];
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// An [`ApiError`] as the error half of an operation's result, documented with `S`'s statuses.
-pub struct Failure<S>(pub ApiError, PhantomData<S>);
-
-impl<S> std::fmt::Debug for Failure<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+    /// One error of every kind: a new variant must be added here and to [`PROBLEM_TYPES`].
+    fn one_of_each() -> Vec<ApiError> {
+        vec![
+            ApiError::Validation(vec![]),
+            ApiError::MalformedBody(String::new()),
+            ApiError::StudentNotFound(1),
+            ApiError::RouteNotFound,
+            ApiError::MethodNotAllowed,
+            ApiError::EmailTaken,
+            ApiError::IdempotencyKeyInUse,
+            ApiError::PreconditionFailed,
+            ApiError::PayloadTooLarge { limit_bytes: 1 },
+            ApiError::RequestTimeout,
+            ApiError::UnsupportedMediaType(String::new()),
+            ApiError::Forbidden(String::new()),
+            ApiError::NotReady,
+            ApiError::Internal("x".into()),
+        ]
     }
-}
 
-impl<S, E: Into<ApiError>> From<E> for Failure<S> {
-    fn from(err: E) -> Self {
-        Failure(err.into(), PhantomData)
-    }
-}
-
-impl<S> From<Failure<S>> for poem::Error {
-    fn from(failure: Failure<S>) -> Self {
-        poem::Error::from(failure.0)
-    }
-}
-
-impl<S: ErrorStatuses> ApiResponse for Failure<S> {
-    fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: S::STATUSES
-                .iter()
-                .map(|&(status, description)| MetaResponse {
-                    description,
-                    status: Some(status),
-                    status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: PROBLEM_CONTENT_TYPE,
-                        schema: Problem::schema_ref(),
-                    }],
-                    headers: vec![],
-                })
-                .collect(),
+    #[test]
+    fn every_problem_type_is_documented_with_its_status() {
+        for err in one_of_each() {
+            let (kind, _) = err.kind_and_title();
+            let documented = PROBLEM_TYPES.iter().find(|(k, _)| *k == kind);
+            let status = err.status().as_u16().to_string();
+            assert!(
+                documented.is_some_and(|(_, meaning)| meaning.starts_with(&status)),
+                "{kind} ({status}) is in PROBLEM_TYPES"
+            );
         }
-    }
-
-    fn register(registry: &mut Registry) {
-        Problem::register(registry);
-    }
-}
-
-/// Descriptions shared by the per-operation status lists.
-pub mod statuses {
-    pub const BAD_REQUEST: (u16, &str) = (400, "The body is not valid JSON.");
-    pub const NOT_FOUND: (u16, &str) = (404, "No student has this id.");
-    pub const CONFLICT: (u16, &str) = (409, "Another student already has this e-mail address.");
-    pub const CONFLICT_ON_CREATE: (u16, &str) = (
-        409,
-        "Another student already has this e-mail address, or a request with the same \
-         `Idempotency-Key` is still running (retry after `Retry-After` seconds).",
-    );
-    pub const PRECONDITION: (u16, &str) = (
-        412,
-        "`If-Match` is not the student's current ETag: someone changed it since you read it.",
-    );
-    pub const TOO_SLOW: (u16, &str) = (408, "The body took more than 10 seconds to arrive.");
-    pub const TOO_LARGE: (u16, &str) = (413, "The body is larger than 64 KiB.");
-    pub const UNSUPPORTED: (u16, &str) = (415, "The body is not `application/json`.");
-    pub const INVALID: (u16, &str) = (
-        422,
-        "The request is well-formed but invalid; `errors` lists every bad field at once.",
-    );
-    pub const INTERNAL: (u16, &str) = (
-        500,
-        "An unexpected error on our side; details are logged, not returned.",
-    );
-    pub const UNAVAILABLE: (u16, &str) = (
-        503,
-        "The database is unreachable; retry after `Retry-After` seconds.",
-    );
-}
-
-impl From<crate::db::QueryError> for ApiError {
-    fn from(err: crate::db::QueryError) -> Self {
-        match err {
-            crate::db::QueryError::Database(err) => err.into(),
-            crate::db::QueryError::NotFound(id) => ApiError::StudentNotFound(id),
-            crate::db::QueryError::Stale(_) => ApiError::PreconditionFailed,
-            crate::db::QueryError::KeyInUse => ApiError::IdempotencyKeyInUse,
-            crate::db::QueryError::KeyReused => ApiError::Validation(vec![FieldError::new(
-                "header.Idempotency-Key",
-                "reused",
-                "was already used with a different body; use a new key for a new request",
-            )]),
-            corrupt @ crate::db::QueryError::Corrupt(_) => ApiError::Internal(Box::new(corrupt)),
-        }
+        assert_eq!(PROBLEM_TYPES.len(), one_of_each().len());
     }
 }

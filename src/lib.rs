@@ -1,7 +1,9 @@
 //! students-api: a typed-contract REST API for students.
 //!
-//! Data flows one way: HTTP → [`api`] (wire types, the contract) → [`domain`] (rules) →
-//! [`db`] (SQL) → PostgreSQL.
+//! Modules import downwards only: `startup` → `middleware` → `openapi` → [`api`] → [`error`] →
+//! [`db`] → [`domain`]. [`request_id`], [`config`], [`telemetry`], [`embedded_pg`] and
+//! [`slow_clients`] are leaves that import nothing of ours; [`jobs`] sits beside `startup` and
+//! uses only [`db`]. `../shared/tools/module-cycles` (run by CI) checks the direction.
 
 pub mod api;
 pub mod config;
@@ -9,8 +11,10 @@ pub mod db;
 pub mod domain;
 pub mod embedded_pg;
 pub mod error;
+pub mod jobs;
 pub mod middleware;
 pub mod openapi;
+pub mod request_id;
 pub mod slow_clients;
 pub mod startup;
 pub mod telemetry;

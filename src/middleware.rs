@@ -12,21 +12,12 @@ use poem::{
 use tracing::Instrument;
 
 use crate::{
-    error::{self, ApiError, FieldError},
+    api::rejections,
+    domain::Code,
+    error::{ApiError, FieldError},
     openapi,
+    request_id::{self, HEADER as REQUEST_ID_HEADER},
 };
-
-/// The header that carries the request id both ways.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// The id of the request being answered; empty outside a request.
-pub fn current_request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
-}
 
 /// Wraps the routes in everything above. `allowed_origins` empty: no CORS headers at all, so
 /// browsers keep pages of other origins out.
@@ -52,13 +43,23 @@ pub fn harden<E: Endpoint + 'static>(
         .max_age(600);
     routes
         .with_if(!allowed_origins.is_empty(), cors)
-        .catch_all_error(|err| async move { error::from_poem(err).into_problem_response() })
+        .catch_all_error(|err: poem::Error| async move {
+            // Our own errors were rendered where they arose; the rest are poem's.
+            if err.is_from_response() {
+                err.into_response()
+            } else {
+                rejections::from_poem(&err).into_problem_response()
+            }
+        })
         .with(CatchPanic::new().with_handler(panic_response))
         .around(|endpoint, request| async move {
-            let id = request_id(&request);
-            REQUEST_ID
-                .scope(id.clone(), answer(&endpoint, request, id))
-                .await
+            let id = request_id::from_header(
+                request
+                    .headers()
+                    .get(REQUEST_ID_HEADER)
+                    .and_then(|value| value.to_str().ok()),
+            );
+            request_id::scope(id.clone(), answer(&endpoint, request, id)).await
         })
 }
 
@@ -133,7 +134,7 @@ fn unreadable_header(request: &Request) -> Option<ApiError> {
         .map(|name| {
             FieldError::new(
                 format!("header.{name}"),
-                "invalid_parameter",
+                Code::InvalidParameter.as_str(),
                 "must be visible ASCII text",
             )
         })
@@ -147,24 +148,6 @@ fn is_docs_page(path: &str) -> bool {
         path.strip_prefix(page)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     })
-}
-
-/// The caller's `X-Request-Id` when it is a sane token (so ids can be followed across
-/// services), else a new random one.
-fn request_id(request: &Request) -> String {
-    request
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| {
-            !id.is_empty()
-                && id.len() <= 64
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
 }
 
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::api::{
     health::HealthApi,
-    students::{StudentsApi, listing::sort_variant_names, schemas::grade_variant_names},
+    students::{StudentsApi, grade_variant_names, sort_variant_names},
 };
 
 pub type Api = (StudentsApi, HealthApi);

@@ -15,10 +15,10 @@ use sqlx::PgPool;
 
 use crate::{
     config::Config,
-    db::{self, SchemaState},
+    db::{self, MigrationState},
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
     error::ApiError,
-    middleware, openapi,
+    jobs, middleware, openapi,
     slow_clients::{HeadDeadlineAcceptor, Limits},
 };
 
@@ -45,7 +45,11 @@ pub enum StartupError {
 
 /// Every route of the service, hardened (see [`middleware::harden`]): every error is
 /// problem+json, every response carries a request id and security headers.
-pub fn app(pool: PgPool, schema: SchemaState, allowed_origins: &[String]) -> impl Endpoint + use<> {
+pub fn app(
+    pool: PgPool,
+    migrations: MigrationState,
+    allowed_origins: &[String],
+) -> impl Endpoint + use<> {
     let api = openapi::api_service();
     let routes = Route::new()
         .nest(
@@ -67,10 +71,10 @@ pub fn app(pool: PgPool, schema: SchemaState, allowed_origins: &[String]) -> imp
         .nest(
             "/",
             api.around(move |endpoint, request| {
-                let schema = schema.clone();
+                let migrations = migrations.clone();
                 async move {
-                    // Until the schema is in place only liveness answers; the rest is a 503.
-                    if !schema.is_ready() && request.uri().path() != "/healthz" {
+                    // Until the migrations are applied only liveness answers; the rest is a 503.
+                    if !migrations.is_applied() && request.uri().path() != "/healthz" {
                         return Err(ApiError::NotReady.into());
                     }
                     endpoint
@@ -135,7 +139,7 @@ pub struct Application {
     pool: PgPool,
     port: u16,
     allowed_origins: Vec<String>,
-    schema: SchemaState,
+    migrations: MigrationState,
     embedded: Option<EmbeddedPostgres>,
 }
 
@@ -159,22 +163,26 @@ impl Application {
             }
         };
         let pool = db::pool(&url, config.database_pool_size)?;
-        let schema = match db::prepare(&url, &pool).await {
-            Ok(()) => SchemaState::ready(),
+        let migrations = match db::prepare(&url, &pool).await {
+            Ok(()) => MigrationState::applied(),
             // Start anyway: answer 503 until the database is back, then migrate and serve.
             Err(err) if err.is_unavailable() => {
                 tracing::warn!(
                     error = %err,
                     "the database is unreachable; answering 503 until it is back"
                 );
-                let schema = SchemaState::default();
-                tokio::spawn(db::prepare_when_back(url, pool.clone(), schema.clone()));
-                schema
+                let migrations = MigrationState::default();
+                tokio::spawn(jobs::migrate_when_back(
+                    url,
+                    pool.clone(),
+                    migrations.clone(),
+                ));
+                migrations
             }
             Err(err) => return Err(err.into()),
         };
         let mut app = Self::bind(&config, pool).await?;
-        app.schema = schema;
+        app.migrations = migrations;
         app.embedded = embedded;
         Ok(app)
     }
@@ -197,7 +205,7 @@ impl Application {
             pool,
             port,
             allowed_origins: config.cors_allowed_origins.clone(),
-            schema: SchemaState::ready(),
+            migrations: MigrationState::applied(),
             embedded: None,
         })
     }
@@ -215,7 +223,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // Handlers go in before we announce the port, so an early SIGTERM is still graceful.
         let stop = shutdown_signal()?;
-        let expiry = tokio::spawn(expire_idempotency_keys(self.pool.clone()));
+        let expiry = tokio::spawn(jobs::expire_idempotency_keys(self.pool.clone()));
         tracing::info!(
             "listening on port {0}; Swagger UI at http://localhost:{0}/docs",
             self.port
@@ -225,7 +233,7 @@ impl Application {
             .run_with_graceful_shutdown(
                 app(
                     self.pool.clone(),
-                    self.schema.clone(),
+                    self.migrations.clone(),
                     &self.allowed_origins,
                 ),
                 stop,
@@ -240,19 +248,6 @@ impl Application {
                 .ok();
         }
         result
-    }
-}
-
-/// Deletes idempotency keys past their 24 hours, every ten minutes, for as long as it runs.
-async fn expire_idempotency_keys(pool: PgPool) {
-    let mut every = tokio::time::interval(Duration::from_secs(600));
-    loop {
-        every.tick().await;
-        match db::expire_idempotency_keys(&pool).await {
-            Ok(0) => {}
-            Ok(deleted) => tracing::info!(deleted, "expired idempotency keys"),
-            Err(err) => tracing::warn!(error = %err, "could not expire idempotency keys"),
-        }
     }
 }
 

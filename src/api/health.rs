@@ -5,9 +5,13 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use sqlx::PgPool;
 
 use crate::{
-    api::{ApiTags, json::JsonBody},
+    api::{
+        ApiTags,
+        contract::{ErrorStatuses, Failure, statuses::UNAVAILABLE},
+        json::JsonBody,
+    },
     db,
-    error::{ApiError, ErrorStatuses, Failure, statuses::UNAVAILABLE},
+    error::ApiError,
 };
 
 /// The service's own view of its health.

@@ -1,8 +1,12 @@
-//! The HTTP contract: wire types, operations and the JSON payload that validates against the spec.
+//! The HTTP contract: operations, wire types, and the glue that makes poem-openapi publish and
+//! enforce exactly the domain's rules.
 
+pub mod contract;
 pub mod health;
 pub mod json;
+pub mod rejections;
 pub mod students;
+pub mod types;
 pub mod validation;
 
 use poem_openapi::Tags;

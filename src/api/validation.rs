@@ -1,15 +1,12 @@
 //! Checks a JSON request body against the very schema the OpenAPI document publishes.
 //!
 //! Why this exists: poem-openapi's generated parsers stop at the first bad field, answer 400 and
-//! do not say which field failed. FastAPI users expect one 422 listing every bad field. So each
-//! rule is declared once, on the wire type's schema (`#[oai(...)]` attributes and the domain
-//! constants the custom types publish), and this walker enforces that schema, collecting every
-//! violation with a JSON pointer. Only when it finds nothing does poem-openapi build the typed
-//! value, which then cannot fail on anything the spec describes.
-//!
-//! Beyond the schema, two API-wide rules apply to every string (see the API description):
-//! `maxLength` counts the characters sent, a string with `minLength` must hold more than
-//! whitespace, and control characters are refused.
+//! do not say which field failed. FastAPI users expect one 422 listing every bad field. So this
+//! walker follows the wire type's published schema, collecting every violation with a JSON
+//! pointer. The shape (objects, required and unknown fields, JSON types, `null`) is the
+//! walker's; every value rule and its code is the domain's: strings go through the domain's
+//! `TextRule` (with the schema's bounds, which the domain types published) or `Email::parse`.
+//! Only when it finds nothing does poem-openapi build the typed value.
 
 use std::{
     any::TypeId,
@@ -22,9 +19,11 @@ use poem_openapi::{
     types::Type,
 };
 use serde_json::Value;
-use validator::ValidateEmail;
 
-use crate::{domain::is_control, error::FieldError};
+use crate::{
+    domain::{Code, Email, TextRule, Violation},
+    error::FieldError,
+};
 
 /// Every violation of `T`'s published schema in `value`, in document order. Empty means valid.
 pub fn check<T: Type + 'static>(value: &Value) -> Vec<FieldError> {
@@ -194,68 +193,42 @@ fn check_string(schema: &MetaSchema, value: &Value, at: &str, errors: &mut Vec<F
         errors.push(FieldError::new(at, "type", "must be a string"));
         return;
     };
-    if raw.chars().any(is_control) {
-        errors.push(FieldError::new(
-            at,
-            "control_character",
-            "must not contain control characters",
-        ));
-        return;
+    if let Err(violation) = check_text(schema, raw) {
+        errors.push(FieldError::violation(at, violation));
     }
-    if !schema.enum_items.is_empty() {
-        if !schema
+}
+
+/// The domain's rules for a string with `schema`'s bounds, format, enum and pattern.
+fn check_text(schema: &MetaSchema, raw: &str) -> Result<(), Violation> {
+    if schema.format == Some("email") {
+        return Email::parse(raw).map(drop);
+    }
+    TextRule {
+        min_chars: schema.min_length.unwrap_or(0),
+        max_chars: schema.max_length,
+    }
+    .check(raw)?;
+    if !schema.enum_items.is_empty()
+        && !schema
             .enum_items
             .iter()
             .any(|item| item.as_str() == Some(raw))
-        {
-            let allowed: Vec<&str> = schema.enum_items.iter().filter_map(Value::as_str).collect();
-            errors.push(FieldError::new(
-                at,
-                "invalid_enum",
-                format!("must be one of {}", allowed.join(", ")),
-            ));
-        }
-        return;
-    }
-    let text = raw.trim();
-    // `maxLength` counts what was sent (as every JSON Schema validator does); `minLength` counts
-    // what is left after trimming, so blanks are refused (the published pattern says so too).
-    let chars = text.chars().count();
-    let sent = raw.chars().count();
-    if let Some(min) = schema.min_length.filter(|min| chars < *min) {
-        let message = if min == 1 {
-            "must not be blank".to_owned()
-        } else {
-            format!("must be at least {min} characters")
-        };
-        errors.push(FieldError::new(at, "too_short", message));
-        return;
-    }
-    if let Some(max) = schema.max_length.filter(|max| sent > *max) {
-        errors.push(FieldError::new(
-            at,
-            "too_long",
-            format!("must be at most {max} characters"),
+    {
+        let allowed: Vec<&str> = schema.enum_items.iter().filter_map(Value::as_str).collect();
+        return Err(Violation::new(
+            Code::InvalidEnum,
+            format!("must be one of {}", allowed.join(", ")),
         ));
-        return;
     }
     if let Some(pattern) = &schema.pattern
         && compiled(pattern).is_some_and(|re| !re.is_match(raw))
     {
-        errors.push(FieldError::new(
-            at,
-            "pattern",
+        return Err(Violation::new(
+            Code::Pattern,
             format!("must match `{pattern}`"),
         ));
-        return;
     }
-    if schema.format == Some("email") && !text.validate_email() {
-        errors.push(FieldError::new(
-            at,
-            "invalid_email",
-            "must be a valid e-mail address",
-        ));
-    }
+    Ok(())
 }
 
 fn check_integer(schema: &MetaSchema, value: &Value, at: &str, errors: &mut Vec<FieldError>) {
@@ -274,17 +247,15 @@ fn check_number(schema: &MetaSchema, value: &Value, at: &str, errors: &mut Vec<F
 
 fn check_bounds(schema: &MetaSchema, number: f64, at: &str, errors: &mut Vec<FieldError>) {
     if let Some(min) = schema.minimum.filter(|min| number < *min) {
-        errors.push(FieldError::new(
+        errors.push(FieldError::violation(
             at,
-            "too_small",
-            format!("must be at least {min}"),
+            Violation::new(Code::TooSmall, format!("must be at least {min}")),
         ));
     }
     if let Some(max) = schema.maximum.filter(|max| number > *max) {
-        errors.push(FieldError::new(
+        errors.push(FieldError::violation(
             at,
-            "too_large",
-            format!("must be at most {max}"),
+            Violation::new(Code::TooLarge, format!("must be at most {max}")),
         ));
     }
 }

@@ -8,7 +8,10 @@
 
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::students::{QueryError, StudentRow, columns, to_students};
+use super::{
+    Error,
+    students::{StudentRow, columns, to_students},
+};
 use crate::domain::{Keyset, Sort, SortKey, SortValue, Student, StudentFilter};
 
 /// The expression an order sorts by, exactly as its index is built (so the planner uses it).
@@ -129,7 +132,7 @@ pub async fn list(
     sort: Sort,
     keyset: Option<&Keyset>,
     limit: i64,
-) -> Result<Vec<Student>, QueryError> {
+) -> Result<Vec<Student>, Error> {
     let Some(text) = &filter.search else {
         return page(pool, filter, sort, keyset, limit, Plan::InOrder).await;
     };
@@ -157,7 +160,7 @@ async fn page(
     keyset: Option<&Keyset>,
     limit: i64,
     plan: Plan<'_>,
-) -> Result<Vec<Student>, QueryError> {
+) -> Result<Vec<Student>, Error> {
     let direction = if sort.descending { "DESC" } else { "ASC" };
     let expression = order_expression(sort.key);
     let order = match sort.key {
@@ -219,11 +222,11 @@ async fn page(
     }
     query.push(" LIMIT ").push_bind(limit);
     let rows: Vec<StudentRow> = query.build_query_as().fetch_all(pool).await?;
-    to_students(rows)
+    Ok(to_students(rows))
 }
 
 /// How many students match `filter` (a full count: it reads every matching row).
-pub async fn count(pool: &PgPool, filter: &StudentFilter) -> Result<i64, QueryError> {
+pub async fn count(pool: &PgPool, filter: &StudentFilter) -> Result<i64, Error> {
     let mut query = QueryBuilder::new("SELECT count(*) FROM students");
     push_filter(&mut query, filter, true);
     Ok(query.build_query_scalar().fetch_one(pool).await?)

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Email, Grade, Student};
+use super::{Code, Email, Grade, Student, Violation};
 
 /// The orders students can be listed in. Ties are always broken by `id`, in the same direction,
 /// so every order is total and a cursor lands between exactly two rows.
@@ -73,4 +73,38 @@ pub struct StudentFilter {
     pub created_before: Option<DateTime<Utc>>,
     /// Case-insensitive substring of the name or the e-mail address.
     pub search: Option<String>,
+}
+
+/// How many students a page holds: 1–100, default 20.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit(i64);
+
+impl PageLimit {
+    pub const MIN: i64 = 1;
+    pub const MAX: i64 = 100;
+    pub const DEFAULT: i64 = 20;
+
+    pub fn parse(raw: &str) -> Result<Self, Violation> {
+        raw.trim()
+            .parse()
+            .ok()
+            .filter(|limit| (Self::MIN..=Self::MAX).contains(limit))
+            .map(Self)
+            .ok_or_else(|| {
+                Violation::new(
+                    Code::InvalidParameter,
+                    format!("must be a whole number from {} to {}", Self::MIN, Self::MAX),
+                )
+            })
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl Default for PageLimit {
+    fn default() -> Self {
+        Self(Self::DEFAULT)
+    }
 }

@@ -1,9 +1,10 @@
-//! The rules of the students domain, free of HTTP and SQL.
+//! The rules of the students domain, free of HTTP and SQL: values that can only exist when
+//! valid, and what a list request asks for.
 
 mod listing;
+mod rules;
 mod student;
 
-pub use listing::{Keyset, Sort, SortKey, SortValue, StudentFilter};
-pub use student::{
-    Email, GRADES, Grade, NewStudent, Student, StudentChanges, StudentName, Violation, is_control,
-};
+pub use listing::{Keyset, PageLimit, Sort, SortKey, SortValue, StudentFilter};
+pub use rules::{Code, TextRule, Violation, is_control};
+pub use student::{Email, GRADES, Grade, NewStudent, Student, StudentChanges, StudentName};

@@ -1,66 +1,39 @@
 //! Student values that can only exist when valid ("parse, don't validate").
 //!
-//! Each rule is written once here; the wire schema (`api::students::schemas`) publishes these
-//! constants in the OpenAPI document, and `migrations/` mirrors them as CHECK constraints.
+//! Each rule is written once here. The wire layer publishes these constants in the OpenAPI
+//! document (`api::students::fields`) and reports violations with these codes; migrations 1
+//! and 5 mirror them as CHECK constraints, and `tests/api/rules.rs` holds the two together.
 
-use std::fmt;
+use std::{fmt, sync::LazyLock};
 
 use chrono::{DateTime, Utc};
+use regex::Regex;
 
-use validator::ValidateEmail;
+use super::rules::{Code, TextRule, Violation};
 
-/// Why a value was refused: a stable machine `code` and a message for people.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl Violation {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-/// True for Unicode control characters (C0, DEL and C1), NUL included.
-pub fn is_control(c: char) -> bool {
-    c.is_control()
-}
-
-/// A student's display name: trimmed, 1–100 characters, no control characters.
+/// A student's display name: 1–100 characters as sent, no control characters, stored with
+/// surrounding whitespace trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StudentName(String);
 
 impl StudentName {
-    pub const MIN_CHARS: usize = 1;
-    pub const MAX_CHARS: usize = 100;
+    pub const RULE: TextRule = TextRule {
+        min_chars: 1,
+        max_chars: Some(100),
+    };
     /// The same rules as a regular expression, for the spec (client-side validation and
     /// contract tests): something besides whitespace, and no control characters.
     pub const PATTERN: &str =
         r"^[^\S\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$";
 
     pub fn parse(raw: &str) -> Result<Self, Violation> {
-        let name = raw.trim();
-        let chars = name.chars().count();
-        if name.chars().any(is_control) {
-            return Err(Violation::new(
-                "control_character",
-                "must not contain control characters",
-            ));
-        }
-        if chars < Self::MIN_CHARS {
-            return Err(Violation::new("too_short", "must not be blank"));
-        }
-        if chars > Self::MAX_CHARS {
-            return Err(Violation::new(
-                "too_long",
-                format!("must be at most {} characters", Self::MAX_CHARS),
-            ));
-        }
-        Ok(Self(name.to_owned()))
+        Self::RULE.check(raw).map(|name| Self(name.to_owned()))
+    }
+
+    /// A name read back from the `students` table, whose CHECK constraints enforce
+    /// [`Self::parse`]'s rules: not checked again on every read.
+    pub fn from_stored(name: String) -> Self {
+        Self(name)
     }
 
     pub fn as_str(&self) -> &str {
@@ -68,36 +41,55 @@ impl StudentName {
     }
 }
 
-/// An e-mail address: valid by the `validator` crate's rules, at most 254 characters, lower-cased.
+/// The form of an address (without surrounding whitespace): a local part of 1–64 of the
+/// characters RFC 5322 allows unquoted, `@`, and a host name of dot-separated labels of letters,
+/// digits and inner hyphens. ASCII only. A macro so the patterns below can be built with
+/// `concat!`; the same text is the CHECK `students_email_format` (migration 5).
+macro_rules! email_address {
+    () => {
+        r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+    };
+}
+
+/// An e-mail address as [`Email::PATTERN`] defines it, at most 254 characters, stored
+/// lower-cased and trimmed.
 ///
 /// Lower-casing makes the unique index on `lower(email)` and what clients read back agree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
-    pub const MAX_CHARS: usize = 254;
+    /// No minimum of its own: an empty address is refused as not an address.
+    pub const RULE: TextRule = TextRule {
+        min_chars: 0,
+        max_chars: Some(254),
+    };
+    /// A stored address, exactly: what the table's CHECK `students_email_format` holds.
+    pub const ADDRESS: &str = concat!("^", email_address!(), "$");
+    /// An address as sent: surrounding whitespace (not control characters) is allowed and
+    /// trimmed. Published in the spec.
+    pub const PATTERN: &str = concat!(
+        r"^[^\S\x00-\x1F\x7F-\x9F]*",
+        email_address!(),
+        r"[^\S\x00-\x1F\x7F-\x9F]*$"
+    );
 
     pub fn parse(raw: &str) -> Result<Self, Violation> {
-        let email = raw.trim().to_lowercase();
-        if email.chars().any(is_control) {
+        static ADDRESS: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(Email::ADDRESS).ok());
+        let email = Self::RULE.check(raw)?.to_ascii_lowercase();
+        if !ADDRESS.as_ref().is_some_and(|re| re.is_match(&email)) {
             return Err(Violation::new(
-                "control_character",
-                "must not contain control characters",
-            ));
-        }
-        if email.chars().count() > Self::MAX_CHARS {
-            return Err(Violation::new(
-                "too_long",
-                format!("must be at most {} characters", Self::MAX_CHARS),
-            ));
-        }
-        if !email.validate_email() {
-            return Err(Violation::new(
-                "invalid_email",
+                Code::InvalidEmail,
                 "must be a valid e-mail address",
             ));
         }
         Ok(Self(email))
+    }
+
+    /// An address read back from the `students` table, whose CHECK constraints enforce
+    /// [`Self::parse`]'s rules: not checked again on every read.
+    pub fn from_stored(email: String) -> Self {
+        Self(email)
     }
 
     pub fn as_str(&self) -> &str {
@@ -160,7 +152,7 @@ impl Grade {
             .ok_or_else(|| {
                 let names: Vec<&str> = GRADES.iter().map(|g| g.as_str()).collect();
                 Violation::new(
-                    "invalid_enum",
+                    Code::InvalidEnum,
                     format!("must be one of {}", names.join(", ")),
                 )
             })
@@ -207,17 +199,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_trimmed_and_bounded_after_trimming() {
+    fn names_are_trimmed_and_bounded_as_sent() {
         assert_eq!(StudentName::parse("  Ada  ").map(|n| n.0), Ok("Ada".into()));
         let hundred = "x".repeat(100);
-        assert!(StudentName::parse(&format!("  {hundred}  ")).is_ok());
+        assert!(StudentName::parse(&hundred).is_ok());
+        // maxLength counts what was sent, as the published schema says: padding counts.
+        assert_eq!(
+            StudentName::parse(&format!("  {hundred}  ")).map_err(|v| v.code),
+            Err(Code::TooLong)
+        );
         assert_eq!(
             StudentName::parse(&"x".repeat(101)).map_err(|v| v.code),
-            Err("too_long")
+            Err(Code::TooLong)
         );
         assert_eq!(
             StudentName::parse("   ").map_err(|v| v.code),
-            Err("too_short")
+            Err(Code::TooShort)
         );
     }
 
@@ -231,7 +228,7 @@ mod tests {
         for raw in ["Ada\u{0}", "A\u{7}da", "Ada\u{85}x"] {
             assert_eq!(
                 StudentName::parse(raw).map_err(|v| v.code),
-                Err("control_character"),
+                Err(Code::ControlCharacter),
                 "{raw:?}"
             );
         }
@@ -246,10 +243,57 @@ mod tests {
         );
         assert_eq!(
             Email::parse("not-an-email").map_err(|v| v.code),
-            Err("invalid_email")
+            Err(Code::InvalidEmail)
         );
         let long = format!("{}@example.com", "a".repeat(250));
-        assert_eq!(Email::parse(&long).map_err(|v| v.code), Err("too_long"));
+        assert_eq!(Email::parse(&long).map_err(|v| v.code), Err(Code::TooLong));
+        assert_eq!(
+            Email::parse(" Ada@Example.com ").map(|e| e.0),
+            Ok("ada@example.com".into())
+        );
+        for refused in [
+            "",
+            "a@",
+            "@example.com",
+            "zoë@example.com",
+            "a@-x.com",
+            "a b@x.com",
+        ] {
+            assert_eq!(
+                Email::parse(refused).map_err(|v| v.code),
+                Err(Code::InvalidEmail),
+                "{refused:?}"
+            );
+        }
+    }
+
+    /// Our pattern is the rule; the `validator` crate's check, the usual one in Rust, is an
+    /// independent witness that every address the pattern takes is an address.
+    #[test]
+    fn every_address_the_pattern_accepts_validator_accepts_too() {
+        use validator::ValidateEmail;
+        for address in [
+            "ada@example.com",
+            "a.b+tag@sub.example.co.uk",
+            "x@localhost",
+            "o'brien@example.ie",
+            "!#$%&'*+/=?^_`{|}~-@example.com",
+            &format!("{}@example.com", "a".repeat(64)),
+            &format!("a@{}.com", "b".repeat(63)),
+        ] {
+            assert!(Email::parse(address).is_ok(), "{address}");
+            assert!(address.validate_email(), "{address}");
+        }
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn the_published_patterns_compile_as_the_parser_uses_them() {
+        for pattern in [Email::ADDRESS, Email::PATTERN, StudentName::PATTERN] {
+            assert!(regex::Regex::new(pattern).is_ok(), "{pattern}");
+        }
+        let published = regex::Regex::new(Email::PATTERN).ok();
+        assert!(published.is_some_and(|re| re.is_match(" Ada@Example.com ")));
     }
 
     #[test]

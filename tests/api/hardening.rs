@@ -3,7 +3,7 @@
 
 use poem::{EndpointExt, Route, Server, get, handler, listener::TcpListener};
 use reqwest::{Method, header};
-use students_api::{error::ApiError, middleware};
+use students_api::middleware;
 
 use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
 
@@ -159,11 +159,27 @@ async fn a_panicking_handler_is_a_logged_500_problem_not_a_dropped_connection() 
 #[tokio::test]
 async fn a_statement_past_the_timeout_is_cancelled_and_answers_503() {
     let app = spawn_app().await;
-    let started = std::time::Instant::now();
-    let err = sqlx::query("SELECT pg_sleep(30)")
-        .execute(&app.pool)
+    // Another session holds the table, so the list's query waits until the statement timeout
+    // (5 s) cancels it.
+    let mut blocker = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE students IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
         .await
-        .unwrap_err();
-    assert!(started.elapsed() < std::time::Duration::from_secs(7));
-    assert_eq!(ApiError::from(err).status(), 503);
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let response = app.get("/api/students").await;
+    let waited = started.elapsed();
+
+    let problem = assert_problem(response, 503).await;
+    assert_eq!(
+        problem["type"],
+        "urn:students-api:problem:service-unavailable"
+    );
+    println!("a blocked list answered 503 after {waited:?} (statement timeout 5 s)");
+    assert!(
+        waited >= std::time::Duration::from_secs(4) && waited < std::time::Duration::from_secs(30),
+        "cancelled by the statement timeout, not at once and not never: {waited:?}"
+    );
+    blocker.rollback().await.unwrap();
 }

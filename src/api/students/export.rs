@@ -17,8 +17,9 @@ use poem_openapi::{
 };
 use sqlx::PgPool;
 
-use super::{listing::ListQuery, schemas};
+use super::{list_query::ListQuery, schemas::StudentRead};
 use crate::{
+    api::types::Timestamp,
     db,
     domain::{Keyset, Student},
 };
@@ -73,8 +74,8 @@ fn csv_rows(students: &[Student], header: bool) -> Bytes {
     }
     for student in students {
         let id = student.id.to_string();
-        let created_at = schemas::Timestamp(student.created_at).to_rfc3339();
-        let updated_at = schemas::Timestamp(student.updated_at).to_rfc3339();
+        let created_at = Timestamp(student.created_at).to_rfc3339();
+        let updated_at = Timestamp(student.updated_at).to_rfc3339();
         let _ = writer.write_record([
             id.as_str(),
             &spreadsheet_safe(student.name.as_str()),
@@ -101,7 +102,7 @@ fn ndjson_lines(students: Vec<Student>) -> Bytes {
     let mut lines = Vec::with_capacity(students.len() * 160);
     for student in students {
         // Our own types always serialize.
-        let _ = serde_json::to_writer(&mut lines, &schemas::Student::from(student));
+        let _ = serde_json::to_writer(&mut lines, &StudentRead::from(student));
         lines.push(b'\n');
     }
     Bytes::from(lines)

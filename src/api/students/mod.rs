@@ -1,37 +1,41 @@
 //! `/api/students`: the students operations. Handlers only translate between wire types and the
-//! domain; validation happened in the types, SQL lives in `db`.
+//! domain; the types validated the input, SQL lives in `db`.
 
-pub mod etag;
-pub mod export;
-pub mod listing;
-pub mod responses;
-pub mod schemas;
+pub(crate) mod cursor;
+mod etag;
+mod export;
+mod fields;
+mod list_query;
+mod params;
+mod responses;
+pub(crate) mod schemas;
 
 use poem::web::Data;
 use poem_openapi::{
     OpenApi,
     param::{Header, Path, Query},
-    types::MaybeUndefined,
 };
 use sqlx::PgPool;
 
 use self::{
+    cursor::Cursor,
     export::{ExportFormat, ExportResponse},
-    listing::{CountMode, Cursor, ListQuery, StudentSort, TimeBound},
+    list_query::{ListParams, ListQuery},
+    params::{
+        CountMode, EntityTags, IdempotencyKey, SearchText, StudentId, StudentSort, TimeBound,
+    },
     responses::{
-        ByIdErrors, CreateErrors, CreatedResponse, DeleteErrors, DeletedResponse, ExportErrors,
-        ListErrors, ListResponse, ReadResponse, StudentResponse, WriteErrors,
+        CreateErrors, CreatedResponse, DeleteErrors, DeletedResponse, ExportErrors, GetErrors,
+        ListErrors, ListResponse, ReadResponse, UpdatedResponse, WriteErrors,
     },
-    schemas::{
-        IdempotencyKey, Nullable, PageLimit, Student, StudentCreate, StudentId, StudentPage,
-        StudentPatch, StudentReplace, Timestamp,
-    },
+    schemas::{StudentCreate, StudentPage, StudentPatch, StudentReplace},
 };
+pub use self::{fields::grade_variant_names, params::sort_variant_names};
 use crate::{
-    api::{ApiTags, json::JsonBody},
+    api::{ApiTags, contract::Failure, json::JsonBody, types::Nullable},
     db,
-    domain::{self, Email, GRADES, Grade, NewStudent, StudentChanges, StudentFilter},
-    error::{ApiError, Failure},
+    domain::{Email, Grade, PageLimit, Student},
+    error::ApiError,
 };
 
 /// The students resource. Stateless: the pool comes from the endpoint's data.
@@ -63,8 +67,7 @@ impl StudentsApi {
         /// Only students created before this instant (RFC 3339).
         created_before: Query<Option<TimeBound>>,
         /// Only students whose name or e-mail contains this text, ignoring case.
-        #[oai(validator(max_length = 100))]
-        q: Query<Option<String>>,
+        q: Query<Option<SearchText>>,
         /// The order: a field, `-` first for descending.
         sort: Query<Option<StudentSort>>,
         /// Students per page, 1–100.
@@ -75,17 +78,17 @@ impl StudentsApi {
         /// `exact` adds `total`, the number of matches across all pages.
         count: Query<Option<CountMode>>,
     ) -> Result<ListResponse, Failure<ListErrors>> {
-        let query = list_query(
-            grade.0.unwrap_or_default(),
-            email.0,
-            has_email.0,
-            created_after.0,
-            created_before.0,
-            q.0,
-            sort.0,
-        );
+        let query = ListQuery::from(ListParams {
+            grades: grade.0.unwrap_or_default(),
+            email: email.0,
+            has_email: has_email.0,
+            created_after: created_after.0,
+            created_before: created_before.0,
+            q: q.0,
+            sort: sort.0,
+        });
         let keyset = cursor.0.map(|c| c.keyset(&query)).transpose()?;
-        let limit = limit.0.unwrap_or_default().0;
+        let limit = limit.0.unwrap_or_default().get();
         // One extra row tells whether another page follows, without a COUNT.
         let mut students =
             db::list(pool, &query.filter, query.sort, keyset.as_ref(), limit + 1).await?;
@@ -104,12 +107,12 @@ impl StudentsApi {
         let link = next_cursor.as_ref().map(|next| {
             format!(
                 "<{}>; rel=\"next\"",
-                query.next_page_url(limit, counted, next)
+                query.page_url(limit, counted, &next.encode())
             )
         });
         Ok(ListResponse::Ok(
             JsonBody(StudentPage {
-                items: students.into_iter().map(Student::from).collect(),
+                items: students.into_iter().map(Into::into).collect(),
                 next_cursor: Nullable(next_cursor),
                 total,
             }),
@@ -145,20 +148,19 @@ impl StudentsApi {
         /// Only students created before this instant (RFC 3339).
         created_before: Query<Option<TimeBound>>,
         /// Only students whose name or e-mail contains this text, ignoring case.
-        #[oai(validator(max_length = 100))]
-        q: Query<Option<String>>,
+        q: Query<Option<SearchText>>,
         /// The order: a field, `-` first for descending.
         sort: Query<Option<StudentSort>>,
     ) -> Result<ExportResponse, Failure<ExportErrors>> {
-        let query = list_query(
-            grade.0.unwrap_or_default(),
-            email.0,
-            has_email.0,
-            created_after.0,
-            created_before.0,
-            q.0,
-            sort.0,
-        );
+        let query = ListQuery::from(ListParams {
+            grades: grade.0.unwrap_or_default(),
+            email: email.0,
+            has_email: has_email.0,
+            created_after: created_after.0,
+            created_before: created_before.0,
+            q: q.0,
+            sort: sort.0,
+        });
         let first = db::list(pool, &query.filter, query.sort, None, export::BATCH).await?;
         let format = format.0.unwrap_or(ExportFormat::Csv);
         Ok(ExportResponse::stream(pool.clone(), query, format, first))
@@ -185,7 +187,7 @@ impl StudentsApi {
     ) -> Result<CreatedResponse, Failure<CreateErrors>> {
         let student = match &idempotency_key.0 {
             None => db::insert(pool, &body.0.into()).await?,
-            Some(key) => db::insert_once(pool, key.get()?, &body.0.into()).await?,
+            Some(key) => db::insert_once(pool, key.as_str(), &body.0.into()).await?,
         };
         let location = format!("/api/students/{}", student.id);
         let tag = etag::etag(student.version);
@@ -212,8 +214,8 @@ impl StudentsApi {
         /// An ETag you hold (`"3"`, or a list); if it is still current the answer is `304`
         /// with no body.
         #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
-    ) -> Result<ReadResponse, Failure<ByIdErrors>> {
+        if_none_match: Header<Option<EntityTags>>,
+    ) -> Result<ReadResponse, Failure<GetErrors>> {
         let id = id.0.get()?;
         let student = db::get(pool, id)
             .await?
@@ -221,7 +223,7 @@ impl StudentsApi {
         let tag = etag::etag(student.version);
         if if_none_match
             .0
-            .is_some_and(|header| etag::none_match(&header, student.version))
+            .is_some_and(|tags| etag::none_match(&tags, student.version))
         {
             return Ok(ReadResponse::NotModified(tag));
         }
@@ -245,13 +247,13 @@ impl StudentsApi {
         /// Write only if the student is still at this ETag (from a `GET` or the last write);
         /// else `412` and nothing changes.
         #[oai(name = "If-Match")]
-        if_match: Header<Option<String>>,
+        if_match: Header<Option<EntityTags>>,
         body: JsonBody<StudentReplace>,
-    ) -> Result<StudentResponse, Failure<WriteErrors>> {
+    ) -> Result<UpdatedResponse, Failure<WriteErrors>> {
         let id = id.0.get()?;
-        let expected = etag::if_match(if_match.0.as_deref());
+        let expected = etag::if_match(if_match.0.as_ref());
         let student = db::replace(pool, id, &body.0.into(), expected.as_deref()).await?;
-        Ok(written(student))
+        Ok(updated(student))
     }
 
     /// Update some fields of a student
@@ -271,13 +273,13 @@ impl StudentsApi {
         /// Write only if the student is still at this ETag (from a `GET` or the last write);
         /// else `412` and nothing changes.
         #[oai(name = "If-Match")]
-        if_match: Header<Option<String>>,
+        if_match: Header<Option<EntityTags>>,
         body: JsonBody<StudentPatch>,
-    ) -> Result<StudentResponse, Failure<WriteErrors>> {
+    ) -> Result<UpdatedResponse, Failure<WriteErrors>> {
         let id = id.0.get()?;
-        let expected = etag::if_match(if_match.0.as_deref());
+        let expected = etag::if_match(if_match.0.as_ref());
         let student = db::update(pool, id, &body.0.into(), expected.as_deref()).await?;
-        Ok(written(student))
+        Ok(updated(student))
     }
 
     /// Delete a student
@@ -295,101 +297,17 @@ impl StudentsApi {
         id: Path<StudentId>,
         /// Delete only if the student is still at this ETag; else `412` and it stays.
         #[oai(name = "If-Match")]
-        if_match: Header<Option<String>>,
+        if_match: Header<Option<EntityTags>>,
     ) -> Result<DeletedResponse, Failure<DeleteErrors>> {
         let id = id.0.get()?;
-        let expected = etag::if_match(if_match.0.as_deref());
+        let expected = etag::if_match(if_match.0.as_ref());
         db::delete(pool, id, expected.as_deref()).await?;
         Ok(DeletedResponse::NoContent)
     }
 }
 
-fn written(student: domain::Student) -> StudentResponse {
+/// The answer to a replace or an update: the student as written, and its new ETag.
+fn updated(student: Student) -> UpdatedResponse {
     let tag = etag::etag(student.version);
-    StudentResponse::Ok(JsonBody(student.into()), tag)
-}
-
-impl From<domain::Student> for Student {
-    fn from(student: domain::Student) -> Self {
-        Student {
-            id: student.id,
-            name: student.name,
-            grade: student.grade,
-            email: Nullable(student.email),
-            created_at: Timestamp(student.created_at),
-            updated_at: Timestamp(student.updated_at),
-        }
-    }
-}
-
-impl From<StudentCreate> for NewStudent {
-    fn from(body: StudentCreate) -> Self {
-        NewStudent {
-            name: body.name,
-            grade: body.grade,
-            email: body.email,
-        }
-    }
-}
-
-impl From<StudentReplace> for NewStudent {
-    fn from(body: StudentReplace) -> Self {
-        NewStudent {
-            name: body.name,
-            grade: body.grade,
-            email: body.email.0,
-        }
-    }
-}
-
-impl From<StudentPatch> for StudentChanges {
-    fn from(body: StudentPatch) -> Self {
-        StudentChanges {
-            name: defined(body.name),
-            grade: defined(body.grade),
-            email: match body.email {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(email) => Some(Some(email)),
-            },
-        }
-    }
-}
-
-/// The filter and sort from the list's and the export's query parameters. Grades are kept in
-/// best-first order without repeats, and blank search text means no search, so equivalent
-/// requests are one list (one cursor fingerprint, one `Link`).
-fn list_query(
-    mut grades: Vec<Grade>,
-    email: Option<Email>,
-    has_email: Option<bool>,
-    created_after: Option<TimeBound>,
-    created_before: Option<TimeBound>,
-    search: Option<String>,
-    sort: Option<StudentSort>,
-) -> ListQuery {
-    grades.sort_by_key(|g| GRADES.iter().position(|x| x == g));
-    grades.dedup();
-    ListQuery {
-        filter: StudentFilter {
-            grades,
-            email,
-            has_email,
-            created_after: created_after.map(|t| t.0),
-            created_before: created_before.map(|t| t.0),
-            search: search
-                .map(|text| text.trim().to_owned())
-                .filter(|text| !text.is_empty()),
-        },
-        sort: sort.unwrap_or_default().0,
-    }
-}
-
-/// The value of a field that is not nullable: `null` never reaches here (the schema check
-/// refused it), so only "absent" and "present" remain.
-fn defined<T>(field: MaybeUndefined<T>) -> Option<T> {
-    match field {
-        MaybeUndefined::Value(value) => Some(value),
-        MaybeUndefined::Undefined | MaybeUndefined::Null => None,
-    }
+    UpdatedResponse::Ok(JsonBody(student.into()), tag)
 }

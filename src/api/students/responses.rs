@@ -3,10 +3,10 @@
 
 use poem_openapi::ApiResponse;
 
-use super::schemas::{Student, StudentPage};
-use crate::{
-    api::json::JsonBody,
-    error::{ErrorStatuses, statuses::*},
+use super::schemas::{StudentPage, StudentRead};
+use crate::api::{
+    contract::{ErrorStatuses, statuses::*},
+    json::JsonBody,
 };
 
 #[derive(Debug, ApiResponse)]
@@ -24,24 +24,24 @@ pub enum CreatedResponse {
     /// The student was created; `Location` is its URL, `ETag` its version.
     #[oai(status = 201)]
     Created(
-        JsonBody<Student>,
+        JsonBody<StudentRead>,
         #[oai(header = "Location")] String,
         #[oai(header = "ETag")] String,
     ),
 }
 
 #[derive(Debug, ApiResponse)]
-pub enum StudentResponse {
-    /// The student; `ETag` is its version, for `If-Match` on the next write.
+pub enum UpdatedResponse {
+    /// The student as written; `ETag` is its version, for `If-Match` on the next write.
     #[oai(status = 200)]
-    Ok(JsonBody<Student>, #[oai(header = "ETag")] String),
+    Ok(JsonBody<StudentRead>, #[oai(header = "ETag")] String),
 }
 
 #[derive(Debug, ApiResponse)]
 pub enum ReadResponse {
     /// The student; `ETag` is its version, for `If-None-Match` and `If-Match`.
     #[oai(status = 200)]
-    Ok(JsonBody<Student>, #[oai(header = "ETag")] String),
+    Ok(JsonBody<StudentRead>, #[oai(header = "ETag")] String),
     /// `If-None-Match` names the current version: the copy you hold is still good.
     #[oai(status = 304)]
     NotModified(#[oai(header = "ETag")] String),
@@ -84,10 +84,11 @@ impl ErrorStatuses for CreateErrors {
     ];
 }
 
-/// `getStudent`: an id that is not a number (422) or not a student (404).
+/// `getStudent`: an id that is not a number or a bad `If-None-Match` (422), or not a student
+/// (404).
 #[derive(Debug)]
-pub struct ByIdErrors;
-impl ErrorStatuses for ByIdErrors {
+pub struct GetErrors;
+impl ErrorStatuses for GetErrors {
     const STATUSES: &'static [(u16, &'static str)] = &[NOT_FOUND, INVALID, INTERNAL, UNAVAILABLE];
 }
 

@@ -1,0 +1,219 @@
+//! The list's cursor: an opaque position in one list, encoded as URL-safe base64.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::DateTime;
+use poem_openapi::{
+    registry::MetaSchema,
+    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON},
+};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+use super::list_query::{ListQuery, rfc3339};
+use crate::{
+    api::types::inline_scalar_type,
+    domain::{Code, Grade, Keyset, SortKey, SortValue, Student, StudentName},
+    error::{ApiError, FieldError},
+};
+
+/// An opaque position in one list: which list (its filter and sort, as a fingerprint) and the
+/// last row of the page before. Only cursors this API returned, for the same filter and sort,
+/// are accepted; anything else is a 422 naming `cursor`, never a wrong page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    list: u64,
+    id: i64,
+    /// The last row's sort value, as text (empty when sorting by id).
+    value: String,
+}
+
+impl Cursor {
+    const VERSION: &'static str = "c1";
+    pub const MAX_CHARS: usize = 1024;
+    /// The alphabet of URL-safe base64 without padding, as [`Self::encode`] writes it.
+    pub const PATTERN: &str = "^[A-Za-z0-9_-]+$";
+
+    /// The cursor for the page after `last`, in `query`'s list.
+    pub fn after(query: &ListQuery, last: &Student) -> Self {
+        let value = match query.sort.value_of(last) {
+            SortValue::Id => String::new(),
+            SortValue::Name(name) => name,
+            SortValue::Grade(grade) => grade.as_str().to_owned(),
+            SortValue::Time(at) => rfc3339(at),
+        };
+        Self {
+            list: query.fingerprint(),
+            id: last.id,
+            value,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn example() -> Self {
+        Self {
+            list: 0x0123_4567_89ab_cdef,
+            id: 42,
+            value: "Ada Lovelace".to_owned(),
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}\n{:016x}\n{}\n{}",
+            Self::VERSION,
+            self.list,
+            self.id,
+            self.value
+        ))
+    }
+
+    fn decode(raw: &str) -> Option<Self> {
+        if raw.len() > Self::MAX_CHARS {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let mut parts = text.splitn(4, '\n');
+        if parts.next()? != Self::VERSION {
+            return None;
+        }
+        let list = u64::from_str_radix(parts.next()?, 16).ok()?;
+        let id = parts.next()?.parse().ok()?;
+        let value = parts.next()?.to_owned();
+        Some(Self { list, id, value })
+    }
+
+    /// Where the next page of `query` starts, if this cursor was made for `query`.
+    pub fn keyset(&self, query: &ListQuery) -> Result<Keyset, ApiError> {
+        let refuse = |message: &str| {
+            ApiError::Validation(vec![FieldError::new(
+                "query.cursor",
+                Code::InvalidParameter.as_str(),
+                message,
+            )])
+        };
+        if self.list != query.fingerprint() {
+            return Err(refuse(
+                "was made for another filter or sort; pass the same parameters as for the \
+                 page it came from, or start again without `cursor`",
+            ));
+        }
+        let broken = || refuse("is damaged; copy `next_cursor` as is");
+        let value = match query.sort.key {
+            SortKey::Id if self.value.is_empty() => SortValue::Id,
+            SortKey::Id => return Err(broken()),
+            // A name as the table holds it: the name rules, NUL and all control characters
+            // refused, so nothing a client forges reaches PostgreSQL that a name could not be.
+            SortKey::Name => SortValue::Name(
+                StudentName::parse(&self.value)
+                    .map_err(|_| broken())?
+                    .as_str()
+                    .to_owned(),
+            ),
+            SortKey::Grade => SortValue::Grade(Grade::parse(&self.value).map_err(|_| broken())?),
+            SortKey::CreatedAt | SortKey::UpdatedAt => SortValue::Time(
+                DateTime::parse_from_rfc3339(&self.value)
+                    .map_err(|_| broken())?
+                    .to_utc(),
+            ),
+        };
+        Ok(Keyset { value, id: self.id })
+    }
+}
+
+inline_scalar_type!(
+    Cursor,
+    "Cursor",
+    MetaSchema {
+        description: Some(
+            "Opaque; copy it from `next_cursor`. Valid only with the filter and sort of \
+             the page it came from.",
+        ),
+        max_length: Some(Cursor::MAX_CHARS),
+        pattern: Some(Cursor::PATTERN.to_owned()),
+        ..MetaSchema::new("string")
+    }
+);
+
+impl ParseFromParameter for Cursor {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Self::decode(value).ok_or_else(|| {
+            ParseError::custom("is not a cursor returned by this API; copy `next_cursor` as is")
+        })
+    }
+}
+
+impl ParseFromJSON for Cursor {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(raw)) => Self::parse_from_parameter(&raw),
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl ToJSON for Cursor {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.encode()))
+    }
+}
+
+impl Serialize for Cursor {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.encode())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::types::ParseFromParameter;
+
+    use super::*;
+    use crate::{
+        api::students::params::StudentSort,
+        domain::{Sort, StudentFilter},
+    };
+
+    fn query(sort: &str) -> ListQuery {
+        ListQuery {
+            filter: StudentFilter::default(),
+            sort: StudentSort::parse_from_parameter(sort)
+                .map(|s| s.0)
+                .unwrap_or(Sort::BY_ID),
+        }
+    }
+
+    #[test]
+    fn a_cursor_only_resumes_the_list_it_was_made_for() {
+        let by_name = query("name");
+        let cursor = Cursor {
+            list: by_name.fingerprint(),
+            id: 7,
+            value: "Ada, \"the\" Countess of Lovelace".to_owned(),
+        };
+        let decoded = Cursor::decode(&cursor.encode());
+        assert_eq!(decoded.as_ref(), Some(&cursor));
+        assert!(cursor.keyset(&by_name).is_ok());
+        assert!(cursor.keyset(&query("-name")).is_err());
+        assert!(cursor.keyset(&query("id")).is_err());
+    }
+
+    #[test]
+    fn a_forged_cursor_holding_a_nul_is_refused_before_any_query() {
+        let by_name = query("name");
+        let forged = Cursor {
+            list: by_name.fingerprint(),
+            id: 7,
+            value: "Ada\u{0}".to_owned(),
+        };
+        let decoded = Cursor::decode(&forged.encode());
+        assert!(decoded.is_some_and(|c| c.keyset(&by_name).is_err()));
+    }
+
+    #[test]
+    fn what_encode_writes_matches_the_published_pattern() {
+        let pattern = regex::Regex::new(Cursor::PATTERN).ok();
+        let encoded = Cursor::example().encode();
+        assert!(pattern.is_some_and(|p| p.is_match(&encoded)), "{encoded}");
+    }
+}

@@ -1,0 +1,112 @@
+//! How the domain's field types appear on the wire: their schemas are built from the domain's
+//! own constants (`StudentName::RULE`, `Email::PATTERN`, `GRADES`), and they parse with the
+//! domain's `parse()`, so the rule a client reads in the spec is the rule enforced.
+
+use poem_openapi::{
+    registry::MetaSchema,
+    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON},
+};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+use crate::{
+    api::types::{inline_scalar_type, named_scalar_type},
+    domain::{Email, GRADES, Grade, StudentName, Violation},
+};
+
+/// Also implements `ParseFromJSON`, `ParseFromParameter`, `ToJSON` and `Serialize` for a domain
+/// string type with `parse` and `as_str`.
+macro_rules! domain_string_type {
+    ($ty:ty, $register:ident!($name:literal, $schema:expr)) => {
+        $register!($ty, $name, $schema);
+
+        impl ParseFromJSON for $ty {
+            fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+                match value {
+                    Some(Value::String(raw)) => {
+                        <$ty>::parse(&raw).map_err(|v: Violation| ParseError::custom(v.message))
+                    }
+                    other => Err(ParseError::expected_type(other.unwrap_or_default())),
+                }
+            }
+        }
+
+        impl ParseFromParameter for $ty {
+            fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+                <$ty>::parse(value).map_err(|v: Violation| ParseError::custom(v.message))
+            }
+        }
+
+        impl ToJSON for $ty {
+            fn to_json(&self) -> Option<Value> {
+                Some(Value::from(self.as_str()))
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+domain_string_type!(
+    StudentName,
+    inline_scalar_type!(
+        "StudentName",
+        MetaSchema {
+            description: Some(
+                "Full name. Surrounding whitespace is trimmed; control characters are refused."
+            ),
+            min_length: Some(StudentName::RULE.min_chars),
+            max_length: StudentName::RULE.max_chars,
+            pattern: Some(StudentName::PATTERN.to_owned()),
+            example: Some("Ada Lovelace".into()),
+            ..MetaSchema::new("string")
+        }
+    )
+);
+
+// No `example` on the field types: Swagger UI pre-fills query parameters from it, and a
+// pre-filled `email` filter silently narrows a newcomer's first list to one student. The
+// request and response schemas carry whole examples instead.
+domain_string_type!(
+    Email,
+    inline_scalar_type!(
+        "Email",
+        MetaSchema {
+            description: Some(
+                "E-mail address, stored lower-cased with surrounding whitespace trimmed; \
+                 unique across students, ignoring case. ASCII only: a local part of 1-64 \
+                 characters, `@`, and a host name."
+            ),
+            max_length: Email::RULE.max_chars,
+            pattern: Some(Email::PATTERN.to_owned()),
+            ..MetaSchema::new_with_format("string", "email")
+        }
+    )
+);
+
+// `Grade` is a named component (`#/components/schemas/Grade`), so generated clients get an enum.
+domain_string_type!(
+    Grade,
+    named_scalar_type!(
+        "Grade",
+        MetaSchema {
+            description: Some("A letter grade, best first."),
+            enum_items: GRADES.iter().map(|g| Value::from(g.as_str())).collect(),
+            ..MetaSchema::new("string")
+        }
+    )
+);
+
+/// Identifiers for the `Grade` values in generated code (`A+` → `A_PLUS`), published as
+/// `x-enum-varnames`: generators cannot make identifiers of `+`/`-`, and without this some
+/// (openapi-python-client) collapse `A+`, `A` and `A-` into one `A` and give up.
+pub fn grade_variant_names() -> Vec<String> {
+    GRADES
+        .iter()
+        .map(|g| g.as_str().replace('+', "_PLUS").replace('-', "_MINUS"))
+        .collect()
+}

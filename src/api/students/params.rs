@@ -1,0 +1,337 @@
+//! The query, path and header parameters of the students operations: each parses with the
+//! domain's rules and says what it accepts in the API's words (`api::rejections` keeps just
+//! those words from poem-openapi's message).
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{
+    registry::MetaSchema,
+    types::{ParseError, ParseFromParameter, ParseResult},
+};
+use serde_json::Value;
+
+use crate::{
+    api::types::{inline_scalar_type, named_scalar_type},
+    domain::{Code, PageLimit, Sort, SortKey, TextRule, Violation},
+    error::{ApiError, FieldError},
+};
+
+/// The `{id}` in `/api/students/{id}`.
+///
+/// Its parsing never fails in poem-openapi's extractor: poem-openapi renames path parameters
+/// internally (`param0`), so its own error could not name `id`. The handler calls [`Self::get`],
+/// which reports a bad id as `path.id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudentId(Option<i64>);
+
+impl StudentId {
+    pub fn get(&self) -> Result<i64, ApiError> {
+        self.0.ok_or_else(|| {
+            ApiError::Validation(vec![FieldError::new(
+                "path.id",
+                Code::InvalidParameter.as_str(),
+                "must be a student id: a whole number, such as 42",
+            )])
+        })
+    }
+}
+
+inline_scalar_type!(
+    StudentId,
+    "integer_int64",
+    MetaSchema::new_with_format("integer", "int64")
+);
+
+impl ParseFromParameter for StudentId {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self(value.parse().ok()))
+    }
+}
+
+/// The `Idempotency-Key` header: 1–255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub const MAX_CHARS: usize = 255;
+    /// Visible ASCII only, as the parser below checks it.
+    pub const PATTERN: &str = "^[!-~]+$";
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+inline_scalar_type!(
+    IdempotencyKey,
+    "IdempotencyKey",
+    MetaSchema {
+        min_length: Some(1),
+        max_length: Some(IdempotencyKey::MAX_CHARS),
+        pattern: Some(IdempotencyKey::PATTERN.to_owned()),
+        ..MetaSchema::new("string")
+    }
+);
+
+impl ParseFromParameter for IdempotencyKey {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        let valid = !value.is_empty()
+            && value.len() <= Self::MAX_CHARS
+            && value.bytes().all(|b| b.is_ascii_graphic());
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(ParseError::custom(format!(
+                "must be 1 to {} visible ASCII characters, such as a UUID",
+                Self::MAX_CHARS
+            )))
+        }
+    }
+}
+
+/// `If-Match` and `If-None-Match`: `*`, or a comma-separated list of entity tags (`"3"`,
+/// `W/"3"`). Anything else is a 422 naming the header: a garbage condition must not pass as
+/// "no current version matches" (412) or be ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityTags(String);
+
+impl EntityTags {
+    /// RFC 9110 §13.1.1's syntax, for the spec; [`Self::parse_from_parameter`] checks the same.
+    pub const PATTERN: &str = r#"^[ \t]*(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)[ \t]*$"#;
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn is_tag(member: &str) -> bool {
+        let quoted = member.strip_prefix("W/").unwrap_or(member);
+        quoted
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
+            .is_some_and(|opaque| {
+                opaque
+                    .bytes()
+                    .all(|b| b == b'!' || (b'#'..=b'~').contains(&b))
+            })
+    }
+}
+
+inline_scalar_type!(
+    EntityTags,
+    "EntityTags",
+    MetaSchema {
+        pattern: Some(EntityTags::PATTERN.to_owned()),
+        ..MetaSchema::new("string")
+    }
+);
+
+impl ParseFromParameter for EntityTags {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        let value = value.trim_matches([' ', '\t']);
+        if value == "*"
+            || value
+                .split(',')
+                .all(|m| Self::is_tag(m.trim_matches([' ', '\t'])))
+        {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(ParseError::custom(
+                "must be `*` or a comma-separated list of entity tags, such as \"3\" (the ETag \
+                 of a response)",
+            ))
+        }
+    }
+}
+
+// Page size on the wire: the domain's `PageLimit`.
+inline_scalar_type!(
+    PageLimit,
+    "PageLimit",
+    MetaSchema {
+        minimum: Some(PageLimit::MIN as f64),
+        maximum: Some(PageLimit::MAX as f64),
+        default: Some(PageLimit::DEFAULT.into()),
+        ..MetaSchema::new_with_format("integer", "int32")
+    }
+);
+
+impl ParseFromParameter for PageLimit {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        PageLimit::parse(value).map_err(|v: Violation| ParseError::custom(v.message))
+    }
+}
+
+/// `q`: text to find in names and e-mail addresses. The rules of every string apply (no
+/// control characters, NUL included), at most 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText(String);
+
+impl SearchText {
+    pub const RULE: TextRule = TextRule {
+        min_chars: 0,
+        max_chars: Some(100),
+    };
+
+    /// The text without surrounding whitespace; blank means no search.
+    pub fn into_text(self) -> Option<String> {
+        Some(self.0).filter(|text| !text.is_empty())
+    }
+}
+
+inline_scalar_type!(
+    SearchText,
+    "SearchText",
+    MetaSchema {
+        max_length: SearchText::RULE.max_chars,
+        pattern: Some(r"^[^\x00-\x1F\x7F-\x9F]*$".to_owned()),
+        ..MetaSchema::new("string")
+    }
+);
+
+impl ParseFromParameter for SearchText {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Self::RULE
+            .check(value)
+            .map(|text| Self(text.to_owned()))
+            .map_err(|v| ParseError::custom(v.message))
+    }
+}
+
+/// The `sort` values, as sent, with the order each means. `-` means descending.
+const SORTS: [(&str, SortKey, bool); 10] = [
+    ("id", SortKey::Id, false),
+    ("-id", SortKey::Id, true),
+    ("name", SortKey::Name, false),
+    ("-name", SortKey::Name, true),
+    ("grade", SortKey::Grade, false),
+    ("-grade", SortKey::Grade, true),
+    ("created_at", SortKey::CreatedAt, false),
+    ("-created_at", SortKey::CreatedAt, true),
+    ("updated_at", SortKey::UpdatedAt, false),
+    ("-updated_at", SortKey::UpdatedAt, true),
+];
+
+/// The `sort` parameter: a field, `-` first for descending; ties are broken by `id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StudentSort(pub Sort);
+
+impl Default for StudentSort {
+    fn default() -> Self {
+        Self(Sort::BY_ID)
+    }
+}
+
+impl StudentSort {
+    pub fn as_str(self) -> &'static str {
+        SORTS
+            .iter()
+            .find(|(_, key, descending)| *key == self.0.key && *descending == self.0.descending)
+            .map_or("id", |(name, _, _)| name)
+    }
+}
+
+/// Identifiers for the `sort` values in generated code (`-created_at` → `CREATED_AT_DESC`),
+/// published as `x-enum-varnames`: `id` and `-id` would otherwise both become `ID`.
+pub fn sort_variant_names() -> Vec<String> {
+    SORTS
+        .iter()
+        .map(|(name, _, _)| match name.strip_prefix('-') {
+            Some(field) => format!("{}_DESC", field.to_uppercase()),
+            None => name.to_uppercase(),
+        })
+        .collect()
+}
+
+named_scalar_type!(
+    StudentSort,
+    "StudentSort",
+    MetaSchema {
+        description: Some(
+            "A field to sort by; `-` first for descending. `name` sorts as people read \
+             names (case and accents beside their letters), `grade` puts the best grade \
+             first. Ties are broken by `id` in the same direction.",
+        ),
+        enum_items: SORTS
+            .iter()
+            .map(|(name, _, _)| Value::from(*name))
+            .collect(),
+        default: Some("id".into()),
+        ..MetaSchema::new("string")
+    }
+);
+
+impl ParseFromParameter for StudentSort {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        SORTS
+            .iter()
+            .find(|(name, _, _)| *name == value)
+            .map(|(_, key, descending)| {
+                Self(Sort {
+                    key: *key,
+                    descending: *descending,
+                })
+            })
+            .ok_or_else(|| {
+                let names: Vec<&str> = SORTS.iter().map(|(name, _, _)| *name).collect();
+                ParseError::custom(format!("must be one of {}", names.join(", ")))
+            })
+    }
+}
+
+/// `count=exact` asks for `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum CountMode {
+    /// Count every matching student (a full scan of the matches: slower on big results).
+    Exact,
+}
+
+/// A bound on a time in a query (`created_after`, `created_before`): RFC 3339, with an offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeBound(pub DateTime<Utc>);
+
+inline_scalar_type!(
+    TimeBound,
+    "string_date-time",
+    MetaSchema::new_with_format("string", "date-time")
+);
+
+impl ParseFromParameter for TimeBound {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        DateTime::parse_from_rfc3339(value)
+            .map(|at| Self(at.to_utc()))
+            .map_err(|_| {
+                ParseError::custom(
+                    "must be an RFC 3339 date-time with an offset, such as 2026-01-31T09:30:00Z",
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sort_value_round_trips_through_its_name() {
+        for (name, _, _) in SORTS {
+            let sort = StudentSort::parse_from_parameter(name).map(StudentSort::as_str);
+            assert_eq!(sort.ok(), Some(name));
+        }
+    }
+
+    #[test]
+    fn entity_tags_are_a_star_or_a_list_of_quoted_tags() {
+        let pattern = regex::Regex::new(EntityTags::PATTERN).ok();
+        for ok in ["*", "\"3\"", " W/\"3\" ", "\"1\", W/\"2\",\"x\"", "\"\""] {
+            assert!(EntityTags::parse_from_parameter(ok).is_ok(), "{ok}");
+            assert!(pattern.as_ref().is_some_and(|p| p.is_match(ok)), "{ok}");
+        }
+        for bad in ["", " ", "3", "\"3", "\"1\",", "**", "w/\"3\"", "\"a\"b\""] {
+            assert!(EntityTags::parse_from_parameter(bad).is_err(), "{bad:?}");
+            assert!(
+                pattern.as_ref().is_some_and(|p| !p.is_match(bad)),
+                "{bad:?}"
+            );
+        }
+    }
+}

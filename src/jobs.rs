@@ -1,0 +1,38 @@
+//! Background tasks: migrating once the database is back, and expiring idempotency keys.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use crate::db::{self, MigrationState};
+
+/// Retries [`db::prepare`] until the database is back, then marks the migrations applied.
+pub async fn migrate_when_back(url: String, pool: PgPool, migrations: MigrationState) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        match db::prepare(&url, &pool).await {
+            Ok(()) => {
+                migrations.mark_applied();
+                tracing::info!("the database is back and migrated; serving");
+                return;
+            }
+            Err(err) if err.is_unavailable() => {
+                tracing::debug!(error = %err, "the database is still unreachable");
+            }
+            Err(err) => tracing::error!(error = %err, "cannot prepare the database; retrying"),
+        }
+    }
+}
+
+/// Deletes idempotency keys past their 24 hours, every ten minutes, for as long as it runs.
+pub async fn expire_idempotency_keys(pool: PgPool) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match db::expire_idempotency_keys(&pool).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired idempotency keys"),
+            Err(err) => tracing::warn!(error = %err, "could not expire idempotency keys"),
+        }
+    }
+}
