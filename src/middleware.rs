@@ -48,7 +48,12 @@ pub fn harden<E: Endpoint + 'static>(
             if err.is_from_response() {
                 err.into_response()
             } else {
-                rejections::from_poem(&err).into_problem_response()
+                rejections::from_poem(&err, |name| {
+                    openapi::header_parameters()
+                        .iter()
+                        .any(|header| header.eq_ignore_ascii_case(name))
+                })
+                .into_problem_response()
             }
         })
         .with(CatchPanic::new().with_handler(panic_response))

@@ -3,12 +3,17 @@
 
 use std::sync::LazyLock;
 
-use poem_openapi::OpenApiService;
+use poem_openapi::{ContactObject, LicenseObject, OpenApiService, ServerObject};
+use regex::Regex;
 use serde_json::Value;
 
-use crate::api::{
-    health::HealthApi,
-    students::{StudentsApi, grade_variant_names, sort_variant_names},
+use crate::{
+    api::{
+        contract::example_problem,
+        health::HealthApi,
+        students::{StudentsApi, grade_variant_names, sort_variant_names},
+    },
+    error::{PROBLEM_CONTENT_TYPE, PROBLEM_TYPES},
 };
 
 pub type Api = (StudentsApi, HealthApi);
@@ -24,17 +29,33 @@ more than whitespace. Unknown fields in a body are refused, never ignored.
 
 **Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `type`. \
 A `422` lists every invalid field at once in `errors`, each with a `location` (a JSON pointer \
-into the body such as `/name`, or `query.limit`, `path.id`), a `message` and a `code`. \
-Request bodies are limited to 64 KiB (`413`).";
+into the body such as `/name`, or `query.limit`, `path.id`, `header.If-Match`), a `message` \
+and a `code`. Request bodies are limited to 64 KiB (`413`).
+
+**Problem types** (`type` is `urn:students-api:problem:` and one of these):
+";
 
 /// The service that serves the operations and produces the document.
 pub fn api_service() -> OpenApiService<Api, ()> {
+    let mut description = DESCRIPTION.to_owned();
+    for (kind, meaning) in PROBLEM_TYPES {
+        description.push_str(&format!("\n- `{kind}`: {meaning}"));
+    }
     OpenApiService::new(
         (StudentsApi, HealthApi),
         "Students API",
         env!("CARGO_PKG_VERSION"),
     )
-    .description(DESCRIPTION)
+    .description(description)
+    // Relative: "this server", wherever the document is served from (Swagger UI's "Try it
+    // out" and schemathesis call the server that served them).
+    .server(ServerObject::new("/").description("the server this document came from"))
+    .contact(
+        ContactObject::new()
+            .name("students-api maintainers")
+            .url("https://github.com/students-api/students-api/issues"),
+    )
+    .license(LicenseObject::new("MIT"))
 }
 
 /// The document as JSON, normalised for client generators (see [`normalise`]).
@@ -44,7 +65,63 @@ pub fn spec_json() -> String {
 
 /// The document as YAML: what `students-api openapi` prints and `openapi.yaml` holds.
 pub fn spec_yaml() -> String {
-    serde_yaml::to_string(document()).unwrap_or_default()
+    quote_timestamps(&serde_yaml::to_string(document()).unwrap_or_default())
+}
+
+/// serde_yaml writes a string such as `2026-01-01T00:00:00Z` unquoted, which YAML 1.1 readers
+/// (PyYAML, many generators) load as a datetime where the JSON document has a string. Quoting
+/// it keeps the two documents the same for every reader.
+fn quote_timestamps(yaml: &str) -> String {
+    static TIMESTAMP: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(
+            r"(?m)^(\s*(?:- )?(?:[A-Za-z0-9_$.-]+: )?)(\d{4}-\d{1,2}-\d{1,2}(?:[Tt ][0-9:.]+(?:Z|[+-][0-9:]+)?)?)$",
+        )
+        .ok()
+    });
+    match TIMESTAMP.as_ref() {
+        Some(re) => re.replace_all(yaml, "$1'$2'").into_owned(),
+        None => yaml.to_owned(),
+    }
+}
+
+/// Swagger UI at `/docs`, showing this document (normalised, with every example).
+pub fn swagger_ui_html() -> String {
+    docs_page(
+        api_service().swagger_ui_html(),
+        "<title>Swagger UI</title>",
+        "Students API — Swagger UI",
+    )
+}
+
+/// ReDoc at `/redoc`, showing this document, with no fonts fetched from the internet.
+pub fn redoc_html() -> String {
+    docs_page(
+        api_service().redoc_html(),
+        "<title>Redoc</title>",
+        "Students API — reference",
+    )
+    .replacen(
+        r#"<link href="https://fonts.googleapis.com/css?family=Montserrat:300,400,700|Roboto:300,400,700" rel="stylesheet">"#,
+        "",
+        1,
+    )
+}
+
+/// An "S" on blue, inline, so the pages need nothing from elsewhere.
+const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' \
+    viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%232b6cb0'/%3E%3Ctext \
+    x='8' y='12' font-size='11' text-anchor='middle' fill='white' \
+    font-family='sans-serif'%3ES%3C/text%3E%3C/svg%3E";
+
+/// poem-openapi's page with our title and favicon, embedding our document instead of its own
+/// (which lacks the normalisation and the per-status examples).
+fn docs_page(html: String, old_title: &str, title: &str) -> String {
+    html.replacen(
+        old_title,
+        &format!("<title>{title}</title>\n    <link rel=\"icon\" href=\"{FAVICON}\">"),
+        1,
+    )
+    .replacen(&api_service().spec(), &spec_json(), 1)
 }
 
 /// The methods the spec lists for the path that `path` matches, as an `Allow` header value
@@ -117,6 +194,7 @@ fn build_document() -> Value {
     let mut document: Value = serde_json::from_str(&api_service().spec()).unwrap_or_default();
     normalise(&mut document);
     publish_closed_request_bodies(&mut document);
+    publish_problem_examples(&mut document);
     for (schema, names) in [
         ("Grade", grade_variant_names()),
         ("StudentSort", sort_variant_names()),
@@ -145,6 +223,36 @@ fn publish_closed_request_bodies(document: &mut Value) {
             document.pointer_mut(&format!("/components/schemas/{name}"))
         {
             schema.insert("additionalProperties".into(), Value::Bool(false));
+        }
+    }
+}
+
+/// Every error status of every operation shows its own example problem (poem-openapi can only
+/// give the `Problem` schema one example, which would show a 422 under a 404).
+fn publish_problem_examples(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let responses = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|operations| operations.values_mut())
+        .filter_map(|operation| operation.get_mut("responses")?.as_object_mut())
+        .flat_map(|responses| responses.iter_mut());
+    for (status, response) in responses {
+        let example = status
+            .parse()
+            .ok()
+            .and_then(example_problem)
+            .and_then(|problem| serde_json::to_value(problem).ok());
+        if let (Some(example), Some(Value::Object(media))) = (
+            example,
+            response.pointer_mut(&format!(
+                "/content/{}",
+                PROBLEM_CONTENT_TYPE.replace('/', "~1")
+            )),
+        ) {
+            media.insert("example".into(), example);
         }
     }
 }

@@ -54,11 +54,11 @@ pub fn app(
     let routes = Route::new()
         .nest(
             "/docs",
-            Route::new().at("/", page_built_on_first_visit(swagger_ui_html)),
+            Route::new().at("/", page_built_on_first_visit(openapi::swagger_ui_html)),
         )
         .nest(
             "/redoc",
-            Route::new().at("/", page_built_on_first_visit(redoc_html)),
+            Route::new().at("/", page_built_on_first_visit(openapi::redoc_html)),
         )
         .at(
             "/openapi.json",
@@ -123,14 +123,6 @@ fn page_built_on_first_visit(build: fn() -> String) -> impl Endpoint {
             .content_type("text/html; charset=utf-8")
             .body(html.clone())
     })
-}
-
-fn swagger_ui_html() -> String {
-    openapi::api_service().swagger_ui_html()
-}
-
-fn redoc_html() -> String {
-    openapi::api_service().redoc_html()
 }
 
 /// A service bound to its port, ready to run.

@@ -9,11 +9,17 @@ use crate::{
     error::{ApiError, FieldError},
 };
 
-/// Turns an error poem or poem-openapi raised into our problem.
-pub fn from_poem(err: &poem::Error) -> ApiError {
+/// Turns an error poem or poem-openapi raised into our problem. poem-openapi reports query and
+/// header parameters alike; `is_header` tells which names are headers.
+pub fn from_poem(err: &poem::Error, is_header: impl Fn(&str) -> bool) -> ApiError {
     if let Some(param) = err.downcast_ref::<ParseParamError>() {
+        let place = if is_header(param.name) {
+            "header"
+        } else {
+            "query"
+        };
         return ApiError::Validation(vec![FieldError::new(
-            format!("query.{}", param.name),
+            format!("{place}.{}", param.name),
             Code::InvalidParameter.as_str(),
             in_our_words(&param.reason),
         )]);

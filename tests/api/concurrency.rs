@@ -4,7 +4,7 @@
 use reqwest::{Method, Response, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{TestApp, assert_problem, error_locations, spawn_app};
+use crate::helpers::{TestApp, assert_problem, error_locations, pair, spawn_app};
 
 fn etag(response: &Response) -> String {
     response.headers()["etag"].to_str().unwrap().to_owned()
@@ -108,7 +108,7 @@ async fn a_stale_if_match_is_a_412_and_changes_nothing() {
         );
     }
     // Weak tags never match for writes, and neither does a tag we never issued.
-    for tag in ["W/\"2\"", "\"banana\"", "2"] {
+    for tag in ["W/\"2\"", "\"banana\""] {
         let response = send(
             &app,
             Method::PATCH,
@@ -206,4 +206,44 @@ async fn of_concurrent_writes_holding_the_same_etag_exactly_one_wins() {
         assert_eq!((winners, losers), (1, 19), "round {round}: {statuses:?}");
         assert_eq!(etag(&app.get(&path).await), "\"2\"");
     }
+}
+
+#[tokio::test]
+async fn a_garbage_or_empty_condition_header_is_a_422_naming_it_not_a_412() {
+    let app = spawn_app().await;
+    let ada = app.create_student("Ada", "A", None).await;
+    let path = format!("/api/students/{}", ada["id"]);
+
+    for tag in ["2", "", "banana", "\"1\",", "W/2"] {
+        let write = send(
+            &app,
+            Method::PATCH,
+            &path,
+            Some(tag),
+            Some(json!({"grade": "F"})),
+        )
+        .await;
+        let problem = assert_problem(write, 422).await;
+        assert_eq!(
+            error_locations(&problem),
+            vec![pair("header.If-Match", "invalid_parameter")],
+            "{tag:?}"
+        );
+
+        let read = app
+            .client
+            .get(app.url(&path))
+            .header("if-none-match", tag)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(read, 422).await;
+        assert_eq!(
+            error_locations(&problem),
+            vec![pair("header.If-None-Match", "invalid_parameter")],
+            "{tag:?}"
+        );
+    }
+    let unchanged: serde_json::Value = app.get(&path).await.json().await.unwrap();
+    assert_eq!(unchanged["grade"], "A");
 }

@@ -1,4 +1,5 @@
-//! `spawn_app()` and friends: each test gets its own database and its own server on port 0.
+//! `spawn_app()` and friends: each test gets its own database (dropped when the test ends) and
+//! its own server on port 0, and the verbs the tests keep using.
 
 use std::sync::OnceLock;
 
@@ -34,11 +35,56 @@ pub fn fresh_database_url() -> String {
     url.to_string()
 }
 
+/// Drops the database at `url` (and ends its sessions). Runs on a thread of its own with its
+/// own runtime, so it works from `Drop` inside any test runtime.
+pub fn drop_database(url: &str) {
+    let Some(name) = url::Url::parse(url)
+        .ok()
+        .map(|u| u.path().trim_start_matches('/').to_owned())
+        .filter(|name| name.starts_with("students_test_"))
+    else {
+        return;
+    };
+    let server = server_url().to_owned();
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        runtime.block_on(async {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&server)
+                .await
+                .ok()?;
+            // The name is ours (`students_test_<uuid>`, checked above), not outside input.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await
+            .ok()
+        })
+    })
+    .join();
+    if !matches!(dropped, Ok(Some(_))) {
+        eprintln!("could not drop the test database {url}");
+    }
+}
+
 #[derive(Debug)]
 pub struct TestApp {
     pub address: String,
     pub client: Client,
     pub pool: PgPool,
+    /// Dropped with the app, so test databases do not pile up on a `DATABASE_URL` server.
+    database_url: Option<String>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(url) = self.database_url.take() {
+            drop_database(&url);
+        }
+    }
 }
 
 /// Starts the service on a fresh, migrated database, the way `main` does.
@@ -61,8 +107,11 @@ pub fn test_config(database_url: Option<String>) -> Config {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(Some(fresh_database_url()));
     configure(&mut config);
+    let database_url = config.database_url.clone();
     let app = Application::build(config).await.expect("the app starts");
-    serve(app)
+    let mut app = serve(app);
+    app.database_url = database_url;
+    app
 }
 
 /// Starts the service on an already-built application (for odd set-ups such as a dead database).
@@ -74,12 +123,54 @@ pub fn serve(app: Application) -> TestApp {
         address,
         client: Client::new(),
         pool,
+        database_url: None,
     }
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// `/api/students/{id}` for a student as the API returned it.
+    pub fn student_path(student: &Value) -> String {
+        format!("/api/students/{}", student["id"])
+    }
+
+    pub async fn put_student(&self, student: &Value, body: &Value) -> Response {
+        self.send_json(reqwest::Method::PUT, &Self::student_path(student), body)
+            .await
+    }
+
+    pub async fn patch_student(&self, student: &Value, body: &Value) -> Response {
+        self.send_json(reqwest::Method::PATCH, &Self::student_path(student), body)
+            .await
+    }
+
+    pub async fn delete_student(&self, student: &Value) -> Response {
+        self.client
+            .delete(self.url(&Self::student_path(student)))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A create with an `Idempotency-Key`.
+    pub async fn post_with_key(&self, key: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url("/api/students"))
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Every item of every page of `path` (which has no `cursor`), following `next_cursor`.
+    pub async fn walk_pages(&self, path: &str) -> Vec<Value> {
+        walk_pages(&self.client, &self.address, path, async |_, _| {})
+            .await
+            .0
     }
 
     pub async fn post_student(&self, body: &Value) -> Response {
@@ -176,4 +267,35 @@ pub fn error_locations(problem: &Value) -> Vec<(String, String)> {
 
 pub fn pair(location: &str, code: &str) -> (String, String) {
     (location.to_owned(), code.to_owned())
+}
+
+/// Every item of every page of `base` + `path` (which has no `cursor`), following
+/// `next_cursor`, and the number of pages. `between` runs after each page, with the page number
+/// and the items so far, to change the data mid-walk.
+pub async fn walk_pages(
+    client: &Client,
+    base: &str,
+    path: &str,
+    mut between: impl AsyncFnMut(usize, &[Value]),
+) -> (Vec<Value>, usize) {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    let separator = if path.contains('?') { '&' } else { '?' };
+    for page_number in 1.. {
+        let url = match &cursor {
+            Some(c) => format!("{base}{path}{separator}cursor={c}"),
+            None => format!("{base}{path}"),
+        };
+        let response = client.get(&url).send().await.expect("request sent");
+        assert_eq!(response.status(), 200, "{url}");
+        let page: Value = response.json().await.expect("a JSON page");
+        items.extend(page["items"].as_array().expect("items").iter().cloned());
+        between(page_number, &items).await;
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return (items, page_number),
+        }
+        assert!(page_number < 10_000, "the walk ends");
+    }
+    unreachable!("the loop returns")
 }

@@ -7,13 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, assert_problem, error_locations, spawn_app};
 
 async fn post_with_key(app: &TestApp, key: &str, body: &Value) -> Response {
-    app.client
-        .post(app.url("/api/students"))
-        .header("idempotency-key", key)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    app.post_with_key(key, body).await
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::helpers::{assert_problem, error_locations, spawn_app};
+use crate::helpers::{assert_problem, error_locations, spawn_app, walk_pages};
 
 #[tokio::test]
 async fn the_default_page_holds_20_students_in_id_order() {
@@ -47,35 +47,21 @@ async fn the_cursor_walk_returns_every_student_exactly_once_despite_changes() {
         expected.insert(student["id"].as_i64().unwrap());
     }
 
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/students?limit=5&cursor={c}"),
-            None => "/api/students?limit=5".to_owned(),
-        };
-        let page: Value = app.get(&path).await.json().await.unwrap();
-        let items = page["items"].as_array().unwrap();
-        assert!(items.len() <= 5);
-        seen.extend(items.iter().map(|s| s["id"].as_i64().unwrap()));
-        pages += 1;
-        if pages == 2 {
-            // Between pages: one already-seen student leaves, a new one arrives at the end.
-            let gone = seen[0];
-            app.client
-                .delete(app.url(&format!("/api/students/{gone}")))
-                .send()
-                .await
-                .unwrap();
-            let late = app.create_student("Latecomer", "A", None).await;
-            expected.insert(late["id"].as_i64().unwrap());
-        }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
+    let (items, pages) = walk_pages(
+        &app.client,
+        &app.address,
+        "/api/students?limit=5",
+        async |page, items| {
+            if page == 2 {
+                // Between pages: one already-seen student leaves, a new one arrives at the end.
+                app.delete_student(&items[0]).await;
+                let late = app.create_student("Latecomer", "A", None).await;
+                expected.insert(late["id"].as_i64().unwrap());
+            }
+        },
+    )
+    .await;
+    let seen: Vec<i64> = items.iter().map(|s| s["id"].as_i64().unwrap()).collect();
 
     let unique: BTreeSet<i64> = seen.iter().copied().collect();
     assert_eq!(unique.len(), seen.len(), "no student twice: {seen:?}");

@@ -19,6 +19,7 @@ mod helpers;
 mod idempotency;
 mod listing;
 mod openapi;
+mod rules;
 mod search;
 mod shutdown;
 mod slow_clients;

@@ -5,35 +5,10 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::helpers::{TestApp, assert_problem, error_locations, spawn_app};
-
-/// Every item of every page of `path` (which has no `cursor`), following `next_cursor`.
-/// `between` runs after each page, with the page number, to change the data mid-walk.
-async fn walk_with(app: &TestApp, path: &str, mut between: impl AsyncFnMut(usize)) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    let separator = if path.contains('?') { '&' } else { '?' };
-    for page_number in 1.. {
-        let url = match &cursor {
-            Some(c) => format!("{path}{separator}cursor={c}"),
-            None => path.to_owned(),
-        };
-        let response = app.get(&url).await;
-        assert_eq!(response.status(), 200, "{url}");
-        let page: Value = response.json().await.unwrap();
-        items.extend(page["items"].as_array().unwrap().iter().cloned());
-        between(page_number).await;
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-        assert!(page_number < 1000, "the walk ends");
-    }
-    items
-}
+use crate::helpers::{TestApp, assert_problem, error_locations, spawn_app, walk_pages};
 
 async fn walk(app: &TestApp, path: &str) -> Vec<Value> {
-    walk_with(app, path, async |_| {}).await
+    app.walk_pages(path).await
 }
 
 fn ids(items: &[Value]) -> Vec<i64> {
@@ -251,10 +226,11 @@ async fn a_sorted_filtered_walk_returns_every_match_once_while_rows_come_and_go(
     }
     let mut removed = BTreeSet::new();
 
-    let seen = walk_with(
-        &app,
+    let (seen, _) = walk_pages(
+        &app.client,
+        &app.address,
         "/api/students?grade=B&sort=name&limit=4",
-        async |page| {
+        async |page, _| {
             if page == 2 {
                 // A match already listed leaves; a new match sorts after everything listed so far.
                 let gone: i64 = sqlx::query_scalar(

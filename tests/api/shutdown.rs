@@ -9,7 +9,10 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::binary::{Scratch, signal, start_binary};
+use crate::{
+    binary::{Scratch, signal, start_binary},
+    helpers::walk_pages,
+};
 
 #[tokio::test]
 async fn sigterm_lets_requests_in_flight_finish_then_exits() {
@@ -104,23 +107,13 @@ async fn sigkill_mid_writes_loses_no_acknowledged_write() {
 
     // The data directory's server recovers; every acknowledged student is there.
     let mut app = start_binary(&scratch.data_dir());
-    let base = format!("http://127.0.0.1:{}/api/students", app.port);
-    let mut listed = std::collections::HashSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut request = client.get(&base).query(&[("limit", "100")]);
-        if let Some(cursor) = &cursor {
-            request = request.query(&[("cursor", cursor)]);
-        }
-        let page: Value = request.send().await.unwrap().json().await.unwrap();
-        for student in page["items"].as_array().unwrap() {
-            listed.insert(student["id"].as_i64().unwrap());
-        }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
+    let base = format!("http://127.0.0.1:{}", app.port);
+    let (students, _) =
+        walk_pages(&client, &base, "/api/students?limit=100", async |_, _| {}).await;
+    let listed: std::collections::HashSet<i64> = students
+        .iter()
+        .map(|student| student["id"].as_i64().unwrap())
+        .collect();
     let lost: Vec<&i64> = acknowledged
         .iter()
         .filter(|id| !listed.contains(id))

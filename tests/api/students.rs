@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_problem, error_locations, pair, spawn_app};
+use crate::helpers::{TestApp, assert_problem, error_locations, pair, spawn_app};
 
 #[tokio::test]
 async fn creating_a_student_returns_201_with_its_location_and_the_stored_student() {
@@ -18,7 +18,7 @@ async fn creating_a_student_returns_201_with_its_location_and_the_stored_student
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let student: Value = response.json().await.unwrap();
-    assert_eq!(location, format!("/api/students/{}", student["id"]));
+    assert_eq!(location, TestApp::student_path(&student));
     assert_eq!(student["name"], "Ada Lovelace", "trimmed");
     assert_eq!(student["grade"], "A+");
     assert_eq!(student["email"], "ada@example.com", "lower-cased");
@@ -69,7 +69,7 @@ async fn getting_a_student_returns_it_and_a_missing_one_returns_404() {
     let app = spawn_app().await;
     let student = app.create_student("Alan Turing", "A", None).await;
 
-    let found = app.get(&format!("/api/students/{}", student["id"])).await;
+    let found = app.get(&TestApp::student_path(&student)).await;
     assert_eq!(found.status(), 200);
     assert_eq!(found.json::<Value>().await.unwrap(), student);
 
@@ -87,12 +87,10 @@ async fn replacing_a_student_overwrites_every_field() {
     let student = app
         .create_student("Edsger", "B", Some("ed@example.com"))
         .await;
-    let path = format!("/api/students/{}", student["id"]);
 
     let response = app
-        .send_json(
-            Method::PUT,
-            &path,
+        .put_student(
+            &student,
             &json!({"name": "Edsger Dijkstra", "grade": "A-", "email": null}),
         )
         .await;
@@ -113,10 +111,10 @@ async fn replacing_needs_every_writable_field() {
     let student = app
         .create_student("Barbara", "B", Some("b@example.com"))
         .await;
-    let path = format!("/api/students/{}", student["id"]);
+    let path = TestApp::student_path(&student);
 
     let response = app
-        .send_json(Method::PUT, &path, &json!({"name": "Barbara Liskov"}))
+        .put_student(&student, &json!({"name": "Barbara Liskov"}))
         .await;
 
     let problem = assert_problem(response, 422).await;
@@ -153,10 +151,9 @@ async fn patch_leaves_absent_fields_alone_and_null_email_clears_it() {
     let student = app
         .create_student("Katherine", "B+", Some("kj@nasa.gov"))
         .await;
-    let path = format!("/api/students/{}", student["id"]);
 
     let graded: Value = app
-        .send_json(Method::PATCH, &path, &json!({"grade": "A"}))
+        .patch_student(&student, &json!({"grade": "A"}))
         .await
         .json()
         .await
@@ -166,7 +163,7 @@ async fn patch_leaves_absent_fields_alone_and_null_email_clears_it() {
     assert_eq!(graded["email"], "kj@nasa.gov", "absent email unchanged");
 
     let cleared: Value = app
-        .send_json(Method::PATCH, &path, &json!({"email": null}))
+        .patch_student(&student, &json!({"email": null}))
         .await
         .json()
         .await
@@ -179,10 +176,9 @@ async fn patch_leaves_absent_fields_alone_and_null_email_clears_it() {
 async fn patch_refuses_null_for_required_fields() {
     let app = spawn_app().await;
     let student = app.create_student("Margaret", "A", None).await;
-    let path = format!("/api/students/{}", student["id"]);
 
     let response = app
-        .send_json(Method::PATCH, &path, &json!({"name": null, "grade": null}))
+        .patch_student(&student, &json!({"name": null, "grade": null}))
         .await;
 
     let problem = assert_problem(response, 422).await;
@@ -196,9 +192,8 @@ async fn patch_refuses_null_for_required_fields() {
 async fn an_empty_patch_changes_nothing_not_even_updated_at() {
     let app = spawn_app().await;
     let student = app.create_student("Frances", "B", None).await;
-    let path = format!("/api/students/{}", student["id"]);
 
-    let response = app.send_json(Method::PATCH, &path, &json!({})).await;
+    let response = app.patch_student(&student, &json!({})).await;
 
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap(), student);
@@ -208,7 +203,7 @@ async fn an_empty_patch_changes_nothing_not_even_updated_at() {
 async fn deleting_a_student_returns_204_and_then_404() {
     let app = spawn_app().await;
     let student = app.create_student("Temporary", "D", None).await;
-    let path = format!("/api/students/{}", student["id"]);
+    let path = TestApp::student_path(&student);
 
     let deleted = app.client.delete(app.url(&path)).send().await.unwrap();
     assert_eq!(deleted.status(), 204);

@@ -113,6 +113,66 @@ pub mod types {
                 })
         }
     }
+    ///`DeleteStudentIfMatch`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeleteStudentIfMatch(::std::string::String);
+    impl ::std::ops::Deref for DeleteStudentIfMatch {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeleteStudentIfMatch> for ::std::string::String {
+        fn from(value: DeleteStudentIfMatch) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeleteStudentIfMatch {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new(
+                        "^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$",
+                    )
+                    .unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeleteStudentIfMatch {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeleteStudentIfMatch {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteStudentIfMatch {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///The export's file formats.
     #[derive(
         ::serde::Deserialize,
@@ -164,7 +224,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///E-mail address, stored lower-cased; unique across students, ignoring case.
+    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ExportStudentsEmail(::std::string::String);
@@ -184,6 +244,20 @@ pub mod types {
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() > 254usize {
                 return Err("longer than 254 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -235,6 +309,13 @@ pub mod types {
             if value.chars().count() > 100usize {
                 return Err("longer than 100 characters".into());
             }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[^\\x00-\\x1F\\x7F-\\x9F]*$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F]*$\"".into());
+            }
             Ok(Self(value.to_string()))
         }
     }
@@ -269,7 +350,8 @@ pub mod types {
     pub struct FieldError {
         ///What is wrong, for programs: `required`, `type`, `too_long`, `invalid_email`, …
         pub code: ::std::string::String,
-        ///Where: a JSON pointer into the body (`/name`), or `query.<name>` / `path.<name>`.
+        /// Where: a JSON pointer into the body (`/name`), or `query.<name>`, `path.<name>`,
+        /// `header.<name>`.
         pub location: ::std::string::String,
         ///What is wrong, for people.
         pub message: ::std::string::String,
@@ -277,6 +359,66 @@ pub mod types {
     impl FieldError {
         pub fn builder() -> builder::FieldError {
             Default::default()
+        }
+    }
+    ///`GetStudentIfNoneMatch`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct GetStudentIfNoneMatch(::std::string::String);
+    impl ::std::ops::Deref for GetStudentIfNoneMatch {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GetStudentIfNoneMatch> for ::std::string::String {
+        fn from(value: GetStudentIfNoneMatch) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GetStudentIfNoneMatch {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new(
+                        "^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$",
+                    )
+                    .unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetStudentIfNoneMatch {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GetStudentIfNoneMatch {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetStudentIfNoneMatch {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///The service's own view of its health.
@@ -311,6 +453,11 @@ pub mod types {
             if value.chars().count() > 1024usize {
                 return Err("longer than 1024 characters".into());
             }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[A-Za-z0-9_-]+$").unwrap());
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9_-]+$\"".into());
+            }
             Ok(Self(value.to_string()))
         }
     }
@@ -340,7 +487,7 @@ pub mod types {
                 })
         }
     }
-    ///E-mail address, stored lower-cased; unique across students, ignoring case.
+    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ListStudentsEmail(::std::string::String);
@@ -360,6 +507,20 @@ pub mod types {
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() > 254usize {
                 return Err("longer than 254 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -411,6 +572,13 @@ pub mod types {
             if value.chars().count() > 100usize {
                 return Err("longer than 100 characters".into());
             }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[^\\x00-\\x1F\\x7F-\\x9F]*$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F]*$\"".into());
+            }
             Ok(Self(value.to_string()))
         }
     }
@@ -454,7 +622,8 @@ pub mod types {
         pub status: i32,
         ///Short summary of the kind of problem.
         pub title: ::std::string::String,
-        ///Identifies the kind of problem; stable, safe to switch on.
+        /// Identifies the kind of problem; stable, safe to switch on (the API's description lists
+        /// them all).
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
     }
@@ -463,12 +632,72 @@ pub mod types {
             Default::default()
         }
     }
+    ///`ReplaceStudentIfMatch`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ReplaceStudentIfMatch(::std::string::String);
+    impl ::std::ops::Deref for ReplaceStudentIfMatch {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ReplaceStudentIfMatch> for ::std::string::String {
+        fn from(value: ReplaceStudentIfMatch) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ReplaceStudentIfMatch {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new(
+                        "^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$",
+                    )
+                    .unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ReplaceStudentIfMatch {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ReplaceStudentIfMatch {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ReplaceStudentIfMatch {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///A student as stored. `id`, `created_at` and `updated_at` are set by the server.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Student {
         ///When the student was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///E-mail address, stored lower-cased; unique across students, ignoring case.
+        ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub email: ::std::option::Option<StudentEmail>,
         pub grade: crate::types::Grade,
@@ -520,6 +749,20 @@ pub mod types {
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() > 254usize {
                 return Err("longer than 254 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -617,7 +860,7 @@ pub mod types {
                 })
         }
     }
-    ///E-mail address, stored lower-cased; unique across students, ignoring case.
+    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StudentEmail(::std::string::String);
@@ -637,6 +880,20 @@ pub mod types {
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() > 254usize {
                 return Err("longer than 254 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -773,6 +1030,11 @@ pub mod types {
             if value.chars().count() > 1024usize {
                 return Err("longer than 1024 characters".into());
             }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[A-Za-z0-9_-]+$").unwrap());
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9_-]+$\"".into());
+            }
             Ok(Self(value.to_string()))
         }
     }
@@ -807,7 +1069,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
     pub struct StudentPatch {
-        ///E-mail address, stored lower-cased; unique across students, ignoring case.
+        ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "deserialize_present")]
         pub email: ::std::option::Option<::std::option::Option<StudentPatchEmail>>,
@@ -822,7 +1084,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///E-mail address, stored lower-cased; unique across students, ignoring case.
+    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StudentPatchEmail(::std::string::String);
@@ -842,6 +1104,20 @@ pub mod types {
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() > 254usize {
                 return Err("longer than 254 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -944,7 +1220,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
     pub struct StudentReplace {
-        ///E-mail address, stored lower-cased; unique across students, ignoring case.
+        ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub email: ::std::option::Option<StudentReplaceEmail>,
         pub grade: crate::types::Grade,
@@ -956,7 +1232,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///E-mail address, stored lower-cased; unique across students, ignoring case.
+    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StudentReplaceEmail(::std::string::String);
@@ -976,6 +1252,20 @@ pub mod types {
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() > 254usize {
                 return Err("longer than 254 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -1062,6 +1352,66 @@ pub mod types {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StudentReplaceName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`UpdateStudentIfMatch`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateStudentIfMatch(::std::string::String);
+    impl ::std::ops::Deref for UpdateStudentIfMatch {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateStudentIfMatch> for ::std::string::String {
+        fn from(value: UpdateStudentIfMatch) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateStudentIfMatch {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new(
+                        "^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$",
+                    )
+                    .unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateStudentIfMatch {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateStudentIfMatch {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateStudentIfMatch {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -1892,7 +2242,24 @@ pub mod types {
 ///
 /// **Contract.** Every request and response type is published below with its rules (`minLength`, `maxLength`, `pattern`, `format`, `enum`, `nullable`), and the server enforces exactly those. In every string, control characters (NUL included) are refused and `maxLength` counts the characters sent; names are stored with surrounding whitespace trimmed and must hold more than whitespace. Unknown fields in a body are refused, never ignored.
 ///
-/// **Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `type`. A `422` lists every invalid field at once in `errors`, each with a `location` (a JSON pointer into the body such as `/name`, or `query.limit`, `path.id`), a `message` and a `code`. Request bodies are limited to 64 KiB (`413`).
+/// **Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `type`. A `422` lists every invalid field at once in `errors`, each with a `location` (a JSON pointer into the body such as `/name`, or `query.limit`, `path.id`, `header.If-Match`), a `message` and a `code`. Request bodies are limited to 64 KiB (`413`).
+///
+/// **Problem types** (`type` is `urn:students-api:problem:` and one of these):
+///
+/// - `validation-failed`: 422: the request is well-formed but breaks the contract; `errors` names every bad field, parameter or header
+/// - `malformed-body`: 400: the body is not JSON (or repeats a key)
+/// - `student-not-found`: 404: no student has this id
+/// - `not-found`: 404: no route has this path
+/// - `method-not-allowed`: 405: the path exists, the method does not (`Allow` lists them)
+/// - `email-taken`: 409: another student has this e-mail address, ignoring case
+/// - `idempotency-key-in-use`: 409: a request with this `Idempotency-Key` is still running; retry after `Retry-After`
+/// - `precondition-failed`: 412: `If-Match` is not the student's current ETag
+/// - `payload-too-large`: 413: the body is larger than 64 KiB
+/// - `request-timeout`: 408: the body took more than 10 seconds to arrive
+/// - `unsupported-media-type`: 415: the body is not `application/json`
+/// - `forbidden`: 403: a browser request from an origin outside the CORS allow-list
+/// - `service-unavailable`: 503: the database cannot be reached or is not migrated yet; retry after `Retry-After`
+/// - `internal-error`: 500: a fault on our side, logged with the request id
 ///
 /// Version: 0.1.0
 pub struct Client {
@@ -2685,7 +3052,7 @@ pub mod builder {
     pub struct GetStudent<'a> {
         client: &'a super::Client,
         id: Result<i64, String>,
-        if_none_match: Result<Option<::std::string::String>, String>,
+        if_none_match: Result<Option<types::GetStudentIfNoneMatch>, String>,
     }
     impl<'a> GetStudent<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2706,10 +3073,10 @@ pub mod builder {
         }
         pub fn if_none_match<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::GetStudentIfNoneMatch>,
         {
             self.if_none_match = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for if_none_match failed".to_string()
+                "conversion to `GetStudentIfNoneMatch` for if_none_match failed".to_string()
             });
             self
         }
@@ -2777,7 +3144,7 @@ pub mod builder {
     pub struct ReplaceStudent<'a> {
         client: &'a super::Client,
         id: Result<i64, String>,
-        if_match: Result<Option<::std::string::String>, String>,
+        if_match: Result<Option<types::ReplaceStudentIfMatch>, String>,
         body: Result<types::builder::StudentReplace, String>,
     }
     impl<'a> ReplaceStudent<'a> {
@@ -2800,10 +3167,10 @@ pub mod builder {
         }
         pub fn if_match<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::ReplaceStudentIfMatch>,
         {
             self.if_match = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for if_match failed".to_string()
+                "conversion to `ReplaceStudentIfMatch` for if_match failed".to_string()
             });
             self
         }
@@ -2912,7 +3279,7 @@ pub mod builder {
     pub struct DeleteStudent<'a> {
         client: &'a super::Client,
         id: Result<i64, String>,
-        if_match: Result<Option<::std::string::String>, String>,
+        if_match: Result<Option<types::DeleteStudentIfMatch>, String>,
     }
     impl<'a> DeleteStudent<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2933,10 +3300,10 @@ pub mod builder {
         }
         pub fn if_match<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::DeleteStudentIfMatch>,
         {
             self.if_match = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for if_match failed".to_string()
+                "conversion to `DeleteStudentIfMatch` for if_match failed".to_string()
             });
             self
         }
@@ -3007,7 +3374,7 @@ pub mod builder {
     pub struct UpdateStudent<'a> {
         client: &'a super::Client,
         id: Result<i64, String>,
-        if_match: Result<Option<::std::string::String>, String>,
+        if_match: Result<Option<types::UpdateStudentIfMatch>, String>,
         body: Result<types::builder::StudentPatch, String>,
     }
     impl<'a> UpdateStudent<'a> {
@@ -3030,10 +3397,10 @@ pub mod builder {
         }
         pub fn if_match<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::UpdateStudentIfMatch>,
         {
             self.if_match = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for if_match failed".to_string()
+                "conversion to `UpdateStudentIfMatch` for if_match failed".to_string()
             });
             self
         }

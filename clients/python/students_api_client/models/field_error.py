@@ -14,7 +14,8 @@ class FieldError:
     """One thing wrong with a request, precise enough to show next to the input that caused it.
 
     Attributes:
-        location (str): Where: a JSON pointer into the body (`/name`), or `query.<name>` / `path.<name>`.
+        location (str): Where: a JSON pointer into the body (`/name`), or `query.<name>`, `path.<name>`,
+            `header.<name>`.
         message (str): What is wrong, for people.
         code (str): What is wrong, for programs: `required`, `type`, `too_long`, `invalid_email`, …
     """

@@ -17,14 +17,9 @@ T = TypeVar("T", bound="Problem")
 class Problem:
     """An RFC 9457 problem details object. `type` is a stable URN per kind of problem.
 
-    Example:
-        {'type': 'urn:students-api:problem:validation-failed', 'title': 'Your request is not valid', 'status': 422,
-            'detail': 'the request has 2 invalid field(s)', 'errors': [{'location': '/name', 'message': 'must be at most 100
-            characters', 'code': 'too_long'}, {'location': '/grade', 'message': 'must be one of A+, A, A-, B+, B, B-, C+, C,
-            C-, D, F', 'code': 'invalid_enum'}], 'request_id': '3f2b8c0e9d4a4b7e8c1d2e3f4a5b6c7d'}
-
     Attributes:
-        type_ (str): Identifies the kind of problem; stable, safe to switch on.
+        type_ (str): Identifies the kind of problem; stable, safe to switch on (the API's description lists
+            them all).
         title (str): Short summary of the kind of problem.
         status (int): The HTTP status code.
         detail (str): What happened in this occurrence.

@@ -18,15 +18,14 @@ class Student:
 
     Example:
         {'id': 42, 'name': 'Ada Lovelace', 'grade': 'A-', 'email': 'ada@example.com', 'created_at':
-            datetime.datetime(2026, 1, 1, 0, 0, tzinfo=datetime.timezone(datetime.timedelta(0), 'Z')), 'updated_at':
-            datetime.datetime(2026, 1, 1, 0, 0, tzinfo=datetime.timezone(datetime.timedelta(0), 'Z'))}
+            '2026-01-01T00:00:00.000000Z', 'updated_at': '2026-01-01T00:00:00.000000Z'}
 
     Attributes:
         id (int): Server-assigned identifier.
         name (str): Full name. Surrounding whitespace is trimmed; control characters are refused. Example: Ada Lovelace.
-        grade (Grade): A letter grade, best first. Example: A-.
-        email (None | str): E-mail address, stored lower-cased; unique across students, ignoring case. Example:
-            ada@example.com.
+        grade (Grade): A letter grade, best first.
+        email (None | str): E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across
+            students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
         created_at (datetime.datetime): When the student was created.
         updated_at (datetime.datetime): When any field last changed.
     """

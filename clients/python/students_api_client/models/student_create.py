@@ -20,8 +20,8 @@ class StudentCreate:
 
     Attributes:
         name (str): Full name. Surrounding whitespace is trimmed; control characters are refused. Example: Ada Lovelace.
-        grade (Grade): A letter grade, best first. Example: A-.
-        email (None | str | Unset): Optional; omit it or send `null` for none. Example: ada@example.com.
+        grade (Grade): A letter grade, best first.
+        email (None | str | Unset): Optional; omit it or send `null` for none.
     """
 
     name: str

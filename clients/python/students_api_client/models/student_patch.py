@@ -22,9 +22,9 @@ class StudentPatch:
         Attributes:
             name (str | Unset): Full name. Surrounding whitespace is trimmed; control characters are refused. Example: Ada
                 Lovelace.
-            grade (Grade | Unset): A letter grade, best first. Example: A-.
-            email (None | str | Unset): E-mail address, stored lower-cased; unique across students, ignoring case. Example:
-                ada@example.com.
+            grade (Grade | Unset): A letter grade, best first.
+            email (None | str | Unset): E-mail address, stored lower-cased with surrounding whitespace trimmed; unique
+                across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
     """
 
     name: str | Unset = UNSET

@@ -132,8 +132,9 @@ def sync_detailed(
     Args:
         format_ (ExportFormat | Unset): The export's file formats.
         grade (list[Grade] | Unset):
-        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
-            case. Example: ada@example.com.
+        email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
+            trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64
+            characters, `@`, and a host name.
         has_email (bool | Unset):
         created_after (datetime.datetime | Unset):
         created_before (datetime.datetime | Unset):
@@ -190,8 +191,9 @@ def sync(
     Args:
         format_ (ExportFormat | Unset): The export's file formats.
         grade (list[Grade] | Unset):
-        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
-            case. Example: ada@example.com.
+        email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
+            trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64
+            characters, `@`, and a host name.
         has_email (bool | Unset):
         created_after (datetime.datetime | Unset):
         created_before (datetime.datetime | Unset):
@@ -243,8 +245,9 @@ async def asyncio_detailed(
     Args:
         format_ (ExportFormat | Unset): The export's file formats.
         grade (list[Grade] | Unset):
-        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
-            case. Example: ada@example.com.
+        email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
+            trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64
+            characters, `@`, and a host name.
         has_email (bool | Unset):
         created_after (datetime.datetime | Unset):
         created_before (datetime.datetime | Unset):
@@ -299,8 +302,9 @@ async def asyncio(
     Args:
         format_ (ExportFormat | Unset): The export's file formats.
         grade (list[Grade] | Unset):
-        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
-            case. Example: ada@example.com.
+        email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
+            trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64
+            characters, `@`, and a host name.
         has_email (bool | Unset):
         created_after (datetime.datetime | Unset):
         created_before (datetime.datetime | Unset):

@@ -144,8 +144,9 @@ def sync_detailed(
 
     Args:
         grade (list[Grade] | Unset):
-        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
-            case. Example: ada@example.com.
+        email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
+            trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64
+            characters, `@`, and a host name.
         has_email (bool | Unset):
         created_after (datetime.datetime | Unset):
         created_before (datetime.datetime | Unset):
@@ -210,8 +211,9 @@ def sync(
 
     Args:
         grade (list[Grade] | Unset):
-        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
-            case. Example: ada@example.com.
+        email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
+            trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64
+            characters, `@`, and a host name.
         has_email (bool | Unset):
         created_after (datetime.datetime | Unset):
         created_before (datetime.datetime | Unset):
@@ -271,8 +273,9 @@ async def asyncio_detailed(
 
     Args:
         grade (list[Grade] | Unset):
-        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
-            case. Example: ada@example.com.
+        email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
+            trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64
+            characters, `@`, and a host name.
         has_email (bool | Unset):
         created_after (datetime.datetime | Unset):
         created_before (datetime.datetime | Unset):
@@ -335,8 +338,9 @@ async def asyncio(
 
     Args:
         grade (list[Grade] | Unset):
-        email (str | Unset): E-mail address, stored lower-cased; unique across students, ignoring
-            case. Example: ada@example.com.
+        email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
+            trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64
+            characters, `@`, and a host name.
         has_email (bool | Unset):
         created_after (datetime.datetime | Unset):
         created_before (datetime.datetime | Unset):
