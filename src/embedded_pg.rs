@@ -10,7 +10,12 @@
 //! - the server is our child in its own process group (Ctrl-C reaches us, not it) and, on Linux,
 //!   gets SIGINT (fast shutdown) if we die, even by `kill -9`: no orphaned servers;
 //! - a stale `postmaster.pid` left by a crash is removed; a live server on our data directory is
-//!   reused rather than started twice.
+//!   reused rather than started twice;
+//! - the port is remembered beside the data directory (`<data dir>.port`) and reused while it
+//!   is free, so the psql command printed at start-up keeps working across runs.
+//!
+//! Throwaway servers and fault injection (`start_throwaway`, `restart`) are for tests only,
+//! behind the `test-support` feature.
 
 use std::{
     fs,
@@ -21,7 +26,7 @@ use std::{
     process::{Command, Stdio},
     sync::{Mutex, mpsc},
     thread,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 /// The superuser `initdb` creates; the embedded server trusts local TCP connections.
@@ -30,6 +35,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 /// Overrides where the embedded server keeps its data.
 pub const DATA_DIR_ENV: &str = "STUDENTS_API_PGDATA";
+#[cfg(feature = "test-support")]
 const THROWAWAY_PREFIX: &str = "students-api-test-pg-";
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +97,7 @@ impl OwnedServer {
 
 /// How [`EmbeddedPostgres::restart`] takes the server down (PostgreSQL's shutdown modes, and
 /// a crash).
+#[cfg(feature = "test-support")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shutdown {
     /// SIGINT: disconnect clients, checkpoint, exit.
@@ -117,11 +124,12 @@ impl EmbeddedPostgres {
     }
 
     /// For tests: a fast, non-durable server in a fresh temporary directory.
+    #[cfg(feature = "test-support")]
     pub fn start_throwaway() -> Result<Self> {
         let bin_dir = find_bin_dir()?;
         sweep_dead_throwaways();
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or_default();
         let root =
@@ -158,7 +166,8 @@ impl EmbeddedPostgres {
                 return Ok(embedded);
             }
         }
-        embedded.port = free_port()?;
+        embedded.port = remembered_port(&embedded.data_dir).map_or_else(free_port, Ok)?;
+        remember_port(&embedded.data_dir, embedded.port);
         embedded.server = Some(embedded.spawn_server(&run_as, throwaway)?);
         embedded.wait_until_ready()?;
         Ok(embedded)
@@ -310,6 +319,7 @@ impl EmbeddedPostgres {
 
     /// Takes the server down the way `how` says, waits `down_for`, and starts it again on the
     /// same port and data: fault injection for tests of the service under database failures.
+    #[cfg(feature = "test-support")]
     pub fn restart(&mut self, how: Shutdown, down_for: Duration) -> Result<()> {
         if let Some(server) = self.server.take() {
             let signal = match how {
@@ -536,6 +546,27 @@ fn default_data_root() -> Result<PathBuf> {
     Ok(base.join("students-api"))
 }
 
+/// Where the port of a data directory's server is remembered: beside it, like its log.
+fn port_file(data_dir: &Path) -> PathBuf {
+    data_dir.with_extension("port")
+}
+
+/// The port this data directory's server used last, if it is free now.
+fn remembered_port(data_dir: &Path) -> Option<u16> {
+    let port: u16 = fs::read_to_string(port_file(data_dir))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    TcpListener::bind(("127.0.0.1", port)).ok().map(|_| port)
+}
+
+fn remember_port(data_dir: &Path, port: u16) {
+    if let Err(err) = fs::write(port_file(data_dir), format!("{port}\n")) {
+        tracing::warn!(error = %err, "could not remember the embedded PostgreSQL's port");
+    }
+}
+
 fn free_port() -> Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(io_err("find a free port"))?;
     listener
@@ -545,6 +576,7 @@ fn free_port() -> Result<u16> {
 }
 
 /// Removes throwaway directories whose test process is gone (their server died with it).
+#[cfg(feature = "test-support")]
 fn sweep_dead_throwaways() {
     let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
         return;

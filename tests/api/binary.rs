@@ -24,7 +24,7 @@ pub fn start_binary(data_dir: &Path) -> Running {
         .env("STUDENTS_API_PGDATA", data_dir)
         .env("PORT", "0")
         .env("RUST_LOG", "students_api=info")
-        .env("NO_COLOR", "1")
+        .env_remove("NO_COLOR")
         .current_dir(std::env::temp_dir())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -46,6 +46,10 @@ pub fn start_binary(data_dir: &Path) -> Running {
             }
             continue;
         };
+        assert!(
+            !line.contains('\u{1b}'),
+            "no colour codes in a log that is not a terminal: {line:?}"
+        );
         if let Some((_, command)) = line.split_once("inspect it with: ") {
             psql = command
                 .split_whitespace()

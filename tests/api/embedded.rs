@@ -70,6 +70,10 @@ async fn data_survives_a_kill_9_and_a_stale_pid_file_and_no_server_is_orphaned()
         page["items"][0]["name"], "Survivor",
         "data persisted across runs"
     );
+    assert_eq!(
+        second.psql, first.psql,
+        "the psql command printed at start-up stays the same across runs"
+    );
 
     signal(&second.child, "-TERM");
     assert!(second.child.wait().unwrap().success());

@@ -1,31 +1,50 @@
 //! `spawn_app()` and friends: each test gets its own database (dropped when the test ends) and
 //! its own server on port 0, and the verbs the tests keep using.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use students_api::{config::Config, embedded_pg::EmbeddedPostgres, startup::Application};
 
+/// The throwaway server of this test run, when there is no `DATABASE_URL`.
+static EMBEDDED: Mutex<Option<EmbeddedPostgres>> = Mutex::new(None);
+
 /// The PostgreSQL server the tests create their databases on: a URL to its maintenance database.
 fn server_url() -> &'static str {
-    static SERVER: OnceLock<(String, Option<EmbeddedPostgres>)> = OnceLock::new();
-    &SERVER
-        .get_or_init(|| {
-            let _ = dotenvy::dotenv();
-            if std::env::var_os("TEST_LOG").is_some() {
-                students_api::telemetry::init();
-            }
-            match std::env::var("DATABASE_URL") {
-                Ok(url) => (url, None),
-                Err(_) => match EmbeddedPostgres::start_throwaway() {
-                    Ok(pg) => (pg.url("postgres"), Some(pg)),
-                    Err(err) => panic!("tests need PostgreSQL: {err}"),
-                },
-            }
-        })
-        .0
+    static SERVER: OnceLock<String> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let _ = dotenvy::dotenv();
+        if std::env::var_os("TEST_LOG").is_some() {
+            students_api::telemetry::init();
+        }
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            return url;
+        }
+        let pg = EmbeddedPostgres::start_throwaway()
+            .unwrap_or_else(|err| panic!("tests need PostgreSQL: {err}"));
+        let url = pg.url("postgres");
+        *EMBEDDED.lock().unwrap() = Some(pg);
+        stop_embedded_at_exit();
+        url
+    })
+}
+
+/// Statics are never dropped, so without this the throwaway server's data (about 1 GB after a
+/// full run) would stay in the temporary directory until the next run.
+#[allow(unsafe_code)]
+fn stop_embedded_at_exit() {
+    extern "C" fn stop() {
+        if let Some(pg) = EMBEDDED.lock().ok().and_then(|mut pg| pg.take()) {
+            pg.stop();
+        }
+    }
+    // SAFETY: `stop` is a plain function that lives as long as the process; libtest's exit
+    // (passed or failed) runs it once, while the other threads still exist.
+    unsafe {
+        libc::atexit(stop);
+    }
 }
 
 /// A URL for a brand-new, empty database on the test server.
