@@ -5,7 +5,8 @@
 //! walker follows the wire type's published schema, collecting every violation with a JSON
 //! pointer. The shape (objects, required and unknown fields, JSON types, `null`) is the
 //! walker's; every value rule and its code is the domain's: strings go through the domain's
-//! `TextRule` (with the schema's bounds, which the domain types published) or `Email::parse`.
+//! `TextRule` (with the schema's bounds, which the domain types published), or `Email::parse`
+//! for the schema that publishes `Email::PATTERN`.
 //! Only when it finds nothing does poem-openapi build the typed value.
 
 use std::{
@@ -198,9 +199,10 @@ fn check_string(schema: &MetaSchema, value: &Value, at: &str, errors: &mut Vec<F
     }
 }
 
-/// The domain's rules for a string with `schema`'s bounds, format, enum and pattern.
+/// The domain's rules for a string with `schema`'s bounds, enum and pattern. An `Email` (known
+/// by the pattern it publishes) is the domain's `Email::parse`, with its own error code.
 fn check_text(schema: &MetaSchema, raw: &str) -> Result<(), Violation> {
-    if schema.format == Some("email") {
+    if schema.pattern.as_deref() == Some(Email::PATTERN) {
         return Email::parse(raw).map(drop);
     }
     TextRule {

@@ -34,12 +34,109 @@ async fn the_served_spec_is_the_committed_one_in_yaml_and_json() {
 async fn swagger_ui_and_redoc_are_served() {
     let app = spawn_app().await;
 
-    for path in ["/docs", "/redoc"] {
+    for (path, title) in [
+        ("/docs", "<title>Students API — Swagger UI</title>"),
+        ("/redoc", "<title>Students API — reference</title>"),
+    ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
         let html = response.text().await.unwrap();
         assert!(html.contains("<html"), "{path} is a page");
+        assert!(html.contains(title), "{path} has a real title");
+        assert!(html.contains("rel=\"icon\""), "{path} has a favicon");
+        // Offline: the pages load nothing from elsewhere (poem-openapi's ReDoc asks Google).
+        assert!(!html.contains("fonts.googleapis"), "{path} works offline");
+        // They show our document, with an example per error status, not poem-openapi's own.
+        assert!(
+            html.contains("student-not-found"),
+            "{path} shows the 404 example"
+        );
     }
+}
+
+#[test]
+fn each_error_status_shows_its_own_example() {
+    let spec = spec();
+    let responses = &spec["paths"]["/api/students/{id}"]["get"]["responses"];
+    for (status, kind) in [
+        ("404", "student-not-found"),
+        ("422", "validation-failed"),
+        ("500", "internal-error"),
+        ("503", "service-unavailable"),
+    ] {
+        let example = &responses[status]["content"]["application/problem+json"]["example"];
+        assert_eq!(
+            example["status"],
+            status.parse::<i64>().unwrap(),
+            "{status}"
+        );
+        assert_eq!(
+            example["type"],
+            format!("urn:students-api:problem:{kind}"),
+            "{status}"
+        );
+    }
+}
+
+#[test]
+fn the_description_lists_every_problem_type_and_the_spec_says_where_it_lives() {
+    let spec = spec();
+    let description = spec["info"]["description"].as_str().unwrap();
+    for (kind, _) in students_api::error::PROBLEM_TYPES {
+        assert!(description.contains(&format!("`{kind}`")), "{kind}");
+    }
+    assert_eq!(spec["servers"][0]["url"], "/");
+    assert!(spec["info"]["contact"]["url"].is_string());
+    assert_eq!(spec["info"]["license"]["name"], "MIT");
+}
+
+#[test]
+fn the_readme_lists_every_problem_type() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    for (kind, _) in students_api::error::PROBLEM_TYPES {
+        assert!(
+            readme.contains(&format!("| `{kind}` |")),
+            "README lists {kind}"
+        );
+    }
+}
+
+#[test]
+fn optional_filters_carry_no_example_swagger_ui_would_prefill() {
+    let spec = spec();
+    let parameters = spec["paths"]["/api/students"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    for parameter in parameters {
+        assert!(
+            parameter["schema"].get("example").is_none() && parameter.get("example").is_none(),
+            "{} has no example",
+            parameter["name"]
+        );
+    }
+}
+
+#[test]
+fn condition_headers_and_cursors_publish_their_syntax() {
+    let spec = spec();
+    let get = &spec["paths"]["/api/students/{id}"]["get"]["parameters"];
+    let if_none_match = get
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "If-None-Match")
+        .unwrap();
+    assert!(if_none_match["schema"]["pattern"].is_string());
+    let list = &spec["paths"]["/api/students"]["get"]["parameters"];
+    let cursor = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "cursor")
+        .unwrap();
+    assert_eq!(cursor["schema"]["pattern"], "^[A-Za-z0-9_-]+$");
+    assert_eq!(cursor["schema"]["maxLength"], 1024);
 }
 
 fn spec() -> Value {

@@ -4,6 +4,13 @@ An Idempotency-Key is single-use by contract: the same key with another body is 
 fuzzer does not know that and reuses short keys such as "0" across unrelated requests, so just
 before each call every valid key gets a unique suffix. Invalid keys are left as they are, so
 the server's refusal of them is still tested.
+
+`If-Match` and `If-None-Match` publish their syntax (`*` or a list of quoted entity tags).
+Schemathesis sometimes sends a case it judges as valid (generation mode positive) with a header
+drawn as invalid, such as `If-Match: 0`, and then reports the server's 422 as "valid data
+rejected". Such a header in a case judged valid is quoted (`"0"`, a well-formed tag) just before
+the call; cases judged invalid keep their garbage, so the 422 for a malformed condition is still
+tested.
 """
 
 import re
@@ -13,10 +20,24 @@ import schemathesis
 
 UNIQUE = itertools.count()
 VALID_KEY = re.compile(r"^[!-~]{1,200}$")
+# The published pattern of EntityTags (src/api/students/params.rs).
+ENTITY_TAGS = re.compile(r'^[ \t]*(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)[ \t]*$')
+ETAG_CHARACTERS = re.compile(r"^[!#-~]*$")
+
+
+def judged_valid(case):
+    meta = getattr(case, "meta", None)
+    return meta is not None and meta.generation.mode == "positive"
 
 
 @schemathesis.hook
 def before_call(context, case, **kwargs):
-    key = (case.headers or {}).get("Idempotency-Key")
+    headers = case.headers or {}
+    key = headers.get("Idempotency-Key")
     if isinstance(key, str) and VALID_KEY.match(key):
-        case.headers["Idempotency-Key"] = f"{key}-{next(UNIQUE)}"
+        headers["Idempotency-Key"] = f"{key}-{next(UNIQUE)}"
+    if judged_valid(case):
+        for name in ("If-Match", "If-None-Match"):
+            value = headers.get(name)
+            if isinstance(value, str) and not ENTITY_TAGS.match(value):
+                headers[name] = f'"{value}"' if ETAG_CHARACTERS.match(value) else "*"

@@ -14,35 +14,25 @@ pub fn etag(version: i32) -> String {
 /// `None` (no header, or `*`): write unconditionally; a missing student is a 404 either way.
 /// Weak tags (`W/"3"`) and tags we never issued accept nothing, so they answer 412.
 pub fn if_match(header: Option<&EntityTags>) -> Option<Vec<i32>> {
-    let header = header?.as_str();
-    if header == "*" {
-        return None;
+    match header? {
+        EntityTags::Any => None,
+        EntityTags::Tags(tags) => Some(
+            tags.iter()
+                .filter(|tag| !tag.weak)
+                .filter_map(|tag| tag.opaque.parse().ok())
+                .collect(),
+        ),
     }
-    Some(
-        tags(header)
-            .filter(|(weak, _)| !weak)
-            .filter_map(|(_, opaque)| opaque.parse().ok())
-            .collect(),
-    )
 }
 
 /// Whether an `If-None-Match` header matches a student at `version` (`*` matches any).
 pub fn none_match(header: &EntityTags, version: i32) -> bool {
-    let header = header.as_str();
-    header == "*" || tags(header).any(|(_, opaque)| opaque.parse::<i32>().ok() == Some(version))
-}
-
-/// `W/"1", "2"` → `(true, "1")`, `(false, "2")`.
-fn tags(header: &str) -> impl Iterator<Item = (bool, &str)> {
-    header.split(',').filter_map(|member| {
-        let member = member.trim();
-        let (weak, quoted) = match member.strip_prefix("W/") {
-            Some(rest) => (true, rest),
-            None => (false, member),
-        };
-        let opaque = quoted.strip_prefix('"')?.strip_suffix('"')?;
-        Some((weak, opaque))
-    })
+    match header {
+        EntityTags::Any => true,
+        EntityTags::Tags(tags) => tags
+            .iter()
+            .any(|tag| tag.opaque.parse::<i32>().ok() == Some(version)),
+    }
 }
 
 #[cfg(test)]

@@ -92,26 +92,57 @@ impl ParseFromParameter for IdempotencyKey {
 /// `W/"3"`). Anything else is a 422 naming the header: a garbage condition must not pass as
 /// "no current version matches" (412) or be ignored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntityTags(String);
+pub enum EntityTags {
+    /// `*`: any current version.
+    Any,
+    /// The tags listed, in order.
+    Tags(Vec<EntityTag>),
+}
+
+/// One entity tag: `"<opaque>"`, or `W/"<opaque>"` when weak.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityTag {
+    pub weak: bool,
+    pub opaque: String,
+}
+
+/// Optional white space in a header value (RFC 9110 §5.6.3).
+const OWS: [char; 2] = [' ', '\t'];
 
 impl EntityTags {
-    /// RFC 9110 §13.1.1's syntax, for the spec; [`Self::parse_from_parameter`] checks the same.
+    /// RFC 9110 §8.8.3 and §13.1.1's syntax, for the spec; [`Self::parse`] reads the same.
     pub const PATTERN: &str = r#"^[ \t]*(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)[ \t]*$"#;
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    fn is_tag(member: &str) -> bool {
-        let quoted = member.strip_prefix("W/").unwrap_or(member);
-        quoted
-            .strip_prefix('"')
-            .and_then(|rest| rest.strip_suffix('"'))
-            .is_some_and(|opaque| {
-                opaque
-                    .bytes()
-                    .all(|b| b == b'!' || (b'#'..=b'~').contains(&b))
-            })
+    fn parse(value: &str) -> Option<Self> {
+        let value = value.trim_matches(OWS);
+        if value == "*" {
+            return Some(Self::Any);
+        }
+        let mut tags = Vec::new();
+        let mut rest = value;
+        loop {
+            let (weak, quoted) = match rest.strip_prefix("W/") {
+                Some(quoted) => (true, quoted),
+                None => (false, rest),
+            };
+            // An opaque tag is any visible ASCII but `"`, commas included.
+            let (opaque, after) = quoted.strip_prefix('"')?.split_once('"')?;
+            if !opaque
+                .bytes()
+                .all(|b| b == b'!' || (b'#'..=b'~').contains(&b))
+            {
+                return None;
+            }
+            tags.push(EntityTag {
+                weak,
+                opaque: opaque.to_owned(),
+            });
+            let after = after.trim_start_matches(OWS);
+            if after.is_empty() {
+                return Some(Self::Tags(tags));
+            }
+            rest = after.strip_prefix(',')?.trim_start_matches(OWS);
+        }
     }
 }
 
@@ -126,19 +157,12 @@ inline_scalar_type!(
 
 impl ParseFromParameter for EntityTags {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        let value = value.trim_matches([' ', '\t']);
-        if value == "*"
-            || value
-                .split(',')
-                .all(|m| Self::is_tag(m.trim_matches([' ', '\t'])))
-        {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err(ParseError::custom(
+        Self::parse(value).ok_or_else(|| {
+            ParseError::custom(
                 "must be `*` or a comma-separated list of entity tags, such as \"3\" (the ETag \
                  of a response)",
-            ))
-        }
+            )
+        })
     }
 }
 
@@ -320,9 +344,32 @@ mod tests {
     }
 
     #[test]
+    fn a_comma_inside_a_tag_is_part_of_the_tag() {
+        let parsed = EntityTags::parse_from_parameter("W/\"a,b\" , \"3\"").ok();
+        let expected = EntityTags::Tags(vec![
+            EntityTag {
+                weak: true,
+                opaque: "a,b".to_owned(),
+            },
+            EntityTag {
+                weak: false,
+                opaque: "3".to_owned(),
+            },
+        ]);
+        assert_eq!(parsed, Some(expected));
+    }
+
+    #[test]
     fn entity_tags_are_a_star_or_a_list_of_quoted_tags() {
         let pattern = regex::Regex::new(EntityTags::PATTERN).ok();
-        for ok in ["*", "\"3\"", " W/\"3\" ", "\"1\", W/\"2\",\"x\"", "\"\""] {
+        for ok in [
+            "*",
+            "\"3\"",
+            " W/\"3\" ",
+            "\"1\", W/\"2\",\"x\"",
+            "\"\"",
+            "W/\"a,b\"\t,\t \"c\"",
+        ] {
             assert!(EntityTags::parse_from_parameter(ok).is_ok(), "{ok}");
             assert!(pattern.as_ref().is_some_and(|p| p.is_match(ok)), "{ok}");
         }
