@@ -151,3 +151,31 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[tokio::test]
+async fn a_row_that_breaks_the_rules_costs_only_itself_never_a_whole_page() {
+    let app = spawn_app().await;
+    let ada = app.create_student("Ada", "A", None).await;
+    let grace = app.create_student("Grace", "B", None).await;
+    // As if a constraint had been dropped by hand: a grade the API does not know.
+    sqlx::query("ALTER TABLE students DROP CONSTRAINT students_grade_valid")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE students SET grade = 'Z' WHERE id = $1")
+        .bind(grace["id"].as_i64())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let page: Value = app.get("/api/students").await.json().await.unwrap();
+    let listed: Vec<&Value> = page["items"].as_array().unwrap().iter().collect();
+    assert_eq!(listed, vec![&ada], "the list still answers, without the unreadable row");
+
+    let problem = crate::helpers::assert_problem(
+        app.get(&crate::helpers::TestApp::student_path(&grace)).await,
+        500,
+    )
+    .await;
+    assert_eq!(problem["type"], "urn:students-api:problem:internal-error");
+}
