@@ -15,6 +15,7 @@ mod errors;
 mod export;
 mod faults;
 mod hardening;
+mod harness;
 mod helpers;
 mod idempotency;
 mod listing;

@@ -170,10 +170,15 @@ async fn a_row_that_breaks_the_rules_costs_only_itself_never_a_whole_page() {
 
     let page: Value = app.get("/api/students").await.json().await.unwrap();
     let listed: Vec<&Value> = page["items"].as_array().unwrap().iter().collect();
-    assert_eq!(listed, vec![&ada], "the list still answers, without the unreadable row");
+    assert_eq!(
+        listed,
+        vec![&ada],
+        "the list still answers, without the unreadable row"
+    );
 
     let problem = crate::helpers::assert_problem(
-        app.get(&crate::helpers::TestApp::student_path(&grace)).await,
+        app.get(&crate::helpers::TestApp::student_path(&grace))
+            .await,
         500,
     )
     .await;
