@@ -247,3 +247,32 @@ async fn a_garbage_or_empty_condition_header_is_a_422_naming_it_not_a_412() {
     let unchanged: serde_json::Value = app.get(&path).await.json().await.unwrap();
     assert_eq!(unchanged["grade"], "A");
 }
+
+#[tokio::test]
+async fn entity_tags_compare_exactly_as_issued_not_as_numbers() {
+    let app = spawn_app().await;
+    let ada = app.create_student("Ada", "A", None).await;
+    let path = format!("/api/students/{}", ada["id"]);
+
+    for tag in ["\"01\"", "\"+1\"", "\"1.0\""] {
+        let read = app
+            .client
+            .get(app.url(&path))
+            .header("if-none-match", tag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status(), 200, "{tag} is not the ETag \"1\"");
+        let write = send(
+            &app,
+            Method::PATCH,
+            &path,
+            Some(tag),
+            Some(json!({"grade": "F"})),
+        )
+        .await;
+        assert_problem(write, 412).await;
+    }
+    let unchanged: serde_json::Value = app.get(&path).await.json().await.unwrap();
+    assert_eq!(unchanged["grade"], "A");
+}

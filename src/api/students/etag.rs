@@ -12,14 +12,14 @@ pub fn etag(version: i32) -> String {
 
 /// The versions an `If-Match` header accepts, for the database to compare inside the write.
 /// `None` (no header, or `*`): write unconditionally; a missing student is a 404 either way.
-/// Weak tags (`W/"3"`) and tags we never issued accept nothing, so they answer 412.
+/// Weak tags (`W/"3"`) and tags we never issued (`"banana"`, `"03"`) accept nothing: 412.
 pub fn if_match(header: Option<&EntityTags>) -> Option<Vec<i32>> {
     match header? {
         EntityTags::Any => None,
         EntityTags::Tags(tags) => Some(
             tags.iter()
                 .filter(|tag| !tag.weak)
-                .filter_map(|tag| tag.opaque.parse().ok())
+                .filter_map(|tag| issued_version(&tag.opaque))
                 .collect(),
         ),
     }
@@ -31,8 +31,17 @@ pub fn none_match(header: &EntityTags, version: i32) -> bool {
         EntityTags::Any => true,
         EntityTags::Tags(tags) => tags
             .iter()
-            .any(|tag| tag.opaque.parse::<i32>().ok() == Some(version)),
+            .any(|tag| issued_version(&tag.opaque) == Some(version)),
     }
+}
+
+/// The version an opaque tag names, if it is exactly a tag [`etag`] writes: tags compare as
+/// strings (RFC 9110 §8.8.3.2), so `"01"` and `"+1"` are not `"1"`.
+fn issued_version(opaque: &str) -> Option<i32> {
+    opaque
+        .parse::<i32>()
+        .ok()
+        .filter(|version| version.to_string() == opaque)
 }
 
 #[cfg(test)]
@@ -53,6 +62,7 @@ mod tests {
         assert_eq!(if_match(Some(&tags("\"1\", \"4\""))), Some(vec![1, 4]));
         assert_eq!(if_match(Some(&tags("W/\"3\""))), Some(vec![]));
         assert_eq!(if_match(Some(&tags("\"abc\""))), Some(vec![]));
+        assert_eq!(if_match(Some(&tags("\"01\", \"+1\""))), Some(vec![]));
     }
 
     #[test]
@@ -62,5 +72,7 @@ mod tests {
         assert!(none_match(&tags("\"1\", W/\"2\""), 2));
         assert!(none_match(&tags("*"), 7));
         assert!(!none_match(&tags("\"1\""), 2));
+        assert!(!none_match(&tags("\"01\""), 1), "compared as issued");
+        assert!(!none_match(&tags("\"+1\""), 1), "compared as issued");
     }
 }
