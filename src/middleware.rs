@@ -75,7 +75,7 @@ async fn answer<E: Endpoint>(endpoint: &E, request: Request, id: String) -> poem
     let uri = request.uri().clone(); // shares the request's bytes: no copy on the hot path
     let docs = is_docs_page(uri.path());
     let api = uri.path().starts_with("/api/");
-    let mut response = match unreadable_header(&request) {
+    let mut response = match misread_parameters(&request) {
         Some(problem) => span.in_scope(|| problem.into_problem_response()),
         None => endpoint
             .call(request)
@@ -123,11 +123,12 @@ async fn answer<E: Endpoint>(endpoint: &E, request: Request, id: String) -> poem
     Ok(response)
 }
 
-/// A header the API reads (`If-Match`, `Idempotency-Key`, …) whose value is not visible ASCII.
-/// poem-openapi would skip such a value as if the header were absent, turning a conditional or
-/// keyed request into an unconditional one; it is a 422 naming the header instead.
-fn unreadable_header(request: &Request) -> Option<ApiError> {
-    let errors: Vec<FieldError> = openapi::header_parameters()
+/// What poem-openapi's extractors would silently misread, as a 422 naming each parameter:
+/// - a header the API reads (`If-Match`, `Idempotency-Key`, …) whose value is not visible ASCII:
+///   it would be skipped as if absent, turning a conditional or keyed request unconditional;
+/// - a single-value query parameter given twice (`limit=1&limit=100`): only the first would count.
+fn misread_parameters(request: &Request) -> Option<ApiError> {
+    let mut errors: Vec<FieldError> = openapi::header_parameters()
         .iter()
         .filter(|name| {
             request
@@ -144,6 +145,27 @@ fn unreadable_header(request: &Request) -> Option<ApiError> {
             )
         })
         .collect();
+    if let Some(query) = request.uri().query() {
+        let single = openapi::single_value_query_parameters();
+        let mut seen: Vec<std::borrow::Cow<'_, str>> = Vec::new();
+        for (name, _) in form_urlencoded::parse(query.as_bytes()) {
+            if !single.iter().any(|s| *s == name) {
+                continue;
+            }
+            if seen.contains(&name) {
+                let location = format!("query.{name}");
+                if !errors.iter().any(|e| e.location == location) {
+                    errors.push(FieldError::new(
+                        location,
+                        Code::InvalidParameter.as_str(),
+                        "must be given once",
+                    ));
+                }
+            } else {
+                seen.push(name);
+            }
+        }
+    }
     (!errors.is_empty()).then_some(ApiError::Validation(errors))
 }
 

@@ -174,6 +174,24 @@ pub fn header_parameters() -> &'static [String] {
     &NAMES
 }
 
+/// The names of the query parameters that take one value (all but arrays such as `grade`).
+pub fn single_value_query_parameters() -> &'static [String] {
+    static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let mut names: Vec<String> = operations(document())
+            .filter_map(|operation| operation["parameters"].as_array())
+            .flatten()
+            .filter(|parameter| {
+                parameter["in"] == "query" && parameter["schema"]["type"] != "array"
+            })
+            .filter_map(|parameter| Some(parameter["name"].as_str()?.to_owned()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    });
+    &NAMES
+}
+
 /// Every operation object of the document (`paths.*.*`).
 fn operations(document: &Value) -> impl Iterator<Item = &Value> {
     document["paths"]

@@ -322,3 +322,33 @@ async fn a_value_only_the_database_refuses_is_still_a_422_not_a_500() {
     let problem = assert_problem(response, 422).await;
     assert_eq!(error_locations(&problem), vec![pair("/name", "constraint")]);
 }
+
+#[tokio::test]
+async fn a_single_value_parameter_given_twice_is_a_422_not_the_first_one() {
+    let app = spawn_app().await;
+    for query in [
+        "limit=1&limit=100",
+        "sort=name&q=a&sort=-name",
+        "email=a%40x.io&email=b%40x.io",
+    ] {
+        let problem = assert_problem(app.get(&format!("/api/students?{query}")).await, 422).await;
+        let name = query.split('=').next().unwrap();
+        let location = if name == "sort" {
+            "query.sort"
+        } else {
+            &format!("query.{name}")
+        };
+        assert_eq!(
+            error_locations(&problem),
+            vec![pair(location, "invalid_parameter")],
+            "{query}"
+        );
+    }
+    let export = app
+        .get("/api/students/export?format=csv&format=ndjson")
+        .await;
+    assert_problem(export, 422).await;
+    // Arrays are repeated by design.
+    let grades = app.get("/api/students?grade=A&grade=B").await;
+    assert_eq!(grades.status(), 200);
+}
