@@ -41,21 +41,12 @@ pub fn harden<E: Endpoint + 'static>(
             header::HeaderName::from_static(REQUEST_ID_HEADER),
         ])
         .max_age(600);
+    // Errors become problems inside CORS too: poem's Cors turns an error from the routes into
+    // its own plain-text response before an outer handler could see it.
     routes
+        .catch_all_error(problem_response)
         .with_if(!allowed_origins.is_empty(), cors)
-        .catch_all_error(|err: poem::Error| async move {
-            // Our own errors were rendered where they arose; the rest are poem's.
-            if err.is_from_response() {
-                err.into_response()
-            } else {
-                rejections::from_poem(&err, |name| {
-                    openapi::header_parameters()
-                        .iter()
-                        .any(|header| header.eq_ignore_ascii_case(name))
-                })
-                .into_problem_response()
-            }
-        })
+        .catch_all_error(problem_response)
         .with(CatchPanic::new().with_handler(panic_response))
         .around(|endpoint, request| async move {
             let id = request_id::from_header(
@@ -66,6 +57,20 @@ pub fn harden<E: Endpoint + 'static>(
             );
             request_id::scope(id.clone(), answer(&endpoint, request, id)).await
         })
+}
+
+/// Any error as a problem: ours were rendered where they arose; the rest are poem's.
+async fn problem_response(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        err.into_response()
+    } else {
+        rejections::from_poem(&err, |name| {
+            openapi::header_parameters()
+                .iter()
+                .any(|header| header.eq_ignore_ascii_case(name))
+        })
+        .into_problem_response()
+    }
 }
 
 /// Runs one request inside its log span, then stamps the response.

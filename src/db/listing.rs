@@ -10,9 +10,9 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::{
     Error,
-    students::{StudentRow, columns, to_students},
+    students::{Fetched, StudentRow, columns, to_students},
 };
-use crate::domain::{Keyset, Sort, SortKey, SortValue, Student, StudentFilter};
+use crate::domain::{Keyset, Sort, SortKey, SortValue, StudentFilter};
 
 /// The expression an order sorts by, exactly as its index is built (so the planner uses it).
 fn order_expression(key: SortKey) -> &'static str {
@@ -132,12 +132,12 @@ pub async fn list(
     sort: Sort,
     keyset: Option<&Keyset>,
     limit: i64,
-) -> Result<Vec<Student>, Error> {
+) -> Result<Fetched, Error> {
     let Some(text) = &filter.search else {
         return page(pool, filter, sort, keyset, limit, Plan::InOrder).await;
     };
     let windowed = page(pool, filter, sort, keyset, limit, Plan::Window(text)).await?;
-    if windowed.len() as i64 == limit {
+    if windowed.rows as i64 == limit {
         return Ok(windowed);
     }
     page(pool, filter, sort, keyset, limit, Plan::AllMatches).await
@@ -160,7 +160,7 @@ async fn page(
     keyset: Option<&Keyset>,
     limit: i64,
     plan: Plan<'_>,
-) -> Result<Vec<Student>, Error> {
+) -> Result<Fetched, Error> {
     let direction = if sort.descending { "DESC" } else { "ASC" };
     let expression = order_expression(sort.key);
     let order = match sort.key {

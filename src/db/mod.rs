@@ -22,7 +22,7 @@ use sqlx::{
 pub use error::{EMAIL_UNIQUE_INDEX, Error, is_unavailable};
 pub use idempotency::{IDEMPOTENCY_TTL_HOURS, expire_idempotency_keys, insert_once};
 pub use listing::{count, list};
-pub use students::{Expected, delete, get, insert, replace, update};
+pub use students::{Expected, Fetched, delete, get, insert, replace, update};
 
 /// The migrations in `migrations/`, embedded in the binary and applied at start-up.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");

@@ -7,7 +7,8 @@ use super::Error;
 use crate::domain::{Email, Grade, NewStudent, Student, StudentChanges, StudentName};
 
 /// A row as PostgreSQL returns it. The table's CHECK constraints mirror the domain's rules
-/// (migrations 1 and 5), so its values are taken as they are, not parsed again on every read.
+/// (migrations 1 and 5), so its values are taken as they are, not parsed again on every read
+/// (rows older than a constraint left `NOT VALID` are served as they are, too).
 #[derive(Debug, FromRow, serde::Deserialize)]
 pub struct StudentRow {
     pub id: i64,
@@ -51,16 +52,29 @@ macro_rules! columns {
 }
 pub(super) use columns;
 
-/// The students of a page. A row that cannot be read is logged and left out, so one bad row
-/// never costs the whole page.
-pub(super) fn to_students(rows: Vec<StudentRow>) -> Vec<Student> {
-    rows.into_iter()
+/// The rows a list query returned: the students, and how many rows there were. A row that
+/// cannot be read is logged and left out, so one bad row never costs the whole page; callers
+/// decide whether more pages follow from `rows`, not from the students left.
+#[derive(Debug)]
+pub struct Fetched {
+    pub students: Vec<Student>,
+    pub rows: usize,
+}
+
+pub(super) fn to_students(rows: Vec<StudentRow>) -> Fetched {
+    let count = rows.len();
+    let students = rows
+        .into_iter()
         .filter_map(|row| {
             Student::try_from(row)
                 .inspect_err(|err| tracing::error!(error = %err, "left an unreadable row out"))
                 .ok()
         })
-        .collect()
+        .collect();
+    Fetched {
+        students,
+        rows: count,
+    }
 }
 
 /// The versions a conditional write accepts (`If-Match`); `None` writes whatever the version.

@@ -276,3 +276,25 @@ async fn entity_tags_compare_exactly_as_issued_not_as_numbers() {
     let unchanged: serde_json::Value = app.get(&path).await.json().await.unwrap();
     assert_eq!(unchanged["grade"], "A");
 }
+
+#[tokio::test]
+async fn several_if_match_lines_are_one_list() {
+    let app = spawn_app().await;
+    let ada = app.create_student("Ada", "A", None).await;
+    let path = format!("/api/students/{}", ada["id"]);
+
+    let written = app
+        .client
+        .patch(app.url(&path))
+        .header("if-match", "\"9\"")
+        .header("if-match", "\"1\"")
+        .json(&json!({"grade": "B"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        written.status(),
+        200,
+        "the second line names the current version"
+    );
+}

@@ -86,6 +86,25 @@ async fn cors_answers_only_the_allowed_origins() {
             )
             .send()
     };
+    // An error inside CORS is a problem too, not poem's plain text.
+    let refused = app
+        .client
+        .get(app.url("/api/students?limit=0"))
+        .header(header::ORIGIN, allowed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.headers()["access-control-allow-origin"], allowed);
+    assert_problem(refused, 422).await;
+    let unknown = app
+        .client
+        .get(app.url("/nowhere"))
+        .header(header::ORIGIN, allowed)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(unknown, 404).await;
+
     let ok = preflight(allowed).await.unwrap();
     assert!(ok.status().is_success(), "{}", ok.status());
     assert_eq!(ok.headers()["access-control-allow-origin"], allowed);

@@ -175,6 +175,18 @@ async fn a_row_that_breaks_the_rules_costs_only_itself_never_a_whole_page() {
         vec![&ada],
         "the list still answers, without the unreadable row"
     );
+    // Nor does it end the walk early: pages of one still reach the students after it.
+    let later = app.create_student("Katherine", "C", None).await;
+    let last = app.create_student("Margaret", "D", None).await;
+    let walked = app.walk_pages("/api/students?limit=1").await;
+    assert_eq!(walked, vec![ada.clone(), later, last]);
+    let export = app
+        .get("/api/students/export?format=ndjson")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(export.lines().count(), 3, "{export}");
 
     let problem = crate::helpers::assert_problem(
         app.get(&crate::helpers::TestApp::student_path(&grace))

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::list_query::{ListQuery, rfc3339};
 use crate::{
     api::types::inline_scalar_type,
-    domain::{Code, Grade, Keyset, SortKey, SortValue, Student, StudentName},
+    domain::{Code, Grade, Keyset, SortKey, SortValue, Student, StudentName, is_control},
     error::{ApiError, FieldError},
 };
 
@@ -102,14 +102,17 @@ impl Cursor {
         let value = match query.sort.key {
             SortKey::Id if self.value.is_empty() => SortValue::Id,
             SortKey::Id => return Err(broken()),
-            // A name as the table holds it: the name rules, NUL and all control characters
-            // refused, so nothing a client forges reaches PostgreSQL that a name could not be.
-            SortKey::Name => SortValue::Name(
-                StudentName::parse(&self.value)
-                    .map_err(|_| broken())?
-                    .as_str()
-                    .to_owned(),
-            ),
+            // Exactly the stored name the page ended on (not re-trimmed: a row older than a
+            // constraint may hold one that is not), but never more than a name may hold or a
+            // control character, NUL included: nothing forged reaches PostgreSQL that no name
+            // could be.
+            SortKey::Name
+                if self.value.chars().count() <= StudentName::RULE.max_chars.unwrap_or(0)
+                    && !self.value.chars().any(is_control) =>
+            {
+                SortValue::Name(self.value.clone())
+            }
+            SortKey::Name => return Err(broken()),
             SortKey::Grade => SortValue::Grade(Grade::parse(&self.value).map_err(|_| broken())?),
             SortKey::CreatedAt | SortKey::UpdatedAt => SortValue::Time(
                 DateTime::parse_from_rfc3339(&self.value)

@@ -20,7 +20,7 @@ use sqlx::PgPool;
 use super::{list_query::ListQuery, schemas::StudentRead};
 use crate::{
     api::types::Timestamp,
-    db,
+    db::{self, Fetched},
     domain::{Keyset, Student},
 };
 
@@ -125,27 +125,30 @@ impl std::fmt::Debug for ExportResponse {
 impl ExportResponse {
     /// Streams `first` (already read, so a failing database was a problem response, not a
     /// broken file) and then every later page of `query`.
-    pub fn stream(
-        pool: PgPool,
-        query: ListQuery,
-        format: ExportFormat,
-        first: Vec<Student>,
-    ) -> Self {
+    pub fn stream(pool: PgPool, query: ListQuery, format: ExportFormat, first: Fetched) -> Self {
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(2);
         tokio::spawn(async move {
             let mut page = first;
             let mut header = true;
             loop {
-                let done = (page.len() as i64) < BATCH;
-                let next = page.last().map(|last| Keyset {
+                // Whether more follow is the rows' count; where to resume, the last student
+                // written (rows after it, unreadable ones included, are read again).
+                let done = (page.rows as i64) < BATCH;
+                let next = page.students.last().map(|last| Keyset {
                     value: query.sort.value_of(last),
                     id: last.id,
                 });
-                let chunk = format.encode(page, std::mem::take(&mut header));
+                let chunk = format.encode(page.students, std::mem::take(&mut header));
                 if sender.send(Ok(chunk)).await.is_err() {
                     return; // the client went away
                 }
-                let Some(next) = next.filter(|_| !done) else {
+                if done {
+                    return;
+                }
+                let Some(next) = next else {
+                    // A whole batch unreadable: end the body broken, never looking complete.
+                    tracing::error!("export stopped part-way: a batch without one readable row");
+                    let _ = sender.send(Err(io::Error::other("unreadable rows"))).await;
                     return;
                 };
                 page = match db::list(&pool, &query.filter, query.sort, Some(&next), BATCH).await {

@@ -89,10 +89,11 @@ impl StudentsApi {
         });
         let keyset = cursor.0.map(|c| c.keyset(&query)).transpose()?;
         let limit = limit.0.unwrap_or_default().get();
-        // One extra row tells whether another page follows, without a COUNT.
-        let mut students =
-            db::list(pool, &query.filter, query.sort, keyset.as_ref(), limit + 1).await?;
-        let next_cursor = if students.len() as i64 > limit {
+        // One extra row tells whether another page follows, without a COUNT. The cursor comes
+        // from the last student returned: rows after it are read again, none are skipped.
+        let fetched = db::list(pool, &query.filter, query.sort, keyset.as_ref(), limit + 1).await?;
+        let mut students = fetched.students;
+        let next_cursor = if fetched.rows as i64 > limit {
             students.truncate(limit as usize);
             students.last().map(|last| Cursor::after(&query, last))
         } else {

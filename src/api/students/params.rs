@@ -156,6 +156,18 @@ inline_scalar_type!(
 );
 
 impl ParseFromParameter for EntityTags {
+    /// Several `If-Match` lines are one comma-separated list (RFC 9110 §5.3), not just the first.
+    fn parse_from_parameters<I: IntoIterator<Item = A>, A: AsRef<str>>(
+        lines: I,
+    ) -> ParseResult<Self> {
+        let lines: Vec<A> = lines.into_iter().collect();
+        if lines.is_empty() {
+            return Err(ParseError::expected_input());
+        }
+        let joined: Vec<&str> = lines.iter().map(AsRef::as_ref).collect();
+        Self::parse_from_parameter(&joined.join(", "))
+    }
+
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
         Self::parse(value).ok_or_else(|| {
             ParseError::custom(
@@ -341,6 +353,17 @@ mod tests {
             let sort = StudentSort::parse_from_parameter(name).map(StudentSort::as_str);
             assert_eq!(sort.ok(), Some(name));
         }
+    }
+
+    #[test]
+    fn several_header_lines_are_one_list() {
+        let parsed = EntityTags::parse_from_parameters(["\"1\"", "W/\"2\""]).ok();
+        let tags = match parsed {
+            Some(EntityTags::Tags(tags)) => tags.len(),
+            _ => 0,
+        };
+        assert_eq!(tags, 2);
+        assert!(EntityTags::parse_from_parameters(["\"1\"", "garbage"]).is_err());
     }
 
     #[test]
