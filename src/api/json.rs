@@ -50,7 +50,19 @@ pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 impl<T: ParseFromJSON + 'static> ParsePayload for JsonBody<T> {
     const IS_REQUIRED: bool = true;
 
-    async fn from_request(_request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        // A compressed body is a media type we do not read (415), not malformed JSON (400).
+        if let Some(encoding) = request
+            .headers()
+            .get(poem::http::header::CONTENT_ENCODING)
+            .filter(|encoding| !encoding.as_bytes().eq_ignore_ascii_case(b"identity"))
+        {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "the content encoding `{}` is not supported; send the body uncompressed",
+                String::from_utf8_lossy(encoding.as_bytes())
+            ))
+            .into());
+        }
         // The byte limit counts what is read (so chunked bodies are bounded too); the time
         // limit stops a client trickling a body in to hold the connection.
         let read = body.take()?.into_bytes_limit(MAX_BODY_BYTES);

@@ -352,3 +352,23 @@ async fn a_single_value_parameter_given_twice_is_a_422_not_the_first_one() {
     let grades = app.get("/api/students?grade=A&grade=B").await;
     assert_eq!(grades.status(), 200);
 }
+
+#[tokio::test]
+async fn a_compressed_body_is_a_415_not_malformed_json() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/api/students"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(vec![0x1f, 0x8b, 0x08, 0x00])
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, 415).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("gzip"),
+        "{problem}"
+    );
+    assert_eq!(app.student_count().await, 0);
+}
