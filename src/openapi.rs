@@ -160,36 +160,32 @@ pub fn allowed_methods(path: &str) -> Option<&'static str> {
 /// The names of every header parameter an operation declares (`If-Match`, `Idempotency-Key`,
 /// …), as the spec spells them.
 pub fn header_parameters() -> &'static [String] {
-    static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
-        let mut names: Vec<String> = operations(document())
-            .filter_map(|operation| operation["parameters"].as_array())
-            .flatten()
-            .filter(|parameter| parameter["in"] == "header")
-            .filter_map(|parameter| Some(parameter["name"].as_str()?.to_owned()))
-            .collect();
-        names.sort();
-        names.dedup();
-        names
-    });
+    static NAMES: LazyLock<Vec<String>> =
+        LazyLock::new(|| parameter_names(|parameter| parameter["in"] == "header"));
     &NAMES
 }
 
 /// The names of the query parameters that take one value (all but arrays such as `grade`).
 pub fn single_value_query_parameters() -> &'static [String] {
     static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
-        let mut names: Vec<String> = operations(document())
-            .filter_map(|operation| operation["parameters"].as_array())
-            .flatten()
-            .filter(|parameter| {
-                parameter["in"] == "query" && parameter["schema"]["type"] != "array"
-            })
-            .filter_map(|parameter| Some(parameter["name"].as_str()?.to_owned()))
-            .collect();
-        names.sort();
-        names.dedup();
-        names
+        parameter_names(|parameter| {
+            parameter["in"] == "query" && parameter["schema"]["type"] != "array"
+        })
     });
     &NAMES
+}
+
+/// The names of the parameters, of any operation, that `select` picks; sorted, once each.
+fn parameter_names(select: impl Fn(&Value) -> bool) -> Vec<String> {
+    let mut names: Vec<String> = operations(document())
+        .filter_map(|operation| operation["parameters"].as_array())
+        .flatten()
+        .filter(|parameter| select(parameter))
+        .filter_map(|parameter| Some(parameter["name"].as_str()?.to_owned()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Every operation object of the document (`paths.*.*`).
