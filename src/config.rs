@@ -35,6 +35,10 @@ pub struct Config {
     /// has the figures).
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_pool_size: u32,
+    /// Most client connections open at once; more wait to be accepted. Lowered to what the
+    /// open-file limit allows (`ulimit -n`, less 64 for the pool and files).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
     /// Origins whose pages may call the API from a browser (CORS), comma-separated, such as
     /// `https://app.example.com,http://localhost:5173`. Empty: none.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]

@@ -244,6 +244,8 @@ impl ApiError {
     pub fn into_problem_response(self) -> Response {
         match &self {
             ApiError::Internal(source) => tracing::error!(error = %source, "internal error"),
+            // The breaker's own refusals are not news: it logged the outage once.
+            ApiError::Unavailable(db::Error::Down) => {}
             ApiError::Unavailable(source) => {
                 tracing::warn!(error = %source, "database unavailable")
             }
@@ -292,7 +294,7 @@ impl From<db::Error> for ApiError {
                     format!("breaks the database rule `{constraint}`"),
                 )])
             }
-            err @ db::Error::Unavailable(_) => ApiError::Unavailable(err),
+            err @ (db::Error::Unavailable(_) | db::Error::Down) => ApiError::Unavailable(err),
             err @ (db::Error::Corrupt(_) | db::Error::Query(_)) => {
                 ApiError::Internal(Box::new(err))
             }

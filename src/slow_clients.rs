@@ -1,28 +1,22 @@
-//! Closes connections whose request head trickles in (slowloris). hyper has a header-read
-//! timeout, but it needs a timer and poem does not give hyper one, so a client sending one
-//! header line every few seconds could hold a connection (and a task) forever. Each connection
-//! is wrapped here: once the first byte of a request head arrives, the whole head (up to the
-//! blank line) must follow within [`HEAD_TIMEOUT`], or reads fail and hyper drops the
-//! connection. Idle keep-alive connections are closed here too, after [`IDLE_TIMEOUT`]. Bodies
-//! are bounded where they are read (`JsonBody`).
+//! Closes connections whose request head trickles in (slowloris). A client sending one
+//! header line every few seconds could otherwise hold a connection (and a task) forever.
+//! Each connection is wrapped here: once the first byte of a request head arrives, the whole
+//! head (up to the blank line) must follow within [`HEAD_TIMEOUT`], or reads fail and hyper
+//! drops the connection. An HTTP/2 connection's "head" is its preface and first SETTINGS
+//! frame; after those, HTTP/2 keep-alive pings and the idle limit watch it
+//! ([`crate::server`]). Bodies are bounded where they are read (`JsonBody`).
 //!
-//! One timer per connection serves both limits, and it is reset once per request (when a head
-//! starts). poem's own `idle_timeout` runs a second task per connection that every read and
-//! write wakes; on small requests that cost more CPU than the rest of our middleware together.
+//! One timer per connection, reset once per request (when a head starts). hyper's own
+//! `header_read_timeout` also runs while a keep-alive connection is idle, so it cannot tell a
+//! slow head from a quiet client.
 
 use std::{
-    future::Future,
     io,
     pin::Pin,
     task::{Context, Poll},
     time::Duration,
 };
 
-use poem::{
-    http::uri::Scheme,
-    listener::Acceptor,
-    web::{LocalAddr, RemoteAddr},
-};
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     time::{Instant, Sleep},
@@ -32,144 +26,80 @@ use tokio::{
 /// a head in one packet; this only ever stops a client that is stalling on purpose.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long a keep-alive connection may sit between requests (or before its first one).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// What an HTTP/2 client sends first (RFC 9113 §3.4), followed by a SETTINGS frame.
+const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// The two limits a connection lives under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// From a head's first byte to its blank line.
-    pub head: Duration,
-    /// From the last response (or the connection's start) to the next head's first byte.
-    pub idle: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            head: HEAD_TIMEOUT,
-            idle: IDLE_TIMEOUT,
-        }
-    }
-}
-
-/// Wraps every connection an acceptor yields in a [`HeadDeadline`].
-pub struct HeadDeadlineAcceptor<A> {
-    inner: A,
-    limits: Limits,
-}
-
-impl<A> std::fmt::Debug for HeadDeadlineAcceptor<A> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HeadDeadlineAcceptor")
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<A> HeadDeadlineAcceptor<A> {
-    pub fn new(inner: A, limits: Limits) -> Self {
-        Self { inner, limits }
-    }
-}
-
-impl<A: Acceptor> Acceptor for HeadDeadlineAcceptor<A> {
-    type Io = HeadDeadline<A::Io>;
-
-    fn local_addr(&self) -> Vec<LocalAddr> {
-        self.inner.local_addr()
-    }
-
-    fn accept(
-        &mut self,
-    ) -> impl Future<Output = io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)>> + Send {
-        let limits = self.limits;
-        let accepted = self.inner.accept();
-        async move {
-            let (io, local, remote, scheme) = accepted.await?;
-            Ok((HeadDeadline::new(io, limits), local, remote, scheme))
-        }
-    }
-}
+/// The preface and the 9-byte header of the SETTINGS frame that follows it.
+const H2_PRELUDE_LEN: usize = H2_PREFACE.len() + 9;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Between requests: nothing of the next head has arrived.
     Idle,
-    /// Reading a head; the deadline is armed.
+    /// The connection's first bytes, which may be the HTTP/2 preface; the deadline is armed.
+    Prelude,
+    /// Reading an HTTP/1 head; the deadline is armed.
     Head,
     /// The head is complete; the request is being answered.
     Answering,
-    /// HTTP/2 (prior knowledge): frames, not heads; not watched.
+    /// HTTP/2 past its preface and settings: frames, not heads; not watched here.
     Http2,
 }
 
-/// A connection whose request heads must arrive within a time limit, closed when idle too long.
+/// A connection whose request heads must arrive within a time limit.
 pub struct HeadDeadline<Io> {
     io: Io,
-    limits: Limits,
+    limit: Duration,
     phase: Phase,
-    /// Armed for the head limit when a head starts; when it fires in any other phase it is
-    /// re-armed for the idle limit, counted from `idle_since` (so a response costs no reset).
+    /// Armed when a head starts; disarmed when it is complete.
     deadline: Pin<Box<Sleep>>,
-    idle_since: Instant,
+    armed: bool,
     /// The last bytes seen, to find a `\r\n\r\n` split across reads.
     tail: [u8; 3],
-    first_read: bool,
+    /// The connection's first bytes, to recognise HTTP/2 and find its SETTINGS frame's end.
+    prelude: [u8; H2_PRELUDE_LEN],
+    read_total: usize,
 }
 
 impl<Io> std::fmt::Debug for HeadDeadline<Io> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HeadDeadline")
-            .field("limits", &self.limits)
+            .field("limit", &self.limit)
             .field("phase", &self.phase)
             .finish_non_exhaustive()
     }
 }
 
 impl<Io> HeadDeadline<Io> {
-    fn new(io: Io, limits: Limits) -> Self {
+    pub fn new(io: Io, limit: Duration) -> Self {
         Self {
             io,
-            limits,
+            limit,
             phase: Phase::Idle,
-            deadline: Box::pin(tokio::time::sleep(limits.idle)),
-            idle_since: Instant::now(),
+            deadline: Box::pin(tokio::time::sleep(limit)),
+            armed: false,
             tail: [0; 3],
-            first_read: true,
+            prelude: [0; H2_PRELUDE_LEN],
+            read_total: 0,
         }
     }
 
-    /// A response going out means its request was read: the next head starts afresh, and the
-    /// connection is idle until it does.
+    /// A response going out means its request was read: the next head starts afresh.
     fn wrote(&mut self, written: &Poll<io::Result<usize>>) {
         if self.phase == Phase::Answering && matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
             self.phase = Phase::Idle;
-            self.idle_since = Instant::now();
         }
     }
 
-    /// With no bytes to read: whether a limit has run out, and else that the timer will wake us.
-    fn expired(&mut self, cx: &mut Context<'_>) -> Option<Expired> {
-        while self.deadline.as_mut().poll(cx).is_ready() {
-            match self.phase {
-                Phase::Head => return Some(Expired::Head),
-                Phase::Idle if self.idle_since.elapsed() >= self.limits.idle => {
-                    return Some(Expired::Idle);
-                }
-                Phase::Idle => {
-                    let at = self.idle_since + self.limits.idle;
-                    self.deadline.as_mut().reset(at);
-                }
-                Phase::Answering => {
-                    // The handler's time is not limited here; check again later.
-                    let at = Instant::now() + self.limits.idle;
-                    self.deadline.as_mut().reset(at);
-                }
-                Phase::Http2 => return None,
-            }
-        }
-        None
+    /// With no bytes to read: whether the head's time has run out (else the timer wakes us).
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        self.armed && self.deadline.as_mut().poll(cx).is_ready()
+    }
+
+    fn arm(&mut self) {
+        let at = Instant::now() + self.limit;
+        self.deadline.as_mut().reset(at);
+        self.armed = true;
     }
 
     /// Moves the phase on for bytes just read.
@@ -177,20 +107,52 @@ impl<Io> HeadDeadline<Io> {
         if bytes.is_empty() {
             return;
         }
-        if std::mem::take(&mut self.first_read) && bytes.starts_with(b"PRI * HTTP/2.0") {
-            self.phase = Phase::Http2;
+        let before = self.read_total;
+        self.read_total = self.read_total.saturating_add(bytes.len());
+        if self.phase == Phase::Idle {
+            self.phase = if before == 0 {
+                Phase::Prelude
+            } else {
+                Phase::Head
+            };
+            self.tail = [0; 3];
+            self.arm();
         }
-        if matches!(self.phase, Phase::Answering | Phase::Http2) {
+        if self.phase == Phase::Prelude {
+            self.read_prelude(before, bytes);
+        }
+        if self.phase == Phase::Head {
+            self.read_head(bytes);
+        }
+    }
+
+    /// The connection's first bytes: the HTTP/2 preface and its SETTINGS frame, or an HTTP/1
+    /// head.
+    fn read_prelude(&mut self, before: usize, bytes: &[u8]) {
+        if before < H2_PRELUDE_LEN {
+            let take = bytes.len().min(H2_PRELUDE_LEN - before);
+            self.prelude[before..before + take].copy_from_slice(&bytes[..take]);
+        }
+        let have = self.read_total.min(H2_PRELUDE_LEN);
+        let compared = have.min(H2_PREFACE.len());
+        if self.prelude[..compared] != H2_PREFACE[..compared] {
+            self.phase = Phase::Head;
             return;
         }
-        if self.phase == Phase::Idle {
-            self.phase = Phase::Head;
-            self.tail = [0; 3];
-            let at = Instant::now() + self.limits.head;
-            self.deadline.as_mut().reset(at);
+        if have == H2_PRELUDE_LEN {
+            let [a, b, c] = [self.prelude[24], self.prelude[25], self.prelude[26]];
+            let settings_len = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
+            if self.read_total >= H2_PRELUDE_LEN + settings_len {
+                self.phase = Phase::Http2;
+                self.armed = false;
+            }
         }
-        if self.phase == Phase::Head && ends_head(self.tail, bytes) {
+    }
+
+    fn read_head(&mut self, bytes: &[u8]) {
+        if ends_head(self.tail, bytes) {
             self.phase = Phase::Answering;
+            self.armed = false;
         }
         let mut window = [0u8; 3];
         let keep = bytes.len().min(3);
@@ -198,12 +160,6 @@ impl<Io> HeadDeadline<Io> {
         window[3 - keep..].copy_from_slice(&bytes[bytes.len() - keep..]);
         self.tail = window;
     }
-}
-
-/// Which limit ran out.
-enum Expired {
-    Head,
-    Idle,
 }
 
 /// Whether `\r\n\r\n` occurs in `tail` (the previous three bytes) followed by `bytes`.
@@ -230,18 +186,14 @@ impl<Io: AsyncRead + Unpin> AsyncRead for HeadDeadline<Io> {
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
-            Poll::Pending => match this.expired(cx) {
-                None => Poll::Pending,
-                Some(Expired::Head) => {
-                    tracing::info!("closing a connection whose request head was too slow");
-                    Poll::Ready(Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "request head not received in time",
-                    )))
-                }
-                // As if the client had closed it: hyper ends the connection quietly.
-                Some(Expired::Idle) => Poll::Ready(Ok(())),
-            },
+            Poll::Pending if this.expired(cx) => {
+                tracing::info!("closing a connection whose request head was too slow");
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "request head not received in time",
+                )))
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -287,63 +239,82 @@ mod tests {
 
     use super::*;
 
-    const LIMITS: Limits = Limits {
-        head: Duration::from_secs(5),
-        idle: Duration::from_secs(60),
-    };
+    const LIMIT: Duration = HEAD_TIMEOUT;
 
-    /// Reads from the server's side until EOF or an error; returns whether it was an error.
-    /// Panics if the connection is still open after an hour (of paused, simulated time).
-    async fn read_until_closed<Io: AsyncRead + Unpin>(conn: &mut HeadDeadline<Io>) -> bool {
+    /// Reads from the server's side until EOF or an error; returns when that happened, or
+    /// `None` if the connection was still open after an hour (of paused, simulated time).
+    async fn closed_after<Io: AsyncRead + Unpin>(conn: &mut HeadDeadline<Io>) -> Option<Duration> {
+        let started = Instant::now();
         let mut buf = [0u8; 256];
         let closed = async {
             loop {
                 match conn.read(&mut buf).await {
-                    Ok(0) => return false,
+                    Ok(0) | Err(_) => return,
                     Ok(_) => {}
-                    Err(_) => return true,
                 }
             }
         };
         tokio::time::timeout(Duration::from_secs(3600), closed)
             .await
-            .expect("the connection was never closed")
+            .ok()
+            .map(|()| started.elapsed())
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_connection_that_never_sends_is_closed_after_the_idle_limit() {
-        let (_client, server) = duplex(1024);
-        let mut conn = HeadDeadline::new(server, LIMITS);
-        let started = Instant::now();
-        assert!(!read_until_closed(&mut conn).await, "closed quietly (EOF)");
-        assert_eq!(started.elapsed(), LIMITS.idle);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn idle_time_counts_from_the_last_response() {
-        let (mut client, server) = duplex(1024);
-        let mut conn = HeadDeadline::new(server, LIMITS);
-        tokio::time::sleep(Duration::from_secs(50)).await;
-        client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
-        let mut buf = [0u8; 256];
-        assert!(conn.read(&mut buf).await.unwrap() > 0);
-        conn.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
-        let answered = Instant::now();
-        assert!(!read_until_closed(&mut conn).await);
-        assert_eq!(answered.elapsed(), LIMITS.idle);
+    /// The preface and an empty SETTINGS frame, as an HTTP/2 client opens a connection.
+    fn h2_prelude() -> Vec<u8> {
+        let mut bytes = H2_PREFACE.to_vec();
+        bytes.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+        bytes
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_head_that_stalls_fails_after_the_head_limit() {
         let (mut client, server) = duplex(1024);
-        let mut conn = HeadDeadline::new(server, LIMITS);
+        let mut conn = HeadDeadline::new(server, LIMIT);
         client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
-        let started = Instant::now();
-        assert!(
-            read_until_closed(&mut conn).await,
-            "an error, not a quiet close"
-        );
-        assert_eq!(started.elapsed(), LIMITS.head);
+        assert_eq!(closed_after(&mut conn).await, Some(LIMIT));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_connection_is_not_this_limits_business() {
+        // The idle limit is the server's (crate::server); a head deadline never arms for it.
+        let (_client, server) = duplex(1024);
+        let mut conn = HeadDeadline::new(server, LIMIT);
+        assert_eq!(closed_after(&mut conn).await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_next_head_gets_its_own_limit_after_a_response() {
+        let (mut client, server) = duplex(1024);
+        let mut conn = HeadDeadline::new(server, LIMIT);
+        client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 256];
+        assert!(conn.read(&mut buf).await.unwrap() > 0);
+        conn.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        client.write_all(b"GET /next HTTP/1.1\r\n").await.unwrap();
+        assert_eq!(closed_after(&mut conn).await, Some(LIMIT));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_http2_preface_without_its_settings_fails_after_the_head_limit() {
+        let (mut client, server) = duplex(1024);
+        let mut conn = HeadDeadline::new(server, LIMIT);
+        client.write_all(H2_PREFACE).await.unwrap();
+        assert_eq!(closed_after(&mut conn).await, Some(LIMIT));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn settings_sent_a_byte_at_a_time_still_count_as_one_head() {
+        let (mut client, server) = duplex(1024);
+        let mut conn = HeadDeadline::new(server, LIMIT);
+        let mut buf = [0u8; 256];
+        for byte in h2_prelude() {
+            client.write_all(&[byte]).await.unwrap();
+            assert_eq!(conn.read(&mut buf).await.unwrap(), 1);
+        }
+        // Past its settings, an HTTP/2 connection is watched by pings and the idle limit.
+        assert_eq!(closed_after(&mut conn).await, None);
     }
 
     #[test]

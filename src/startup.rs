@@ -7,10 +7,7 @@ use std::{
 
 use bytes::Bytes;
 
-use poem::{
-    Endpoint, EndpointExt, IntoResponse, Route, Server,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-};
+use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use sqlx::PgPool;
 
 use crate::{
@@ -19,7 +16,7 @@ use crate::{
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
     error::ApiError,
     jobs, middleware, openapi,
-    slow_clients::{HeadDeadlineAcceptor, Limits},
+    server::{self, ConnectionLimits},
 };
 
 /// The database the embedded server holds the students in.
@@ -48,6 +45,7 @@ pub enum StartupError {
 pub fn app(
     pool: PgPool,
     migrations: MigrationState,
+    health: db::Health,
     allowed_origins: &[String],
 ) -> impl Endpoint + use<> {
     let api = openapi::api_service();
@@ -71,16 +69,34 @@ pub fn app(
         .nest(
             "/",
             api.around(move |endpoint, request| {
-                let migrations = migrations.clone();
+                let (migrations, health) = (migrations.clone(), health.clone());
                 async move {
-                    // Until the migrations are applied only liveness answers; the rest is a 503.
-                    if !migrations.is_applied() && request.uri().path() != "/healthz" {
+                    // Liveness never needs the database; everything else does.
+                    if request.uri().path() == "/healthz" {
+                        return endpoint
+                            .call(request)
+                            .await
+                            .map(IntoResponse::into_response);
+                    }
+                    if !migrations.is_applied() {
                         return Err(ApiError::NotReady.into());
                     }
-                    endpoint
+                    // The breaker: while the database is known to be away, fail at once.
+                    if health.is_down() {
+                        return Err(ApiError::Unavailable(db::Error::Down).into());
+                    }
+                    let result = endpoint
                         .call(request)
                         .await
-                        .map(IntoResponse::into_response)
+                        .map(IntoResponse::into_response);
+                    let status = match &result {
+                        Ok(response) => response.status(),
+                        Err(err) => err.status(),
+                    };
+                    if status == poem::http::StatusCode::SERVICE_UNAVAILABLE {
+                        health.suspect();
+                    }
+                    result
                 }
             }),
         )
@@ -127,7 +143,9 @@ fn page_built_on_first_visit(build: fn() -> String) -> impl Endpoint {
 
 /// A service bound to its port, ready to run.
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
+    health: db::Health,
+    limits: ConnectionLimits,
     pool: PgPool,
     port: u16,
     allowed_origins: Vec<String>,
@@ -183,17 +201,18 @@ impl Application {
     /// service at a database that is down).
     pub async fn bind(config: &Config, pool: PgPool) -> Result<Self, StartupError> {
         let address = format!("{}:{}", config.host, config.port);
-        let acceptor = TcpListener::bind(address.clone())
-            .into_acceptor()
+        let listener = tokio::net::TcpListener::bind(address.clone())
             .await
             .map_err(|source| StartupError::Listen { address, source })?;
-        let port = acceptor
+        let port = listener
             .local_addr()
-            .first()
-            .and_then(|addr| addr.as_socket_addr().map(|a| a.port()))
+            .map(|addr| addr.port())
             .unwrap_or(config.port);
+        let max_connections = usize::try_from(config.max_connections).unwrap_or(usize::MAX);
         Ok(Self {
-            acceptor,
+            listener,
+            health: db::Health::new(&pool),
+            limits: ConnectionLimits::new(max_connections),
             pool,
             port,
             allowed_origins: config.cors_allowed_origins.clone(),
@@ -211,28 +230,30 @@ impl Application {
         &self.pool
     }
 
+    /// Replaces the connection limits (tests use short ones).
+    pub fn set_connection_limits(&mut self, limits: ConnectionLimits) {
+        self.limits = limits;
+    }
+
     /// Serves until SIGINT/SIGTERM, lets in-flight requests finish, then stops the database.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // Handlers go in before we announce the port, so an early SIGTERM is still graceful.
         let stop = shutdown_signal()?;
         let expiry = tokio::spawn(jobs::expire_idempotency_keys(self.pool.clone()));
+        let health = tokio::spawn(self.health.clone().watch());
         tracing::info!(
             "listening on port {0}; Swagger UI at http://localhost:{0}/docs",
             self.port
         );
-        let acceptor = HeadDeadlineAcceptor::new(self.acceptor, Limits::default());
-        let result = Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(
-                app(
-                    self.pool.clone(),
-                    self.migrations.clone(),
-                    &self.allowed_origins,
-                ),
-                stop,
-                Some(SHUTDOWN_GRACE),
-            )
-            .await;
+        let app = app(
+            self.pool.clone(),
+            self.migrations.clone(),
+            self.health.clone(),
+            &self.allowed_origins,
+        );
+        let result = server::serve(self.listener, app, self.limits, stop, SHUTDOWN_GRACE).await;
         expiry.abort();
+        health.abort();
         self.pool.close().await;
         if let Some(embedded) = self.embedded {
             tokio::task::spawn_blocking(move || embedded.stop())
@@ -254,6 +275,5 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
             _ = interrupt.recv() => {},
             _ = terminate.recv() => {},
         }
-        tracing::info!("shutting down: finishing in-flight requests");
     })
 }

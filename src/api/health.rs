@@ -36,6 +36,9 @@ impl HealthResponse {
     }
 }
 
+/// The longest `/readyz` takes.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(900);
+
 /// `/readyz` fails only one way: the database does not answer.
 #[derive(Debug)]
 pub struct ReadyErrors;
@@ -58,13 +61,18 @@ impl HealthApi {
 
     /// Readiness
     ///
-    /// Answers `200` when the database takes queries, `503` problem+json when it does not.
+    /// Answers `200` when the database takes queries, `503` problem+json when it does not:
+    /// at once while the database is known to be away, else within 1 s.
     #[oai(path = "/readyz", method = "get", operation_id = "getReadiness")]
     async fn readyz(
         &self,
         Data(pool): Data<&PgPool>,
     ) -> Result<HealthResponse, Failure<ReadyErrors>> {
-        db::ping(pool).await.map_err(ApiError::Unavailable)?;
-        Ok(HealthResponse::ok())
+        // A probe with a 1 s timeout must see a 503, not a timeout of its own.
+        match tokio::time::timeout(READY_TIMEOUT, db::ping(pool)).await {
+            Ok(Ok(())) => Ok(HealthResponse::ok()),
+            Ok(Err(err)) => Err(ApiError::Unavailable(err).into()),
+            Err(_) => Err(ApiError::Unavailable(db::Error::Down).into()),
+        }
     }
 }

@@ -26,6 +26,9 @@ pub enum Error {
     /// The database cannot be reached or is overloaded: worth retrying.
     #[error("the database is unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// The last health check found the database away; nothing was tried.
+    #[error("the database did not answer its last health check")]
+    Down,
     /// Something the database holds cannot be read back (a bug, never the client's input).
     #[error("unreadable data: {0}")]
     Corrupt(String),

@@ -1,6 +1,7 @@
 //! PostgreSQL access: the pool, migrations, readiness, and one file per table or concern.
 
 mod error;
+mod health;
 mod idempotency;
 mod listing;
 mod students;
@@ -20,6 +21,7 @@ use sqlx::{
 };
 
 pub use error::{EMAIL_UNIQUE_INDEX, Error, is_unavailable};
+pub use health::{CHECK_INTERVAL, Health, RETRY_INTERVAL};
 pub use idempotency::{IDEMPOTENCY_TTL_HOURS, expire_idempotency_keys, insert_once};
 pub use listing::{count, list};
 pub use students::{Expected, Fetched, delete, get, insert, replace, update};

@@ -19,9 +19,18 @@ pub struct Running {
 /// until it listens.
 #[allow(clippy::zombie_processes)] // the caller waits on `Running::child`
 pub fn start_binary(data_dir: &Path) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_students-api"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_students-api"));
+    command
         .env_remove("DATABASE_URL")
-        .env("STUDENTS_API_PGDATA", data_dir)
+        .env("STUDENTS_API_PGDATA", data_dir);
+    start(command)
+}
+
+/// Starts `command` (the binary, perhaps behind a wrapper such as `prlimit`) on a free port
+/// and waits until it listens.
+#[allow(clippy::zombie_processes)] // the caller waits on `Running::child`
+pub fn start(mut command: Command) -> Running {
+    let mut child = command
         .env("PORT", "0")
         .env("RUST_LOG", "students_api=info")
         .env_remove("NO_COLOR")

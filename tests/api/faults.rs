@@ -201,3 +201,137 @@ async fn the_service_starts_with_the_database_down_and_serves_once_it_is_back() 
     println!("serving {:?} after the database came back", back.elapsed());
     assert_eq!(app.get("/readyz").await.status(), 200);
 }
+
+/// Quantile `q` (0..=1) of sorted durations.
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[index]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_long_outage_is_a_503_within_50_ms_and_service_resumes_within_1_s_of_return() {
+    const CLIENTS: usize = 64;
+    let pg = Arc::new(Mutex::new(EmbeddedPostgres::start_throwaway().unwrap()));
+    let url = pg.lock().unwrap().url("outage");
+    let app = serve(Application::build(test_config(Some(url))).await.unwrap());
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .pool_max_idle_per_host(CLIENTS)
+        .build()
+        .unwrap();
+    let endpoint = app.url("/api/students");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    // (started, took, status, id)
+    let outcomes = Arc::new(Mutex::new(
+        Vec::<(Instant, Duration, u16, Option<i64>)>::new(),
+    ));
+    let writers: Vec<_> = (0..CLIENTS)
+        .map(|writer| {
+            let (client, endpoint) = (client.clone(), endpoint.clone());
+            let (stop, outcomes) = (stop.clone(), outcomes.clone());
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let body = json!({"name": format!("Client {writer} #{n}"), "grade": "C"});
+                    let started = Instant::now();
+                    let response = client.post(&endpoint).json(&body).send().await.unwrap();
+                    let status = response.status().as_u16();
+                    let body: Value = response.json().await.unwrap();
+                    let id = (status == 201).then(|| body["id"].as_i64().unwrap());
+                    outcomes
+                        .lock()
+                        .unwrap()
+                        .push((started, started.elapsed(), status, id));
+                    if status == 503 {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // Down for 6 s: twice the pool's acquire timeout.
+    let outage_began = Instant::now();
+    let outage = {
+        let pg = pg.clone();
+        tokio::task::spawn_blocking(move || {
+            pg.lock()
+                .unwrap()
+                .restart(Shutdown::Fast, ACQUIRE_TIMEOUT * 2)
+        })
+    };
+    // Known to be away once the health check has run (1 s) and requests that were already
+    // waiting for a connection have given up (the acquire timeout).
+    let known = outage_began + students_api::db::CHECK_INTERVAL + ACQUIRE_TIMEOUT;
+    tokio::time::sleep_until(known.into()).await;
+    let ready_started = Instant::now();
+    let ready = app.get("/readyz").await;
+    let ready_took = ready_started.elapsed();
+    assert_eq!(ready.status(), 503);
+    assert!(
+        ready_took < Duration::from_millis(50),
+        "/readyz took {ready_took:?}"
+    );
+    assert_eq!(ready.headers()["retry-after"], "1");
+
+    outage.await.unwrap().unwrap();
+    let returned = Instant::now();
+    let mut resumed = None;
+    while resumed.is_none() && returned.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        resumed = outcomes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(started, _, status, _)| *status == 201 && *started >= returned)
+            .map(|(started, took, _, _)| *started + *took - returned)
+            .min();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    let outcomes = std::mem::take(&mut *outcomes.lock().unwrap());
+    let statuses: std::collections::BTreeSet<u16> = outcomes.iter().map(|o| o.2).collect();
+    assert!(
+        statuses.iter().all(|s| [201, 503].contains(s)),
+        "{statuses:?}"
+    );
+    let mut fast: Vec<Duration> = outcomes
+        .iter()
+        .filter(|(started, _, status, _)| {
+            *status == 503 && *started >= known && *started < returned
+        })
+        .map(|o| o.1)
+        .collect();
+    fast.sort();
+    assert!(
+        fast.len() > 100,
+        "only {} answers in the outage",
+        fast.len()
+    );
+    let (p50, p99) = (quantile(&fast, 0.5), quantile(&fast, 0.99));
+    println!(
+        "outage: {} answers once known, p50 {p50:?}, p99 {p99:?}; resumed {resumed:?} after return",
+        fast.len()
+    );
+    assert!(p99 < Duration::from_millis(50), "p99 {p99:?} (p50 {p50:?})");
+    let resumed = resumed.expect("a 201 after the database returned");
+    assert!(
+        resumed < Duration::from_secs(1),
+        "resumed after {resumed:?}"
+    );
+
+    let acknowledged: Vec<i64> = outcomes.iter().filter_map(|o| o.3).collect();
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE id = ANY($1)")
+        .bind(&acknowledged)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, acknowledged.len() as i64, "every 201 is stored");
+}

@@ -118,6 +118,7 @@ pub fn test_config(database_url: Option<String>) -> Config {
         port: 0,
         database_url,
         database_pool_size: 10,
+        max_connections: 10_000,
         cors_allowed_origins: Vec::new(),
     }
 }
@@ -128,6 +129,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     configure(&mut config);
     let database_url = config.database_url.clone();
     let app = Application::build(config).await.expect("the app starts");
+    let mut app = serve(app);
+    app.database_url = database_url;
+    app
+}
+
+/// [`spawn_app`] with other connection limits (short ones, to see them act).
+pub async fn spawn_app_with_limits(limits: students_api::server::ConnectionLimits) -> TestApp {
+    let config = test_config(Some(fresh_database_url()));
+    let database_url = config.database_url.clone();
+    let mut app = Application::build(config).await.expect("the app starts");
+    app.set_connection_limits(limits);
     let mut app = serve(app);
     app.database_url = database_url;
     app

@@ -10,6 +10,7 @@ mod abuse;
 mod binary;
 mod compose;
 mod concurrency;
+mod connections;
 mod embedded;
 mod errors;
 mod export;

@@ -2510,7 +2510,8 @@ impl Client {
     }
     /// Readiness
     ///
-    /// Answers `200` when the database takes queries, `503` problem+json when it does not.
+    /// Answers `200` when the database takes queries, `503` problem+json when it does not:
+    /// at once while the database is known to be away, else within 1 s.
     ///
     /// Sends a `GET` request to `/readyz`
     ///

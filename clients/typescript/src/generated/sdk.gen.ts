@@ -108,6 +108,7 @@ export const getHealth = <ThrowOnError extends boolean = false>(options?: Option
 /**
  * Readiness
  *
- * Answers `200` when the database takes queries, `503` problem+json when it does not.
+ * Answers `200` when the database takes queries, `503` problem+json when it does not:
+ * at once while the database is known to be away, else within 1 s.
  */
 export const getReadiness = <ThrowOnError extends boolean = false>(options?: Options<GetReadinessData, ThrowOnError>) => (options?.client ?? client).get<GetReadinessResponses, GetReadinessErrors, ThrowOnError>({ url: '/readyz', ...options });

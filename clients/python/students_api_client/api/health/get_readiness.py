@@ -54,7 +54,8 @@ def sync_detailed(
 ) -> Response[HealthStatus | Problem]:
     """Readiness
 
-     Answers `200` when the database takes queries, `503` problem+json when it does not.
+     Answers `200` when the database takes queries, `503` problem+json when it does not:
+    at once while the database is known to be away, else within 1 s.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -79,7 +80,8 @@ def sync(
 ) -> HealthStatus | Problem | None:
     """Readiness
 
-     Answers `200` when the database takes queries, `503` problem+json when it does not.
+     Answers `200` when the database takes queries, `503` problem+json when it does not:
+    at once while the database is known to be away, else within 1 s.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -100,7 +102,8 @@ async def asyncio_detailed(
 ) -> Response[HealthStatus | Problem]:
     """Readiness
 
-     Answers `200` when the database takes queries, `503` problem+json when it does not.
+     Answers `200` when the database takes queries, `503` problem+json when it does not:
+    at once while the database is known to be away, else within 1 s.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -123,7 +126,8 @@ async def asyncio(
 ) -> HealthStatus | Problem | None:
     """Readiness
 
-     Answers `200` when the database takes queries, `503` problem+json when it does not.
+     Answers `200` when the database takes queries, `503` problem+json when it does not:
+    at once while the database is known to be away, else within 1 s.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,0 +1,332 @@
+//! Serves HTTP/1.1 and HTTP/2 connections under limits poem's `Server` leaves open.
+//!
+//! poem's `Server` gives hyper no timer, so HTTP/2 connections had no keep-alive pings and no
+//! idle limit, it advertises no stream limit, and it retries a failing `accept` at once (with
+//! file descriptors exhausted, that loop spun a core while every client timed out). This loop
+//! serves the same poem endpoint with:
+//!
+//! - a **connection cap** ([`ConnectionLimits::max_connections`], kept below the process's
+//!   file-descriptor limit): at the cap the loop stops accepting, so new connections wait in
+//!   the kernel's backlog until one closes; the process never spins;
+//! - a pause after a failed `accept` instead of an immediate retry;
+//! - the **head deadline** of [`crate::slow_clients`] (HTTP/1 heads, the HTTP/2 preface);
+//! - an **idle limit** for both protocols: a connection with no request in flight for
+//!   [`ConnectionLimits::idle`] is shut down gracefully (HTTP/2: GOAWAY);
+//! - HTTP/2 keep-alive pings (a peer that stops answering is dropped), at most
+//!   [`H2_MAX_CONCURRENT_STREAMS`] streams per connection and a bounded header list.
+
+use std::{
+    convert::Infallible,
+    io,
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use hyper::{body::Incoming, service::service_fn};
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::conn::auto,
+};
+use poem::{
+    Addr, Endpoint, EndpointExt, IntoResponse,
+    endpoint::BoxEndpoint,
+    http::uri::Scheme,
+    web::{LocalAddr, RemoteAddr},
+};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::{OwnedSemaphorePermit, Semaphore, watch},
+    time::Instant,
+};
+
+use crate::slow_clients::{HEAD_TIMEOUT, HeadDeadline};
+
+/// How long a connection may sit with no request in flight (or before its first one).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Streams one HTTP/2 connection may have open at once (advertised in its SETTINGS; a client
+/// that opens more gets them refused). One client cannot take the whole server this way.
+pub const H2_MAX_CONCURRENT_STREAMS: u32 = 100;
+
+/// Largest request header list, in bytes as HTTP/2 counts it (names + values + 32 per field).
+/// HTTP/1 heads are bounded by hyper's buffer (about 400 KiB) and 100 fields.
+pub const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+
+/// HTTP/2 keep-alive: a ping after this long without frames; no answer within
+/// [`H2_PING_TIMEOUT`] closes the connection.
+const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// After `accept` fails (out of file descriptors, most often), wait this long before the
+/// next try. The failure repeats at once until something closes, so retrying at once spins.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// File descriptors kept free of client connections: the database pool, log files, the
+/// embedded PostgreSQL's pipes, and the listener itself.
+const RESERVED_FDS: usize = 64;
+
+/// The limits every connection lives under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// From a request head's first byte to its blank line (HTTP/2: the preface and settings).
+    pub head: Duration,
+    /// With no request in flight, from the last response (or the connection's start).
+    pub idle: Duration,
+    /// Open connections at most; more wait to be accepted.
+    pub max_connections: usize,
+}
+
+impl ConnectionLimits {
+    /// The default time limits with at most `max_connections` connections, lowered to what
+    /// the file-descriptor limit allows (see [`fd_budget`]).
+    pub fn new(max_connections: usize) -> Self {
+        let budget = fd_budget();
+        if budget < max_connections {
+            tracing::warn!(
+                configured = max_connections,
+                allowed = budget,
+                "MAX_CONNECTIONS is above what the open-file limit allows; using the lower figure \
+                 (raise `ulimit -n` to allow more)"
+            );
+        }
+        Self {
+            head: HEAD_TIMEOUT,
+            idle: IDLE_TIMEOUT,
+            max_connections: max_connections.min(budget).max(1),
+        }
+    }
+}
+
+/// Connections the process can hold: its open-file limit (raised to the hard limit first, as
+/// most servers do) less [`RESERVED_FDS`]. Unknown limits leave the cap as configured.
+pub fn fd_budget() -> usize {
+    match raise_open_file_limit() {
+        Some(limit) => limit.saturating_sub(RESERVED_FDS),
+        None => usize::MAX,
+    }
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard one and returns the soft limit in force.
+#[allow(unsafe_code)] // two libc calls on a local struct; no safe wrapper is in our dependencies
+fn raise_open_file_limit() -> Option<usize> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, exclusively borrowed rlimit for the duration of each call.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return None;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    usize::try_from(limit.rlim_cur).ok()
+}
+
+/// Serves `endpoint` on `listener` until `stop` resolves, then lets open connections finish
+/// their requests for up to `grace` (HTTP/2 connections get a GOAWAY).
+pub async fn serve<E>(
+    listener: TcpListener,
+    endpoint: E,
+    limits: ConnectionLimits,
+    stop: impl Future<Output = ()>,
+    grace: Duration,
+) -> io::Result<()>
+where
+    E: Endpoint + 'static,
+{
+    let endpoint = Arc::new(endpoint.map_to_response().boxed());
+    let local = LocalAddr(Addr::SocketAddr(listener.local_addr()?));
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let (stopping, stopped) = watch::channel(false);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        // The head deadline is ours (it starts at a head's first byte, not while idle).
+        .header_read_timeout(None);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(H2_PING_INTERVAL)
+        .keep_alive_timeout(H2_PING_TIMEOUT)
+        .max_concurrent_streams(H2_MAX_CONCURRENT_STREAMS)
+        .max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .max_pending_accept_reset_streams(20);
+    let builder = Arc::new(builder);
+
+    tokio::pin!(stop);
+    // Under attack the cap is hit constantly: say so at most every ten seconds.
+    let mut warned_at: Option<Instant> = None;
+    loop {
+        let slot = match Arc::clone(&slots).try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if warned_at.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
+                    tracing::warn!(
+                        max_connections = limits.max_connections,
+                        "at the connection limit: new connections wait until one closes"
+                    );
+                    warned_at = Some(Instant::now());
+                }
+                tokio::select! {
+                    () = &mut stop => break,
+                    slot = Arc::clone(&slots).acquire_owned() => match slot {
+                        Ok(slot) => slot,
+                        Err(_) => break,
+                    },
+                }
+            }
+        };
+        let accepted = tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, remote) = match accepted {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                tracing::warn!(error = %err, "accept failed; pausing before the next one");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        let connection = Connection {
+            endpoint: Arc::clone(&endpoint),
+            builder: Arc::clone(&builder),
+            local: local.clone(),
+            remote,
+            limits,
+            stopped: stopped.clone(),
+            _slot: slot,
+        };
+        tokio::spawn(connection.serve(stream));
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing in-flight requests");
+    let _ = stopping.send(true);
+    // Every connection holds a slot until it ends; all slots back means all connections done.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(grace, slots.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the grace period; closing them");
+    }
+    Ok(())
+}
+
+/// One accepted connection and what it needs.
+struct Connection {
+    endpoint: Arc<BoxEndpoint<'static, poem::Response>>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    local: LocalAddr,
+    remote: SocketAddr,
+    limits: ConnectionLimits,
+    stopped: watch::Receiver<bool>,
+    /// Returned to the cap when the connection ends.
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Connection {
+    async fn serve(mut self, stream: TcpStream) {
+        let activity = Arc::new(Activity::new());
+        let service = {
+            let activity = Arc::clone(&activity);
+            let endpoint = Arc::clone(&self.endpoint);
+            let local = self.local.clone();
+            let remote = RemoteAddr(Addr::SocketAddr(self.remote));
+            service_fn(move |request: hyper::Request<Incoming>| {
+                let in_flight = InFlight::begin(&activity);
+                let endpoint = Arc::clone(&endpoint);
+                let request =
+                    poem::Request::from((request, local.clone(), remote.clone(), Scheme::HTTP));
+                async move {
+                    let response = endpoint.get_response(request).await.into_response();
+                    drop(in_flight);
+                    Ok::<_, Infallible>(hyper::Response::from(response))
+                }
+            })
+        };
+        let io = TokioIo::new(HeadDeadline::new(stream, self.limits.head));
+        let connection = self.builder.serve_connection_with_upgrades(io, service);
+        tokio::pin!(connection);
+        tokio::select! {
+            _ = connection.as_mut() => return,
+            _ = self.stopped.wait_for(|stopped| *stopped) => {}
+            () = activity.idle_for(self.limits.idle) => {}
+        }
+        // Requests in flight finish; an idle HTTP/1 connection closes, HTTP/2 gets a GOAWAY.
+        connection.as_mut().graceful_shutdown();
+        let _ = connection.await;
+    }
+}
+
+/// Requests in flight on one connection, and when the last one ended.
+#[derive(Debug)]
+struct Activity {
+    in_flight: AtomicUsize,
+    last_ended: Mutex<Instant>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            in_flight: AtomicUsize::new(0),
+            last_ended: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn last_ended(&self) -> Instant {
+        match self.last_ended.lock() {
+            Ok(at) => *at,
+            Err(poisoned) => *poisoned.into_inner(),
+        }
+    }
+
+    /// Resolves once no request has been in flight for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let wake_at = if self.in_flight.load(Ordering::Acquire) == 0 {
+                let idle_until = self.last_ended() + limit;
+                if Instant::now() >= idle_until {
+                    return;
+                }
+                idle_until
+            } else {
+                Instant::now() + limit
+            };
+            tokio::time::sleep_until(wake_at).await;
+        }
+    }
+}
+
+/// Counts a request as in flight until dropped (also when its future is cancelled).
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn begin(activity: &Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(activity))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut at) = self.0.last_ended.lock() {
+            *at = Instant::now();
+        }
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
