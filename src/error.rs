@@ -104,6 +104,11 @@ pub enum ApiError {
     Forbidden(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] db::Error),
+    #[error(
+        "searches, exact counts and exports may use {slots} database connections at once, \
+         and all are in use; retry after `Retry-After` seconds, or narrow the request"
+    )]
+    Busy { slots: usize },
     #[error("the database is not migrated yet")]
     NotReady,
     #[error("internal error")]
@@ -158,6 +163,11 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
         "503: the database cannot be reached or is not migrated yet; retry after `Retry-After`",
     ),
     (
+        "busy",
+        "503: every database connection set aside for expensive work (searches, exact \
+         counts, exports) is in use; retry after `Retry-After`",
+    ),
+    (
         "internal-error",
         "500: a fault on our side, logged with the request id",
     ),
@@ -176,7 +186,9 @@ impl ApiError {
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::Unavailable(_) | ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotReady | ApiError::Busy { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -200,6 +212,7 @@ impl ApiError {
             ApiError::Unavailable(_) | ApiError::NotReady => {
                 ("service-unavailable", "Service temporarily unavailable")
             }
+            ApiError::Busy { .. } => ("busy", "Too busy for expensive queries"),
             ApiError::Internal(_) => ("internal-error", "Internal server error"),
         }
     }
@@ -253,7 +266,10 @@ impl ApiError {
         }
         let retry = matches!(
             self,
-            ApiError::Unavailable(_) | ApiError::NotReady | ApiError::IdempotencyKeyInUse
+            ApiError::Unavailable(_)
+                | ApiError::NotReady
+                | ApiError::Busy { .. }
+                | ApiError::IdempotencyKeyInUse
         );
         let mut response = ProblemJson(self.problem()).into_response();
         if retry {

@@ -11,6 +11,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use sqlx::PgPool;
 
 use crate::{
+    api::budget::ExpensiveWork,
     config::Config,
     db::{self, MigrationState},
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
@@ -46,6 +47,7 @@ pub fn app(
     pool: PgPool,
     migrations: MigrationState,
     health: db::Health,
+    work: ExpensiveWork,
     allowed_origins: &[String],
 ) -> impl Endpoint + use<> {
     let api = openapi::api_service();
@@ -100,7 +102,8 @@ pub fn app(
                 }
             }),
         )
-        .data(pool);
+        .data(pool)
+        .data(work);
     middleware::harden(routes, allowed_origins)
 }
 
@@ -145,6 +148,7 @@ fn page_built_on_first_visit(build: fn() -> String) -> impl Endpoint {
 pub struct Application {
     listener: tokio::net::TcpListener,
     health: db::Health,
+    work: ExpensiveWork,
     limits: ConnectionLimits,
     pool: PgPool,
     port: u16,
@@ -212,6 +216,7 @@ impl Application {
         Ok(Self {
             listener,
             health: db::Health::new(&pool),
+            work: ExpensiveWork::for_pool(config.database_pool_size),
             limits: ConnectionLimits::new(max_connections),
             pool,
             port,
@@ -228,6 +233,11 @@ impl Application {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// How long an export waits for a client to take a chunk (tests use a short one).
+    pub fn set_export_stall_limit(&mut self, stall: Duration) {
+        self.work.export_stall = stall;
     }
 
     /// Replaces the connection limits (tests use short ones).
@@ -249,6 +259,7 @@ impl Application {
             self.pool.clone(),
             self.migrations.clone(),
             self.health.clone(),
+            self.work.clone(),
             &self.allowed_origins,
         );
         let result = server::serve(self.listener, app, self.limits, stop, SHUTDOWN_GRACE).await;

@@ -123,6 +123,7 @@ pub mod statuses {
     );
     pub const UNAVAILABLE: (u16, &str) = (
         503,
-        "The database is unreachable; retry after `Retry-After` seconds.",
+        "The database is unreachable, or (`busy`) the connections set aside for searches, \
+         exact counts and exports are all in use; retry after `Retry-After` seconds.",
     );
 }

@@ -1,6 +1,7 @@
 //! The HTTP contract: operations, wire types, and the glue that makes poem-openapi publish and
 //! enforce exactly the domain's rules.
 
+pub mod budget;
 pub mod contract;
 pub mod health;
 pub mod json;

@@ -78,7 +78,10 @@ impl Health {
                 _ => {}
             }
             if answered {
-                let _ = tokio::time::timeout(CHECK_INTERVAL, self.0.suspect.notified()).await;
+                // A flood of suspicions (every 503 is one) costs at most one check per pause.
+                tokio::time::sleep(RETRY_INTERVAL).await;
+                let rest = CHECK_INTERVAL.saturating_sub(RETRY_INTERVAL);
+                let _ = tokio::time::timeout(rest, self.0.suspect.notified()).await;
             } else {
                 tokio::time::sleep(RETRY_INTERVAL).await;
             }

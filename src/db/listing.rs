@@ -6,10 +6,10 @@
 //! scan of that index, as cheap on page 10,000 as on page 1. `bench/run --listing` records
 //! the plans (`bench/results/listing-<date>.md`).
 
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Transaction};
 
 use super::{
-    Error,
+    EXPENSIVE_STATEMENT_TIMEOUT, Error,
     students::{Fetched, StudentRow, columns, to_students},
 };
 use crate::domain::{Keyset, Sort, SortKey, SortValue, StudentFilter};
@@ -134,13 +134,49 @@ pub async fn list(
     limit: i64,
 ) -> Result<Fetched, Error> {
     let Some(text) = &filter.search else {
-        return page(pool, filter, sort, keyset, limit, Plan::InOrder).await;
+        let mut conn = pool.acquire().await?;
+        return page(&mut conn, filter, sort, keyset, limit, Plan::InOrder).await;
     };
-    let windowed = page(pool, filter, sort, keyset, limit, Plan::Window(text)).await?;
-    if windowed.rows as i64 == limit {
-        return Ok(windowed);
+    let mut tx = expensive(pool).await?;
+    let windowed = page(&mut tx, filter, sort, keyset, limit, Plan::Window(text)).await?;
+    let fetched = if windowed.rows as i64 == limit {
+        windowed
+    } else {
+        page(&mut tx, filter, sort, keyset, limit, Plan::AllMatches).await?
+    };
+    tx.commit().await?;
+    Ok(fetched)
+}
+
+/// One page of an export: [`list`]'s rows, but always read in order. An export reads every
+/// page, so one pass over the order's index costs the rows of the table once, where
+/// collecting the remaining matches for each page (as [`list`] may) would cost them again
+/// for every page.
+pub async fn export_page(
+    pool: &PgPool,
+    filter: &StudentFilter,
+    sort: Sort,
+    keyset: Option<&Keyset>,
+    limit: i64,
+) -> Result<Fetched, Error> {
+    if filter.search.is_none() {
+        let mut conn = pool.acquire().await?;
+        return page(&mut conn, filter, sort, keyset, limit, Plan::InOrder).await;
     }
-    page(pool, filter, sort, keyset, limit, Plan::AllMatches).await
+    let mut tx = expensive(pool).await?;
+    let fetched = page(&mut tx, filter, sort, keyset, limit, Plan::InOrder).await?;
+    tx.commit().await?;
+    Ok(fetched)
+}
+
+/// A transaction whose statements may run for [`EXPENSIVE_STATEMENT_TIMEOUT`] at most.
+async fn expensive(pool: &PgPool) -> Result<Transaction<'static, Postgres>, Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+        .bind(EXPENSIVE_STATEMENT_TIMEOUT)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
 }
 
 /// How a page query reads the table.
@@ -154,7 +190,7 @@ enum Plan<'a> {
 }
 
 async fn page(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     filter: &StudentFilter,
     sort: Sort,
     keyset: Option<&Keyset>,
@@ -221,15 +257,19 @@ async fn page(
         }
     }
     query.push(" LIMIT ").push_bind(limit);
-    let rows: Vec<StudentRow> = query.build_query_as().fetch_all(pool).await?;
+    let rows: Vec<StudentRow> = query.build_query_as().fetch_all(conn).await?;
     Ok(to_students(rows))
 }
 
-/// How many students match `filter` (a full count: it reads every matching row).
+/// How many students match `filter` (a full count: it reads every matching row, so it runs
+/// under the expensive statements' timeout).
 pub async fn count(pool: &PgPool, filter: &StudentFilter) -> Result<i64, Error> {
     let mut query = QueryBuilder::new("SELECT count(*) FROM students");
     push_filter(&mut query, filter, true);
-    Ok(query.build_query_scalar().fetch_one(pool).await?)
+    let mut tx = expensive(pool).await?;
+    let total = query.build_query_scalar().fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(total)
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use sqlx::{
 pub use error::{EMAIL_UNIQUE_INDEX, Error, is_unavailable};
 pub use health::{CHECK_INTERVAL, Health, RETRY_INTERVAL};
 pub use idempotency::{IDEMPOTENCY_TTL_HOURS, expire_idempotency_keys, insert_once};
-pub use listing::{count, list};
+pub use listing::{count, export_page, list};
 pub use students::{Expected, Fetched, delete, get, insert, replace, update};
 
 /// The migrations in `migrations/`, embedded in the binary and applied at start-up.
@@ -35,6 +35,11 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// The longest one statement may run; past it PostgreSQL cancels it and the request gets a 503,
 /// so a stuck query holds a connection for seconds, not forever.
 pub const STATEMENT_TIMEOUT: &str = "5s";
+
+/// The longest a statement of expensive work (a search, an exact count, an export's page) may
+/// run: a share of the pool is set aside for such work (`api::budget`), and this keeps it
+/// turning over.
+pub const EXPENSIVE_STATEMENT_TIMEOUT: &str = "2s";
 
 /// Whether the migrations have been applied. Set at start-up, or later, when the database was
 /// down at start-up, by `jobs::migrate_when_back`; until then the API answers 503.

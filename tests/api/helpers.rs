@@ -125,21 +125,24 @@ pub fn test_config(database_url: Option<String>) -> Config {
 
 /// [`spawn_app`] with some settings changed first.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let mut config = test_config(Some(fresh_database_url()));
-    configure(&mut config);
-    let database_url = config.database_url.clone();
-    let app = Application::build(config).await.expect("the app starts");
-    let mut app = serve(app);
-    app.database_url = database_url;
-    app
+    spawn_app_adjusted(configure, |_| {}).await
 }
 
 /// [`spawn_app`] with other connection limits (short ones, to see them act).
 pub async fn spawn_app_with_limits(limits: students_api::server::ConnectionLimits) -> TestApp {
-    let config = test_config(Some(fresh_database_url()));
+    spawn_app_adjusted(|_| {}, |app| app.set_connection_limits(limits)).await
+}
+
+/// [`spawn_app`] with settings changed before it is built and the application adjusted after.
+pub async fn spawn_app_adjusted(
+    configure: impl FnOnce(&mut Config),
+    adjust: impl FnOnce(&mut Application),
+) -> TestApp {
+    let mut config = test_config(Some(fresh_database_url()));
+    configure(&mut config);
     let database_url = config.database_url.clone();
     let mut app = Application::build(config).await.expect("the app starts");
-    app.set_connection_limits(limits);
+    adjust(&mut app);
     let mut app = serve(app);
     app.database_url = database_url;
     app

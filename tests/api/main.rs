@@ -8,6 +8,7 @@
 
 mod abuse;
 mod binary;
+mod budget;
 mod compose;
 mod concurrency;
 mod connections;

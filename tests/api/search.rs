@@ -58,7 +58,7 @@ async fn each_filter_alone_returns_exactly_the_matching_students() {
         ),
         ("q=LOVELACE", vec!["ada Lovelace", "Ada Lovelace"]),
         ("q=math", vec!["Emma Noether"]),
-        ("q=%25", vec!["100% Real_Name"]),
+        ("q=00%25", vec!["100% Real_Name"]),
         ("q=l_n", vec!["100% Real_Name"]),
         ("q=a_a", vec![]),    // `_` is a character here, not LIKE's any-character
         ("q=%20%20", vec![]), // blank search text searches nothing: everyone
@@ -117,7 +117,7 @@ async fn filters_combine_with_and() {
 
     let found = walk(
         &app,
-        "/api/students?grade=A&grade=A%2B&grade=F&has_email=true&q=a&sort=-name",
+        "/api/students?grade=A&grade=A%2B&grade=F&has_email=true&q=exam&sort=-name",
     )
     .await;
 
@@ -289,7 +289,7 @@ async fn a_cursor_used_with_another_sort_or_filter_is_a_422_naming_it() {
         "sort=name",
         "sort=name&grade=B",
         "grade=A",
-        "sort=name&grade=A&q=e",
+        "sort=name&grade=A&q=emm",
     ] {
         let problem = assert_problem(
             app.get(&format!("/api/students?{other}&cursor={cursor}"))
@@ -373,7 +373,7 @@ async fn injection_attempts_in_every_parameter_are_plain_values() {
         "'; DROP TABLE students; --",
         "\\'; SELECT pg_sleep(10); --",
         "%' OR email LIKE '%",
-        "$1",
+        "$12",
     ];
     for attack in attacks {
         let encoded: String = url::form_urlencoded::byte_serialize(attack.as_bytes()).collect();
@@ -403,7 +403,7 @@ async fn the_link_header_points_at_the_next_page_with_the_same_parameters() {
     school(&app).await;
 
     let first = app
-        .get("/api/students?sort=-name&q=e&limit=2&count=exact")
+        .get("/api/students?sort=-name&q=exa&limit=2&count=exact")
         .await;
     let link = first.headers()["link"].to_str().unwrap().to_owned();
     let page: Value = first.json().await.unwrap();
@@ -412,12 +412,12 @@ async fn the_link_header_points_at_the_next_page_with_the_same_parameters() {
         .and_then(|l| l.strip_suffix(">; rel=\"next\""))
         .unwrap();
     assert!(url.starts_with("/api/students?"), "{link}");
-    assert!(url.contains("sort=-name") && url.contains("q=e") && url.contains("limit=2"));
+    assert!(url.contains("sort=-name") && url.contains("q=exa") && url.contains("limit=2"));
 
     let second: Value = app.get(url).await.json().await.unwrap();
     let expected: Value = app
         .get(&format!(
-            "/api/students?sort=-name&q=e&limit=2&count=exact&cursor={}",
+            "/api/students?sort=-name&q=exa&limit=2&count=exact&cursor={}",
             page["next_cursor"].as_str().unwrap()
         ))
         .await

@@ -2259,6 +2259,7 @@ pub mod types {
 /// - `unsupported-media-type`: 415: the body is not `application/json`
 /// - `forbidden`: 403: a browser request from an origin outside the CORS allow-list
 /// - `service-unavailable`: 503: the database cannot be reached or is not migrated yet; retry after `Retry-After`
+/// - `busy`: 503: every database connection set aside for expensive work (searches, exact counts, exports) is in use; retry after `Retry-After`
 /// - `internal-error`: 500: a fault on our side, logged with the request id
 ///
 /// Version: 0.1.0
@@ -2321,6 +2322,10 @@ impl Client {
     /// what page 1 does. `total` is counted only with `count=exact`, since counting reads
     /// every match.
     ///
+    /// Searches (`q`) and `count=exact` share half of the service's database connections with
+    /// exports; when all of that half is in use the answer is a `503` `busy` problem with
+    /// `Retry-After`, and cheap requests are still served.
+    ///
     /// Sends a `GET` request to `/api/students`
     ///
     /// Arguments:
@@ -2333,7 +2338,9 @@ impl Client {
     /// - `grade`: Only these grades; repeat it for several (`grade=A&grade=B%2B`).
     /// - `has_email`: Only students with (`true`) or without (`false`) an e-mail address.
     /// - `limit`: Students per page, 1–100.
-    /// - `q`: Only students whose name or e-mail contains this text, ignoring case.
+    /// - `q`: Only students whose name or e-mail contains this text, ignoring case: at least 3
+    ///   characters besides surrounding spaces (shorter text cannot use the search index);
+    ///   blank means no search.
     /// - `sort`: The order: a field, `-` first for descending.
     ///   ```ignore
     ///   let response = client.list_students()
@@ -2382,6 +2389,10 @@ impl Client {
     /// are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
     /// gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
     ///
+    /// An export holds one of the connections set aside for expensive work until it ends
+    /// (`503` `busy` when none is free), and ends, broken, if its client takes more than 30 s to
+    /// accept a chunk of 1,000 rows.
+    ///
     /// Sends a `GET` request to `/api/students/export`
     ///
     /// Arguments:
@@ -2391,7 +2402,9 @@ impl Client {
     /// - `format`: `csv` (default) or `ndjson`.
     /// - `grade`: Only these grades; repeat it for several.
     /// - `has_email`: Only students with (`true`) or without (`false`) an e-mail address.
-    /// - `q`: Only students whose name or e-mail contains this text, ignoring case.
+    /// - `q`: Only students whose name or e-mail contains this text, ignoring case: at least 3
+    ///   characters besides surrounding spaces (shorter text cannot use the search index);
+    ///   blank means no search.
     /// - `sort`: The order: a field, `-` first for descending.
     ///   ```ignore
     ///   let response = client.export_students()

@@ -5,9 +5,18 @@
 //! table's size, no connection is held while a slow client reads, and each page is a short
 //! statement (so `statement_timeout` never cuts an export). A page that fails after the first
 //! has been sent ends the body early; the client sees a truncated chunked transfer, not a
-//! complete-looking file.
+//! complete-looking file. So does a client that takes longer than the stall limit
+//! (`api::budget::EXPORT_STALL_LIMIT`) to accept a chunk: an export holds one of the slots for
+//! expensive work until it ends, and a client reading at 1 KB/s must not hold it for hours.
 
-use std::io;
+use std::{
+    io,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use bytes::Bytes;
 use poem::{Body, IntoResponse, Response, http::header};
@@ -19,7 +28,7 @@ use sqlx::PgPool;
 
 use super::{list_query::ListQuery, schemas::StudentRead};
 use crate::{
-    api::types::Timestamp,
+    api::{budget::Slot, types::Timestamp},
     db::{self, Fetched},
     domain::{Keyset, Student},
 };
@@ -124,10 +133,22 @@ impl std::fmt::Debug for ExportResponse {
 
 impl ExportResponse {
     /// Streams `first` (already read, so a failing database was a problem response, not a
-    /// broken file) and then every later page of `query`.
-    pub fn stream(pool: PgPool, query: ListQuery, format: ExportFormat, first: Fetched) -> Self {
+    /// broken file) and then every later page of `query`, holding `slot` until the end; a
+    /// client that takes longer than `stall` to accept a chunk ends the export (broken).
+    pub fn stream(
+        pool: PgPool,
+        query: ListQuery,
+        format: ExportFormat,
+        first: Fetched,
+        (slot, stall): (Slot, Duration),
+    ) -> Self {
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(2);
+        // Set when the export gives up on a client that is too slow: the channel is full then,
+        // so the error that breaks the body is raised on the receiving side.
+        let stalled = Arc::new(AtomicBool::new(false));
+        let stalled_reader = Arc::clone(&stalled);
         tokio::spawn(async move {
+            let _slot = slot;
             let mut page = first;
             let mut header = true;
             loop {
@@ -139,8 +160,14 @@ impl ExportResponse {
                     id: last.id,
                 });
                 let chunk = format.encode(page.students, std::mem::take(&mut header));
-                if sender.send(Ok(chunk)).await.is_err() {
-                    return; // the client went away
+                match tokio::time::timeout(stall, sender.send(Ok(chunk))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return, // the client went away
+                    Err(_) => {
+                        tracing::info!(?stall, "export ended: the client stopped reading");
+                        stalled.store(true, Ordering::Release);
+                        return;
+                    }
                 }
                 if done {
                     return;
@@ -151,7 +178,8 @@ impl ExportResponse {
                     let _ = sender.send(Err(io::Error::other("unreadable rows"))).await;
                     return;
                 };
-                page = match db::list(&pool, &query.filter, query.sort, Some(&next), BATCH).await {
+                let next = Some(&next);
+                page = match db::export_page(&pool, &query.filter, query.sort, next, BATCH).await {
                     Ok(page) => page,
                     Err(err) => {
                         tracing::error!(error = %err, "export stopped part-way");
@@ -161,7 +189,15 @@ impl ExportResponse {
                 };
             }
         });
-        let chunks = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
+        let chunks = futures_util::stream::poll_fn(move |cx| {
+            receiver.poll_recv(cx).map(|chunk| match chunk {
+                None if stalled_reader.swap(false, Ordering::AcqRel) => Some(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client stopped reading",
+                ))),
+                chunk => chunk,
+            })
+        });
         Self {
             format,
             body: Body::from_bytes_stream(chunks),

@@ -32,7 +32,7 @@ use self::{
 };
 pub use self::{fields::grade_variant_names, params::sort_variant_names};
 use crate::{
-    api::{ApiTags, contract::Failure, json::JsonBody, types::Nullable},
+    api::{ApiTags, budget::ExpensiveWork, contract::Failure, json::JsonBody, types::Nullable},
     db,
     domain::{Email, Grade, PageLimit, Student},
     error::ApiError,
@@ -51,11 +51,16 @@ impl StudentsApi {
     /// every match exactly once, even while students are added or removed; page 10,000 costs
     /// what page 1 does. `total` is counted only with `count=exact`, since counting reads
     /// every match.
+    ///
+    /// Searches (`q`) and `count=exact` share half of the service's database connections with
+    /// exports; when all of that half is in use the answer is a `503` `busy` problem with
+    /// `Retry-After`, and cheap requests are still served.
     #[oai(path = "/api/students", method = "get", operation_id = "listStudents")]
     #[allow(clippy::too_many_arguments)] // one per query parameter, as the spec lists them
     async fn list(
         &self,
         Data(pool): Data<&PgPool>,
+        Data(work): Data<&ExpensiveWork>,
         /// Only these grades; repeat it for several (`grade=A&grade=B%2B`).
         grade: Query<Option<Vec<Grade>>>,
         /// Only the student with this e-mail address (ignoring case).
@@ -66,7 +71,9 @@ impl StudentsApi {
         created_after: Query<Option<TimeBound>>,
         /// Only students created before this instant (RFC 3339).
         created_before: Query<Option<TimeBound>>,
-        /// Only students whose name or e-mail contains this text, ignoring case.
+        /// Only students whose name or e-mail contains this text, ignoring case: at least 3
+        /// characters besides surrounding spaces (shorter text cannot use the search index);
+        /// blank means no search.
         q: Query<Option<SearchText>>,
         /// The order: a field, `-` first for descending.
         sort: Query<Option<StudentSort>>,
@@ -89,6 +96,10 @@ impl StudentsApi {
         });
         let keyset = cursor.0.map(|c| c.keyset(&query)).transpose()?;
         let limit = limit.0.unwrap_or_default().get();
+        let counted = count.0.is_some();
+        let _slot = (query.filter.search.is_some() || counted)
+            .then(|| work.begin())
+            .transpose()?;
         // One extra row tells whether another page follows, without a COUNT. The cursor comes
         // from the last student returned: rows after it are read again, none are skipped.
         let fetched = db::list(pool, &query.filter, query.sort, keyset.as_ref(), limit + 1).await?;
@@ -99,7 +110,6 @@ impl StudentsApi {
         } else {
             None
         };
-        let counted = count.0.is_some();
         let total = if counted {
             Some(db::count(pool, &query.filter).await?)
         } else {
@@ -127,6 +137,10 @@ impl StudentsApi {
     /// streamed: memory stays flat however many students there are. The filters and `sort`
     /// are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
     /// gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
+    ///
+    /// An export holds one of the connections set aside for expensive work until it ends
+    /// (`503` `busy` when none is free), and ends, broken, if its client takes more than 30 s to
+    /// accept a chunk of 1,000 rows.
     #[oai(
         path = "/api/students/export",
         method = "get",
@@ -136,6 +150,7 @@ impl StudentsApi {
     async fn export(
         &self,
         Data(pool): Data<&PgPool>,
+        Data(work): Data<&ExpensiveWork>,
         /// `csv` (default) or `ndjson`.
         format: Query<Option<ExportFormat>>,
         /// Only these grades; repeat it for several.
@@ -148,7 +163,9 @@ impl StudentsApi {
         created_after: Query<Option<TimeBound>>,
         /// Only students created before this instant (RFC 3339).
         created_before: Query<Option<TimeBound>>,
-        /// Only students whose name or e-mail contains this text, ignoring case.
+        /// Only students whose name or e-mail contains this text, ignoring case: at least 3
+        /// characters besides surrounding spaces (shorter text cannot use the search index);
+        /// blank means no search.
         q: Query<Option<SearchText>>,
         /// The order: a field, `-` first for descending.
         sort: Query<Option<StudentSort>>,
@@ -162,9 +179,16 @@ impl StudentsApi {
             q: q.0,
             sort: sort.0,
         });
-        let first = db::list(pool, &query.filter, query.sort, None, export::BATCH).await?;
+        let slot = work.begin()?;
+        let first = db::export_page(pool, &query.filter, query.sort, None, export::BATCH).await?;
         let format = format.0.unwrap_or(ExportFormat::Csv);
-        Ok(ExportResponse::stream(pool.clone(), query, format, first))
+        Ok(ExportResponse::stream(
+            pool.clone(),
+            query,
+            format,
+            first,
+            (slot, work.export_stall),
+        ))
     }
 
     /// Create a student

@@ -197,7 +197,8 @@ impl ParseFromParameter for PageLimit {
 }
 
 /// `q`: text to find in names and e-mail addresses. The rules of every string apply (no
-/// control characters, NUL included), at most 100 characters.
+/// control characters, NUL included), at most 100 characters; blank means no search, and
+/// otherwise at least [`SearchText::MIN_CHARS`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchText(String);
 
@@ -206,6 +207,9 @@ impl SearchText {
         min_chars: 0,
         max_chars: Some(100),
     };
+    /// The trigram indexes that serve a search need three characters; a shorter text could
+    /// only be found by reading every row, so it is refused rather than served slowly.
+    pub const MIN_CHARS: usize = 3;
 
     /// The text without surrounding whitespace; blank means no search.
     pub fn into_text(self) -> Option<String> {
@@ -225,10 +229,18 @@ inline_scalar_type!(
 
 impl ParseFromParameter for SearchText {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        Self::RULE
+        let text = Self::RULE
             .check(value)
-            .map(|text| Self(text.to_owned()))
-            .map_err(|v| ParseError::custom(v.message))
+            .map_err(|v| ParseError::custom(v.message))?;
+        let chars = text.chars().count();
+        if chars > 0 && chars < Self::MIN_CHARS {
+            return Err(ParseError::custom(format!(
+                "must be at least {} characters (shorter text cannot use the search index); \
+                 leave it out to list everyone",
+                Self::MIN_CHARS
+            )));
+        }
+        Ok(Self(text.to_owned()))
     }
 }
 

@@ -26,6 +26,10 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  * every match exactly once, even while students are added or removed; page 10,000 costs
  * what page 1 does. `total` is counted only with `count=exact`, since counting reads
  * every match.
+ *
+ * Searches (`q`) and `count=exact` share half of the service's database connections with
+ * exports; when all of that half is in use the answer is a `503` `busy` problem with
+ * `Retry-After`, and cheap requests are still served.
  */
 export const listStudents = <ThrowOnError extends boolean = false>(options?: Options<ListStudentsData, ThrowOnError>) => (options?.client ?? client).get<ListStudentsResponses, ListStudentsErrors, ThrowOnError>({ url: '/api/students', ...options });
 
@@ -51,6 +55,10 @@ export const createStudent = <ThrowOnError extends boolean = false>(options: Opt
  * streamed: memory stays flat however many students there are. The filters and `sort`
  * are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
  * gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
+ *
+ * An export holds one of the connections set aside for expensive work until it ends
+ * (`503` `busy` when none is free), and ends, broken, if its client takes more than 30 s to
+ * accept a chunk of 1,000 rows.
  */
 export const exportStudents = <ThrowOnError extends boolean = false>(options?: Options<ExportStudentsData, ThrowOnError>) => (options?.client ?? client).get<ExportStudentsResponses, ExportStudentsErrors, ThrowOnError>({ url: '/api/students/export', ...options });
 

@@ -251,7 +251,9 @@ export type ListStudentsData = {
          */
         created_before?: string;
         /**
-         * Only students whose name or e-mail contains this text, ignoring case.
+         * Only students whose name or e-mail contains this text, ignoring case: at least 3
+         * characters besides surrounding spaces (shorter text cannot use the search index);
+         * blank means no search.
          */
         q?: string;
         /**
@@ -284,7 +286,7 @@ export type ListStudentsErrors = {
      */
     500: Problem;
     /**
-     * The database is unreachable; retry after `Retry-After` seconds.
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
      */
     503: Problem;
 };
@@ -345,7 +347,7 @@ export type CreateStudentErrors = {
      */
     500: Problem;
     /**
-     * The database is unreachable; retry after `Retry-After` seconds.
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
      */
     503: Problem;
 };
@@ -390,7 +392,9 @@ export type ExportStudentsData = {
          */
         created_before?: string;
         /**
-         * Only students whose name or e-mail contains this text, ignoring case.
+         * Only students whose name or e-mail contains this text, ignoring case: at least 3
+         * characters besides surrounding spaces (shorter text cannot use the search index);
+         * blank means no search.
          */
         q?: string;
         /**
@@ -411,7 +415,7 @@ export type ExportStudentsErrors = {
      */
     500: Problem;
     /**
-     * The database is unreachable; retry after `Retry-After` seconds.
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
      */
     503: Problem;
 };
@@ -463,7 +467,7 @@ export type DeleteStudentErrors = {
      */
     500: Problem;
     /**
-     * The database is unreachable; retry after `Retry-After` seconds.
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
      */
     503: Problem;
 };
@@ -512,7 +516,7 @@ export type GetStudentErrors = {
      */
     500: Problem;
     /**
-     * The database is unreachable; retry after `Retry-After` seconds.
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
      */
     503: Problem;
 };
@@ -585,7 +589,7 @@ export type UpdateStudentErrors = {
      */
     500: Problem;
     /**
-     * The database is unreachable; retry after `Retry-After` seconds.
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
      */
     503: Problem;
 };
@@ -658,7 +662,7 @@ export type ReplaceStudentErrors = {
      */
     500: Problem;
     /**
-     * The database is unreachable; retry after `Retry-After` seconds.
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
      */
     503: Problem;
 };
@@ -699,7 +703,7 @@ export type GetReadinessData = {
 
 export type GetReadinessErrors = {
     /**
-     * The database is unreachable; retry after `Retry-After` seconds.
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
      */
     503: Problem;
 };

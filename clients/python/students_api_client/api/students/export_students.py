@@ -129,6 +129,10 @@ def sync_detailed(
     are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
     gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
 
+    An export holds one of the connections set aside for expensive work until it ends
+    (`503` `busy` when none is free), and ends, broken, if its client takes more than 30 s to
+    accept a chunk of 1,000 rows.
+
     Args:
         format_ (ExportFormat | Unset): The export's file formats.
         grade (list[Grade] | Unset):
@@ -188,6 +192,10 @@ def sync(
     are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
     gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
 
+    An export holds one of the connections set aside for expensive work until it ends
+    (`503` `busy` when none is free), and ends, broken, if its client takes more than 30 s to
+    accept a chunk of 1,000 rows.
+
     Args:
         format_ (ExportFormat | Unset): The export's file formats.
         grade (list[Grade] | Unset):
@@ -241,6 +249,10 @@ async def asyncio_detailed(
     streamed: memory stays flat however many students there are. The filters and `sort`
     are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
     gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
+
+    An export holds one of the connections set aside for expensive work until it ends
+    (`503` `busy` when none is free), and ends, broken, if its client takes more than 30 s to
+    accept a chunk of 1,000 rows.
 
     Args:
         format_ (ExportFormat | Unset): The export's file formats.
@@ -298,6 +310,10 @@ async def asyncio(
     streamed: memory stays flat however many students there are. The filters and `sort`
     are those of `listStudents`. In CSV, a name or e-mail starting with `=`, `+`, `-` or `@`
     gets a leading `'` so spreadsheets show it rather than run it; NDJSON keeps values exact.
+
+    An export holds one of the connections set aside for expensive work until it ends
+    (`503` `busy` when none is free), and ends, broken, if its client takes more than 30 s to
+    accept a chunk of 1,000 rows.
 
     Args:
         format_ (ExportFormat | Unset): The export's file formats.

@@ -142,6 +142,10 @@ def sync_detailed(
     what page 1 does. `total` is counted only with `count=exact`, since counting reads
     every match.
 
+    Searches (`q`) and `count=exact` share half of the service's database connections with
+    exports; when all of that half is in use the answer is a `503` `busy` problem with
+    `Retry-After`, and cheap requests are still served.
+
     Args:
         grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
@@ -209,6 +213,10 @@ def sync(
     what page 1 does. `total` is counted only with `count=exact`, since counting reads
     every match.
 
+    Searches (`q`) and `count=exact` share half of the service's database connections with
+    exports; when all of that half is in use the answer is a `503` `busy` problem with
+    `Retry-After`, and cheap requests are still served.
+
     Args:
         grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
@@ -270,6 +278,10 @@ async def asyncio_detailed(
     every match exactly once, even while students are added or removed; page 10,000 costs
     what page 1 does. `total` is counted only with `count=exact`, since counting reads
     every match.
+
+    Searches (`q`) and `count=exact` share half of the service's database connections with
+    exports; when all of that half is in use the answer is a `503` `busy` problem with
+    `Retry-After`, and cheap requests are still served.
 
     Args:
         grade (list[Grade] | Unset):
@@ -335,6 +347,10 @@ async def asyncio(
     every match exactly once, even while students are added or removed; page 10,000 costs
     what page 1 does. `total` is counted only with `count=exact`, since counting reads
     every match.
+
+    Searches (`q`) and `count=exact` share half of the service's database connections with
+    exports; when all of that half is in use the answer is a `503` `busy` problem with
+    `Retry-After`, and cheap requests are still served.
 
     Args:
         grade (list[Grade] | Unset):
