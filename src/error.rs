@@ -369,6 +369,7 @@ mod tests {
             ApiError::UnsupportedMediaType(String::new()),
             ApiError::Forbidden(String::new()),
             ApiError::NotReady,
+            ApiError::Busy { slots: 1 },
             ApiError::Internal("x".into()),
         ]
     }

@@ -1,12 +1,77 @@
 //! How a value breaks a rule: the stable codes clients switch on, and the text rule every
 //! string from outside obeys. The wire layer (`api::validation`) and the domain types both
 //! report through these, so a code means the same thing wherever it appears.
+//!
+//! The character classes below are regular-expression text, written with `\uXXXX` escapes
+//! only (no `\s`, no `\p{..}`): the same text means the same set in Rust's `regex`,
+//! ECMAScript (where `\s` would include U+FEFF), Python's `re` and PostgreSQL, so the published
+//! patterns, the server and the table's CHECKs agree character for character.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// C0, DEL and C1 control characters (NUL included).
+macro_rules! control_characters {
+    () => {
+        r"\x00-\x1F\x7F-\x9F"
+    };
+}
+
+/// Characters that change how text is shown while showing nothing: the soft hyphen, the
+/// Arabic letter mark, the Mongolian vowel separator, zero-width space, left-to-right and
+/// right-to-left marks, line and paragraph separators, bidi embeddings and overrides (which
+/// let a name spoof how a row reads), word joiner and invisible operators, bidi isolates, the
+/// byte-order mark, interlinear annotation marks. Refused in every string.
+macro_rules! format_characters {
+    () => {
+        r"\u00AD\u061C\u180E\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\uFFF9-\uFFFB"
+    };
+}
+
+/// White space that is not a control character: what trimming removes (Rust's `str::trim`,
+/// less the characters refused above).
+macro_rules! white_space {
+    () => {
+        r"\u0020\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000"
+    };
+}
+
+/// Characters that show nothing on their own: white space, Hangul fillers, the blank Braille
+/// pattern, zero-width (non-)joiners, combining marks and variation selectors. Allowed inside
+/// text (joiners and marks are needed by many scripts and emoji) but never all of it.
+macro_rules! blank_characters {
+    () => {
+        concat!(
+            white_space!(),
+            r"\u115F\u1160\u3164\uFFA0\u2800\u200C\u200D",
+            r"\u0300-\u036F\u0483-\u0489\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE00-\uFE0F\uFE20-\uFE2F"
+        )
+    };
+}
+
+pub(crate) use {blank_characters, control_characters, format_characters, white_space};
+
+static FORMAT: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(concat!("[", format_characters!(), "]")).ok());
+static VISIBLE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(concat!(
+        "[^",
+        control_characters!(),
+        format_characters!(),
+        blank_characters!(),
+        "]"
+    ))
+    .ok()
+});
 
 /// Why a value was refused, for programs: the `code` of a problem's `errors` entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     /// A control character (C0, DEL or C1; NUL included) anywhere in the text.
     ControlCharacter,
+    /// An invisible formatting character (bidi override, zero-width space, BOM, …).
+    InvisibleCharacter,
     /// Blank, or fewer characters than the minimum.
     TooShort,
     /// More characters than the maximum (counting what was sent).
@@ -29,6 +94,7 @@ impl Code {
     pub fn as_str(self) -> &'static str {
         match self {
             Code::ControlCharacter => "control_character",
+            Code::InvisibleCharacter => "invisible_character",
             Code::TooShort => "too_short",
             Code::TooLong => "too_long",
             Code::Pattern => "pattern",
@@ -62,10 +128,22 @@ pub fn is_control(c: char) -> bool {
     c.is_control()
 }
 
-/// The bounds of one kind of text, in characters (not bytes).
+/// Whether `text` holds an invisible formatting character ([`format_characters`]).
+pub fn has_format_character(text: &str) -> bool {
+    FORMAT.as_ref().is_none_or(|re| re.is_match(text))
+}
+
+/// Whether `text` has at least one character that shows something.
+pub fn has_visible_character(text: &str) -> bool {
+    VISIBLE.as_ref().is_some_and(|re| re.is_match(text))
+}
+
+/// The bounds of one kind of text, in characters (Unicode code points, as JSON Schema counts
+/// them; not bytes, and not JavaScript's UTF-16 units, in which an emoji counts two).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TextRule {
-    /// At least this many characters besides surrounding whitespace (1: not blank).
+    /// At least this many characters besides surrounding whitespace; 1 means "not blank": at
+    /// least one character that shows something.
     pub min_chars: usize,
     /// At most this many characters, counting everything sent, as JSON Schema's `maxLength`
     /// does: what a client validates against the spec is what the server accepts.
@@ -73,8 +151,9 @@ pub struct TextRule {
 }
 
 impl TextRule {
-    /// `raw` with surrounding whitespace trimmed, if it obeys the rule: no control characters,
-    /// at least `min_chars` after trimming, at most `max_chars` as sent.
+    /// `raw` with surrounding whitespace trimmed, if it obeys the rule: no control or
+    /// invisible formatting characters, at least `min_chars` after trimming (and something
+    /// visible), at most `max_chars` as sent.
     pub fn check(self, raw: &str) -> Result<&str, Violation> {
         if raw.chars().any(is_control) {
             return Err(Violation::new(
@@ -82,14 +161,25 @@ impl TextRule {
                 "must not contain control characters",
             ));
         }
+        if has_format_character(raw) {
+            return Err(Violation::new(
+                Code::InvisibleCharacter,
+                "must not contain invisible formatting characters (such as U+200B zero-width \
+                 space, U+202E right-to-left override or U+FEFF byte-order mark)",
+            ));
+        }
         let text = raw.trim();
+        if self.min_chars > 0 && !has_visible_character(text) {
+            return Err(Violation::new(
+                Code::TooShort,
+                "must not be blank (it needs at least one visible character)",
+            ));
+        }
         if text.chars().count() < self.min_chars {
-            let message = if self.min_chars == 1 {
-                "must not be blank".to_owned()
-            } else {
-                format!("must be at least {} characters", self.min_chars)
-            };
-            return Err(Violation::new(Code::TooShort, message));
+            return Err(Violation::new(
+                Code::TooShort,
+                format!("must be at least {} characters", self.min_chars),
+            ));
         }
         if let Some(max) = self.max_chars.filter(|max| raw.chars().count() > *max) {
             return Err(Violation::new(
@@ -124,5 +214,42 @@ mod tests {
             RULE.check("a\u{0}").map_err(|v| v.code),
             Err(Code::ControlCharacter)
         );
+    }
+
+    #[test]
+    fn text_that_shows_nothing_is_blank() {
+        for blank in [
+            "\u{3164}",
+            "\u{2800}",
+            "\u{0301}",
+            "\u{200D}\u{200C}",
+            " \u{115F} \u{FE0F} ",
+        ] {
+            assert_eq!(
+                RULE.check(blank).map_err(|v| v.code),
+                Err(Code::TooShort),
+                "{blank:?}"
+            );
+        }
+        // Marks and joiners inside real text are fine.
+        assert_eq!(RULE.check("Zoe\u{0301}"), Ok("Zoe\u{0301}"));
+        assert_eq!(RULE.check("👩\u{200D}💻"), Ok("👩\u{200D}💻"));
+    }
+
+    #[test]
+    fn invisible_formatting_characters_are_refused_anywhere() {
+        for sneaky in [
+            "\u{FEFF}",
+            "Ada\u{200B}",
+            "\u{202E}ecalevoL",
+            "A\u{2066}b",
+            "a\u{2028}b",
+        ] {
+            assert_eq!(
+                RULE.check(sneaky).map_err(|v| v.code),
+                Err(Code::InvisibleCharacter),
+                "{sneaky:?}"
+            );
+        }
     }
 }

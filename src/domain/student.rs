@@ -9,10 +9,12 @@ use std::{fmt, sync::LazyLock};
 use chrono::{DateTime, Utc};
 use regex::Regex;
 
-use super::rules::{Code, TextRule, Violation};
+use super::rules::{
+    Code, TextRule, Violation, blank_characters, control_characters, format_characters, white_space,
+};
 
-/// A student's display name: 1–100 characters as sent, no control characters, stored with
-/// surrounding whitespace trimmed.
+/// A student's display name: 1–100 characters as sent, something visible, no control or
+/// invisible formatting characters, stored with surrounding whitespace trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StudentName(String);
 
@@ -22,9 +24,21 @@ impl StudentName {
         max_chars: Some(100),
     };
     /// The same rules as a regular expression, for the spec (client-side validation and
-    /// contract tests): something besides whitespace, and no control characters.
-    pub const PATTERN: &str =
-        r"^[^\S\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$";
+    /// contract tests) and the table's CHECK `students_name_visible`: no control or formatting
+    /// characters, and at least one that shows something.
+    pub const PATTERN: &str = concat!(
+        "^[^",
+        control_characters!(),
+        format_characters!(),
+        "]*[^",
+        control_characters!(),
+        format_characters!(),
+        blank_characters!(),
+        "][^",
+        control_characters!(),
+        format_characters!(),
+        "]*$"
+    );
 
     pub fn parse(raw: &str) -> Result<Self, Violation> {
         Self::RULE.check(raw).map(|name| Self(name.to_owned()))
@@ -69,9 +83,13 @@ impl Email {
     /// An address as sent: surrounding whitespace (not control characters) is allowed and
     /// trimmed. Published in the spec.
     pub const PATTERN: &str = concat!(
-        r"^[^\S\x00-\x1F\x7F-\x9F]*",
+        "^[",
+        white_space!(),
+        "]*",
         email_address!(),
-        r"[^\S\x00-\x1F\x7F-\x9F]*$"
+        "[",
+        white_space!(),
+        "]*$"
     );
 
     pub fn parse(raw: &str) -> Result<Self, Violation> {

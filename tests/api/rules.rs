@@ -4,7 +4,7 @@
 use reqwest::Response;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use students_api::domain::Email;
+use students_api::domain::{Email, StudentName};
 
 use crate::helpers::{fresh_database_url, spawn_app, spawn_app_with};
 
@@ -22,6 +22,16 @@ fn rejected_values() -> Vec<(&'static str, String)> {
         "Esc\u{1b}[31m".to_owned(),
         "C1\u{85}".to_owned(),
         "Nul\u{0}Byte".to_owned(),
+        // Names that show nothing, or hide formatting (each one was accepted once).
+        "\u{FEFF}".to_owned(),
+        "\u{200B}".to_owned(),
+        "\u{200D}\u{200C}".to_owned(),
+        "\u{3164}".to_owned(),
+        "\u{2800}".to_owned(),
+        "\u{0301}\u{0302}".to_owned(),
+        "\u{202E}ecalevoL adA".to_owned(),
+        "Ada\u{200B}Lovelace".to_owned(),
+        "Ada\u{2066}Lovelace".to_owned(),
     ] {
         values.push(("name", name));
     }
@@ -40,6 +50,13 @@ fn rejected_values() -> Vec<(&'static str, String)> {
         format!("{}@example.com", "a".repeat(243)),
         format!("{}@example.com", "a".repeat(65)),
         "a\u{0}@example.com".to_owned(),
+        // Unicode twins of ASCII addresses: full-width and ideographic dots, a zero-width
+        // space, a decomposed umlaut.
+        "dup@example\u{FF0E}com".to_owned(),
+        "dup@example\u{3002}com".to_owned(),
+        "dup@exa\u{200B}mple.com".to_owned(),
+        "dup@bu\u{0308}cher.de".to_owned(),
+        "dup@b\u{FC}cher.de".to_owned(),
     ] {
         values.push(("email", email));
     }
@@ -97,6 +114,50 @@ async fn the_email_check_is_the_domain_pattern_itself() {
         "{definition}\nholds\n{}",
         Email::ADDRESS
     );
+}
+
+#[tokio::test]
+async fn the_name_check_is_the_domain_pattern_itself() {
+    let app = spawn_app().await;
+    let definition: String = sqlx::query_scalar(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conname = 'students_name_visible'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        definition.contains(StudentName::PATTERN),
+        "{definition}\nholds\n{}",
+        StudentName::PATTERN
+    );
+}
+
+#[tokio::test]
+async fn unicode_twins_of_an_address_cannot_get_round_one_student_per_address() {
+    let app = spawn_app().await;
+    // Internationalised domains are accepted in their ASCII (punycode) form only, so each
+    // address has one spelling and the unique index sees every twin.
+    let first = app
+        .post_student(&json!({"name": "Dup", "grade": "A", "email": "dup@xn--bcher-kva.de"}))
+        .await;
+    assert_eq!(first.status(), 201);
+    for twin in [
+        "DUP@XN--BCHER-KVA.DE",
+        "dup@xn--bcher-kva.de ",
+        "dup@b\u{FC}cher.de",
+        "dup@bu\u{0308}cher.de",
+    ] {
+        let response = app
+            .post_student(&json!({"name": "Twin", "grade": "A", "email": twin}))
+            .await;
+        assert!(
+            [409, 422].contains(&response.status().as_u16()),
+            "{twin:?}: {}",
+            response.status()
+        );
+    }
+    assert_eq!(app.student_count().await, 1);
 }
 
 #[tokio::test]

@@ -224,7 +224,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ExportStudentsEmail(::std::string::String);
@@ -248,14 +248,14 @@ pub mod types {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
                 || {
                     ::regress::Regex::new(
-                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$",
+                        "^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$",
                     )
                     .unwrap()
                 },
             );
             if PATTERN.find(value).is_none() {
                 return Err(
-                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$\""
+                    "doesn't match pattern \"^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$\""
                         .into(),
                 );
             }
@@ -487,7 +487,7 @@ pub mod types {
                 })
         }
     }
-    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ListStudentsEmail(::std::string::String);
@@ -511,14 +511,14 @@ pub mod types {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
                 || {
                     ::regress::Regex::new(
-                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$",
+                        "^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$",
                     )
                     .unwrap()
                 },
             );
             if PATTERN.find(value).is_none() {
                 return Err(
-                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$\""
+                    "doesn't match pattern \"^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$\""
                         .into(),
                 );
             }
@@ -697,13 +697,13 @@ pub mod types {
     pub struct Student {
         ///When the student was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+        ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub email: ::std::option::Option<StudentEmail>,
         pub grade: crate::types::Grade,
         ///Server-assigned identifier.
         pub id: i64,
-        ///Full name. Surrounding whitespace is trimmed; control characters are refused.
+        ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
         pub name: StudentName,
         ///When any field last changed.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -721,7 +721,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<StudentCreateEmail>,
         pub grade: crate::types::Grade,
-        ///Full name. Surrounding whitespace is trimmed; control characters are refused.
+        ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
         pub name: StudentCreateName,
     }
     impl StudentCreate {
@@ -753,14 +753,14 @@ pub mod types {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
                 || {
                     ::regress::Regex::new(
-                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$",
+                        "^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$",
                     )
                     .unwrap()
                 },
             );
             if PATTERN.find(value).is_none() {
                 return Err(
-                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$\""
+                    "doesn't match pattern \"^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$\""
                         .into(),
                 );
             }
@@ -793,7 +793,7 @@ pub mod types {
                 })
         }
     }
-    ///Full name. Surrounding whitespace is trimmed; control characters are refused.
+    ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StudentCreateName(::std::string::String);
@@ -820,14 +820,14 @@ pub mod types {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
                 || {
                     ::regress::Regex::new(
-                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$",
+                        "^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*$",
                     )
                     .unwrap()
                 },
             );
             if PATTERN.find(value).is_none() {
                 return Err(
-                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$\""
+                    "doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*$\""
                         .into(),
                 );
             }
@@ -860,7 +860,7 @@ pub mod types {
                 })
         }
     }
-    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StudentEmail(::std::string::String);
@@ -884,14 +884,14 @@ pub mod types {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
                 || {
                     ::regress::Regex::new(
-                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$",
+                        "^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$",
                     )
                     .unwrap()
                 },
             );
             if PATTERN.find(value).is_none() {
                 return Err(
-                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$\""
+                    "doesn't match pattern \"^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$\""
                         .into(),
                 );
             }
@@ -924,7 +924,7 @@ pub mod types {
                 })
         }
     }
-    ///Full name. Surrounding whitespace is trimmed; control characters are refused.
+    ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StudentName(::std::string::String);
@@ -951,14 +951,14 @@ pub mod types {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
                 || {
                     ::regress::Regex::new(
-                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$",
+                        "^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*$",
                     )
                     .unwrap()
                 },
             );
             if PATTERN.find(value).is_none() {
                 return Err(
-                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$\""
+                    "doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*$\""
                         .into(),
                 );
             }
@@ -1069,13 +1069,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
     pub struct StudentPatch {
-        ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+        ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         #[serde(default, deserialize_with = "deserialize_present")]
         pub email: ::std::option::Option<::std::option::Option<StudentPatchEmail>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub grade: ::std::option::Option<crate::types::Grade>,
-        ///Full name. Surrounding whitespace is trimmed; control characters are refused.
+        ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<StudentPatchName>,
     }
@@ -1084,7 +1084,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StudentPatchEmail(::std::string::String);
@@ -1108,14 +1108,14 @@ pub mod types {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
                 || {
                     ::regress::Regex::new(
-                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$",
+                        "^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$",
                     )
                     .unwrap()
                 },
             );
             if PATTERN.find(value).is_none() {
                 return Err(
-                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$\""
+                    "doesn't match pattern \"^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$\""
                         .into(),
                 );
             }
@@ -1148,7 +1148,7 @@ pub mod types {
                 })
         }
     }
-    ///Full name. Surrounding whitespace is trimmed; control characters are refused.
+    ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StudentPatchName(::std::string::String);
@@ -1175,14 +1175,14 @@ pub mod types {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
                 || {
                     ::regress::Regex::new(
-                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$",
+                        "^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*$",
                     )
                     .unwrap()
                 },
             );
             if PATTERN.find(value).is_none() {
                 return Err(
-                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$\""
+                    "doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*$\""
                         .into(),
                 );
             }
@@ -1220,11 +1220,11 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
     pub struct StudentReplace {
-        ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+        ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub email: ::std::option::Option<StudentReplaceEmail>,
         pub grade: crate::types::Grade,
-        ///Full name. Surrounding whitespace is trimmed; control characters are refused.
+        ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
         pub name: StudentReplaceName,
     }
     impl StudentReplace {
@@ -1232,7 +1232,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StudentReplaceEmail(::std::string::String);
@@ -1256,14 +1256,14 @@ pub mod types {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
                 || {
                     ::regress::Regex::new(
-                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$",
+                        "^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$",
                     )
                     .unwrap()
                 },
             );
             if PATTERN.find(value).is_none() {
                 return Err(
-                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[^\\S\\x00-\\x1F\\x7F-\\x9F]*$\""
+                    "doesn't match pattern \"^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$\""
                         .into(),
                 );
             }
@@ -1296,7 +1296,7 @@ pub mod types {
                 })
         }
     }
-    ///Full name. Surrounding whitespace is trimmed; control characters are refused.
+    ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct StudentReplaceName(::std::string::String);
@@ -1323,14 +1323,14 @@ pub mod types {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
                 || {
                     ::regress::Regex::new(
-                        "^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$",
+                        "^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*$",
                     )
                     .unwrap()
                 },
             );
             if PATTERN.find(value).is_none() {
                 return Err(
-                    "doesn't match pattern \"^[^\\S\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$\""
+                    "doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]*$\""
                         .into(),
                 );
             }

@@ -19,7 +19,11 @@ class StudentCreate:
         {'name': 'Ada Lovelace', 'grade': 'A-', 'email': 'ada@example.com'}
 
     Attributes:
-        name (str): Full name. Surrounding whitespace is trimmed; control characters are refused. Example: Ada Lovelace.
+        name (str): Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength`
+            counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with
+            surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining
+            marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width
+            space, byte-order mark) are refused. Example: Ada Lovelace.
         grade (Grade): A letter grade, best first.
         email (None | str | Unset): Optional; omit it or send `null` for none.
     """

@@ -19,10 +19,17 @@ class StudentReplace:
             {'name': 'Ada Lovelace', 'grade': 'B+', 'email': None}
 
         Attributes:
-            name (str): Full name. Surrounding whitespace is trimmed; control characters are refused. Example: Ada Lovelace.
+            name (str): Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength`
+                counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with
+                surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining
+                marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width
+                space, byte-order mark) are refused. Example: Ada Lovelace.
             grade (Grade): A letter grade, best first.
             email (None | str): E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across
-                students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+                students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised
+                domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one
+                spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than
+                stored beside it.
     """
 
     name: str

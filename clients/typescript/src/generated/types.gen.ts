@@ -97,12 +97,12 @@ export type Student = {
      */
     readonly id: number;
     /**
-     * Full name. Surrounding whitespace is trimmed; control characters are refused.
+     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
      */
     name: string;
     grade: Grade;
     /**
-     * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+     * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
      */
     email: string | null;
     /**
@@ -122,7 +122,7 @@ export type Student = {
  */
 export type StudentCreate = {
     /**
-     * Full name. Surrounding whitespace is trimmed; control characters are refused.
+     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
      */
     name: string;
     grade: Grade;
@@ -158,12 +158,12 @@ export type StudentPage = {
  */
 export type StudentPatch = {
     /**
-     * Full name. Surrounding whitespace is trimmed; control characters are refused.
+     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
      */
     name?: string;
     grade?: Grade;
     /**
-     * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+     * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
      */
     email?: string | null;
 };
@@ -176,12 +176,12 @@ export type StudentPatch = {
  */
 export type StudentReplace = {
     /**
-     * Full name. Surrounding whitespace is trimmed; control characters are refused.
+     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
      */
     name: string;
     grade: Grade;
     /**
-     * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+     * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
      */
     email: string | null;
 };
@@ -198,12 +198,12 @@ export type StudentSort = 'id' | '-id' | 'name' | '-name' | 'grade' | '-grade' |
  */
 export type StudentWritable = {
     /**
-     * Full name. Surrounding whitespace is trimmed; control characters are refused.
+     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
      */
     name: string;
     grade: Grade;
     /**
-     * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+     * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
      */
     email: string | null;
 };
@@ -235,7 +235,7 @@ export type ListStudentsData = {
          */
         grade?: Array<Grade>;
         /**
-         * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+         * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
          */
         email?: string;
         /**
@@ -376,7 +376,7 @@ export type ExportStudentsData = {
          */
         grade?: Array<Grade>;
         /**
-         * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name.
+         * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
          */
         email?: string;
         /**

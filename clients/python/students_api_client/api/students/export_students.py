@@ -138,7 +138,10 @@ def sync_detailed(
         grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
             trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64
-            characters, `@`, and a host name.
+            characters, `@`, and a host name. An internationalised domain is sent in its ASCII
+            (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and
+            look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused
+            rather than stored beside it.
         has_email (bool | Unset):
         created_after (datetime.datetime | Unset):
         created_before (datetime.datetime | Unset):
@@ -201,7 +204,10 @@ def sync(
         grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
             trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64
-            characters, `@`, and a host name.
+            characters, `@`, and a host name. An internationalised domain is sent in its ASCII
+            (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and
+            look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused
+            rather than stored beside it.
         has_email (bool | Unset):
         created_after (datetime.datetime | Unset):
         created_before (datetime.datetime | Unset):
@@ -259,7 +265,10 @@ async def asyncio_detailed(
         grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
             trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64
-            characters, `@`, and a host name.
+            characters, `@`, and a host name. An internationalised domain is sent in its ASCII
+            (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and
+            look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused
+            rather than stored beside it.
         has_email (bool | Unset):
         created_after (datetime.datetime | Unset):
         created_before (datetime.datetime | Unset):
@@ -320,7 +329,10 @@ async def asyncio(
         grade (list[Grade] | Unset):
         email (str | Unset): E-mail address, stored lower-cased with surrounding whitespace
             trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64
-            characters, `@`, and a host name.
+            characters, `@`, and a host name. An internationalised domain is sent in its ASCII
+            (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and
+            look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused
+            rather than stored beside it.
         has_email (bool | Unset):
         created_after (datetime.datetime | Unset):
         created_before (datetime.datetime | Unset):
