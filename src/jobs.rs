@@ -11,8 +11,8 @@ pub async fn migrate_when_back(url: String, pool: PgPool, migrations: MigrationS
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         match db::prepare(&url, &pool).await {
-            Ok(()) => {
-                migrations.mark_applied();
+            Ok(secret) => {
+                migrations.mark_applied(secret);
                 tracing::info!("the database is back and migrated; serving");
                 return;
             }

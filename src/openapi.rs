@@ -23,9 +23,12 @@ Manage students: create, list, read, replace, update and delete.
 
 **Contract.** Every request and response type is published below with its rules \
 (`minLength`, `maxLength`, `pattern`, `format`, `enum`, `nullable`), and the server enforces \
-exactly those. In every string, control characters (NUL included) are refused and `maxLength` \
-counts the characters sent; names are stored with surrounding whitespace trimmed and must hold \
-more than whitespace. Unknown fields in a body are refused, never ignored.
+exactly those. In every string, control characters (NUL included) and invisible formatting \
+characters (bidi overrides, zero-width space, byte-order mark) are refused, and `maxLength` \
+counts the Unicode code points sent (JavaScript counts UTF-16 units: an emoji is 1 here, 2 \
+there); names are stored with surrounding whitespace trimmed and must show something. \
+Patterns use `\\uXXXX` escapes only, never `\\s`, so every regex engine reads them alike. \
+Unknown fields in a body are refused, never ignored.
 
 **Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `type`. \
 A `422` lists every invalid field at once in `errors`, each with a `location` (a JSON pointer \

@@ -7,10 +7,7 @@ mod listing;
 mod students;
 
 use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, OnceLock},
     time::Duration,
 };
 
@@ -41,25 +38,45 @@ pub const STATEMENT_TIMEOUT: &str = "5s";
 /// turning over.
 pub const EXPENSIVE_STATEMENT_TIMEOUT: &str = "2s";
 
-/// Whether the migrations have been applied. Set at start-up, or later, when the database was
-/// down at start-up, by `jobs::migrate_when_back`; until then the API answers 503.
+/// Whether the database is prepared (migrations applied), and what preparing it read: the
+/// secret that signs list cursors. Set at start-up, or later, when the database was down at
+/// start-up, by `jobs::migrate_when_back`; until then the API answers 503.
 #[derive(Debug, Clone, Default)]
-pub struct MigrationState(Arc<AtomicBool>);
+pub struct MigrationState(Arc<OnceLock<CursorSecret>>);
 
 impl MigrationState {
-    /// For a pool whose database is known to be migrated.
-    pub fn applied() -> Self {
-        let state = Self::default();
-        state.mark_applied();
-        state
-    }
-
-    pub fn mark_applied(&self) {
-        self.0.store(true, Ordering::Release);
+    pub fn mark_applied(&self, secret: CursorSecret) {
+        let _ = self.0.set(secret);
     }
 
     pub fn is_applied(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.0.get().is_some()
+    }
+
+    /// The cursor secret, once the database is prepared.
+    pub fn cursor_secret(&self) -> Option<&CursorSecret> {
+        self.0.get()
+    }
+}
+
+/// The key list cursors are signed with (HMAC-SHA256), from the `cursor_signing_key` table, so
+/// every instance on one database signs alike and a restart keeps cursors valid.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CursorSecret(Vec<u8>);
+
+impl CursorSecret {
+    pub fn new(key: Vec<u8>) -> Self {
+        Self(key)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for CursorSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorSecret(..)")
     }
 }
 
@@ -86,9 +103,10 @@ impl PrepareError {
     }
 }
 
-/// Creates the database if missing, applies the migrations, and reports constraints that rows
-/// written before them still break (migration 5 adds its CHECKs `NOT VALID` when they do).
-pub async fn prepare(url: &str, pool: &PgPool) -> Result<(), PrepareError> {
+/// Creates the database if missing, applies the migrations, reports constraints that rows
+/// written before them still break (migrations 5 and 6 add CHECKs `NOT VALID` when they do),
+/// and reads the cursor secret.
+pub async fn prepare(url: &str, pool: &PgPool) -> Result<CursorSecret, PrepareError> {
     ensure_database(url).await?;
     MIGRATOR.run(pool).await?;
     let unvalidated: Vec<String> = sqlx::query_scalar(
@@ -105,7 +123,10 @@ pub async fn prepare(url: &str, pool: &PgPool) -> Result<(), PrepareError> {
              (migrations/README.md)"
         );
     }
-    Ok(())
+    let key: Vec<u8> = sqlx::query_scalar("SELECT key FROM cursor_signing_key")
+        .fetch_one(pool)
+        .await?;
+    Ok(CursorSecret(key))
 }
 
 /// Creates the database named in `url` when it does not exist yet.

@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Code, Email, Grade, Student, Violation};
+use super::{
+    Code, Email, Grade, Student, TextRule, Violation,
+    rules::{control_characters, format_characters, white_space},
+};
 
 /// The orders students can be listed in. Ties are always broken by `id`, in the same direction,
 /// so every order is total and a cursor lands between exactly two rows.
@@ -75,6 +78,63 @@ pub struct StudentFilter {
     pub search: Option<String>,
 }
 
+/// Text to find in names and e-mail addresses: the rules of every string (no control or
+/// invisible formatting characters), at most 100 characters as sent; blank means no search,
+/// and otherwise at least [`SearchText::MIN_CHARS`] besides surrounding white space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText(String);
+
+impl SearchText {
+    pub const RULE: TextRule = TextRule {
+        min_chars: 0,
+        max_chars: Some(100),
+    };
+    /// The trigram indexes that serve a search need three characters; a shorter text could
+    /// only be found by reading every row, so it is refused rather than served slowly.
+    pub const MIN_CHARS: usize = 3;
+    /// The same rules as a regular expression, for the spec: blank, or three characters or
+    /// more between the first and the last that are not white space.
+    pub const PATTERN: &str = concat!(
+        "^[",
+        white_space!(),
+        "]*([^",
+        control_characters!(),
+        format_characters!(),
+        white_space!(),
+        "][^",
+        control_characters!(),
+        format_characters!(),
+        "]+[^",
+        control_characters!(),
+        format_characters!(),
+        white_space!(),
+        "])?[",
+        white_space!(),
+        "]*$"
+    );
+
+    /// `None` for a blank text (no search).
+    pub fn parse(raw: &str) -> Result<Option<Self>, Violation> {
+        let text = Self::RULE.check(raw)?;
+        match text.chars().count() {
+            0 => Ok(None),
+            n if n < Self::MIN_CHARS => Err(Violation::new(
+                Code::TooShort,
+                format!(
+                    "must be at least {} characters (shorter text cannot use the search \
+                     index); leave it out to list everyone",
+                    Self::MIN_CHARS
+                ),
+            )),
+            _ => Ok(Some(Self(text.to_owned()))),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// How many students a page holds: 1–100, default 20.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageLimit(i64);
@@ -106,5 +166,39 @@ impl PageLimit {
 impl Default for PageLimit {
     fn default() -> Self {
         Self(Self::DEFAULT)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed step is a failed test
+mod tests {
+    use super::SearchText;
+
+    #[test]
+    fn the_published_search_pattern_accepts_exactly_what_parse_accepts() {
+        let pattern = regex::Regex::new(SearchText::PATTERN).unwrap();
+        for sample in [
+            "",
+            "   ",
+            "a",
+            "ab",
+            " ab ",
+            "abc",
+            "a b",
+            " a b ",
+            "  abc  ",
+            "ééé",
+            "a\u{3000}",
+            "a\u{200B}bc",
+            "ab\u{0}c",
+            "\u{FEFF}abc",
+            "日本語",
+        ] {
+            assert_eq!(
+                pattern.is_match(sample),
+                SearchText::parse(sample).is_ok(),
+                "{sample:?}"
+            );
+        }
     }
 }

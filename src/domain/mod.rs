@@ -5,6 +5,6 @@ mod listing;
 mod rules;
 mod student;
 
-pub use listing::{Keyset, PageLimit, Sort, SortKey, SortValue, StudentFilter};
+pub use listing::{Keyset, PageLimit, SearchText, Sort, SortKey, SortValue, StudentFilter};
 pub use rules::{Code, TextRule, Violation, is_control};
 pub use student::{Email, GRADES, Grade, NewStudent, Student, StudentChanges, StudentName};

@@ -315,6 +315,35 @@ mod tests {
     }
 
     #[test]
+    fn the_published_name_pattern_accepts_exactly_what_parse_accepts() {
+        let pattern = regex::Regex::new(StudentName::PATTERN).unwrap();
+        for sample in [
+            "Ada",
+            " Ada ",
+            "",
+            " ",
+            "\u{3000}",
+            "\u{3164}",
+            "\u{2800}",
+            "\u{0301}",
+            "Zoe\u{0301}",
+            "\u{FEFF}",
+            "A\u{200B}",
+            "\u{202E}abc",
+            "a\u{0}",
+            "👩\u{200D}💻",
+            "\u{200D}",
+            "Bell\u{7}",
+        ] {
+            assert_eq!(
+                pattern.is_match(sample),
+                StudentName::parse(sample).is_ok(),
+                "{sample:?}"
+            );
+        }
+    }
+
+    #[test]
     fn every_grade_round_trips() {
         for grade in GRADES {
             assert_eq!(Grade::parse(grade.as_str()), Ok(grade));

@@ -268,7 +268,9 @@ async fn an_unreachable_database_is_a_fast_503_with_retry_after() {
         .connect_lazy("postgres://postgres@127.0.0.1:1/students")
         .unwrap();
     let config = test_config(None);
-    let app = serve(Application::bind(&config, pool).await.unwrap());
+    let mut app = Application::bind(&config, pool).await.unwrap();
+    app.assume_prepared();
+    let app = serve(app);
 
     let started = std::time::Instant::now();
     let response = app.get("/api/students").await;

@@ -162,6 +162,11 @@ pub fn serve(app: Application) -> TestApp {
 }
 
 impl TestApp {
+    /// The database this app was given (and drops at the end), if any.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

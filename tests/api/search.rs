@@ -313,15 +313,35 @@ async fn a_tampered_cursor_is_a_422_never_a_500() {
         .await
         .unwrap();
     let cursor = page["next_cursor"].as_str().unwrap();
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).unwrap()).unwrap();
+    // A signature (16 bytes), then the position as text; altering the text keeps the old
+    // signature, which no longer matches.
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).unwrap();
+    let (tag, text) = bytes.split_at(16);
+    let text = std::str::from_utf8(text).unwrap();
     let mut lines: Vec<&str> = text.splitn(4, '\n').collect();
+    let resigned = |lines: &[&str]| {
+        let mut forged = tag.to_vec();
+        forged.extend_from_slice(lines.join("\n").as_bytes());
+        URL_SAFE_NO_PAD.encode(forged)
+    };
 
     lines[3] = "not a time'; DROP TABLE students; --";
-    let bad_value = URL_SAFE_NO_PAD.encode(lines.join("\n"));
+    let bad_value = resigned(&lines);
     lines[3] = "2026-01-01T00:00:00Z";
     lines[2] = "99999999999999999999999";
-    let bad_id = URL_SAFE_NO_PAD.encode(lines.join("\n"));
-    for cursor in [bad_value, bad_id, "garbage".to_owned(), "a".repeat(2000)] {
+    let bad_id = resigned(&lines);
+    // A well-formed position anyone could compute, with the id at the far end of i64.
+    lines[2] = "-9223372036854775808";
+    let invented = resigned(&lines);
+    let unsigned = URL_SAFE_NO_PAD.encode(text);
+    for cursor in [
+        bad_value,
+        bad_id,
+        invented,
+        unsigned,
+        "garbage".to_owned(),
+        "a".repeat(2000),
+    ] {
         let problem = assert_problem(
             app.get(&format!("/api/students?sort=created_at&cursor={cursor}"))
                 .await,
@@ -331,6 +351,32 @@ async fn a_tampered_cursor_is_a_422_never_a_500() {
         assert_eq!(error_locations(&problem)[0].0, "query.cursor");
     }
     assert_eq!(app.student_count().await, 10);
+}
+
+#[tokio::test]
+async fn a_cursor_from_one_instance_resumes_on_another_on_the_same_database() {
+    // The signing key lives in the database, so every instance (and a restarted one) accepts
+    // the cursors any of them made.
+    let first = spawn_app().await;
+    school(&first).await;
+    let url = first.database_url().unwrap().to_owned();
+    let second = crate::helpers::serve(
+        students_api::startup::Application::build(crate::helpers::test_config(Some(url)))
+            .await
+            .unwrap(),
+    );
+    let page: Value = first
+        .get("/api/students?sort=name&limit=3")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let path = format!("/api/students?sort=name&limit=3&cursor={cursor}");
+    let on_first: Value = first.get(&path).await.json().await.unwrap();
+    let on_second = second.get(&path).await;
+    assert_eq!(on_second.status(), 200);
+    assert_eq!(on_second.json::<Value>().await.unwrap(), on_first);
 }
 
 #[tokio::test]

@@ -309,12 +309,19 @@ pub mod types {
             if value.chars().count() > 100usize {
                 return Err("longer than 100 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
-                ::std::sync::LazyLock::new(|| {
-                    ::regress::Regex::new("^[^\\x00-\\x1F\\x7F-\\x9F]*$").unwrap()
-                });
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*([^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]+[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000])?[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$",
+                    )
+                    .unwrap()
+                },
+            );
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F]*$\"".into());
+                return Err(
+                    "doesn't match pattern \"^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*([^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]+[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000])?[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -572,12 +579,19 @@ pub mod types {
             if value.chars().count() > 100usize {
                 return Err("longer than 100 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
-                ::std::sync::LazyLock::new(|| {
-                    ::regress::Regex::new("^[^\\x00-\\x1F\\x7F-\\x9F]*$").unwrap()
-                });
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*([^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]+[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000])?[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$",
+                    )
+                    .unwrap()
+                },
+            );
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F]*$\"".into());
+                return Err(
+                    "doesn't match pattern \"^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*([^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB]+[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u061C\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u2069\\uFEFF\\uFFF9-\\uFFFB\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000])?[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -2240,7 +2254,7 @@ pub mod types {
 ///
 /// Manage students: create, list, read, replace, update and delete.
 ///
-/// **Contract.** Every request and response type is published below with its rules (`minLength`, `maxLength`, `pattern`, `format`, `enum`, `nullable`), and the server enforces exactly those. In every string, control characters (NUL included) are refused and `maxLength` counts the characters sent; names are stored with surrounding whitespace trimmed and must hold more than whitespace. Unknown fields in a body are refused, never ignored.
+/// **Contract.** Every request and response type is published below with its rules (`minLength`, `maxLength`, `pattern`, `format`, `enum`, `nullable`), and the server enforces exactly those. In every string, control characters (NUL included) and invisible formatting characters (bidi overrides, zero-width space, byte-order mark) are refused, and `maxLength` counts the Unicode code points sent (JavaScript counts UTF-16 units: an emoji is 1 here, 2 there); names are stored with surrounding whitespace trimmed and must show something. Patterns use `\uXXXX` escapes only, never `\s`, so every regex engine reads them alike. Unknown fields in a body are refused, never ignored.
 ///
 /// **Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `type`. A `422` lists every invalid field at once in `errors`, each with a `location` (a JSON pointer into the body such as `/name`, or `query.limit`, `path.id`, `header.If-Match`), a `message` and a `code`. Request bodies are limited to 64 KiB (`413`).
 ///

@@ -33,7 +33,7 @@ use self::{
 pub use self::{fields::grade_variant_names, params::sort_variant_names};
 use crate::{
     api::{ApiTags, budget::ExpensiveWork, contract::Failure, json::JsonBody, types::Nullable},
-    db,
+    db::{self, MigrationState},
     domain::{Email, Grade, PageLimit, Student},
     error::ApiError,
 };
@@ -61,6 +61,7 @@ impl StudentsApi {
         &self,
         Data(pool): Data<&PgPool>,
         Data(work): Data<&ExpensiveWork>,
+        Data(prepared): Data<&MigrationState>,
         /// Only these grades; repeat it for several (`grade=A&grade=B%2B`).
         grade: Query<Option<Vec<Grade>>>,
         /// Only the student with this e-mail address (ignoring case).
@@ -94,7 +95,8 @@ impl StudentsApi {
             q: q.0,
             sort: sort.0,
         });
-        let keyset = cursor.0.map(|c| c.keyset(&query)).transpose()?;
+        let secret = prepared.cursor_secret().ok_or(ApiError::NotReady)?;
+        let keyset = cursor.0.map(|c| c.keyset(&query, secret)).transpose()?;
         let limit = limit.0.unwrap_or_default().get();
         let counted = count.0.is_some();
         let _slot = (query.filter.search.is_some() || counted)
@@ -106,7 +108,9 @@ impl StudentsApi {
         let mut students = fetched.students;
         let next_cursor = if fetched.rows as i64 > limit {
             students.truncate(limit as usize);
-            students.last().map(|last| Cursor::after(&query, last))
+            students
+                .last()
+                .map(|last| Cursor::after(&query, last, secret))
         } else {
             None
         };

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::{
     api::types::{inline_scalar_type, named_scalar_type},
-    domain::{Code, PageLimit, Sort, SortKey, TextRule, Violation},
+    domain::{self, Code, PageLimit, Sort, SortKey, Violation},
     error::{ApiError, FieldError},
 };
 
@@ -196,24 +196,14 @@ impl ParseFromParameter for PageLimit {
     }
 }
 
-/// `q`: text to find in names and e-mail addresses. The rules of every string apply (no
-/// control characters, NUL included), at most 100 characters; blank means no search, and
-/// otherwise at least [`SearchText::MIN_CHARS`].
+/// `q` on the wire: the domain's [`domain::SearchText`]; a blank text is no search.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchText(String);
+pub struct SearchText(Option<domain::SearchText>);
 
 impl SearchText {
-    pub const RULE: TextRule = TextRule {
-        min_chars: 0,
-        max_chars: Some(100),
-    };
-    /// The trigram indexes that serve a search need three characters; a shorter text could
-    /// only be found by reading every row, so it is refused rather than served slowly.
-    pub const MIN_CHARS: usize = 3;
-
-    /// The text without surrounding whitespace; blank means no search.
+    /// The text without surrounding whitespace; `None` means no search.
     pub fn into_text(self) -> Option<String> {
-        Some(self.0).filter(|text| !text.is_empty())
+        self.0.map(|text| text.as_str().to_owned())
     }
 }
 
@@ -221,26 +211,17 @@ inline_scalar_type!(
     SearchText,
     "SearchText",
     MetaSchema {
-        max_length: SearchText::RULE.max_chars,
-        pattern: Some(r"^[^\x00-\x1F\x7F-\x9F]*$".to_owned()),
+        max_length: domain::SearchText::RULE.max_chars,
+        pattern: Some(domain::SearchText::PATTERN.to_owned()),
         ..MetaSchema::new("string")
     }
 );
 
 impl ParseFromParameter for SearchText {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        let text = Self::RULE
-            .check(value)
-            .map_err(|v| ParseError::custom(v.message))?;
-        let chars = text.chars().count();
-        if chars > 0 && chars < Self::MIN_CHARS {
-            return Err(ParseError::custom(format!(
-                "must be at least {} characters (shorter text cannot use the search index); \
-                 leave it out to list everyone",
-                Self::MIN_CHARS
-            )));
-        }
-        Ok(Self(text.to_owned()))
+        domain::SearchText::parse(value)
+            .map(Self)
+            .map_err(|v| ParseError::custom(v.message))
     }
 }
 
