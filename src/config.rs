@@ -39,10 +39,31 @@ pub struct Config {
     /// open-file limit allows (`ulimit -n`, less 64 for the pool and files).
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Host names the service answers to (the `Host` header, any port), comma-separated; `*`
+    /// answers to any. Default: the loopback names. Other hosts get a 400, so a web page cannot
+    /// reach a local service by DNS rebinding. Liveness and readiness answer any host (probes
+    /// use the pod's address).
+    #[arg(long, env = "ALLOWED_HOSTS", value_delimiter = ',', default_value = "localhost,127.0.0.1,[::1]", value_parser = parse_host)]
+    pub allowed_hosts: Vec<String>,
     /// Origins whose pages may call the API from a browser (CORS), comma-separated, such as
     /// `https://app.example.com,http://localhost:5173`. Empty: none.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub cors_allowed_origins: Vec<String>,
+}
+
+/// A host name as the `Host` header carries it, without a port, lower-cased; or `*`.
+fn parse_host(raw: &str) -> Result<String, String> {
+    let host = raw.trim().to_ascii_lowercase();
+    let valid = host == "*"
+        || (!host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)));
+    if valid {
+        Ok(host)
+    } else {
+        Err(format!("`{raw}` is not a host name like api.example.com"))
+    }
 }
 
 /// An origin is `scheme://host[:port]`: no path, no wildcard, nothing a header cannot carry.

@@ -102,6 +102,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    InvalidHost(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] db::Error),
     #[error(
@@ -155,6 +157,11 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
         "415: the body is not `application/json`",
     ),
     (
+        "invalid-host",
+        "400: the `Host` header is missing, repeated, or names a host this service does not \
+         answer to (`ALLOWED_HOSTS`)",
+    ),
+    (
         "forbidden",
         "403: a browser request from an origin outside the CORS allow-list",
     ),
@@ -177,7 +184,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedBody(_) | ApiError::InvalidHost(_) => StatusCode::BAD_REQUEST,
             ApiError::StudentNotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::EmailTaken | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
@@ -209,6 +216,7 @@ impl ApiError {
                 ("unsupported-media-type", "Unsupported media type")
             }
             ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
+            ApiError::InvalidHost(_) => ("invalid-host", "Host not accepted"),
             ApiError::Unavailable(_) | ApiError::NotReady => {
                 ("service-unavailable", "Service temporarily unavailable")
             }
@@ -368,6 +376,7 @@ mod tests {
             ApiError::RequestTimeout,
             ApiError::UnsupportedMediaType(String::new()),
             ApiError::Forbidden(String::new()),
+            ApiError::InvalidHost(String::new()),
             ApiError::NotReady,
             ApiError::Busy { slots: 1 },
             ApiError::Internal("x".into()),

@@ -2,7 +2,7 @@
 //! access log line and every problem body), security headers, CORS from an allow-list, and a
 //! logged 500 problem instead of a dropped connection when a handler panics.
 
-use std::{any::Any, time::Instant};
+use std::{any::Any, sync::Arc, time::Instant};
 
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Request, Response,
@@ -23,8 +23,10 @@ use crate::{
 /// browsers keep pages of other origins out.
 pub fn harden<E: Endpoint + 'static>(
     routes: E,
+    allowed_hosts: &[String],
     allowed_origins: &[String],
 ) -> impl Endpoint + use<E> {
+    let allowed_hosts: Arc<[String]> = allowed_hosts.into();
     // Browsers may send every header an operation declares (If-Match, Idempotency-Key, …).
     let cors = Cors::new()
         .allow_origins(allowed_origins.iter().map(String::as_str))
@@ -48,14 +50,18 @@ pub fn harden<E: Endpoint + 'static>(
         .with_if(!allowed_origins.is_empty(), cors)
         .catch_all_error(problem_response)
         .with(CatchPanic::new().with_handler(panic_response))
-        .around(|endpoint, request| async move {
-            let id = request_id::from_header(
-                request
-                    .headers()
-                    .get(REQUEST_ID_HEADER)
-                    .and_then(|value| value.to_str().ok()),
-            );
-            request_id::scope(id.clone(), answer(&endpoint, request, id)).await
+        .around(move |endpoint, request| {
+            let allowed_hosts = Arc::clone(&allowed_hosts);
+            async move {
+                let id = request_id::from_header(
+                    request
+                        .headers()
+                        .get(REQUEST_ID_HEADER)
+                        .and_then(|value| value.to_str().ok()),
+                );
+                let refused = host_refused(&request, &allowed_hosts);
+                request_id::scope(id.clone(), answer(&endpoint, request, id, refused)).await
+            }
         })
 }
 
@@ -73,14 +79,70 @@ async fn problem_response(err: poem::Error) -> Response {
     }
 }
 
+/// Why the request's host is not one this service answers to (RFC 9112 §3.2: an HTTP/1.1
+/// request needs exactly one `Host`), if it is not. Liveness and readiness answer any host:
+/// probes address the pod, and they reveal nothing.
+fn host_refused(request: &Request, allowed: &[String]) -> Option<ApiError> {
+    if matches!(request.uri().path(), "/healthz" | "/readyz") {
+        return None;
+    }
+    let mut hosts = request.headers().get_all(header::HOST).iter();
+    let (first, second) = (hosts.next(), hosts.next());
+    if second.is_some() {
+        return Some(ApiError::InvalidHost(
+            "the request has more than one Host header".to_owned(),
+        ));
+    }
+    // HTTP/2's `:authority` (and an absolute-form target) is in the URI; HTTP/1.1 sends Host.
+    let host = match (request.uri().host(), first) {
+        (Some(host), _) => host.to_owned(),
+        (None, Some(value)) => {
+            let value = value.to_str().unwrap_or_default();
+            strip_port(value).to_owned()
+        }
+        (None, None) if request.version() == poem::http::Version::HTTP_10 => return None,
+        (None, None) => {
+            return Some(ApiError::InvalidHost(
+                "the request has no Host header".to_owned(),
+            ));
+        }
+    };
+    let host = host.to_ascii_lowercase();
+    if allowed
+        .iter()
+        .any(|allowed| allowed == "*" || *allowed == host)
+    {
+        None
+    } else {
+        Some(ApiError::InvalidHost(format!(
+            "this service does not answer to the host `{}`; its operator can add it to \
+             ALLOWED_HOSTS",
+            host.escape_default()
+        )))
+    }
+}
+
+/// `example.com:3000` → `example.com`; `[::1]:3000` → `[::1]`.
+fn strip_port(host: &str) -> &str {
+    match host.rfind(':') {
+        Some(colon) if !host[colon..].contains(']') => &host[..colon],
+        _ => host,
+    }
+}
+
 /// Runs one request inside its log span, then stamps the response.
-async fn answer<E: Endpoint>(endpoint: &E, request: Request, id: String) -> poem::Result<Response> {
+async fn answer<E: Endpoint>(
+    endpoint: &E,
+    request: Request,
+    id: String,
+    refused: Option<ApiError>,
+) -> poem::Result<Response> {
     let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
     let started = Instant::now();
     let uri = request.uri().clone(); // shares the request's bytes: no copy on the hot path
     let docs = is_docs_page(uri.path());
     let api = uri.path().starts_with("/api/");
-    let mut response = match misread_parameters(&request) {
+    let mut response = match refused.or_else(|| misread_parameters(&request)) {
         Some(problem) => span.in_scope(|| problem.into_problem_response()),
         None => endpoint
             .call(request)
@@ -131,7 +193,9 @@ async fn answer<E: Endpoint>(endpoint: &E, request: Request, id: String) -> poem
 /// What poem-openapi's extractors would silently misread, as a 422 naming each parameter:
 /// - a header the API reads (`If-Match`, `Idempotency-Key`, …) whose value is not visible ASCII:
 ///   it would be skipped as if absent, turning a conditional or keyed request unconditional;
-/// - a single-value query parameter given twice (`limit=1&limit=100`): only the first would count.
+/// - a single-value query parameter given twice (`limit=1&limit=100`): only the first would count;
+/// - a query parameter the operation does not declare (`export?limit=5`): it would be ignored,
+///   and the client would believe it had been applied.
 fn misread_parameters(request: &Request) -> Option<ApiError> {
     let mut errors: Vec<FieldError> = openapi::header_parameters()
         .iter()
@@ -151,6 +215,27 @@ fn misread_parameters(request: &Request) -> Option<ApiError> {
         })
         .collect();
     if let Some(query) = request.uri().query() {
+        let declared = openapi::query_parameters(request.method().as_str(), request.uri().path());
+        if let Some(declared) = declared {
+            for (name, _) in form_urlencoded::parse(query.as_bytes()) {
+                let location = format!("query.{}", name.escape_default());
+                if declared.iter().any(|d| *d == name)
+                    || errors.iter().any(|e| e.location == location)
+                {
+                    continue;
+                }
+                let takes = if declared.is_empty() {
+                    "this operation takes no query parameters".to_owned()
+                } else {
+                    format!("this operation takes {}", declared.join(", "))
+                };
+                errors.push(FieldError::new(
+                    location,
+                    "unknown_parameter",
+                    format!("is not a parameter of this operation; {takes}"),
+                ));
+            }
+        }
         let single = openapi::single_value_query_parameters();
         let mut seen: Vec<std::borrow::Cow<'_, str>> = Vec::new();
         for (name, _) in form_urlencoded::parse(query.as_bytes()) {

@@ -178,6 +178,47 @@ pub fn single_value_query_parameters() -> &'static [String] {
     &NAMES
 }
 
+/// The query parameters the operation at `method` and `path` declares, or `None` when no
+/// operation of the document serves them (the docs pages, the spec documents). A literal
+/// segment beats a template one: `/api/students/export` is the export, not student "export".
+pub fn query_parameters(method: &str, path: &str) -> Option<&'static [String]> {
+    type Operation = (Vec<String>, String, Vec<String>);
+    static OPERATIONS: LazyLock<Vec<Operation>> = LazyLock::new(|| {
+        let Some(paths) = document()["paths"].as_object() else {
+            return Vec::new();
+        };
+        let mut operations = Vec::new();
+        for (template, methods) in paths {
+            let segments: Vec<String> = template.split('/').map(str::to_owned).collect();
+            for (method, operation) in methods.as_object().into_iter().flatten() {
+                let names = operation["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|parameter| parameter["in"] == "query")
+                    .filter_map(|parameter| Some(parameter["name"].as_str()?.to_owned()))
+                    .collect();
+                operations.push((segments.clone(), method.to_ascii_uppercase(), names));
+            }
+        }
+        operations
+    });
+    let method = if method == "HEAD" { "GET" } else { method };
+    let wanted: Vec<&str> = path.split('/').collect();
+    OPERATIONS
+        .iter()
+        .filter(|(template, operation_method, _)| {
+            operation_method == method
+                && template.len() == wanted.len()
+                && template
+                    .iter()
+                    .zip(&wanted)
+                    .all(|(t, w)| t == w || (t.starts_with('{') && t.ends_with('}')))
+        })
+        .max_by_key(|(template, _, _)| template.iter().filter(|t| !t.starts_with('{')).count())
+        .map(|(_, _, names)| names.as_slice())
+}
+
 /// The names of the parameters, of any operation, that `select` picks; sorted, once each.
 fn parameter_names(select: impl Fn(&Value) -> bool) -> Vec<String> {
     let mut names: Vec<String> = operations(document())

@@ -48,6 +48,7 @@ pub fn app(
     migrations: MigrationState,
     health: db::Health,
     work: ExpensiveWork,
+    allowed_hosts: &[String],
     allowed_origins: &[String],
 ) -> impl Endpoint + use<> {
     let api = openapi::api_service();
@@ -106,7 +107,7 @@ pub fn app(
         .data(pool)
         .data(work)
         .data(migrations_data);
-    middleware::harden(routes, allowed_origins)
+    middleware::harden(routes, allowed_hosts, allowed_origins)
 }
 
 async fn start_embedded() -> Result<EmbeddedPostgres, StartupError> {
@@ -154,6 +155,7 @@ pub struct Application {
     limits: ConnectionLimits,
     pool: PgPool,
     port: u16,
+    allowed_hosts: Vec<String>,
     allowed_origins: Vec<String>,
     migrations: MigrationState,
     embedded: Option<EmbeddedPostgres>,
@@ -226,6 +228,7 @@ impl Application {
             limits: ConnectionLimits::new(max_connections),
             pool,
             port,
+            allowed_hosts: config.allowed_hosts.clone(),
             allowed_origins: config.cors_allowed_origins.clone(),
             // Not prepared by this call: 503 until `build` (or the migrate job) says otherwise.
             migrations: MigrationState::default(),
@@ -275,6 +278,7 @@ impl Application {
             self.migrations.clone(),
             self.health.clone(),
             self.work.clone(),
+            &self.allowed_hosts,
             &self.allowed_origins,
         );
         let result = server::serve(self.listener, app, self.limits, stop, SHUTDOWN_GRACE).await;

@@ -63,6 +63,18 @@ impl<T: ParseFromJSON + 'static> ParsePayload for JsonBody<T> {
             ))
             .into());
         }
+        // A declared length over the limit is refused before a byte is read: waiting for a
+        // body we would refuse anyway only holds the connection.
+        let declared = request
+            .headers()
+            .get(poem::http::header::CONTENT_LENGTH)
+            .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+            return Err(ApiError::PayloadTooLarge {
+                limit_bytes: MAX_BODY_BYTES,
+            }
+            .into());
+        }
         // The byte limit counts what is read (so chunked bodies are bounded too); the time
         // limit stops a client trickling a body in to hold the connection.
         let read = body.take()?.into_bytes_limit(MAX_BODY_BYTES);

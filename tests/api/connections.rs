@@ -214,7 +214,7 @@ async fn connections_over_the_cap_wait_until_one_closes() {
     for _ in 0..3 {
         let mut stream = connect(&app).await;
         stream
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .await
             .unwrap();
         let mut buf = [0u8; 1024];
@@ -224,7 +224,7 @@ async fn connections_over_the_cap_wait_until_one_closes() {
     // The fourth is connected by the kernel but not accepted: no answer while three are open.
     let mut fourth = connect(&app).await;
     fourth
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .await
         .unwrap();
     let mut answer = Vec::new();

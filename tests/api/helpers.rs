@@ -119,6 +119,7 @@ pub fn test_config(database_url: Option<String>) -> Config {
         database_url,
         database_pool_size: 10,
         max_connections: 10_000,
+        allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
         cors_allowed_origins: Vec::new(),
     }
 }

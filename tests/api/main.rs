@@ -22,6 +22,7 @@ mod helpers;
 mod idempotency;
 mod listing;
 mod openapi;
+mod protocol;
 mod rules;
 mod search;
 mod shutdown;

@@ -27,7 +27,7 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits() {
         let (first, rest) = body.split_at(body.len() / 2);
         let mut stream = TcpStream::connect(&address).await.unwrap();
         let head = format!(
-            "POST /api/students HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+            "POST /api/students HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\n\r\n{first}",
             body.len()
         );

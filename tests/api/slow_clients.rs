@@ -31,7 +31,7 @@ async fn a_head_sent_one_line_at_a_time_is_cut_off_within_10_seconds() {
     let mut stream = connect(&app.address).await;
     let started = Instant::now();
     stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
         .await
         .unwrap();
     while started.elapsed() < Duration::from_secs(12) {
@@ -58,7 +58,7 @@ async fn a_body_trickled_in_is_a_408_problem() {
     let mut stream = connect(&app.address).await;
     stream
         .write_all(
-            b"POST /api/students HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+            b"POST /api/students HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
               Content-Length: 40\r\n\r\n{",
         )
         .await
@@ -84,7 +84,7 @@ async fn a_body_trickled_in_is_a_408_problem() {
 async fn an_idle_keep_alive_connection_still_serves_the_next_request() {
     let app = spawn_app().await;
     let mut stream = connect(&app.address).await;
-    let request = b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n";
+    let request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
     let mut buf = [0u8; 4096];
     for round in 0..2 {
         stream.write_all(request).await.unwrap();

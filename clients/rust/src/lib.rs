@@ -2271,6 +2271,7 @@ pub mod types {
 /// - `payload-too-large`: 413: the body is larger than 64 KiB
 /// - `request-timeout`: 408: the body took more than 10 seconds to arrive
 /// - `unsupported-media-type`: 415: the body is not `application/json`
+/// - `invalid-host`: 400: the `Host` header is missing, repeated, or names a host this service does not answer to (`ALLOWED_HOSTS`)
 /// - `forbidden`: 403: a browser request from an origin outside the CORS allow-list
 /// - `service-unavailable`: 503: the database cannot be reached or is not migrated yet; retry after `Retry-After`
 /// - `busy`: 503: every database connection set aside for expensive work (searches, exact counts, exports) is in use; retry after `Retry-After`

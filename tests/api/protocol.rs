@@ -1,0 +1,177 @@
+//! The request line and head as a hostile client sends them: hosts the service does not answer
+//! to, parameters an operation does not take, a declared length it would refuse anyway.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+use crate::helpers::{TestApp, assert_problem, error_locations, spawn_app, spawn_app_with};
+
+/// Sends `head` (and nothing else) on a fresh connection; returns the whole answer as text.
+async fn raw(app: &TestApp, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The status and the JSON body of a raw HTTP/1.1 answer with `Connection: close`.
+fn status_and_problem(answer: &str) -> (u16, Value) {
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn hosts_outside_allowed_hosts_missing_or_repeated_are_a_400_problem() {
+    let app = spawn_app().await;
+    let cases: [(&[u8], &str); 4] = [
+        (
+            b"GET /api/students HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+            "evil.example",
+        ),
+        (
+            b"GET /api/students HTTP/1.1\r\nConnection: close\r\n\r\n",
+            "no Host",
+        ),
+        (
+            b"GET /api/students HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+            "more than one",
+        ),
+        (
+            b"GET http://evil.example/api/students HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            "evil.example",
+        ),
+    ];
+    for (request, says) in cases {
+        let answer = raw(&app, request).await;
+        let (status, problem) = status_and_problem(&answer);
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(problem["type"], "urn:students-api:problem:invalid-host");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(says),
+            "{problem}"
+        );
+        assert!(answer.to_ascii_lowercase().contains("x-request-id:"));
+    }
+    for host in ["localhost:3000", "LOCALHOST", "127.0.0.1:9", "[::1]:80"] {
+        let request =
+            format!("GET /api/students HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let answer = raw(&app, request.as_bytes()).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{host}: {answer}");
+    }
+    // Probes address the pod: liveness and readiness answer any host.
+    let probe = raw(
+        &app,
+        b"GET /healthz HTTP/1.1\r\nHost: 10.1.2.3:3000\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(probe.starts_with("HTTP/1.1 200"), "{probe}");
+}
+
+#[tokio::test]
+async fn allowed_hosts_can_name_a_domain_or_allow_any() {
+    let app = spawn_app_with(|config| config.allowed_hosts = vec!["api.example.com".into()]).await;
+    let ok = raw(
+        &app,
+        b"GET /api/students HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let any = spawn_app_with(|config| config.allowed_hosts = vec!["*".into()]).await;
+    let ok = raw(
+        &any,
+        b"GET /api/students HTTP/1.1\r\nHost: whatever.test\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+}
+
+#[tokio::test]
+async fn parameters_an_operation_does_not_take_are_a_422_naming_each() {
+    let app = spawn_app().await;
+    let student = app.create_student("Ada", "A", None).await;
+    let id = student["id"].as_i64().unwrap();
+    let cases = [
+        (
+            "/api/students/export?limit=5&cursor=abc&count=exact".to_owned(),
+            vec!["query.limit", "query.cursor", "query.count"],
+        ),
+        (
+            "/api/students?grade=A&page=2".to_owned(),
+            vec!["query.page"],
+        ),
+        (
+            format!("/api/students/{id}?fields=name"),
+            vec!["query.fields"],
+        ),
+    ];
+    for (path, locations) in cases {
+        let problem = assert_problem(app.get(&path).await, 422).await;
+        let found: Vec<String> = error_locations(&problem).into_iter().map(|e| e.0).collect();
+        assert_eq!(found, locations, "{path}: {problem}");
+        assert!(
+            problem["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("is not a parameter of this operation"),
+            "{problem}"
+        );
+    }
+    // Declared ones, repeated arrays included, are fine.
+    assert_eq!(
+        app.get("/api/students/export?grade=A&grade=B&sort=name&format=ndjson")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_a_413_at_once_without_waiting_for_the_body() {
+    let app = spawn_app().await;
+    let started = Instant::now();
+    let answer = raw(
+        &app,
+        b"POST /api/students HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+          Content-Length: 1000000000\r\nConnection: close\r\n\r\n{\"name\":",
+    )
+    .await;
+    let took = started.elapsed();
+    let (status, problem) = status_and_problem(&answer);
+    assert_eq!(status, 413, "{answer}");
+    assert_eq!(
+        problem["type"],
+        "urn:students-api:problem:payload-too-large"
+    );
+    assert!(took < Duration::from_secs(1), "answered after {took:?}");
+    assert_eq!(app.student_count().await, 0);
+}
+
+#[tokio::test]
+async fn an_idempotent_retry_replays_the_first_answer_even_after_a_delete() {
+    let app = spawn_app().await;
+    let body = json!({"name": "Gone Soon", "grade": "B"});
+    let first = app.post_with_key("retry-after-delete", &body).await;
+    assert_eq!(first.status(), 201);
+    let created: Value = first.json().await.unwrap();
+    assert_eq!(app.delete_student(&created).await.status(), 204);
+    // The replay is the stored answer, as it was: the retry of a request that succeeded
+    // must not look like a failure, nor create the student again.
+    let retry = app.post_with_key("retry-after-delete", &body).await;
+    assert_eq!(retry.status(), 201);
+    let replayed: Value = retry.json().await.unwrap();
+    assert_eq!(replayed, created);
+    assert_eq!(app.student_count().await, 0, "nothing was created again");
+}
