@@ -205,17 +205,22 @@ pub fn query_parameters(method: &str, path: &str) -> Option<&'static [String]> {
     });
     let method = if method == "HEAD" { "GET" } else { method };
     let wanted: Vec<&str> = path.split('/').collect();
+    let matches = |template: &Vec<String>| {
+        template.len() == wanted.len()
+            && template
+                .iter()
+                .zip(&wanted)
+                .all(|(t, w)| t == w || (t.starts_with('{') && t.ends_with('}')))
+    };
+    // The path's route first (the one with the most literal segments), then its operation for
+    // this method: a method the route lacks is routing's 405, not a parameter problem.
+    let route = OPERATIONS
+        .iter()
+        .filter(|(template, _, _)| matches(template))
+        .max_by_key(|(template, _, _)| template.iter().filter(|t| !t.starts_with('{')).count())?;
     OPERATIONS
         .iter()
-        .filter(|(template, operation_method, _)| {
-            operation_method == method
-                && template.len() == wanted.len()
-                && template
-                    .iter()
-                    .zip(&wanted)
-                    .all(|(t, w)| t == w || (t.starts_with('{') && t.ends_with('}')))
-        })
-        .max_by_key(|(template, _, _)| template.iter().filter(|t| !t.starts_with('{')).count())
+        .find(|(template, operation_method, _)| template == &route.0 && operation_method == method)
         .map(|(_, _, names)| names.as_slice())
 }
 

@@ -26,6 +26,13 @@ fn docker_compose_runs_postgres_with_a_healthcheck_and_the_api_after_it() {
         "{url}"
     );
     assert_eq!(api["environment"]["HOST"], "0.0.0.0");
+    let hosts = api["environment"]["ALLOWED_HOSTS"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        hosts.split(',').any(|h| h == "localhost") && hosts.split(',').any(|h| h == "api"),
+        "the published port and the compose network are allowed hosts: {hosts}"
+    );
     assert!(
         api["ports"]
             .as_sequence()

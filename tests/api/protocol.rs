@@ -129,6 +129,14 @@ async fn parameters_an_operation_does_not_take_are_a_422_naming_each() {
             "{problem}"
         );
     }
+    // A method the path lacks is still a 405, whatever the query holds.
+    let wrong_method = app
+        .client
+        .put(app.url("/api/students/export?limit=5"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), 405);
     // Declared ones, repeated arrays included, are fine.
     assert_eq!(
         app.get("/api/students/export?grade=A&grade=B&sort=name&format=ndjson")
