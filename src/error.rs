@@ -104,6 +104,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     InvalidHost(String),
+    /// hyper could not read the request head; the status is the one it chose (400, 414, 431).
+    #[error("the request head could not be read")]
+    UnreadableHead(StatusCode),
     #[error("the database is unavailable")]
     Unavailable(#[source] db::Error),
     #[error(
@@ -157,6 +160,20 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
         "415: the body is not `application/json`",
     ),
     (
+        "malformed-request",
+        "400: the request line or a header breaks HTTP/1.1 (obs-fold, two `Content-Length`s, \
+         an unknown version, NUL or a bare CR in a header); the connection is closed",
+    ),
+    (
+        "uri-too-long",
+        "414: the request target is longer than the server reads; the connection is closed",
+    ),
+    (
+        "headers-too-large",
+        "431: more than 100 header fields, or a head over about 400 KiB; the connection is \
+         closed",
+    ),
+    (
         "invalid-host",
         "400: the `Host` header is missing, repeated, or names a host this service does not \
          answer to (`ALLOWED_HOSTS`)",
@@ -185,6 +202,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MalformedBody(_) | ApiError::InvalidHost(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnreadableHead(status) => *status,
             ApiError::StudentNotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::EmailTaken | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
@@ -217,6 +235,11 @@ impl ApiError {
             }
             ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
             ApiError::InvalidHost(_) => ("invalid-host", "Host not accepted"),
+            ApiError::UnreadableHead(status) => match status.as_u16() {
+                414 => ("uri-too-long", "Request target too long"),
+                431 => ("headers-too-large", "Request headers too large"),
+                _ => ("malformed-request", "The request is not valid HTTP"),
+            },
             ApiError::Unavailable(_) | ApiError::NotReady => {
                 ("service-unavailable", "Service temporarily unavailable")
             }
@@ -235,6 +258,19 @@ impl ApiError {
             ApiError::Internal(_) => {
                 "Something went wrong on our side; it has been logged.".to_owned()
             }
+            ApiError::UnreadableHead(status) => match status.as_u16() {
+                414 => "The request target (path and query) is too long; the connection is closed.",
+                431 => {
+                    "The request has more than 100 header fields, or a head over about 400 KiB; \
+                     the connection is closed."
+                }
+                _ => {
+                    "The request line or a header breaks HTTP/1.1 (a folded header, two \
+                     Content-Length headers, an unknown HTTP version, NUL or a bare CR in a \
+                     header); the connection is closed."
+                }
+            }
+            .to_owned(),
             other => other.to_string(),
         };
         let errors = match self {
@@ -285,6 +321,28 @@ impl ApiError {
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        response
+    }
+}
+
+impl ApiError {
+    /// The whole HTTP/1.1 response for this error as bytes, with `Connection: close`: for the
+    /// connection layer, which answers in place of hyper before any middleware runs.
+    pub fn into_raw_response(self, request_id: &str) -> Vec<u8> {
+        let status = self.status();
+        let mut problem = self.problem();
+        problem.request_id = request_id.to_owned();
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = format!(
+            "HTTP/1.1 {} {}\r\ncontent-type: {PROBLEM_CONTENT_TYPE}\r\ncontent-length: {}\r\n\
+             connection: close\r\n{}: {request_id}\r\nx-content-type-options: nosniff\r\n\r\n",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or(""),
+            body.len(),
+            request_id::HEADER,
+        )
+        .into_bytes();
+        response.extend_from_slice(&body);
         response
     }
 }
@@ -377,6 +435,9 @@ mod tests {
             ApiError::UnsupportedMediaType(String::new()),
             ApiError::Forbidden(String::new()),
             ApiError::InvalidHost(String::new()),
+            ApiError::UnreadableHead(StatusCode::BAD_REQUEST),
+            ApiError::UnreadableHead(StatusCode::URI_TOO_LONG),
+            ApiError::UnreadableHead(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
             ApiError::NotReady,
             ApiError::Busy { slots: 1 },
             ApiError::Internal("x".into()),

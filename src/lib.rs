@@ -2,7 +2,7 @@
 //!
 //! Modules import downwards only: `startup` → `middleware` → `openapi` → [`api`] → [`error`] →
 //! [`db`] → [`domain`]. [`request_id`], [`config`], [`telemetry`], [`embedded_pg`] and
-//! [`slow_clients`] are leaves that import nothing of ours ([`server`] uses only `slow_clients`); [`jobs`] sits beside `startup` and
+//! [`slow_clients`] are leaves that import nothing of ours ([`server`], the connection loop, sits above them and `error`); [`jobs`] sits beside `startup` and
 //! uses only [`db`]. `../shared/tools/module-cycles` (run by CI) checks the direction.
 
 pub mod api;

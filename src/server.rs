@@ -19,10 +19,12 @@ use std::{
     convert::Infallible,
     io,
     net::SocketAddr,
+    pin::Pin,
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
+    task::{Context, Poll},
     time::Duration,
 };
 
@@ -38,12 +40,17 @@ use poem::{
     web::{LocalAddr, RemoteAddr},
 };
 use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
     sync::{OwnedSemaphorePermit, Semaphore, watch},
     time::Instant,
 };
 
-use crate::slow_clients::{HEAD_TIMEOUT, HeadDeadline};
+use crate::{
+    error::ApiError,
+    request_id,
+    slow_clients::{HEAD_TIMEOUT, HeadDeadline},
+};
 
 /// How long a connection may sit with no request in flight (or before its first one).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -259,7 +266,10 @@ impl Connection {
                 }
             })
         };
-        let io = TokioIo::new(HeadDeadline::new(stream, self.limits.head));
+        let io = TokioIo::new(HyperErrorsAsProblems::new(HeadDeadline::new(
+            stream,
+            self.limits.head,
+        )));
         let connection = self.builder.serve_connection_with_upgrades(io, service);
         tokio::pin!(connection);
         tokio::select! {
@@ -328,5 +338,141 @@ impl Drop for InFlight {
             *at = Instant::now();
         }
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Answers in problem+json where hyper answers a request it cannot parse (a malformed head:
+/// 400, a target too long: 414, too many or too large headers: 431). hyper writes those itself,
+/// before any of our code runs, as a bare status with `content-length: 0` and no request id.
+/// They are recognised on the way out by that exact shape (every response of ours carries
+/// `x-request-id` and a body), and the same status goes out as a problem instead, with a fresh
+/// request id that the log line repeats. hyper closes the connection after them either way.
+struct HyperErrorsAsProblems<Io> {
+    io: Io,
+    /// A replacement being written, and how much of it is out; hyper is told its own bytes
+    /// were written once all of it is.
+    replacing: Option<(Vec<u8>, usize)>,
+}
+
+impl<Io> HyperErrorsAsProblems<Io> {
+    fn new(io: Io) -> Self {
+        Self {
+            io,
+            replacing: None,
+        }
+    }
+}
+
+/// The status of `bytes` if they are one of hyper's own error answers.
+fn hypers_own_error(bytes: &[u8]) -> Option<poem::http::StatusCode> {
+    let rest = bytes.strip_prefix(b"HTTP/1.1 ")?;
+    let code = std::str::from_utf8(rest.get(..3)?).ok()?.parse().ok()?;
+    let status = poem::http::StatusCode::from_u16(code).ok()?;
+    let head_end = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = bytes[..head_end].to_ascii_lowercase();
+    let has = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+    let bare = head_end + 4 == bytes.len()
+        && has(b"\r\ncontent-length: 0")
+        && has(b"\r\nconnection: close")
+        && !has(request_id::HEADER.as_bytes());
+    (status.is_client_error() && bare).then_some(status)
+}
+
+impl<Io: AsyncWrite + Unpin> HyperErrorsAsProblems<Io> {
+    /// Writes `bytes` in hyper's place: replaced by a problem if they are one of its bare
+    /// errors, else passed through.
+    fn write(&mut self, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
+        if self.replacing.is_none()
+            && let Some(status) = hypers_own_error(bytes)
+        {
+            let id = request_id::from_header(None);
+            tracing::info!(
+                request_id = %id,
+                status = status.as_u16(),
+                "refused a request whose head could not be read"
+            );
+            self.replacing = Some((ApiError::UnreadableHead(status).into_raw_response(&id), 0));
+        }
+        let Some((replacement, written)) = self.replacing.as_mut() else {
+            return Pin::new(&mut self.io).poll_write(cx, bytes);
+        };
+        while *written < replacement.len() {
+            match Pin::new(&mut self.io).poll_write(cx, &replacement[*written..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => *written += n,
+                other => return other,
+            }
+        }
+        self.replacing = None;
+        Poll::Ready(Ok(bytes.len()))
+    }
+}
+
+impl<Io: AsyncRead + Unpin> AsyncRead for HyperErrorsAsProblems<Io> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<Io: AsyncWrite + Unpin> AsyncWrite for HyperErrorsAsProblems<Io> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        // hyper's own errors are one slice (a head, no body); anything else passes through.
+        match bufs.iter().filter(|b| !b.is_empty()).count() {
+            1 if self.replacing.is_some() || bufs.iter().any(|b| hypers_own_error(b).is_some()) => {
+                let Some(only) = bufs.iter().find(|b| !b.is_empty()) else {
+                    return Poll::Ready(Ok(0));
+                };
+                self.write(cx, only)
+            }
+            _ => Pin::new(&mut self.io).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hypers_own_error;
+
+    #[test]
+    fn only_hypers_bare_error_heads_are_recognised() {
+        let bare = b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\n\
+                     content-length: 0\r\ndate: Wed, 25 Nov 2026 16:39:37 GMT\r\n\r\n";
+        assert_eq!(hypers_own_error(bare).map(|s| s.as_u16()), Some(431));
+        let ours = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\
+                     x-request-id: abc\r\n\r\n";
+        assert_eq!(hypers_own_error(ours), None);
+        let with_body =
+            b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n{}";
+        assert_eq!(hypers_own_error(with_body), None);
+        assert_eq!(hypers_own_error(b"HTTP/1.1 200 OK\r\n\r\n"), None);
+        assert_eq!(hypers_own_error(b"\0\0\x12\x04"), None);
     }
 }

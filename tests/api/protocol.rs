@@ -183,3 +183,72 @@ async fn an_idempotent_retry_replays_the_first_answer_even_after_a_delete() {
     assert_eq!(replayed, created);
     assert_eq!(app.student_count().await, 0, "nothing was created again");
 }
+
+#[tokio::test]
+async fn heads_hyper_cannot_read_are_answered_as_problems_with_a_request_id() {
+    let app = spawn_app().await;
+    let many_headers: String = (0..101).map(|n| format!("X-{n}: a\r\n")).collect();
+    let long_target = format!(
+        "GET /healthz?{} HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "a".repeat(65_536)
+    );
+    let cases: Vec<(String, Vec<u8>, u16, &str)> = vec![
+        (
+            "obs-fold".into(),
+            b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-A: a\r\n b\r\n\r\n".to_vec(),
+            400,
+            "malformed-request",
+        ),
+        (
+            "two Content-Lengths".into(),
+            b"POST /api/students HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}".to_vec(),
+            400,
+            "malformed-request",
+        ),
+        (
+            "a bad Content-Length".into(),
+            b"POST /api/students HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc\r\n\r\n{}".to_vec(),
+            400,
+            "malformed-request",
+        ),
+        (
+            "HTTP/1.2".into(),
+            b"GET /healthz HTTP/1.2\r\nHost: localhost\r\n\r\n".to_vec(),
+            400,
+            "malformed-request",
+        ),
+        (
+            "NUL in a header".into(),
+            b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-A: a\0b\r\n\r\n".to_vec(),
+            400,
+            "malformed-request",
+        ),
+        (
+            "101 headers".into(),
+            format!("GET /healthz HTTP/1.1\r\nHost: localhost\r\n{many_headers}\r\n").into_bytes(),
+            431,
+            "headers-too-large",
+        ),
+        ("a 64 KiB target".into(), long_target.into_bytes(), 414, "uri-too-long"),
+    ];
+    for (case, request, status, kind) in cases {
+        let answer = raw(&app, &request).await;
+        let (got, problem) = status_and_problem(&answer);
+        assert_eq!(got, status, "{case}: {answer}");
+        assert_eq!(
+            problem["type"],
+            format!("urn:students-api:problem:{kind}"),
+            "{case}: {answer}"
+        );
+        let head = answer.to_ascii_lowercase();
+        assert!(
+            head.contains("content-type: application/problem+json"),
+            "{case}"
+        );
+        let id = problem["request_id"].as_str().unwrap();
+        assert!(
+            head.contains(&format!("x-request-id: {id}")),
+            "{case}: {answer}"
+        );
+    }
+}

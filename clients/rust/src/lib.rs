@@ -2271,6 +2271,9 @@ pub mod types {
 /// - `payload-too-large`: 413: the body is larger than 64 KiB
 /// - `request-timeout`: 408: the body took more than 10 seconds to arrive
 /// - `unsupported-media-type`: 415: the body is not `application/json`
+/// - `malformed-request`: 400: the request line or a header breaks HTTP/1.1 (obs-fold, two `Content-Length`s, an unknown version, NUL or a bare CR in a header); the connection is closed
+/// - `uri-too-long`: 414: the request target is longer than the server reads; the connection is closed
+/// - `headers-too-large`: 431: more than 100 header fields, or a head over about 400 KiB; the connection is closed
 /// - `invalid-host`: 400: the `Host` header is missing, repeated, or names a host this service does not answer to (`ALLOWED_HOSTS`)
 /// - `forbidden`: 403: a browser request from an origin outside the CORS allow-list
 /// - `service-unavailable`: 503: the database cannot be reached or is not migrated yet; retry after `Retry-After`
