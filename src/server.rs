@@ -365,6 +365,11 @@ impl<Io> HyperErrorsAsProblems<Io> {
 
 /// The status of `bytes` if they are one of hyper's own error answers.
 fn hypers_own_error(bytes: &[u8]) -> Option<poem::http::StatusCode> {
+    // Every response passes here: the common case must cost one comparison. hyper's error
+    // answers are a short head alone (about 100 bytes), never over 256.
+    if bytes.len() > 256 || !bytes.starts_with(b"HTTP/1.1 4") {
+        return None;
+    }
     let rest = bytes.strip_prefix(b"HTTP/1.1 ")?;
     let code = std::str::from_utf8(rest.get(..3)?).ok()?.parse().ok()?;
     let status = poem::http::StatusCode::from_u16(code).ok()?;

@@ -32,6 +32,10 @@ const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// The preface and the 9-byte header of the SETTINGS frame that follows it.
 const H2_PRELUDE_LEN: usize = H2_PREFACE.len() + 9;
 
+/// Most bytes of one request (head and body) kept to find where a pipelined next head starts;
+/// a longer request is not followed (its successor gets the idle limit, as before).
+const TRACKED_REQUEST_BYTES: usize = 8 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Between requests: nothing of the next head has arrived.
@@ -59,6 +63,12 @@ pub struct HeadDeadline<Io> {
     /// The connection's first bytes, to recognise HTTP/2 and find its SETTINGS frame's end.
     prelude: [u8; H2_PRELUDE_LEN],
     read_total: usize,
+    /// The current request's bytes as read (head, then body, then perhaps the start of a
+    /// pipelined next head), while it stays under [`TRACKED_REQUEST_BYTES`]; else `None`.
+    request: Option<Vec<u8>>,
+    /// Where the current request ends in `request`: its head and declared body; `None` until
+    /// the head is complete, or when the body's length is not declared (chunked).
+    request_len: Option<usize>,
 }
 
 impl<Io> std::fmt::Debug for HeadDeadline<Io> {
@@ -81,14 +91,24 @@ impl<Io> HeadDeadline<Io> {
             tail: [0; 3],
             prelude: [0; H2_PRELUDE_LEN],
             read_total: 0,
+            request: None,
+            request_len: None,
         }
     }
 
-    /// A response going out means its request was read: the next head starts afresh.
+    /// A response going out means its request was read: the next head starts afresh. If bytes
+    /// past the request's end have arrived (a pipelined next request), that head has started:
+    /// its limit runs from now, not the idle one.
     fn wrote(&mut self, written: &Poll<io::Result<usize>>) {
-        if self.phase == Phase::Answering && matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
-            self.phase = Phase::Idle;
+        if self.phase != Phase::Answering || !matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
+            return;
         }
+        self.phase = Phase::Idle;
+        let surplus = match (self.request.take(), self.request_len.take()) {
+            (Some(request), Some(end)) if request.len() > end => request[end..].to_vec(),
+            _ => return,
+        };
+        self.advance(&surplus);
     }
 
     /// With no bytes to read: whether the head's time has run out (else the timer wakes us).
@@ -107,22 +127,48 @@ impl<Io> HeadDeadline<Io> {
         if bytes.is_empty() {
             return;
         }
-        let before = self.read_total;
         self.read_total = self.read_total.saturating_add(bytes.len());
+        self.advance(bytes);
+    }
+
+    /// Moves the phase on for `bytes`, the connection's next ones (just read, or read earlier
+    /// past a request's end).
+    fn advance(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
         if self.phase == Phase::Idle {
-            self.phase = if before == 0 {
+            self.phase = if self.read_total == bytes.len() {
                 Phase::Prelude
             } else {
                 Phase::Head
             };
             self.tail = [0; 3];
+            self.request = Some(Vec::new());
+            self.request_len = None;
             self.arm();
         }
+        if self.phase == Phase::Http2 {
+            return;
+        }
+        if let Some(request) = self.request.as_mut() {
+            if request.len() + bytes.len() <= TRACKED_REQUEST_BYTES {
+                request.extend_from_slice(bytes);
+            } else {
+                self.request = None;
+            }
+        }
         if self.phase == Phase::Prelude {
-            self.read_prelude(before, bytes);
+            self.read_prelude(self.read_total - bytes.len(), bytes);
+            if self.phase == Phase::Http2 {
+                self.request = None;
+            }
         }
         if self.phase == Phase::Head {
             self.read_head(bytes);
+            if self.phase == Phase::Answering {
+                self.request_len = self.request.as_deref().and_then(request_length);
+            }
         }
     }
 
@@ -160,6 +206,31 @@ impl<Io> HeadDeadline<Io> {
         window[3 - keep..].copy_from_slice(&bytes[bytes.len() - keep..]);
         self.tail = window;
     }
+}
+
+/// Where a request whose bytes start `request` ends: its head, plus the body its
+/// `Content-Length` declares (none declared: no body). `None` when that cannot be told from the
+/// head alone: chunked, a length given twice or unreadable, or the head not all here.
+fn request_length(request: &[u8]) -> Option<usize> {
+    let head_end = request.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let mut length = None;
+    for line in request[..head_end].split(|&b| b == b'\n').skip(1) {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            return None;
+        }
+        if name.eq_ignore_ascii_case(b"content-length") {
+            let value = std::str::from_utf8(value).ok()?.trim();
+            if length.is_some() {
+                return None;
+            }
+            length = Some(value.parse::<usize>().ok()?);
+        }
+    }
+    head_end.checked_add(length.unwrap_or(0))
 }
 
 /// Whether `\r\n\r\n` occurs in `tail` (the previous three bytes) followed by `bytes`.
@@ -315,6 +386,55 @@ mod tests {
         }
         // Past its settings, an HTTP/2 connection is watched by pings and the idle limit.
         assert_eq!(closed_after(&mut conn).await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn half_a_head_pipelined_behind_a_request_gets_the_head_limit() {
+        let (mut client, server) = duplex(1024);
+        let mut conn = HeadDeadline::new(server, LIMIT);
+        client
+            .write_all(b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}GET /next HTTP/1.1\r\nHo")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 256];
+        assert!(conn.read(&mut buf).await.unwrap() > 0);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        conn.write_all(b"HTTP/1.1 201 Created\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(closed_after(&mut conn).await, Some(LIMIT));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_whole_pipelined_request_is_not_cut_off() {
+        let (mut client, server) = duplex(1024);
+        let mut conn = HeadDeadline::new(server, LIMIT);
+        client
+            .write_all(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 256];
+        assert!(conn.read(&mut buf).await.unwrap() > 0);
+        conn.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+        conn.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+        assert_eq!(closed_after(&mut conn).await, None);
+    }
+
+    #[test]
+    fn a_request_ends_after_its_declared_body() {
+        assert_eq!(
+            request_length(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET"),
+            Some(27)
+        );
+        assert_eq!(
+            request_length(b"POST / HTTP/1.1\r\ncontent-LENGTH: 2\r\n\r\n{}"),
+            Some(40)
+        );
+        assert_eq!(
+            request_length(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            None
+        );
+        assert_eq!(request_length(b"GET / HTTP/1.1\r\nHost: x\r\n"), None);
     }
 
     #[test]

@@ -301,3 +301,23 @@ async fn more_connections_than_file_descriptors_neither_spin_nor_stop_the_server
     let _ = app.child.wait();
     drop_database(&url);
 }
+
+#[tokio::test]
+async fn half_a_head_pipelined_behind_a_request_gets_the_head_limit_not_the_idle_one() {
+    let limits = ConnectionLimits {
+        head: Duration::from_secs(1),
+        idle: Duration::from_secs(30),
+        max_connections: 10_000,
+    };
+    let app = spawn_app_with_limits(limits).await;
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\nGET /healthz HTTP/1.1\r\nHo")
+        .await
+        .unwrap();
+    let closed = closed_within(&mut stream, Duration::from_secs(10)).await;
+    assert!(
+        closed.is_some_and(|after| after < Duration::from_secs(5)),
+        "closed after {closed:?}: the pipelined head's 1 s limit applies, not the idle 30 s"
+    );
+}
