@@ -128,6 +128,7 @@ async fn http2_advertises_a_stream_limit_and_a_header_list_limit() {
     // Enforced: a client that opens more streams than that has the excess refused, and the
     // server keeps serving the connection's other streams.
     let refused = open_streams(&mut raw, H2_MAX_CONCURRENT_STREAMS + 50).await;
+    println!("HTTP/2: 150 streams opened at once on one connection, {refused} refused");
     assert!(
         refused >= 50,
         "{refused} streams refused of {} over the limit",
@@ -240,6 +241,16 @@ async fn connections_over_the_cap_wait_until_one_closes() {
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
 }
 
+/// This process's soft limit on open files.
+fn own_open_file_limit() -> usize {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap();
+    line.split_whitespace().nth(3).unwrap().parse().unwrap()
+}
+
 /// Seconds of CPU `pid` has used (user + system).
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
@@ -253,16 +264,24 @@ fn cpu_seconds(pid: u32) -> f64 {
 #[tokio::test]
 async fn more_connections_than_file_descriptors_neither_spin_nor_stop_the_server() {
     let url = fresh_database_url();
+    const SERVER_FDS: usize = 128;
     let mut command = Command::new("prlimit");
     command
-        .args(["--nofile=256", "--", env!("CARGO_BIN_EXE_students-api")])
+        .arg(format!("--nofile={SERVER_FDS}"))
+        .args(["--", env!("CARGO_BIN_EXE_students-api")])
         .env("DATABASE_URL", &url);
     let mut app = start(command);
     let address = format!("127.0.0.1:{}", app.port);
 
-    // 2,000 connections that send nothing, against 256 file descriptors.
+    // Up to 2,000 connections that send nothing, against 128 file descriptors; never more
+    // than a quarter of this test process's own limit, which the other tests share.
+    let attempts = (own_open_file_limit() / 4).min(2_000);
+    assert!(
+        attempts > 2 * SERVER_FDS,
+        "this process may open only {attempts}"
+    );
     // Past the kernel's backlog a connect is not answered; all are tried at once, for 1 s.
-    let connecting: Vec<_> = (0..2_000)
+    let connecting: Vec<_> = (0..attempts)
         .map(|_| {
             let connect = TcpStream::connect(address.clone());
             tokio::spawn(tokio::time::timeout(Duration::from_secs(1), connect))
@@ -274,7 +293,11 @@ async fn more_connections_than_file_descriptors_neither_spin_nor_stop_the_server
             attackers.push(stream);
         }
     }
-    assert!(attackers.len() > 256, "only {} connected", attackers.len());
+    assert!(
+        attackers.len() > SERVER_FDS,
+        "only {} connected",
+        attackers.len()
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = cpu_seconds(app.child.id());
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -285,6 +308,7 @@ async fn more_connections_than_file_descriptors_neither_spin_nor_stop_the_server
     );
 
     // The attackers leave: the server serves again at once.
+    let attackers_count = attackers.len();
     drop(attackers);
     let started = Instant::now();
     let client = reqwest::Client::new();
@@ -296,7 +320,12 @@ async fn more_connections_than_file_descriptors_neither_spin_nor_stop_the_server
     .expect("served within 10 s of the attackers leaving")
     .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(started.elapsed() < Duration::from_secs(10));
+    println!(
+        "{} connections against {SERVER_FDS} descriptors: {used:.2} s of CPU in 2 s; \
+         served {:?} after they left",
+        attackers_count,
+        started.elapsed()
+    );
     signal(&app.child, "-TERM");
     let _ = app.child.wait();
     drop_database(&url);
