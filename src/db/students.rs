@@ -80,8 +80,13 @@ pub(super) fn to_students(rows: Vec<StudentRow>) -> Fetched {
 /// The versions a conditional write accepts (`If-Match`); `None` writes whatever the version.
 pub type Expected<'a> = Option<&'a [i32]>;
 
-/// After a conditional write matched no row: was the student missing, or at another version?
-async fn why_missed(pool: &PgPool, id: i64) -> Error {
+/// After a write matched no row: was the student missing, or at another version? An
+/// unconditional write misses only a missing student; asking would race a create of this id
+/// (the row may exist by the time we look) and blame a precondition nobody sent.
+async fn why_missed(pool: &PgPool, id: i64, expected: Expected<'_>) -> Error {
+    if expected.is_none() {
+        return Error::NotFound(id);
+    }
     match sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM students WHERE id = $1)")
         .bind(id)
         .fetch_one(pool)
@@ -98,10 +103,11 @@ async fn written_or_why_not(
     pool: &PgPool,
     id: i64,
     row: Option<StudentRow>,
+    expected: Expected<'_>,
 ) -> Result<Student, Error> {
     match row {
         Some(row) => Student::try_from(row),
-        None => Err(why_missed(pool, id).await),
+        None => Err(why_missed(pool, id, expected).await),
     }
 }
 
@@ -149,7 +155,7 @@ pub async fn replace(
     .bind(expected)
     .fetch_optional(pool)
     .await?;
-    written_or_why_not(pool, id, row).await
+    written_or_why_not(pool, id, row, expected).await
 }
 
 /// Writes only the fields present in `changes`, in one statement, if the stored version is
@@ -181,7 +187,7 @@ pub async fn update(
     .bind(expected)
     .fetch_optional(pool)
     .await?;
-    written_or_why_not(pool, id, row).await
+    written_or_why_not(pool, id, row, expected).await
 }
 
 /// Deletes the student, if the stored version is `expected`.
@@ -196,6 +202,6 @@ pub async fn delete(pool: &PgPool, id: i64, expected: Expected<'_>) -> Result<()
     if result.rows_affected() > 0 {
         Ok(())
     } else {
-        Err(why_missed(pool, id).await)
+        Err(why_missed(pool, id, expected).await)
     }
 }
