@@ -145,9 +145,7 @@ impl PageLimit {
     pub const DEFAULT: i64 = 20;
 
     pub fn parse(raw: &str) -> Result<Self, Violation> {
-        raw.trim()
-            .parse()
-            .ok()
+        super::rules::whole_number(raw)
             .filter(|limit| (Self::MIN..=Self::MAX).contains(limit))
             .map(Self)
             .ok_or_else(|| {

@@ -6,5 +6,5 @@ mod rules;
 mod student;
 
 pub use listing::{Keyset, PageLimit, SearchText, Sort, SortKey, SortValue, StudentFilter};
-pub use rules::{Code, TextRule, Violation, is_control};
+pub use rules::{Code, TextRule, Violation, is_control, whole_number};
 pub use student::{Email, GRADES, Grade, NewStudent, Student, StudentChanges, StudentName};

@@ -138,6 +138,18 @@ pub fn has_visible_character(text: &str) -> bool {
     VISIBLE.as_ref().is_some_and(|re| re.is_match(text))
 }
 
+/// `raw` as a whole number written the one canonical way: an optional `-`, then digits with no
+/// leading zero (`0` itself aside). No spaces, no `+`, no `01`: `str::parse` takes `+1` and
+/// numbers are also read after trimming elsewhere, and a parameter must mean one thing as sent.
+pub fn whole_number(raw: &str) -> Option<i64> {
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && raw != "-0";
+    canonical.then(|| raw.parse().ok()).flatten()
+}
+
 /// The bounds of one kind of text, in characters (Unicode code points, as JSON Schema counts
 /// them; not bytes, and not JavaScript's UTF-16 units, in which an emoji counts two).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,6 +226,29 @@ mod tests {
             RULE.check("a\u{0}").map_err(|v| v.code),
             Err(Code::ControlCharacter)
         );
+    }
+
+    #[test]
+    fn whole_numbers_are_read_only_in_their_canonical_form() {
+        assert_eq!(whole_number("42"), Some(42));
+        assert_eq!(whole_number("0"), Some(0));
+        assert_eq!(whole_number("-7"), Some(-7));
+        for odd in [
+            "",
+            "-",
+            "+1",
+            "01",
+            "-0",
+            " 1",
+            "1\t",
+            "1\u{85}",
+            "\u{3000}1",
+            "1e3",
+            "٣",
+        ] {
+            assert_eq!(whole_number(odd), None, "{odd:?}");
+        }
+        assert_eq!(whole_number("99999999999999999999"), None);
     }
 
     #[test]

@@ -252,3 +252,42 @@ async fn heads_hyper_cannot_read_are_answered_as_problems_with_a_request_id() {
         );
     }
 }
+
+#[tokio::test]
+async fn numbers_are_read_only_as_written_canonically() {
+    // Found by a hostile probe: `limit=1%09` and `/api/students/+1` were read as 1.
+    let app = spawn_app().await;
+    let student = app.create_student("Ada", "A", None).await;
+    let id = student["id"].as_i64().unwrap();
+    for limit in [
+        "1%09",
+        "%202",
+        "%2B2",
+        "02",
+        "1%C2%85",
+        "%E3%80%801",
+        "1%E2%80%A8",
+    ] {
+        let problem =
+            assert_problem(app.get(&format!("/api/students?limit={limit}")).await, 422).await;
+        assert_eq!(error_locations(&problem)[0].0, "query.limit", "{limit}");
+    }
+    for path in [
+        format!("/api/students/+{id}"),
+        format!("/api/students/0{id}"),
+        format!("/api/students/{id}%20"),
+    ] {
+        let problem = assert_problem(app.get(&path).await, 422).await;
+        assert_eq!(error_locations(&problem)[0].0, "path.id", "{path}");
+    }
+    // Percent-encoding is only transport: `%31` is `1`.
+    let encoded: String = id
+        .to_string()
+        .bytes()
+        .map(|b| format!("%{b:02X}"))
+        .collect();
+    assert_eq!(
+        app.get(&format!("/api/students/{encoded}")).await.status(),
+        200
+    );
+}

@@ -43,7 +43,7 @@ inline_scalar_type!(
 
 impl ParseFromParameter for StudentId {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        Ok(Self(value.parse().ok()))
+        Ok(Self(domain::whole_number(value)))
     }
 }
 
