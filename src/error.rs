@@ -161,7 +161,7 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ),
     (
         "malformed-request",
-        "400: the request line or a header breaks HTTP/1.1 (obs-fold, two `Content-Length`s, \
+        "400: the request line or a header breaks HTTP/1.1 (obs-fold, two different `Content-Length`s, \
          an unknown version, NUL or a bare CR in a header); the connection is closed",
     ),
     (
@@ -265,7 +265,7 @@ impl ApiError {
                      the connection is closed."
                 }
                 _ => {
-                    "The request line or a header breaks HTTP/1.1 (a folded header, two \
+                    "The request line or a header breaks HTTP/1.1 (a folded header, two different \
                      Content-Length headers, an unknown HTTP version, NUL or a bare CR in a \
                      header); the connection is closed."
                 }

@@ -53,12 +53,12 @@ pub fn harden<E: Endpoint + 'static>(
         .around(move |endpoint, request| {
             let allowed_hosts = Arc::clone(&allowed_hosts);
             async move {
-                let id = request_id::from_header(
-                    request
-                        .headers()
-                        .get(REQUEST_ID_HEADER)
-                        .and_then(|value| value.to_str().ok()),
-                );
+                // Two ids are no id: which one the caller meant cannot be told.
+                let mut ids = request.headers().get_all(REQUEST_ID_HEADER).iter();
+                let id = request_id::from_header(match (ids.next(), ids.next()) {
+                    (Some(id), None) => id.to_str().ok(),
+                    _ => None,
+                });
                 let refused = host_refused(&request, &allowed_hosts);
                 request_id::scope(id.clone(), answer(&endpoint, request, id, refused)).await
             }
@@ -79,55 +79,78 @@ async fn problem_response(err: poem::Error) -> Response {
     }
 }
 
-/// Why the request's host is not one this service answers to (RFC 9112 §3.2: an HTTP/1.1
-/// request needs exactly one `Host`), if it is not. Liveness and readiness answer any host:
-/// probes address the pod, and they reveal nothing.
+/// Why the request's host is not one this service answers to (RFC 9112 §3.2: a request needs
+/// exactly one `Host`), if it is not. Every host the request names must be allowed: the `Host`
+/// header and, in HTTP/2 or an absolute-form target, the URI's authority (RFC 9113 §8.3.1 calls
+/// the two disagreeing malformed). Liveness and readiness answer any host: probes address the
+/// pod, and they reveal nothing.
 fn host_refused(request: &Request, allowed: &[String]) -> Option<ApiError> {
     if matches!(request.uri().path(), "/healthz" | "/readyz") {
         return None;
     }
-    let mut hosts = request.headers().get_all(header::HOST).iter();
-    let (first, second) = (hosts.next(), hosts.next());
+    let refuse = |why: String| Some(ApiError::InvalidHost(why));
+    let mut headers = request.headers().get_all(header::HOST).iter();
+    let (header, second) = (headers.next(), headers.next());
     if second.is_some() {
-        return Some(ApiError::InvalidHost(
-            "the request has more than one Host header".to_owned(),
-        ));
+        return refuse("the request has more than one Host header".to_owned());
     }
-    // HTTP/2's `:authority` (and an absolute-form target) is in the URI; HTTP/1.1 sends Host.
-    let host = match (request.uri().host(), first) {
-        (Some(host), _) => host.to_owned(),
-        (None, Some(value)) => {
-            let value = value.to_str().unwrap_or_default();
-            strip_port(value).to_owned()
-        }
-        (None, None) if request.version() == poem::http::Version::HTTP_10 => return None,
-        (None, None) => {
-            return Some(ApiError::InvalidHost(
-                "the request has no Host header".to_owned(),
+    let authority = request.uri().authority().map(|a| a.as_str());
+    let header = match header.map(|value| value.to_str()) {
+        Some(Ok(value)) => Some(value),
+        Some(Err(_)) => return refuse("the Host header is not ASCII".to_owned()),
+        None => None,
+    };
+    if header.is_none() && authority.is_none() {
+        return refuse("the request has no Host header".to_owned());
+    }
+    for named in [authority, header].into_iter().flatten() {
+        let Some(host) = host_name(named) else {
+            return refuse(format!(
+                "`{}` is not a host name with an optional port",
+                named.escape_default()
+            ));
+        };
+        if !allowed
+            .iter()
+            .any(|allowed| allowed == "*" || *allowed == host)
+        {
+            return refuse(format!(
+                "this service does not answer to the host `{host}`; its operator can add it \
+                 to ALLOWED_HOSTS"
             ));
         }
-    };
-    let host = host.to_ascii_lowercase();
-    if allowed
-        .iter()
-        .any(|allowed| allowed == "*" || *allowed == host)
-    {
-        None
-    } else {
-        Some(ApiError::InvalidHost(format!(
-            "this service does not answer to the host `{}`; its operator can add it to \
-             ALLOWED_HOSTS",
-            host.escape_default()
-        )))
     }
+    None
 }
 
-/// `example.com:3000` → `example.com`; `[::1]:3000` → `[::1]`.
-fn strip_port(host: &str) -> &str {
-    match host.rfind(':') {
-        Some(colon) if !host[colon..].contains(']') => &host[..colon],
-        _ => host,
-    }
+/// The host of `host[:port]`, lower-cased, if that is all `value` holds: a name of letters,
+/// digits, `-` and `.`, or a bracketed IPv6 address, and a port of 1–5 digits up to 65535. No
+/// user info (`user@host`), nothing else.
+fn host_name(value: &str) -> Option<String> {
+    let (host, port) = match value.rfind(':') {
+        Some(colon) if !value[colon..].contains(']') => {
+            (&value[..colon], Some(&value[colon + 1..]))
+        }
+        _ => (value, None),
+    };
+    let port_ok = port.is_none_or(|port| {
+        !port.is_empty()
+            && port.len() <= 5
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u32>().is_ok_and(|p| p <= 65_535)
+    });
+    let host_ok = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        !inner.is_empty()
+            && inner
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+    } else {
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    };
+    (port_ok && host_ok).then(|| host.to_ascii_lowercase())
 }
 
 /// Runs one request inside its log span, then stamps the response.
@@ -190,7 +213,13 @@ async fn answer<E: Endpoint>(
     Ok(response)
 }
 
+/// Headers that hold one value: given twice, poem would read the first and ignore the other
+/// (a retry keyed on the wrong `Idempotency-Key`, a body read as the wrong type). `If-Match`
+/// and `If-None-Match` are lists, so several lines of them are one list.
+const SINGLE_VALUE_HEADERS: [&str; 2] = ["Idempotency-Key", "Content-Type"];
+
 /// What poem-openapi's extractors would silently misread, as a 422 naming each parameter:
+/// - a header that holds one value given twice;
 /// - a header the API reads (`If-Match`, `Idempotency-Key`, …) whose value is not visible ASCII:
 ///   it would be skipped as if absent, turning a conditional or keyed request unconditional;
 /// - a single-value query parameter given twice (`limit=1&limit=100`): only the first would count;
@@ -214,6 +243,15 @@ fn misread_parameters(request: &Request) -> Option<ApiError> {
             )
         })
         .collect();
+    for name in SINGLE_VALUE_HEADERS {
+        if request.headers().get_all(name).iter().count() > 1 {
+            errors.push(FieldError::new(
+                format!("header.{name}"),
+                Code::InvalidParameter.as_str(),
+                "must be given once",
+            ));
+        }
+    }
     if let Some(query) = request.uri().query() {
         let declared = openapi::query_parameters(request.method().as_str(), request.uri().path());
         if let Some(declared) = declared {

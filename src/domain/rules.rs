@@ -5,7 +5,10 @@
 //! The character classes below are regular-expression text, written with `\uXXXX` escapes
 //! only (no `\s`, no `\p{..}`): the same text means the same set in Rust's `regex`,
 //! ECMAScript (where `\s` would include U+FEFF), Python's `re` and PostgreSQL, so the published
-//! patterns, the server and the table's CHECKs agree character for character.
+//! patterns, the server and the table's CHECKs agree character for character. A few such
+//! characters lie outside the Basic Multilingual Plane; ECMAScript without the `u` flag cannot
+//! name those in a class, so they have `\UXXXXXXXX` classes of their own (`*_astral!`), which the
+//! server and PostgreSQL use and the published patterns leave out.
 
 use std::sync::LazyLock;
 
@@ -18,14 +21,24 @@ macro_rules! control_characters {
     };
 }
 
-/// Characters that change how text is shown while showing nothing: the soft hyphen, the
-/// Arabic letter mark, the Mongolian vowel separator, zero-width space, left-to-right and
-/// right-to-left marks, line and paragraph separators, bidi embeddings and overrides (which
-/// let a name spoof how a row reads), word joiner and invisible operators, bidi isolates, the
-/// byte-order mark, interlinear annotation marks. Refused in every string.
+/// Characters that change how text is shown while showing nothing (Unicode's format
+/// characters, `Cf`, less the joiners and tags text needs): the soft hyphen, Arabic number signs
+/// and letter mark, the Mongolian vowel separator, zero-width space, left-to-right and
+/// right-to-left marks, line and paragraph separators, bidi embeddings, overrides and isolates
+/// (which let a name spoof how a row reads), word joiner, invisible operators and deprecated
+/// format characters, the byte-order mark, interlinear annotation marks; and noncharacters.
+/// Refused in every string.
 macro_rules! format_characters {
     () => {
-        r"\u00AD\u061C\u180E\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\uFFF9-\uFFFB"
+        r"\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u2060-\u206F\uFDD0-\uFDEF\uFEFF\uFFF9-\uFFFB\uFFFE\uFFFF"
+    };
+}
+
+/// [`format_characters`] outside the BMP: Kaithi number signs, Egyptian hieroglyph and
+/// shorthand format controls, musical symbol formatting, the language tag.
+macro_rules! format_characters_astral {
+    () => {
+        r"\U000110BD\U000110CD\U00013430-\U0001343F\U0001BCA0-\U0001BCA3\U0001D173-\U0001D17A\U000E0001"
     };
 }
 
@@ -38,28 +51,49 @@ macro_rules! white_space {
 }
 
 /// Characters that show nothing on their own: white space, Hangul fillers, the blank Braille
-/// pattern, zero-width (non-)joiners, combining marks and variation selectors. Allowed inside
-/// text (joiners and marks are needed by many scripts and emoji) but never all of it.
+/// pattern, zero-width (non-)joiners, Khmer inherent vowels, Mongolian variation selectors,
+/// combining marks and variation selectors. Allowed inside text (joiners and marks are needed
+/// by many scripts and emoji) but never all of it.
 macro_rules! blank_characters {
     () => {
         concat!(
             white_space!(),
-            r"\u115F\u1160\u3164\uFFA0\u2800\u200C\u200D",
+            r"\u115F\u1160\u3164\uFFA0\u2800\u200C\u200D\u17B4\u17B5\u180B-\u180D\u180F",
             r"\u0300-\u036F\u0483-\u0489\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE00-\uFE0F\uFE20-\uFE2F"
         )
     };
 }
 
-pub(crate) use {blank_characters, control_characters, format_characters, white_space};
+/// [`blank_characters`] outside the BMP: the Khitan filler, tags (which follow a flag emoji, but
+/// show nothing alone) and the variation selectors supplement.
+macro_rules! blank_characters_astral {
+    () => {
+        r"\U00016FE4\U000E0020-\U000E007F\U000E0100-\U000E01EF"
+    };
+}
 
-static FORMAT: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(concat!("[", format_characters!(), "]")).ok());
+pub(crate) use {
+    blank_characters, blank_characters_astral, control_characters, format_characters,
+    format_characters_astral, white_space,
+};
+
+static FORMAT: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(concat!(
+        "[",
+        format_characters!(),
+        format_characters_astral!(),
+        "]"
+    ))
+    .ok()
+});
 static VISIBLE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(concat!(
         "[^",
         control_characters!(),
         format_characters!(),
+        format_characters_astral!(),
         blank_characters!(),
+        blank_characters_astral!(),
         "]"
     ))
     .ok()
@@ -259,6 +293,10 @@ mod tests {
             "\u{0301}",
             "\u{200D}\u{200C}",
             " \u{115F} \u{FE0F} ",
+            "\u{E0041}",
+            "\u{17B4}\u{180B}",
+            "\u{16FE4}",
+            "\u{E0100}",
         ] {
             assert_eq!(
                 RULE.check(blank).map_err(|v| v.code),
@@ -269,6 +307,13 @@ mod tests {
         // Marks and joiners inside real text are fine.
         assert_eq!(RULE.check("Zoe\u{0301}"), Ok("Zoe\u{0301}"));
         assert_eq!(RULE.check("👩\u{200D}💻"), Ok("👩\u{200D}💻"));
+        // England's flag: a black flag and tags.
+        let england = "🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}";
+        let long = TextRule {
+            min_chars: 1,
+            max_chars: Some(100),
+        };
+        assert_eq!(long.check(england), Ok(england));
     }
 
     #[test]
@@ -279,6 +324,11 @@ mod tests {
             "\u{202E}ecalevoL",
             "A\u{2066}b",
             "a\u{2028}b",
+            "a\u{206A}",
+            "\u{1D173}x",
+            "\u{E0001}",
+            "\u{0600}1",
+            "a\u{FFFF}",
         ] {
             assert_eq!(
                 RULE.check(sneaky).map_err(|v| v.code),

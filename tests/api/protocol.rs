@@ -36,7 +36,7 @@ fn status_and_problem(answer: &str) -> (u16, Value) {
 #[tokio::test]
 async fn hosts_outside_allowed_hosts_missing_or_repeated_are_a_400_problem() {
     let app = spawn_app().await;
-    let cases: [(&[u8], &str); 4] = [
+    let cases: [(&[u8], &str); 10] = [
         (
             b"GET /api/students HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
             "evil.example",
@@ -53,11 +53,41 @@ async fn hosts_outside_allowed_hosts_missing_or_repeated_are_a_400_problem() {
             b"GET http://evil.example/api/students HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
             "evil.example",
         ),
+        // Found by a hostile probe: each of these was served.
+        (
+            b"POST /api/students HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+            "no Host",
+        ),
+        (
+            b"POST http://localhost/api/students HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+            "evil.example",
+        ),
+        (
+            b"GET /api/students HTTP/1.1\r\nHost: 127.0.0.1:abc\r\nConnection: close\r\n\r\n",
+            "127.0.0.1:abc",
+        ),
+        (
+            b"GET /api/students HTTP/1.1\r\nHost: 127.0.0.1:99999\r\nConnection: close\r\n\r\n",
+            "127.0.0.1:99999",
+        ),
+        (
+            b"GET /api/students HTTP/1.1\r\nHost: evil@localhost\r\nConnection: close\r\n\r\n",
+            "evil@localhost",
+        ),
+        (
+            b"GET http://u@localhost/api/students HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            "u@localhost",
+        ),
     ];
     for (request, says) in cases {
         let answer = raw(&app, request).await;
         let (status, problem) = status_and_problem(&answer);
-        assert_eq!(status, 400, "{answer}");
+        assert_eq!(
+            status,
+            400,
+            "{}: {answer}",
+            String::from_utf8_lossy(request)
+        );
         assert_eq!(problem["type"], "urn:students-api:problem:invalid-host");
         assert!(
             problem["detail"].as_str().unwrap().contains(says),
@@ -290,4 +320,46 @@ async fn numbers_are_read_only_as_written_canonically() {
         app.get(&format!("/api/students/{encoded}")).await.status(),
         200
     );
+}
+
+#[tokio::test]
+async fn a_header_that_holds_one_value_given_twice_is_a_422_naming_it() {
+    // Found by a hostile probe: the first of two Idempotency-Keys (or Content-Types) won.
+    let app = spawn_app().await;
+    for (header, first, second) in [
+        ("Idempotency-Key", "a", "b"),
+        ("Content-Type", "application/json", "text/plain"),
+    ] {
+        let answer = raw(
+            &app,
+            format!(
+                "POST /api/students HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+                 {header}: {first}\r\n{header}: {second}\r\nContent-Length: 31\r\n\
+                 Connection: close\r\n\r\n{{\"name\": \"Twice\", \"grade\": \"A\"}}"
+            )
+            .replace("Content-Type: application/json\r\nContent-Type: application/json", "Content-Type: application/json")
+            .as_bytes(),
+        )
+        .await;
+        let (status, problem) = status_and_problem(&answer);
+        assert_eq!(status, 422, "{header}: {answer}");
+        assert!(
+            error_locations(&problem)
+                .iter()
+                .any(|(at, _)| *at == format!("header.{header}")),
+            "{problem}"
+        );
+    }
+    assert_eq!(app.student_count().await, 0);
+    // Two request ids are none: a fresh one is used.
+    let answer = raw(
+        &app,
+        b"GET /api/students HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: one\r\nX-Request-Id: two\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let id = answer
+        .lines()
+        .find_map(|line| line.strip_prefix("x-request-id: "))
+        .unwrap();
+    assert!(id != "one" && id != "two" && id.len() == 32, "{answer}");
 }

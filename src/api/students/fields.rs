@@ -63,7 +63,10 @@ domain_string_type!(
                  whitespace trimmed. It must show something: a name of only spaces, fillers, \
                  joiners or combining marks is blank. Control characters and invisible \
                  formatting characters (bidi overrides and isolates, zero-width space, \
-                 byte-order mark) are refused."
+                 byte-order mark) are refused. `pattern` must work in JavaScript, which cannot \
+                 name characters beyond the Basic Multilingual Plane in a class; the few such \
+                 invisible ones (tags alone, musical and hieroglyph format controls) are \
+                 refused by the server all the same."
             ),
             min_length: Some(StudentName::RULE.min_chars),
             max_length: StudentName::RULE.max_chars,

@@ -23,7 +23,9 @@ class StudentReplace:
                 counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with
                 surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining
                 marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width
-                space, byte-order mark) are refused. Example: Ada Lovelace.
+                space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the
+                Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format
+                controls) are refused by the server all the same. Example: Ada Lovelace.
             grade (Grade): A letter grade, best first.
             email (None | str): E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across
                 students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised

@@ -97,7 +97,7 @@ export type Student = {
      */
     readonly id: number;
     /**
-     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
+     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
      */
     name: string;
     grade: Grade;
@@ -122,7 +122,7 @@ export type Student = {
  */
 export type StudentCreate = {
     /**
-     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
+     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
      */
     name: string;
     grade: Grade;
@@ -158,7 +158,7 @@ export type StudentPage = {
  */
 export type StudentPatch = {
     /**
-     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
+     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
      */
     name?: string;
     grade?: Grade;
@@ -176,7 +176,7 @@ export type StudentPatch = {
  */
 export type StudentReplace = {
     /**
-     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
+     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
      */
     name: string;
     grade: Grade;
@@ -198,7 +198,7 @@ export type StudentSort = 'id' | '-id' | 'name' | '-name' | 'grade' | '-grade' |
  */
 export type StudentWritable = {
     /**
-     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused.
+     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
      */
     name: string;
     grade: Grade;
