@@ -16,6 +16,35 @@ pub struct Cli {
 pub enum Command {
     /// Print the OpenAPI document as YAML and exit.
     Openapi,
+    /// Manage API tokens in the database directly (for the first token, and for operators).
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print its secret (only the secret, on stdout: `TOKEN=$(…)` works). The
+    /// secret is shown this once; only its hash is stored.
+    Create {
+        /// What the token is for (1–100 characters).
+        #[arg(long)]
+        name: String,
+        /// A scope it holds: students:read, students:write, tokens:admin, metrics:read. Repeat it.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// How long until it expires: a number and a unit, `s`, `m`, `h` or `d` (`30d`).
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    /// List every token (never a secret), newest first.
+    List,
+    /// Revoke a token: it is refused from then on.
+    Revoke {
+        /// The token's id, from `token list`.
+        id: i64,
+    },
 }
 
 /// Where to listen and which database to use.

@@ -1,11 +1,14 @@
 //! students-api: a typed-contract REST API for students.
 //!
-//! Modules import downwards only: `startup` → `middleware` → `openapi` → [`api`] → [`error`] →
-//! [`db`] → [`domain`]. [`request_id`], [`config`], [`telemetry`], [`embedded_pg`] and
-//! [`slow_clients`] are leaves that import nothing of ours ([`server`], the connection loop, sits above them and `error`); [`jobs`] sits beside `startup` and
-//! uses only [`db`]. `../shared/tools/module-cycles` (run by CI) checks the direction.
+//! Modules import downwards only: [`cli`] → `startup` → `middleware` → `openapi` → [`api`] →
+//! [`error`] → [`db`] → [`domain`]. [`server`] (the connection loop) sits beside `middleware`
+//! and uses [`slow_clients`], [`error`] and [`request_id`]; [`jobs`] sits beside `startup` and
+//! uses only [`db`]. [`request_id`], [`config`], [`telemetry`], [`embedded_pg`] and
+//! [`slow_clients`] are leaves that import nothing of ours. `../shared/tools/module-cycles` (run
+//! by CI) checks the direction.
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;

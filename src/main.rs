@@ -21,9 +21,24 @@ async fn main() -> ExitCode {
     // A missing .env is normal; the environment and flags still apply.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    if let Some(Command::Openapi) = cli.command {
-        print!("{}", openapi::spec_yaml());
-        return ExitCode::SUCCESS;
+    match cli.command {
+        Some(Command::Openapi) => {
+            print!("{}", openapi::spec_yaml());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Token { action }) => {
+            return match students_api::cli::token(&cli.config, action).await {
+                Ok(output) => {
+                    print!("{output}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("students-api token: {err}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        None => {}
     }
     telemetry::init();
     let app = match Application::build(cli.config).await {

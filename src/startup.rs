@@ -147,6 +147,47 @@ fn page_built_on_first_visit(build: fn() -> String) -> impl Endpoint {
     })
 }
 
+/// The database the service would use, created and migrated: for commands that work on it
+/// directly (`students-api token …`). With no `DATABASE_URL` that is the embedded server, which
+/// must not be running for another process at the same time.
+pub struct Database {
+    pub pool: PgPool,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("embedded", &self.embedded)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    pub async fn open(config: &Config) -> Result<Self, StartupError> {
+        let (url, embedded) = match &config.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let embedded = start_embedded().await?;
+                (embedded.url(EMBEDDED_DATABASE), Some(embedded))
+            }
+        };
+        let pool = db::pool(&url, 2)?;
+        db::prepare(&url, &pool).await?;
+        Ok(Self { pool, embedded })
+    }
+
+    /// Closes the pool and stops the embedded server, if one was started.
+    pub async fn close(self) {
+        self.pool.close().await;
+        if let Some(embedded) = self.embedded {
+            tokio::task::spawn_blocking(move || embedded.stop())
+                .await
+                .ok();
+        }
+    }
+}
+
 /// A service bound to its port, ready to run.
 pub struct Application {
     listener: tokio::net::TcpListener,

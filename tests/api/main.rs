@@ -28,3 +28,4 @@ mod search;
 mod shutdown;
 mod slow_clients;
 mod students;
+mod tokens;

@@ -1,0 +1,113 @@
+//! The `api_tokens` table (migration 8): making, listing and revoking tokens.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use super::Error;
+use crate::domain::{Scope, StudentName, TokenSecret};
+
+/// A token as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub name: String,
+    pub display_prefix: String,
+    pub scopes: Vec<Scope>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: i64,
+    name: String,
+    display_prefix: String,
+    scopes: Vec<String>,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<TokenRow> for TokenRecord {
+    type Error = Error;
+
+    fn try_from(row: TokenRow) -> Result<Self, Error> {
+        // The table's CHECK allows only known scopes, so this fails only on a bug.
+        let scopes = row
+            .scopes
+            .iter()
+            .map(|scope| Scope::parse(scope))
+            .collect::<Result<_, _>>()
+            .map_err(|v| Error::Corrupt(format!("token {}: {}", row.id, v.message)))?;
+        Ok(Self {
+            id: row.id,
+            name: row.name,
+            display_prefix: row.display_prefix,
+            scopes,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
+        })
+    }
+}
+
+macro_rules! token_columns {
+    () => {
+        "id, name, display_prefix, scopes, created_at, expires_at, last_used_at, revoked_at"
+    };
+}
+
+/// Makes a token: returns its record and its secret (to show once; only its hash is stored).
+pub async fn create_token(
+    pool: &PgPool,
+    name: &StudentName,
+    scopes: &[Scope],
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(TokenRecord, TokenSecret), Error> {
+    let secret = TokenSecret::generate()
+        .map_err(|err| Error::Corrupt(format!("no randomness for a token: {err}")))?;
+    let mut scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    scopes.sort_unstable();
+    scopes.dedup();
+    let row: TokenRow = sqlx::query_as(concat!(
+        "INSERT INTO api_tokens (name, secret_sha256, display_prefix, scopes, expires_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING ",
+        token_columns!()
+    ))
+    .bind(name.as_str())
+    .bind(secret.hash().as_slice())
+    .bind(secret.display_prefix())
+    .bind(&scopes)
+    .bind(expires_at)
+    .fetch_one(pool)
+    .await?;
+    Ok((row.try_into()?, secret))
+}
+
+/// Every token, newest first, revoked ones included.
+pub async fn list_tokens(pool: &PgPool) -> Result<Vec<TokenRecord>, Error> {
+    let rows: Vec<TokenRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        token_columns!(),
+        " FROM api_tokens ORDER BY id DESC"
+    ))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(TryInto::try_into).collect()
+}
+
+/// Revokes token `id` (a second revoke keeps the first time); `None` if there is no such token.
+pub async fn revoke_token(pool: &PgPool, id: i64) -> Result<Option<TokenRecord>, Error> {
+    let row: Option<TokenRow> = sqlx::query_as(concat!(
+        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING ",
+        token_columns!()
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(TryInto::try_into).transpose()
+}

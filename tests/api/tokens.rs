@@ -1,0 +1,136 @@
+//! `students-api token create|list|revoke`, the real binary against a fresh database: the
+//! secret is printed once and stored only as its SHA-256.
+
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use crate::helpers::{drop_database, fresh_database_url};
+
+fn students_api(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_students-api"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn the_cli_creates_lists_and_revokes_tokens_storing_only_a_hash() {
+    let url = fresh_database_url();
+    let created = students_api(
+        &url,
+        &[
+            "token",
+            "create",
+            "--name",
+            "ci job",
+            "--scope",
+            "students:write",
+            "--scope",
+            "students:read",
+            "--expires-in",
+            "30d",
+        ],
+    );
+    assert!(created.status.success(), "{created:?}");
+    let printed = stdout(&created);
+    let secret = printed.trim_end();
+    assert_eq!(
+        printed,
+        format!("{secret}\n"),
+        "only the secret, on one line"
+    );
+    assert!(secret.starts_with("sat_") && secret.len() == 32, "{secret}");
+
+    let pool = PgPool::connect(&url).await.unwrap();
+    let (hash, prefix, scopes, expires): (Vec<u8>, String, Vec<String>, bool) = sqlx::query_as(
+        "SELECT secret_sha256, display_prefix, scopes, \
+                expires_at BETWEEN now() + interval '29 days' AND now() + interval '31 days' \
+         FROM api_tokens",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(hash, Sha256::digest(secret.as_bytes()).to_vec());
+    assert_eq!(prefix, &secret[..8]);
+    assert_eq!(scopes, ["students:read", "students:write"]);
+    assert!(expires, "expires in 30 days");
+    let anywhere: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM api_tokens t WHERE strpos(t::text, $1) > 0")
+            .bind(&secret[8..])
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(anywhere, 0, "the secret is stored nowhere");
+
+    let listed = stdout(&students_api(&url, &["token", "list"]));
+    assert!(
+        listed.contains("ci job") && listed.contains(&secret[..8]),
+        "{listed}"
+    );
+    assert!(!listed.contains(secret), "lists never show secrets");
+
+    let id: i64 = sqlx::query_scalar("SELECT id FROM api_tokens")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let revoked = students_api(&url, &["token", "revoke", &id.to_string()]);
+    assert!(revoked.status.success(), "{revoked:?}");
+    let revoked_at: bool = sqlx::query_scalar("SELECT revoked_at IS NOT NULL FROM api_tokens")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(revoked_at);
+    let missing = students_api(&url, &["token", "revoke", "999"]);
+    assert!(!missing.status.success());
+    pool.close().await;
+    drop_database(&url);
+}
+
+#[tokio::test]
+async fn bad_arguments_are_refused_before_any_database_is_touched() {
+    // No database at all: the arguments are refused first.
+    let url = "postgres://postgres@127.0.0.1:1/none";
+    for (args, says) in [
+        (
+            vec![
+                "token",
+                "create",
+                "--name",
+                "x",
+                "--scope",
+                "students:delete",
+            ],
+            "--scope",
+        ),
+        (
+            vec!["token", "create", "--name", "", "--scope", "students:read"],
+            "--name",
+        ),
+        (
+            vec![
+                "token",
+                "create",
+                "--name",
+                "x",
+                "--scope",
+                "students:read",
+                "--expires-in",
+                "soon",
+            ],
+            "--expires-in",
+        ),
+    ] {
+        let output = students_api(url, &args);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
