@@ -34,3 +34,17 @@ COMMENT ON COLUMN api_tokens.scopes IS 'What the token may do: students:read, st
 COMMENT ON COLUMN api_tokens.expires_at IS 'After this instant the token is refused; NULL: never expires.';
 COMMENT ON COLUMN api_tokens.last_used_at IS 'Roughly when the token was last used: written at most once a minute per token.';
 COMMENT ON COLUMN api_tokens.revoked_at IS 'When the token was revoked; a revoked token is refused from then on. Rows are kept for the record.';
+
+-- Every running instance keeps the tokens in memory and reloads them when this fires, so a
+-- token revoked here (by the API, the CLI or psql) is refused everywhere within a second.
+CREATE FUNCTION api_tokens_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('api_tokens_changed', '');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER api_tokens_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON api_tokens
+    FOR EACH STATEMENT EXECUTE FUNCTION api_tokens_changed();
+COMMENT ON FUNCTION api_tokens_changed() IS
+    'NOTIFY api_tokens_changed after any change to api_tokens: running instances reload their token cache.';

@@ -5,6 +5,7 @@ mod health;
 mod idempotency;
 mod listing;
 mod students;
+mod token_cache;
 mod tokens;
 
 use std::{
@@ -23,6 +24,7 @@ pub use health::{CHECK_INTERVAL, Health, RETRY_INTERVAL};
 pub use idempotency::{IDEMPOTENCY_TTL_HOURS, expire_idempotency_keys, insert_once};
 pub use listing::{count, export_page, list};
 pub use students::{Expected, Fetched, delete, get, insert, replace, update};
+pub use token_cache::{CachedToken, RELOAD_INTERVAL, TOKENS_CHANNEL, TokenCache, Verdict};
 pub use tokens::{TokenRecord, create_token, list_tokens, revoke_token};
 
 /// The migrations in `migrations/`, embedded in the binary and applied at start-up.

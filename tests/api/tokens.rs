@@ -134,3 +134,88 @@ async fn bad_arguments_are_refused_before_any_database_is_touched() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+/// Waits until `check` holds for every cache, up to 5 s; returns how long that took.
+async fn until(
+    caches: &[&students_api::db::TokenCache],
+    check: impl Fn(&students_api::db::TokenCache) -> bool,
+) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while !caches.iter().all(|cache| check(cache)) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the caches did not catch up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn a_revoke_reaches_every_instances_token_cache_within_a_second() {
+    use students_api::{
+        db::{self, TokenCache, Verdict},
+        domain::{Scope, StudentName, TokenSecret},
+    };
+    let url = fresh_database_url();
+    // Two instances on one database, each with its cache following the table.
+    let mut caches = Vec::new();
+    for _ in 0..2 {
+        let pool = db::pool(&url, 2).unwrap();
+        db::prepare(&url, &pool).await.unwrap();
+        let cache = TokenCache::default();
+        tokio::spawn(cache.clone().follow(pool));
+        caches.push(cache);
+    }
+    let (a, b) = (&caches[0], &caches[1]);
+    let pool = PgPool::connect(&url).await.unwrap();
+    let name = StudentName::parse("reader").unwrap();
+    let (record, secret) = db::create_token(&pool, &name, &[Scope::StudentsRead], None)
+        .await
+        .unwrap();
+    let valid =
+        |cache: &TokenCache| matches!(cache.check(&secret), Verdict::Valid(t) if t.id == record.id);
+    let created = until(&[a, b], valid).await;
+
+    db::revoke_token(&pool, record.id).await.unwrap();
+    let revoked = until(&[a, b], |cache| {
+        matches!(cache.check(&secret), Verdict::Revoked(_))
+    })
+    .await;
+    println!("token cache: a new token seen after {created:?}, a revoke after {revoked:?}");
+    assert!(revoked < std::time::Duration::from_secs(1), "{revoked:?}");
+
+    // A revoke made in psql is seen too (the trigger, not the API, notifies).
+    let (other, other_secret) = db::create_token(&pool, &name, &[Scope::StudentsRead], None)
+        .await
+        .unwrap();
+    until(&[a, b], |cache| {
+        matches!(cache.check(&other_secret), Verdict::Valid(_))
+    })
+    .await;
+    sqlx::query("UPDATE api_tokens SET revoked_at = now() WHERE id = $1")
+        .bind(other.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    until(&[a, b], |cache| {
+        matches!(cache.check(&other_secret), Verdict::Revoked(_))
+    })
+    .await;
+
+    // Expired (checked against the clock, no reload needed), and unknown.
+    let soon = chrono::Utc::now() + chrono::TimeDelta::milliseconds(300);
+    let (_, brief_secret) = db::create_token(&pool, &name, &[Scope::StudentsRead], Some(soon))
+        .await
+        .unwrap();
+    until(&[a, b], |cache| {
+        matches!(cache.check(&brief_secret), Verdict::Valid(_))
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(matches!(a.check(&brief_secret), Verdict::Expired(_)));
+    let stranger = TokenSecret::generate().unwrap();
+    assert_eq!(a.check(&stranger), Verdict::Unknown);
+    pool.close().await;
+    drop_database(&url);
+}

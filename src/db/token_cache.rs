@@ -1,0 +1,150 @@
+//! Every token's hash and what it may do, in memory: checking a request's token costs a hash
+//! and a map lookup, never a database round trip. Kept current by `NOTIFY api_tokens_changed`
+//! (a trigger on `api_tokens`, migration 8), so a revoke anywhere (the API, the CLI, psql) is
+//! seen by every instance at once; a full reload every [`RELOAD_INTERVAL`] bounds how stale the
+//! cache can be if a notification is ever lost (a dropped LISTEN connection).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, postgres::PgListener};
+
+use super::Error;
+use crate::domain::{Scope, TokenSecret};
+
+/// The channel the `api_tokens` trigger notifies.
+pub const TOKENS_CHANNEL: &str = "api_tokens_changed";
+
+/// The longest the cache goes without a full reload.
+pub const RELOAD_INTERVAL: Duration = Duration::from_secs(30);
+
+/// What the cache knows of one token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedToken {
+    pub id: i64,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
+
+/// What a presented secret turns out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Valid(Arc<CachedToken>),
+    Unknown,
+    Expired(Arc<CachedToken>),
+    Revoked(Arc<CachedToken>),
+}
+
+/// One row of `api_tokens` as the cache reads it: hash, id, name, scopes, expiry, revoked.
+type TokenRow = (
+    Vec<u8>,
+    i64,
+    String,
+    Vec<String>,
+    Option<DateTime<Utc>>,
+    bool,
+);
+
+/// The tokens, by the SHA-256 of their secrets. Cheap to clone (one shared map).
+#[derive(Debug, Clone, Default)]
+pub struct TokenCache(Arc<RwLock<HashMap<[u8; 32], Arc<CachedToken>>>>);
+
+impl TokenCache {
+    /// What `secret` is, as of the last reload.
+    pub fn check(&self, secret: &TokenSecret) -> Verdict {
+        let found = match self.0.read() {
+            Ok(tokens) => tokens.get(&secret.hash()).cloned(),
+            Err(poisoned) => poisoned.into_inner().get(&secret.hash()).cloned(),
+        };
+        match found {
+            None => Verdict::Unknown,
+            Some(token) if token.revoked => Verdict::Revoked(token),
+            Some(token) if token.expires_at.is_some_and(|at| at <= Utc::now()) => {
+                Verdict::Expired(token)
+            }
+            Some(token) => Verdict::Valid(token),
+        }
+    }
+
+    /// Reads every token again and swaps the whole map at once.
+    pub async fn reload(&self, pool: &PgPool) -> Result<usize, Error> {
+        let rows: Vec<TokenRow> = sqlx::query_as(
+            "SELECT secret_sha256, id, name, scopes, expires_at, revoked_at IS NOT NULL \
+             FROM api_tokens",
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut tokens = HashMap::with_capacity(rows.len());
+        for (hash, id, name, scopes, expires_at, revoked) in rows {
+            let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) else {
+                return Err(Error::Corrupt(format!(
+                    "token {id}: a hash that is not 32 bytes"
+                )));
+            };
+            let scopes = scopes
+                .iter()
+                .map(|scope| Scope::parse(scope))
+                .collect::<Result<_, _>>()
+                .map_err(|v| Error::Corrupt(format!("token {id}: {}", v.message)))?;
+            let token = CachedToken {
+                id,
+                name,
+                scopes,
+                expires_at,
+                revoked,
+            };
+            tokens.insert(hash, Arc::new(token));
+        }
+        let count = tokens.len();
+        match self.0.write() {
+            Ok(mut current) => *current = tokens,
+            Err(poisoned) => *poisoned.into_inner() = tokens,
+        }
+        Ok(count)
+    }
+
+    /// Keeps the cache current for as long as it runs: reloads on every notification (over a
+    /// connection of its own) and every [`RELOAD_INTERVAL`]; after a lost connection it reloads
+    /// once it is back (changes made meanwhile were not notified).
+    pub async fn follow(self, pool: PgPool) {
+        loop {
+            let mut listener = match PgListener::connect_with(&pool).await {
+                Ok(listener) => listener,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot LISTEN for token changes; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if let Err(err) = listener.listen(TOKENS_CHANNEL).await {
+                tracing::warn!(error = %err, "cannot LISTEN for token changes; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            // Listening now: whatever changed before is read by this reload.
+            self.reload_logged(&pool).await;
+            loop {
+                match tokio::time::timeout(RELOAD_INTERVAL, listener.recv()).await {
+                    Ok(Ok(_)) | Err(_) => self.reload_logged(&pool).await,
+                    Ok(Err(err)) => {
+                        tracing::warn!(error = %err, "lost the token-change listener; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn reload_logged(&self, pool: &PgPool) {
+        match self.reload(pool).await {
+            Ok(count) => tracing::debug!(count, "token cache reloaded"),
+            Err(err) => tracing::warn!(error = %err, "cannot reload the token cache"),
+        }
+    }
+}
