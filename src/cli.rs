@@ -44,7 +44,16 @@ pub async fn token(config: &Config, command: TokenCommand) -> Result<String, Cli
     let database = Database::open(config).await?;
     let result: Result<String, CliError> = match (command, create) {
         (TokenCommand::Create { .. }, Some((name, scopes, lifetime))) => {
-            let expires_at = lifetime.map(|lifetime| Utc::now() + lifetime);
+            let expires_at = match lifetime {
+                Some(lifetime) => {
+                    Some(Utc::now().checked_add_signed(lifetime).ok_or_else(|| {
+                        CliError::Usage(
+                            "--expires-in is further away than a date can be".to_owned(),
+                        )
+                    })?)
+                }
+                None => None,
+            };
             db::create_token(&database.pool, &name, &scopes, expires_at)
                 .await
                 .map(|(record, secret)| {

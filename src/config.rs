@@ -80,18 +80,30 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
 }
 
-/// A host name as the `Host` header carries it, without a port, lower-cased; or `*`.
+/// A host name as the `Host` header carries it, without a port (any port is allowed),
+/// lower-cased; or `*`. `:` only inside an IPv6 address's brackets.
 fn parse_host(raw: &str) -> Result<String, String> {
     let host = raw.trim().to_ascii_lowercase();
-    let valid = host == "*"
-        || (!host.is_empty()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)));
+    let ipv6 = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .is_some_and(|inner| {
+            !inner.is_empty()
+                && inner
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b":.".contains(&b))
+        });
+    let name = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b));
+    let valid = host == "*" || ipv6 || name;
     if valid {
         Ok(host)
     } else {
-        Err(format!("`{raw}` is not a host name like api.example.com"))
+        Err(format!(
+            "`{raw}` is not a host name like api.example.com (no port: every port is allowed)"
+        ))
     }
 }
 
@@ -111,5 +123,24 @@ fn parse_origin(raw: &str) -> Result<String, String> {
         Err(format!(
             "`{raw}` is not an origin like https://app.example.com"
         ))
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::parse_host;
+
+    #[test]
+    fn allowed_hosts_are_names_or_bracketed_addresses_without_ports() {
+        assert_eq!(
+            parse_host(" API.example.com "),
+            Ok("api.example.com".to_owned())
+        );
+        assert_eq!(parse_host("[::1]"), Ok("[::1]".to_owned()));
+        assert_eq!(parse_host("*"), Ok("*".to_owned()));
+        // A port would never match: the request's port is not compared.
+        for bad in ["api.example.com:8443", "::1", "", "a b", "[]"] {
+            assert!(parse_host(bad).is_err(), "{bad}");
+        }
     }
 }

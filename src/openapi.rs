@@ -205,12 +205,13 @@ pub fn query_parameters(method: &str, path: &str) -> Option<&'static [String]> {
     });
     let method = if method == "HEAD" { "GET" } else { method };
     let wanted: Vec<&str> = path.split('/').collect();
+    // A template segment matches one non-empty path segment (`/api/students/` has no id).
     let matches = |template: &Vec<String>| {
         template.len() == wanted.len()
             && template
                 .iter()
                 .zip(&wanted)
-                .all(|(t, w)| t == w || (t.starts_with('{') && t.ends_with('}')))
+                .all(|(t, w)| t == w || (t.starts_with('{') && t.ends_with('}') && !w.is_empty()))
     };
     // The path's route first (the one with the most literal segments), then its operation for
     // this method: a method the route lacks is routing's 405, not a parameter problem.

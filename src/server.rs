@@ -49,7 +49,7 @@ use tokio::{
 use crate::{
     error::ApiError,
     request_id,
-    slow_clients::{HEAD_TIMEOUT, HeadDeadline},
+    slow_clients::{HEAD_TIMEOUT, HeadDeadline, WRITE_STALL_LIMIT},
 };
 
 /// How long a connection may sit with no request in flight (or before its first one).
@@ -63,6 +63,11 @@ pub const H2_MAX_CONCURRENT_STREAMS: u32 = 100;
 /// HTTP/1 heads are bounded by hyper's buffer (about 400 KiB) and 100 fields.
 pub const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
 
+/// After a graceful shutdown starts (idle limit, SIGTERM), how long what is left to send may
+/// take: a client that stops reading (or an HTTP/2 peer that keeps its window shut) must not
+/// hold the connection, and its slot under the cap, forever.
+const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
 /// HTTP/2 keep-alive: a ping after this long without frames; no answer within
 /// [`H2_PING_TIMEOUT`] closes the connection.
 const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
@@ -72,8 +77,9 @@ const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// next try. The failure repeats at once until something closes, so retrying at once spins.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// File descriptors kept free of client connections: the database pool, log files, the
-/// embedded PostgreSQL's pipes, and the listener itself.
+/// File descriptors kept free of client connections besides the database pool's: the health
+/// check's and the token listener's connections, log files, the embedded PostgreSQL's pipes,
+/// the listener itself.
 const RESERVED_FDS: usize = 64;
 
 /// The limits every connection lives under.
@@ -85,13 +91,15 @@ pub struct ConnectionLimits {
     pub idle: Duration,
     /// Open connections at most; more wait to be accepted.
     pub max_connections: usize,
+    /// How long a write may wait for the client to read.
+    pub write_stall: Duration,
 }
 
 impl ConnectionLimits {
     /// The default time limits with at most `max_connections` connections, lowered to what
-    /// the file-descriptor limit allows (see [`fd_budget`]).
-    pub fn new(max_connections: usize) -> Self {
-        let budget = fd_budget();
+    /// the file-descriptor limit allows beside a pool of `pool_size` (see [`fd_budget`]).
+    pub fn new(max_connections: usize, pool_size: usize) -> Self {
+        let budget = fd_budget().saturating_sub(pool_size);
         if budget < max_connections {
             tracing::warn!(
                 configured = max_connections,
@@ -104,6 +112,7 @@ impl ConnectionLimits {
             head: HEAD_TIMEOUT,
             idle: IDLE_TIMEOUT,
             max_connections: max_connections.min(budget).max(1),
+            write_stall: WRITE_STALL_LIMIT,
         }
     }
 }
@@ -261,15 +270,19 @@ impl Connection {
                     poem::Request::from((request, local.clone(), remote.clone(), Scheme::HTTP));
                 async move {
                     let response = endpoint.get_response(request).await.into_response();
-                    drop(in_flight);
-                    Ok::<_, Infallible>(hyper::Response::from(response))
+                    // In flight until its body is sent (or dropped), not only until the
+                    // handler returns: an export streams for long after.
+                    let response = hyper::Response::from(response).map(|body| Counted {
+                        body,
+                        _in_flight: in_flight,
+                    });
+                    Ok::<_, Infallible>(response)
                 }
             })
         };
-        let io = TokioIo::new(HyperErrorsAsProblems::new(HeadDeadline::new(
-            stream,
-            self.limits.head,
-        )));
+        let io = TokioIo::new(HyperErrorsAsProblems::new(
+            HeadDeadline::new(stream, self.limits.head).with_write_limit(self.limits.write_stall),
+        ));
         let connection = self.builder.serve_connection_with_upgrades(io, service);
         tokio::pin!(connection);
         tokio::select! {
@@ -279,7 +292,9 @@ impl Connection {
         }
         // Requests in flight finish; an idle HTTP/1 connection closes, HTTP/2 gets a GOAWAY.
         connection.as_mut().graceful_shutdown();
-        let _ = connection.await;
+        if tokio::time::timeout(DRAIN_LIMIT, connection).await.is_err() {
+            tracing::info!("closing a connection that did not finish within the drain limit");
+        }
     }
 }
 
@@ -319,6 +334,32 @@ impl Activity {
             };
             tokio::time::sleep_until(wake_at).await;
         }
+    }
+}
+
+/// A response body that keeps its request counted as in flight until it is dropped.
+struct Counted<B> {
+    body: B,
+    _in_flight: InFlight,
+}
+
+impl<B: http_body::Body + Unpin> http_body::Body for Counted<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 

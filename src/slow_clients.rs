@@ -6,6 +6,9 @@
 //! frame; after those, HTTP/2 keep-alive pings and the idle limit watch it
 //! ([`crate::server`]). Bodies are bounded where they are read (`JsonBody`).
 //!
+//! A client that stops reading its answers is a slow client too: a write that cannot proceed
+//! for the write limit fails, and hyper drops the connection (and its slot under the cap).
+//!
 //! One timer per connection, reset once per request (when a head starts). hyper's own
 //! `header_read_timeout` also runs while a keep-alive connection is idle, so it cannot tell a
 //! slow head from a quiet client.
@@ -50,10 +53,17 @@ enum Phase {
     Http2,
 }
 
-/// A connection whose request heads must arrive within a time limit.
+/// How long a write may wait for the client to make room (to read what was sent).
+pub const WRITE_STALL_LIMIT: Duration = Duration::from_secs(30);
+
+/// A connection whose request heads must arrive within a time limit, and whose client must keep
+/// reading what is written to it.
 pub struct HeadDeadline<Io> {
     io: Io,
     limit: Duration,
+    write_limit: Duration,
+    /// Armed while a write waits for room; allocated only then.
+    stalled_write: Option<Pin<Box<Sleep>>>,
     phase: Phase,
     /// Armed when a head starts; disarmed when it is complete.
     deadline: Pin<Box<Sleep>>,
@@ -85,6 +95,8 @@ impl<Io> HeadDeadline<Io> {
         Self {
             io,
             limit,
+            write_limit: WRITE_STALL_LIMIT,
+            stalled_write: None,
             phase: Phase::Idle,
             deadline: Box::pin(tokio::time::sleep(limit)),
             armed: false,
@@ -96,11 +108,45 @@ impl<Io> HeadDeadline<Io> {
         }
     }
 
+    /// Replaces the write limit ([`WRITE_STALL_LIMIT`]).
+    pub fn with_write_limit(mut self, limit: Duration) -> Self {
+        self.write_limit = limit;
+        self
+    }
+
+    /// A write that waits for room longer than the write limit fails.
+    fn bound_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        written: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        if written.is_ready() {
+            self.stalled_write = None;
+            return written;
+        }
+        let limit = self.write_limit;
+        let stalled = self
+            .stalled_write
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        if stalled.as_mut().poll(cx).is_ready() {
+            tracing::info!("closing a connection whose client stopped reading");
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            )));
+        }
+        Poll::Pending
+    }
+
     /// A response going out means its request was read: the next head starts afresh. If bytes
     /// past the request's end have arrived (a pipelined next request), that head has started:
-    /// its limit runs from now, not the idle one.
-    fn wrote(&mut self, written: &Poll<io::Result<usize>>) {
+    /// its limit runs from now, not the idle one. An interim `1xx` (`100 Continue`) is not the
+    /// answer: the body follows it.
+    fn wrote(&mut self, first_bytes: &[u8], written: &Poll<io::Result<usize>>) {
         if self.phase != Phase::Answering || !matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
+            return;
+        }
+        if first_bytes.starts_with(b"HTTP/1.1 1") {
             return;
         }
         self.phase = Phase::Idle;
@@ -276,7 +322,8 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for HeadDeadline<Io> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let written = Pin::new(&mut self.io).poll_write(cx, buf);
-        self.wrote(&written);
+        let written = self.bound_write(cx, written);
+        self.wrote(buf, &written);
         written
     }
 
@@ -294,7 +341,12 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for HeadDeadline<Io> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let written = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        self.wrote(&written);
+        let written = self.bound_write(cx, written);
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
+        self.wrote(first, &written);
         written
     }
 
@@ -418,6 +470,40 @@ mod tests {
         conn.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
         conn.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
         assert_eq!(closed_after(&mut conn).await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_100_continue_is_not_the_answer_its_body_follows() {
+        let (mut client, server) = duplex(1024);
+        let mut conn = HeadDeadline::new(server, LIMIT);
+        client
+            .write_all(b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 256];
+        assert!(conn.read(&mut buf).await.unwrap() > 0);
+        conn.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        client.write_all(b"{}").await.unwrap();
+        assert_eq!(conn.read(&mut buf).await.unwrap(), 2);
+        // A handler slower than the head limit does not cut the connection.
+        tokio::time::sleep(LIMIT * 2).await;
+        conn.write_all(b"HTTP/1.1 201 Created\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(closed_after(&mut conn).await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stops_reading_fails_the_write_after_the_write_limit() {
+        let (_client, server) = duplex(64);
+        let mut conn = HeadDeadline::new(server, LIMIT).with_write_limit(Duration::from_secs(7));
+        let started = Instant::now();
+        let written = conn.write_all(&[b'x'; 1024]).await;
+        assert_eq!(written.map_err(|e| e.kind()), Err(io::ErrorKind::TimedOut));
+        assert_eq!(started.elapsed(), Duration::from_secs(7));
     }
 
     #[test]

@@ -266,7 +266,10 @@ impl Application {
             listener,
             health: db::Health::new(&pool),
             work: ExpensiveWork::for_pool(config.database_pool_size),
-            limits: ConnectionLimits::new(max_connections),
+            limits: ConnectionLimits::new(
+                max_connections,
+                usize::try_from(config.database_pool_size).unwrap_or(usize::MAX),
+            ),
             pool,
             port,
             allowed_hosts: config.allowed_hosts.clone(),

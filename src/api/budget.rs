@@ -5,7 +5,8 @@
 //! are half as many slots as pooled connections, so the other half always serves cheap
 //! requests (a student by id, a page without `q`). A request that finds every slot taken is
 //! refused at once with a `503` `busy` problem and `Retry-After`, rather than queueing for the
-//! pool. Its statements also run under a tighter timeout (`db::EXPENSIVE_STATEMENT_TIMEOUT`).
+//! pool. Searches and exact counts also run under a tighter statement timeout
+//! (`db::EXPENSIVE_STATEMENT_TIMEOUT`), as do an export's pages when it searches.
 
 use std::{sync::Arc, time::Duration};
 

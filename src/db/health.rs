@@ -4,7 +4,9 @@
 //! A background task ([`Health::watch`]) pings PostgreSQL over a connection of its own: every
 //! [`CHECK_INTERVAL`] while it answers, at once when a request reports trouble
 //! ([`Health::suspect`]), and every [`RETRY_INTERVAL`] while it does not. Requests only read a
-//! flag ([`Health::is_down`]).
+//! flag ([`Health::is_down`]). It takes two failed checks in a row to call the database away
+//! (one slow ping under load must not take the service down), and a server that answers at all,
+//! even "too many connections", is not away.
 
 use std::{
     sync::{
@@ -26,6 +28,9 @@ pub const RETRY_INTERVAL: Duration = Duration::from_millis(200);
 
 /// A check that takes longer than this counts as a failure.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Failed checks in a row before the database is called away.
+const FAILURES_TO_OPEN: u32 = 2;
 
 /// The database's health as last checked; cheap to clone and to read.
 #[derive(Debug, Clone)]
@@ -62,14 +67,23 @@ impl Health {
     /// Checks the database for as long as it runs (spawn it once per service).
     pub async fn watch(self) {
         let mut connection: Option<PgConnection> = None;
+        let mut failures = 0u32;
         loop {
             let answered = tokio::time::timeout(CHECK_TIMEOUT, check(&mut connection, &self))
                 .await
                 .is_ok_and(|answered| answered);
             if !answered {
                 connection = None;
+                failures += 1;
+            } else {
+                failures = 0;
             }
-            let was_down = self.0.down.swap(!answered, Ordering::AcqRel);
+            let away = failures >= FAILURES_TO_OPEN;
+            if !answered && !away {
+                tokio::time::sleep(RETRY_INTERVAL).await;
+                continue;
+            }
+            let was_down = self.0.down.swap(away, Ordering::AcqRel);
             match (was_down, answered) {
                 (false, false) => {
                     tracing::warn!("the database does not answer; answering 503 until it does")
@@ -94,6 +108,11 @@ async fn check(connection: &mut Option<PgConnection>, health: &Health) -> bool {
     if connection.is_none() {
         match PgConnection::connect_with(&health.0.options).await {
             Ok(opened) => *connection = Some(opened),
+            // The server answered (too many connections, a password problem): it is there.
+            Err(sqlx::Error::Database(err)) => {
+                tracing::debug!(error = %err, "health check: the server refused a connection");
+                return true;
+            }
             Err(err) => {
                 tracing::debug!(error = %err, "health check: cannot connect");
                 return false;

@@ -130,8 +130,10 @@ impl TokenCache {
             // Listening now: whatever changed before is read by this reload.
             self.reload_logged(&pool).await;
             loop {
-                match tokio::time::timeout(RELOAD_INTERVAL, listener.recv()).await {
-                    Ok(Ok(_)) | Err(_) => self.reload_logged(&pool).await,
+                // `try_recv` says `None` when the connection was lost (it reconnects on the next
+                // call): changes made meanwhile were not notified, so read everything again.
+                match tokio::time::timeout(RELOAD_INTERVAL, listener.try_recv()).await {
+                    Ok(Ok(Some(_))) | Ok(Ok(None)) | Err(_) => self.reload_logged(&pool).await,
                     Ok(Err(err)) => {
                         tracing::warn!(error = %err, "lost the token-change listener; reconnecting");
                         break;

@@ -22,6 +22,7 @@ const SHORT: ConnectionLimits = ConnectionLimits {
     head: Duration::from_secs(1),
     idle: Duration::from_secs(2),
     max_connections: 10_000,
+    write_stall: Duration::from_secs(1),
 };
 
 async fn connect(app: &TestApp) -> TcpStream {
@@ -334,9 +335,8 @@ async fn more_connections_than_file_descriptors_neither_spin_nor_stop_the_server
 #[tokio::test]
 async fn half_a_head_pipelined_behind_a_request_gets_the_head_limit_not_the_idle_one() {
     let limits = ConnectionLimits {
-        head: Duration::from_secs(1),
         idle: Duration::from_secs(30),
-        max_connections: 10_000,
+        ..SHORT
     };
     let app = spawn_app_with_limits(limits).await;
     let mut stream = connect(&app).await;
@@ -348,5 +348,79 @@ async fn half_a_head_pipelined_behind_a_request_gets_the_head_limit_not_the_idle
     assert!(
         closed.is_some_and(|after| after < Duration::from_secs(5)),
         "closed after {closed:?}: the pipelined head's 1 s limit applies, not the idle 30 s"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_loses_its_connection_and_frees_its_slot() {
+    // Found in review: a response blocked on a client that never reads held its connection,
+    // and its slot under the cap, forever.
+    let limits = ConnectionLimits {
+        max_connections: 1,
+        idle: Duration::from_secs(60),
+        ..SHORT
+    };
+    let app = spawn_app_with_limits(limits).await;
+    // The only slot: a client asks for the spec (about 100 KB) fifty times and reads nothing.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let address = app.address.trim_start_matches("http://").parse().unwrap();
+    let mut stalled = socket.connect(address).await.unwrap();
+    let request = b"GET /openapi.json HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(50);
+    stalled.write_all(&request).await.unwrap();
+    // A second client waits for the slot; it gets it once the write limit (1 s) cuts the first.
+    let started = Instant::now();
+    let mut second = connect(&app).await;
+    second
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), second.read_to_end(&mut answer))
+        .await
+        .expect("served once the stalled connection was closed")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+    println!(
+        "a reader that stopped was cut off; the next client served after {:?}",
+        started.elapsed()
+    );
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn expect_100_continue_then_a_slow_handler_is_not_cut_off() {
+    // Found in review: the `100 Continue` counted as the answer, so the body was read as the
+    // next head and held to the head limit.
+    let app = spawn_app_with_limits(SHORT).await;
+    let mut stream = connect(&app).await;
+    let body = br#"{"name": "Continued", "grade": "A"}"#;
+    stream
+        .write_all(
+            format!(
+                "POST /api/students HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+                 Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 100"));
+    // The body, then more than the head limit (1 s) with the connection quiet.
+    stream.write_all(body).await.unwrap();
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 201"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+        "the keep-alive connection still serves"
     );
 }

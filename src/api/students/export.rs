@@ -2,8 +2,8 @@
 //!
 //! The rows are read in keyset pages of [`BATCH`] (the list's own query), each page encoded and
 //! handed to the response through a channel of two chunks. Memory stays bounded whatever the
-//! table's size, no connection is held while a slow client reads, and each page is a short
-//! statement (so `statement_timeout` never cuts an export). A page that fails after the first
+//! table's size, no connection is held while a slow client reads, and each page is its own
+//! statement (5 s limit; 2 s with `q`, whose in-order pages may read far between matches). A page that fails after the first
 //! has been sent ends the body early; the client sees a truncated chunked transfer, not a
 //! complete-looking file. So does a client that takes longer than the stall limit
 //! (`api::budget::EXPORT_STALL_LIMIT`) to accept a chunk: an export holds one of the slots for
