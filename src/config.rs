@@ -65,7 +65,7 @@ pub struct Config {
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_pool_size: u32,
     /// Most client connections open at once; more wait to be accepted. Lowered to what the
-    /// open-file limit allows (`ulimit -n`, less 64 for the pool and files).
+    /// open-file limit allows (`ulimit -n`, less the pool size and 64 for files).
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
     /// Host names the service answers to (the `Host` header, any port), comma-separated; `*`
