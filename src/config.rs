@@ -84,26 +84,31 @@ pub struct Config {
 /// lower-cased; or `*`. `:` only inside an IPv6 address's brackets.
 fn parse_host(raw: &str) -> Result<String, String> {
     let host = raw.trim().to_ascii_lowercase();
-    let ipv6 = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .is_some_and(|inner| {
-            !inner.is_empty()
-                && inner
-                    .bytes()
-                    .all(|b| b.is_ascii_hexdigit() || b":.".contains(&b))
-        });
-    let name = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b));
-    let valid = host == "*" || ipv6 || name;
-    if valid {
+    if host == "*" || is_host_name(&host) {
         Ok(host)
     } else {
         Err(format!(
             "`{raw}` is not a host name like api.example.com (no port: every port is allowed)"
         ))
+    }
+}
+
+/// Whether `host` is a host name without a port: letters, digits, `-` and `.`, or an IPv6
+/// address in brackets. The one rule for `ALLOWED_HOSTS` entries and the hosts requests name.
+pub fn is_host_name(host: &str) -> bool {
+    match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(inner) => {
+            !inner.is_empty()
+                && inner
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b":.".contains(&b))
+        }
+        None => {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b))
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use crate::{
     api::rejections,
+    config,
     domain::Code,
     error::{ApiError, FieldError},
     openapi,
@@ -139,17 +140,7 @@ fn host_name(value: &str) -> Option<String> {
             && port.bytes().all(|b| b.is_ascii_digit())
             && port.parse::<u32>().is_ok_and(|p| p <= 65_535)
     });
-    let host_ok = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        !inner.is_empty()
-            && inner
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-    } else {
-        !host.is_empty()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-    };
+    let host_ok = config::is_host_name(host);
     (port_ok && host_ok).then(|| host.to_ascii_lowercase())
 }
 

@@ -1,7 +1,7 @@
 //! The OpenAPI document: built from the code, served at `/openapi.{json,yaml}`, committed as
 //! `openapi.yaml` (regenerate it and the SDKs with `scripts/generate`).
 
-use std::sync::LazyLock;
+use std::{collections::HashMap, sync::LazyLock};
 
 use poem_openapi::{ContactObject, LicenseObject, OpenApiService, ServerObject};
 use regex::Regex;
@@ -127,17 +127,45 @@ fn docs_page(html: String, old_title: &str, title: &str) -> String {
     .replacen(&api_service().spec(), &spec_json(), 1)
 }
 
+/// The path template of the document that serves `path` (`/api/students/{id}` for
+/// `/api/students/7`), as the router picks it: a literal segment beats a template one
+/// (`/api/students/export` is the export, not student "export"), and a template segment
+/// matches one non-empty path segment (`/api/students/` has no id).
+fn route_of(path: &str) -> Option<&'static str> {
+    static TEMPLATES: LazyLock<Vec<(String, Vec<String>)>> = LazyLock::new(|| {
+        document()["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|paths| paths.keys())
+            .map(|template| {
+                let segments = template.split('/').map(str::to_owned).collect();
+                (template.clone(), segments)
+            })
+            .collect()
+    });
+    let wanted: Vec<&str> = path.split('/').collect();
+    TEMPLATES
+        .iter()
+        .filter(|(_, segments)| {
+            segments.len() == wanted.len()
+                && segments.iter().zip(&wanted).all(|(t, w)| {
+                    t == w || (t.starts_with('{') && t.ends_with('}') && !w.is_empty())
+                })
+        })
+        .max_by_key(|(_, segments)| segments.iter().filter(|t| !t.starts_with('{')).count())
+        .map(|(template, _)| template.as_str())
+}
+
 /// The methods the spec lists for the path that `path` matches, as an `Allow` header value
 /// (`GET, POST`); `None` when no path matches. A 405 must say what is allowed (RFC 9110).
 pub fn allowed_methods(path: &str) -> Option<&'static str> {
-    static ALLOWED: LazyLock<Vec<(Vec<String>, String)>> = LazyLock::new(|| {
+    static ALLOWED: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
         let Some(paths) = document()["paths"].as_object() else {
-            return Vec::new();
+            return HashMap::new();
         };
         paths
             .iter()
             .map(|(template, operations)| {
-                let segments = template.split('/').map(str::to_owned).collect();
                 let mut methods: Vec<String> = operations
                     .as_object()
                     .map(|o| o.keys().map(|m| m.to_ascii_uppercase()).collect())
@@ -145,19 +173,11 @@ pub fn allowed_methods(path: &str) -> Option<&'static str> {
                 if methods.iter().any(|m| m == "GET") {
                     methods.push("HEAD".to_owned());
                 }
-                (segments, methods.join(", "))
+                (template.clone(), methods.join(", "))
             })
             .collect()
     });
-    let wanted: Vec<&str> = path.split('/').collect();
-    ALLOWED.iter().find_map(|(template, methods)| {
-        let matches = template.len() == wanted.len()
-            && template
-                .iter()
-                .zip(&wanted)
-                .all(|(t, w)| t == w || (t.starts_with('{') && t.ends_with('}')));
-        matches.then_some(methods.as_str())
-    })
+    ALLOWED.get(route_of(path)?).map(String::as_str)
 }
 
 /// The names of every header parameter an operation declares (`If-Match`, `Idempotency-Key`,
@@ -179,50 +199,44 @@ pub fn single_value_query_parameters() -> &'static [String] {
 }
 
 /// The query parameters the operation at `method` and `path` declares, or `None` when no
-/// operation of the document serves them (the docs pages, the spec documents). A literal
-/// segment beats a template one: `/api/students/export` is the export, not student "export".
+/// operation of the document serves them (the docs pages, the spec documents, a method the path
+/// lacks: that is routing's 405, not a parameter problem).
 pub fn query_parameters(method: &str, path: &str) -> Option<&'static [String]> {
-    type Operation = (Vec<String>, String, Vec<String>);
-    static OPERATIONS: LazyLock<Vec<Operation>> = LazyLock::new(|| {
-        let Some(paths) = document()["paths"].as_object() else {
-            return Vec::new();
-        };
-        let mut operations = Vec::new();
-        for (template, methods) in paths {
-            let segments: Vec<String> = template.split('/').map(str::to_owned).collect();
-            for (method, operation) in methods.as_object().into_iter().flatten() {
-                let names = operation["parameters"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|parameter| parameter["in"] == "query")
-                    .filter_map(|parameter| Some(parameter["name"].as_str()?.to_owned()))
-                    .collect();
-                operations.push((segments.clone(), method.to_ascii_uppercase(), names));
-            }
-        }
-        operations
-    });
-    let method = if method == "HEAD" { "GET" } else { method };
-    let wanted: Vec<&str> = path.split('/').collect();
-    // A template segment matches one non-empty path segment (`/api/students/` has no id).
-    let matches = |template: &Vec<String>| {
-        template.len() == wanted.len()
-            && template
+    // Template → method → names: looked up per request without building a key.
+    static OPERATIONS: LazyLock<HashMap<String, HashMap<String, Vec<String>>>> =
+        LazyLock::new(|| {
+            let Some(paths) = document()["paths"].as_object() else {
+                return HashMap::new();
+            };
+            paths
                 .iter()
-                .zip(&wanted)
-                .all(|(t, w)| t == w || (t.starts_with('{') && t.ends_with('}') && !w.is_empty()))
-    };
-    // The path's route first (the one with the most literal segments), then its operation for
-    // this method: a method the route lacks is routing's 405, not a parameter problem.
-    let route = OPERATIONS
-        .iter()
-        .filter(|(template, _, _)| matches(template))
-        .max_by_key(|(template, _, _)| template.iter().filter(|t| !t.starts_with('{')).count())?;
+                .map(|(template, methods)| {
+                    let by_method = methods
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(method, operation)| {
+                            let names = operation["parameters"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter(|parameter| parameter["in"] == "query")
+                                .filter_map(|parameter| {
+                                    Some(parameter["name"].as_str()?.to_owned())
+                                })
+                                .collect();
+                            (method.to_ascii_uppercase(), names)
+                        })
+                        .collect();
+                    (template.clone(), by_method)
+                })
+                .collect()
+        });
+    let method = if method == "HEAD" { "GET" } else { method };
     OPERATIONS
-        .iter()
-        .find(|(template, operation_method, _)| template == &route.0 && operation_method == method)
-        .map(|(_, _, names)| names.as_slice())
+        .get(route_of(path)?)?
+        .get(method)
+        .map(Vec::as_slice)
 }
 
 /// The names of the parameters, of any operation, that `select` picks; sorted, once each.

@@ -110,6 +110,18 @@ pub fn app(
     middleware::harden(routes, allowed_hosts, allowed_origins)
 }
 
+/// The database's URL: `DATABASE_URL`, or the embedded server's, which is started (and which
+/// the caller must stop).
+async fn database_url(config: &Config) -> Result<(String, Option<EmbeddedPostgres>), StartupError> {
+    match &config.database_url {
+        Some(url) => Ok((url.clone(), None)),
+        None => {
+            let embedded = start_embedded().await?;
+            Ok((embedded.url(EMBEDDED_DATABASE), Some(embedded)))
+        }
+    }
+}
+
 async fn start_embedded() -> Result<EmbeddedPostgres, StartupError> {
     let embedded = tokio::task::spawn_blocking(EmbeddedPostgres::start_default)
         .await
@@ -165,13 +177,7 @@ impl std::fmt::Debug for Database {
 
 impl Database {
     pub async fn open(config: &Config) -> Result<Self, StartupError> {
-        let (url, embedded) = match &config.database_url {
-            Some(url) => (url.clone(), None),
-            None => {
-                let embedded = start_embedded().await?;
-                (embedded.url(EMBEDDED_DATABASE), Some(embedded))
-            }
-        };
+        let (url, embedded) = database_url(config).await?;
         let pool = db::pool(&url, 2)?;
         db::prepare(&url, &pool).await?;
         Ok(Self { pool, embedded })
@@ -214,13 +220,7 @@ impl std::fmt::Debug for Application {
 impl Application {
     /// Prepares the database (embedded or given; created and migrated) and binds the listener.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let (url, embedded) = match &config.database_url {
-            Some(url) => (url.clone(), None),
-            None => {
-                let embedded = start_embedded().await?;
-                (embedded.url(EMBEDDED_DATABASE), Some(embedded))
-            }
-        };
+        let (url, embedded) = database_url(&config).await?;
         let pool = db::pool(&url, config.database_pool_size)?;
         let migrations = match db::prepare(&url, &pool).await {
             Ok(secret) => {

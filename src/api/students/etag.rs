@@ -38,10 +38,8 @@ pub fn none_match(header: &EntityTags, version: i32) -> bool {
 /// The version an opaque tag names, if it is exactly a tag [`etag`] writes: tags compare as
 /// strings (RFC 9110 §8.8.3.2), so `"01"` and `"+1"` are not `"1"`.
 fn issued_version(opaque: &str) -> Option<i32> {
-    opaque
-        .parse::<i32>()
-        .ok()
-        .filter(|version| version.to_string() == opaque)
+    // Tags are issued as canonical numbers, so only those can match (`"01"` is not `"1"`).
+    crate::domain::whole_number(opaque).and_then(|version| i32::try_from(version).ok())
 }
 
 #[cfg(test)]
