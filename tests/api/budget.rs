@@ -140,3 +140,24 @@ async fn an_export_whose_client_stops_reading_ends_broken_not_complete() {
         .unwrap();
     assert_eq!(again.status(), 200);
 }
+
+#[tokio::test]
+async fn a_search_stops_after_2_seconds_where_other_statements_get_5() {
+    let app = spawn_app().await;
+    // Another session holds the table: the search waits until its own timeout cancels it.
+    let mut blocker = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE students IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let response = app.get("/api/students?q=ada").await;
+    let waited = started.elapsed();
+    assert_problem(response, 503).await;
+    println!("a blocked search answered 503 after {waited:?} (expensive statement timeout 2 s)");
+    assert!(
+        waited >= Duration::from_millis(1800) && waited < Duration::from_secs(4),
+        "cancelled by the 2 s timeout, not the 5 s one: {waited:?}"
+    );
+    blocker.rollback().await.unwrap();
+}

@@ -424,3 +424,27 @@ async fn expect_100_continue_then_a_slow_handler_is_not_cut_off() {
         "the keep-alive connection still serves"
     );
 }
+
+#[tokio::test]
+async fn the_open_file_soft_limit_is_raised_to_the_hard_one_at_start() {
+    let url = fresh_database_url();
+    let mut command = Command::new("prlimit");
+    command
+        .args([
+            "--nofile=256:2048",
+            "--",
+            env!("CARGO_BIN_EXE_students-api"),
+        ])
+        .env("DATABASE_URL", &url);
+    let mut app = start(command);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", app.child.id())).unwrap();
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap();
+    let soft: usize = line.split_whitespace().nth(3).unwrap().parse().unwrap();
+    signal(&app.child, "-TERM");
+    let _ = app.child.wait();
+    drop_database(&url);
+    assert_eq!(soft, 2048, "{line}");
+}
