@@ -6,7 +6,7 @@ use chrono::{TimeDelta, Utc};
 use crate::{
     config::{Config, TokenCommand},
     db::{self, TokenRecord},
-    domain::{Scope, StudentName},
+    domain::{Scope, TokenName},
     startup::{Database, StartupError},
 };
 
@@ -29,7 +29,7 @@ pub async fn token(config: &Config, command: TokenCommand) -> Result<String, Cli
             scopes,
             expires_in,
         } => Some((
-            StudentName::parse(name)
+            TokenName::parse(name)
                 .map_err(|v| CliError::Usage(format!("--name {}", v.message)))?,
             scopes
                 .iter()
@@ -60,7 +60,7 @@ pub async fn token(config: &Config, command: TokenCommand) -> Result<String, Cli
                     eprintln!(
                         "created token {} ({}, {}); the secret below is shown only now",
                         record.id,
-                        record.name,
+                        record.name.as_str(),
                         scope_list(&record)
                     );
                     format!("{}\n", secret.expose())
@@ -72,7 +72,7 @@ pub async fn token(config: &Config, command: TokenCommand) -> Result<String, Cli
             .map(|tokens| table(&tokens))
             .map_err(CliError::from),
         (TokenCommand::Revoke { id }, _) => match db::revoke_token(&database.pool, id).await {
-            Ok(Some(record)) => Ok(format!("revoked token {} ({})\n", record.id, record.name)),
+            Ok(Some(record)) => Ok(format!("revoked token {} ({})\n", record.id, record.name.as_str())),
             Ok(None) => Err(CliError::Usage(format!("no token has id {id}"))),
             Err(err) => Err(err.into()),
         },
@@ -127,7 +127,7 @@ fn table(tokens: &[TokenRecord]) -> String {
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
             token.id,
             token.display_prefix,
-            token.name,
+            token.name.as_str(),
             scope_list(token),
             time(Some(token.created_at)),
             time(token.expires_at),

@@ -78,6 +78,18 @@ pub struct Config {
     /// `https://app.example.com,http://localhost:5173`. Empty: none.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub cors_allowed_origins: Vec<String>,
+    /// Let requests without a token read students (get, list, export). Writes and token
+    /// management always need a token.
+    #[arg(long, env = "AUTH_ANONYMOUS_READ", default_value_t = false, action = clap::ArgAction::Set)]
+    pub auth_anonymous_read: bool,
+    /// Requests per minute each token may make (to `/api/`), per instance; 0: no limit.
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 6_000)]
+    pub rate_limit_per_minute: u32,
+    /// Requests per minute each client address may make (to `/api/`) without a valid token:
+    /// anonymous reads and failed authentication alike (a brute-force guard), per instance;
+    /// 0: no limit.
+    #[arg(long, env = "RATE_LIMIT_ANONYMOUS_PER_MINUTE", default_value_t = 60)]
+    pub rate_limit_anonymous_per_minute: u32,
 }
 
 /// A host name as the `Host` header carries it, without a port (any port is allowed),

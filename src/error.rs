@@ -6,7 +6,10 @@
 
 use poem::{
     IntoResponse, Response,
-    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    http::{
+        HeaderValue, StatusCode,
+        header::{RETRY_AFTER, WWW_AUTHENTICATE},
+    },
 };
 use poem_openapi::{
     Object,
@@ -15,7 +18,11 @@ use poem_openapi::{
     types::Type,
 };
 
-use crate::{db, domain::Violation, request_id};
+use crate::{
+    db,
+    domain::{Scope, Violation},
+    request_id,
+};
 
 /// The media type of every error body.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -75,6 +82,52 @@ pub struct Problem {
     pub request_id: String,
 }
 
+/// The realm every `WWW-Authenticate` challenge names.
+pub const REALM: &str = "students-api";
+
+/// Why a request's credentials were not accepted (RFC 6750 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization` header.
+    Missing,
+    /// An `Authorization` header of another scheme (`Basic …`), or two of them.
+    NotBearer,
+    /// A bearer credential that is not shaped like a token.
+    Malformed,
+    /// Shaped like a token, but its checksum is wrong: mistyped or cut short.
+    Mistyped,
+    Unknown,
+    Expired,
+    Revoked,
+}
+
+impl AuthFailure {
+    /// What the client sent wrong, in a sentence.
+    fn explain(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "the request has no `Authorization` header",
+            AuthFailure::NotBearer => {
+                "the `Authorization` header is not one bearer token (`Authorization: Bearer sat_…`)"
+            }
+            AuthFailure::Malformed => {
+                "the bearer token is not an API token: those are `sat_` and 28 letters or digits"
+            }
+            AuthFailure::Mistyped => {
+                "the bearer token's checksum does not match: it was mistyped or cut short"
+            }
+            AuthFailure::Unknown => "no such token: it was never issued here, or was deleted",
+            AuthFailure::Expired => "the token has expired",
+            AuthFailure::Revoked => "the token has been revoked",
+        }
+    }
+
+    /// Whether the client presented a token at all (RFC 6750: then the challenge says
+    /// `error="invalid_token"`; without one it names only the realm).
+    fn presented_a_token(self) -> bool {
+        !matches!(self, AuthFailure::Missing | AuthFailure::NotBearer)
+    }
+}
+
 /// Everything that can go wrong while answering a request.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -104,6 +157,22 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     InvalidHost(String),
+    #[error("{}; this operation needs a bearer token with the scope `{}`", .why.explain(), .needed.as_str())]
+    Unauthorized { why: AuthFailure, needed: Scope },
+    #[error("this operation needs the scope `{}`, which the token does not have", .0.as_str())]
+    InsufficientScope(Scope),
+    #[error(
+        "more than {limit} requests in a minute from this {client}; retry after `Retry-After` \
+         seconds"
+    )]
+    RateLimited {
+        limit: u32,
+        /// `token`, or `address` for requests without a valid token.
+        client: &'static str,
+        retry_after_secs: u64,
+    },
+    #[error("token {0} does not exist")]
+    TokenNotFound(i64),
     /// hyper could not read the request head; the status is the one it chose (400, 414, 431).
     #[error("the request head could not be read")]
     UnreadableHead(StatusCode),
@@ -183,6 +252,27 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
         "403: a browser request from an origin outside the CORS allow-list",
     ),
     (
+        "unauthorized",
+        "401: no bearer token (`WWW-Authenticate` names the realm); send \
+         `Authorization: Bearer sat_…`",
+    ),
+    (
+        "invalid-token",
+        "401: the bearer token is malformed, mistyped, unknown, expired or revoked \
+         (`WWW-Authenticate: Bearer error=\"invalid_token\"`)",
+    ),
+    (
+        "insufficient-scope",
+        "403: the token lacks the scope the operation needs (`WWW-Authenticate` and `detail` \
+         name it)",
+    ),
+    (
+        "rate-limited",
+        "429: more requests in a minute than this token or address may make; retry after \
+         `Retry-After` seconds (`RateLimit-*` headers)",
+    ),
+    ("token-not-found", "404: no token has this id"),
+    (
         "service-unavailable",
         "503: the database cannot be reached or is not migrated yet; retry after `Retry-After`",
     ),
@@ -203,7 +293,12 @@ impl ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MalformedBody(_) | ApiError::InvalidHost(_) => StatusCode::BAD_REQUEST,
             ApiError::UnreadableHead(status) => *status,
-            ApiError::StudentNotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::StudentNotFound(_) | ApiError::RouteNotFound | ApiError::TokenNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::EmailTaken | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -235,6 +330,13 @@ impl ApiError {
             }
             ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
             ApiError::InvalidHost(_) => ("invalid-host", "Host not accepted"),
+            ApiError::Unauthorized { why, .. } if why.presented_a_token() => {
+                ("invalid-token", "Invalid token")
+            }
+            ApiError::Unauthorized { .. } => ("unauthorized", "Authentication required"),
+            ApiError::InsufficientScope(_) => ("insufficient-scope", "Insufficient scope"),
+            ApiError::RateLimited { .. } => ("rate-limited", "Too many requests"),
+            ApiError::TokenNotFound(_) => ("token-not-found", "Token not found"),
             ApiError::UnreadableHead(status) => match status.as_u16() {
                 414 => ("uri-too-long", "Request target too long"),
                 431 => ("headers-too-large", "Request headers too large"),
@@ -315,13 +417,39 @@ impl ApiError {
                 | ApiError::Busy { .. }
                 | ApiError::IdempotencyKeyInUse
         );
+        let challenge = self.challenge();
+        let retry_after = match &self {
+            ApiError::RateLimited {
+                retry_after_secs, ..
+            } => Some(HeaderValue::from(*retry_after_secs)),
+            _ => retry.then(|| HeaderValue::from_static("1")),
+        };
         let mut response = ProblemJson(self.problem()).into_response();
-        if retry {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        let headers = response.headers_mut();
+        if let Some(retry_after) = retry_after {
+            headers.insert(RETRY_AFTER, retry_after);
+        }
+        if let Some(challenge) = challenge.and_then(|c| HeaderValue::try_from(c).ok()) {
+            headers.insert(WWW_AUTHENTICATE, challenge);
         }
         response
+    }
+
+    /// The `WWW-Authenticate` challenge of a 401 or 403 (RFC 6750 §3).
+    fn challenge(&self) -> Option<String> {
+        match self {
+            ApiError::Unauthorized { why, .. } if why.presented_a_token() => Some(format!(
+                "Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"{}\"",
+                // A quoted-string cannot hold `"` unescaped; the sentences use backticks.
+                why.explain().replace('"', "'")
+            )),
+            ApiError::Unauthorized { .. } => Some(format!("Bearer realm=\"{REALM}\"")),
+            ApiError::InsufficientScope(scope) => Some(format!(
+                "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{}\"",
+                scope.as_str()
+            )),
+            _ => None,
+        }
     }
 }
 
@@ -435,6 +563,21 @@ mod tests {
             ApiError::UnsupportedMediaType(String::new()),
             ApiError::Forbidden(String::new()),
             ApiError::InvalidHost(String::new()),
+            ApiError::Unauthorized {
+                why: AuthFailure::Missing,
+                needed: Scope::StudentsRead,
+            },
+            ApiError::Unauthorized {
+                why: AuthFailure::Revoked,
+                needed: Scope::StudentsRead,
+            },
+            ApiError::InsufficientScope(Scope::StudentsWrite),
+            ApiError::RateLimited {
+                limit: 1,
+                client: "token",
+                retry_after_secs: 1,
+            },
+            ApiError::TokenNotFound(1),
             ApiError::UnreadableHead(StatusCode::BAD_REQUEST),
             ApiError::UnreadableHead(StatusCode::URI_TOO_LONG),
             ApiError::UnreadableHead(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),

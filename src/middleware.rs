@@ -151,7 +151,14 @@ async fn answer<E: Endpoint>(
     id: String,
     refused: Option<ApiError>,
 ) -> poem::Result<Response> {
-    let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
+    // `token` is filled in by the gatekeeper: the token's id and name, `-` or `refused`.
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+        token = tracing::field::Empty
+    );
     let started = Instant::now();
     let uri = request.uri().clone(); // shares the request's bytes: no copy on the hot path
     let docs = is_docs_page(uri.path());

@@ -9,14 +9,17 @@ use serde_json::Value;
 
 use crate::{
     api::{
-        contract::example_problem,
+        auth::BEARER_SCHEME,
+        contract::{example_of, example_problem, statuses},
         health::HealthApi,
         students::{StudentsApi, grade_variant_names, sort_variant_names},
+        tokens::TokensApi,
     },
-    error::{PROBLEM_CONTENT_TYPE, PROBLEM_TYPES},
+    domain::Scope,
+    error::{ApiError, AuthFailure, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES},
 };
 
-pub type Api = (StudentsApi, HealthApi);
+pub type Api = (StudentsApi, TokensApi, HealthApi);
 
 const DESCRIPTION: &str = "\
 Manage students: create, list, read, replace, update and delete.
@@ -45,7 +48,7 @@ pub fn api_service() -> OpenApiService<Api, ()> {
         description.push_str(&format!("\n- `{kind}`: {meaning}"));
     }
     OpenApiService::new(
-        (StudentsApi, HealthApi),
+        (StudentsApi, TokensApi, HealthApi),
         "Students API",
         env!("CARGO_PKG_VERSION"),
     )
@@ -271,6 +274,7 @@ fn document() -> &'static Value {
 fn build_document() -> Value {
     let mut document: Value = serde_json::from_str(&api_service().spec()).unwrap_or_default();
     normalise(&mut document);
+    publish_security(&mut document);
     publish_closed_request_bodies(&mut document);
     publish_problem_examples(&mut document);
     for (schema, names) in [
@@ -330,8 +334,146 @@ fn publish_problem_examples(document: &mut Value) {
                 PROBLEM_CONTENT_TYPE.replace('/', "~1")
             )),
         ) {
-            media.insert("example".into(), example);
+            media.entry("example").or_insert(example);
         }
+    }
+}
+
+/// What `Authorized<R>` declares, completed. Its scheme name carries the scope
+/// (`bearerAuth students:write`, see `api::auth::security_key`): here it becomes
+/// `bearerAuth: [students:write]`, and the operation gets the answers every protected operation
+/// can give: 401 and 403 (with `WWW-Authenticate`), 429 (with `Retry-After`), and the
+/// `RateLimit-*` headers on every 2xx and 4xx answer.
+fn publish_security(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let operations = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|operations| operations.values_mut())
+        .filter_map(Value::as_object_mut);
+    for operation in operations {
+        let Some(Value::Array(requirements)) = operation.get_mut("security") else {
+            continue;
+        };
+        let mut needed = None;
+        for requirement in requirements.iter_mut() {
+            let Some(requirement) = requirement.as_object_mut() else {
+                continue;
+            };
+            let keys: Vec<String> = requirement.keys().cloned().collect();
+            for key in keys {
+                if let Some(scope) = key
+                    .strip_prefix(BEARER_SCHEME)
+                    .and_then(|rest| rest.strip_prefix(' '))
+                {
+                    needed = Scope::parse(scope).ok();
+                    requirement.remove(&key);
+                    requirement.insert(BEARER_SCHEME.into(), Value::from(vec![scope]));
+                }
+            }
+        }
+        let (Some(needed), Some(Value::Object(responses))) = (needed, operation.get_mut("responses"))
+        else {
+            continue;
+        };
+        for ((status, description), error) in [
+            (
+                statuses::UNAUTHORIZED,
+                ApiError::Unauthorized {
+                    why: AuthFailure::Missing,
+                    needed,
+                },
+            ),
+            (statuses::INSUFFICIENT_SCOPE, ApiError::InsufficientScope(needed)),
+            (
+                statuses::RATE_LIMITED,
+                ApiError::RateLimited {
+                    limit: 60,
+                    client: "address",
+                    retry_after_secs: 17,
+                },
+            ),
+        ] {
+            let example = serde_json::to_value(example_of(&error)).unwrap_or_default();
+            responses.insert(
+                status.to_string(),
+                serde_json::json!({
+                    "description": description,
+                    "content": {
+                        PROBLEM_CONTENT_TYPE: {
+                            "schema": { "$ref": "#/components/schemas/Problem" },
+                            "example": example,
+                        }
+                    }
+                }),
+            );
+        }
+        let mut sorted: Vec<(String, Value)> = std::mem::take(responses).into_iter().collect();
+        sorted.sort_by(|(a, _), (b, _)| a.cmp(b));
+        for (status, mut response) in sorted {
+            if let Some(response) = response.as_object_mut() {
+                let headers = response
+                    .entry("headers")
+                    .or_insert_with(|| Value::Object(Default::default()));
+                if let Some(headers) = headers.as_object_mut() {
+                    for (name, description) in response_headers(&status) {
+                        headers.insert(
+                            name.to_owned(),
+                            serde_json::json!({
+                                "description": description,
+                                "schema": header_schema(name),
+                            }),
+                        );
+                    }
+                    if headers.is_empty() {
+                        response.remove("headers");
+                    }
+                }
+            }
+            responses.insert(status, response);
+        }
+    }
+}
+
+/// The headers a protected operation's answer with `status` carries besides its own.
+fn response_headers(status: &str) -> Vec<(&'static str, &'static str)> {
+    let mut headers = Vec::new();
+    if status.starts_with('2') || status.starts_with('4') {
+        headers.extend([
+            (
+                "RateLimit-Limit",
+                "Requests allowed per minute to this token (or, without a valid token, this \
+                 address) on this instance.",
+            ),
+            (
+                "RateLimit-Remaining",
+                "Requests left in the current minute.",
+            ),
+            (
+                "RateLimit-Reset",
+                "Seconds until the current minute's window ends.",
+            ),
+        ]);
+    }
+    if matches!(status, "401" | "403") {
+        headers.push((
+            "WWW-Authenticate",
+            "The bearer challenge (RFC 6750): `error` and `scope` say what was wrong.",
+        ));
+    }
+    if matches!(status, "429" | "503") {
+        headers.push(("Retry-After", "Seconds to wait before retrying."));
+    }
+    headers
+}
+
+fn header_schema(name: &str) -> Value {
+    if name == "WWW-Authenticate" {
+        serde_json::json!({ "type": "string", "maxLength": 400 })
+    } else {
+        serde_json::json!({ "type": "integer", "format": "int32", "minimum": 0, "maximum": 1_000_000_000 })
     }
 }
 

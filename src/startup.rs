@@ -11,9 +11,13 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use sqlx::PgPool;
 
 use crate::{
-    api::budget::ExpensiveWork,
+    api::{
+        auth::{AuthSettings, Gatekeeper},
+        budget::ExpensiveWork,
+    },
     config::Config,
-    db::{self, MigrationState},
+    db::{self, MigrationState, TokenCache},
+    domain::{SCOPES, TokenName},
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
     error::ApiError,
     jobs, middleware, openapi,
@@ -34,6 +38,13 @@ pub enum StartupError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Prepare(#[from] db::PrepareError),
+    #[error("cannot read or make API tokens: {0}")]
+    Tokens(db::Error),
+    #[error("cannot write the first-run token to {}: {source}", .path.display())]
+    TokenFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: String,
@@ -48,6 +59,7 @@ pub fn app(
     migrations: MigrationState,
     health: db::Health,
     work: ExpensiveWork,
+    gatekeeper: Gatekeeper,
     allowed_hosts: &[String],
     allowed_origins: &[String],
 ) -> impl Endpoint + use<> {
@@ -102,7 +114,10 @@ pub fn app(
                     }
                     result
                 }
-            }),
+            })
+            // Outside the database gate: a caller is refused or limited with the database
+            // away too, and tokens are checked in memory.
+            .with(gatekeeper),
         )
         .data(pool)
         .data(work)
@@ -194,9 +209,14 @@ impl Database {
     }
 }
 
+/// The file, in the embedded server's data directory, that holds the first-run token's secret.
+pub const FIRST_TOKEN_FILE: &str = "first-token";
+
 /// A service bound to its port, ready to run.
 pub struct Application {
     listener: tokio::net::TcpListener,
+    tokens: TokenCache,
+    auth: AuthSettings,
     health: db::Health,
     work: ExpensiveWork,
     limits: ConnectionLimits,
@@ -245,6 +265,14 @@ impl Application {
             Err(err) => return Err(err.into()),
         };
         let mut app = Self::bind(&config, pool).await?;
+        if migrations.is_applied() {
+            app.tokens.reload(&app.pool).await.map_err(prepare_error)?;
+            match &embedded {
+                Some(embedded) => first_run_token(&app.pool, embedded, app.port).await?,
+                None => advise_first_token(&app.pool).await?,
+            }
+            app.tokens.reload(&app.pool).await.map_err(prepare_error)?;
+        }
         app.migrations = migrations;
         app.embedded = embedded;
         Ok(app)
@@ -264,6 +292,12 @@ impl Application {
         let max_connections = usize::try_from(config.max_connections).unwrap_or(usize::MAX);
         Ok(Self {
             listener,
+            tokens: TokenCache::default(),
+            auth: AuthSettings {
+                anonymous_read: config.auth_anonymous_read,
+                per_token_per_minute: config.rate_limit_per_minute,
+                anonymous_per_minute: config.rate_limit_anonymous_per_minute,
+            },
             health: db::Health::new(&pool),
             work: ExpensiveWork::for_pool(config.database_pool_size),
             limits: ConnectionLimits::new(
@@ -297,6 +331,12 @@ impl Application {
         self.migrations.mark_applied(db::CursorSecret::new(key));
     }
 
+    /// Reads every token again (the running service does this on every change and every 30 s;
+    /// tests that make a token in the database call it to use the token at once).
+    pub async fn reload_tokens(&self) -> Result<usize, db::Error> {
+        self.tokens.reload(&self.pool).await
+    }
+
     /// How long an export waits for a client to take a chunk (tests use a short one).
     pub fn set_export_stall_limit(&mut self, stall: Duration) {
         self.work.export_stall = stall;
@@ -313,6 +353,7 @@ impl Application {
         let stop = shutdown_signal()?;
         let expiry = tokio::spawn(jobs::expire_idempotency_keys(self.pool.clone()));
         let health = tokio::spawn(self.health.clone().watch());
+        let tokens = tokio::spawn(self.tokens.clone().follow(self.pool.clone()));
         tracing::info!(
             "listening on port {0}; Swagger UI at http://localhost:{0}/docs",
             self.port
@@ -322,12 +363,14 @@ impl Application {
             self.migrations.clone(),
             self.health.clone(),
             self.work.clone(),
+            Gatekeeper::new(self.tokens.clone(), &self.auth, self.pool.clone()),
             &self.allowed_hosts,
             &self.allowed_origins,
         );
         let result = server::serve(self.listener, app, self.limits, stop, SHUTDOWN_GRACE).await;
         expiry.abort();
         health.abort();
+        tokens.abort();
         self.pool.close().await;
         if let Some(embedded) = self.embedded {
             tokio::task::spawn_blocking(move || embedded.stop())
@@ -336,6 +379,65 @@ impl Application {
         }
         result
     }
+}
+
+fn prepare_error(err: db::Error) -> StartupError {
+    StartupError::Tokens(err)
+}
+
+/// With the embedded database and no token yet, makes one with every scope, so a newcomer can
+/// use Swagger UI at once: its secret goes to a file only its owner can read (the log says
+/// where, never the secret itself).
+async fn first_run_token(
+    pool: &PgPool,
+    embedded: &EmbeddedPostgres,
+    port: u16,
+) -> Result<(), StartupError> {
+    let path = embedded.data_dir().join(FIRST_TOKEN_FILE);
+    if !db::any_token(pool).await.map_err(prepare_error)? {
+        let name = TokenName::parse("first-run token").map_err(|v| {
+            StartupError::Tokens(db::Error::Corrupt(format!("token name: {}", v.message)))
+        })?;
+        let (_, secret) = db::create_token(pool, &name, &SCOPES, None)
+            .await
+            .map_err(prepare_error)?;
+        write_private(&path, &format!("{}\n", secret.expose()))
+            .map_err(|source| StartupError::TokenFile { path: path.clone(), source })?;
+    }
+    if path.exists() {
+        tracing::info!(
+            "first-run API token (every scope) is in {0}: open http://localhost:{1}/docs, click \
+             Authorize and paste it; curl: -H \"Authorization: Bearer $(cat {0})\". Make your \
+             own with `students-api token create` and revoke this one.",
+            path.display(),
+            port,
+        );
+    }
+    Ok(())
+}
+
+/// With a database of one's own, the service never invents a token: it says how to make one.
+async fn advise_first_token(pool: &PgPool) -> Result<(), StartupError> {
+    if !db::any_token(pool).await.map_err(prepare_error)? {
+        tracing::warn!(
+            "no API token exists yet, so every /api/ request is refused; make one with: \
+             students-api token create --name admin --scope students:read --scope \
+             students:write --scope tokens:admin"
+        );
+    }
+    Ok(())
+}
+
+/// Writes `contents` to a new file at `path` that only its owner may read (mode 0600).
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
 }
 
 /// Resolves on the first SIGINT or SIGTERM. Registered eagerly: a signal that arrives before

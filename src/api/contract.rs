@@ -10,7 +10,10 @@ use poem_openapi::{
     types::Type,
 };
 
-use crate::error::{ApiError, FieldError, PROBLEM_CONTENT_TYPE, Problem};
+use crate::{
+    domain::Scope,
+    error::{ApiError, AuthFailure, FieldError, PROBLEM_CONTENT_TYPE, Problem},
+};
 
 /// The error statuses one operation can answer with, and why.
 pub trait ErrorStatuses: Send + Sync + 'static {
@@ -68,6 +71,11 @@ pub fn example_problem(status: u16) -> Option<Problem> {
         400 => ApiError::MalformedBody("expected `,` or `}` at line 1 column 17".to_owned()),
         404 => ApiError::StudentNotFound(42),
         408 => ApiError::RequestTimeout,
+        401 => ApiError::Unauthorized {
+            why: AuthFailure::Missing,
+            needed: Scope::StudentsRead,
+        },
+        403 => ApiError::InsufficientScope(Scope::StudentsWrite),
         409 => ApiError::EmailTaken,
         412 => ApiError::PreconditionFailed,
         413 => ApiError::PayloadTooLarge {
@@ -78,6 +86,11 @@ pub fn example_problem(status: u16) -> Option<Problem> {
              application/json`"
                 .to_owned(),
         ),
+        429 => ApiError::RateLimited {
+            limit: 60,
+            client: "address",
+            retry_after_secs: 17,
+        },
         422 => ApiError::Validation(vec![
             FieldError::new("/name", "too_long", "must be at most 100 characters"),
             FieldError::new(
@@ -90,16 +103,36 @@ pub fn example_problem(status: u16) -> Option<Problem> {
         503 => ApiError::NotReady,
         _ => return None,
     };
-    Some(Problem {
+    Some(example_of(&error))
+}
+
+/// `error` as the spec shows it.
+pub fn example_of(error: &ApiError) -> Problem {
+    Problem {
         request_id: "3f2b8c0e9d4a4b7e8c1d2e3f4a5b6c7d".to_owned(),
         ..error.problem()
-    })
+    }
 }
 
 /// Descriptions shared by the per-operation status lists.
 pub mod statuses {
     pub const BAD_REQUEST: (u16, &str) = (400, "The body is not valid JSON.");
     pub const NOT_FOUND: (u16, &str) = (404, "No student has this id.");
+    pub const TOKEN_NOT_FOUND: (u16, &str) = (404, "No token has this id.");
+    pub const UNAUTHORIZED: (u16, &str) = (
+        401,
+        "No bearer token, or one that is malformed, mistyped, unknown, expired or revoked \
+         (`WWW-Authenticate` says which).",
+    );
+    pub const INSUFFICIENT_SCOPE: (u16, &str) = (
+        403,
+        "The token lacks the scope this operation needs (`WWW-Authenticate` names it).",
+    );
+    pub const RATE_LIMITED: (u16, &str) = (
+        429,
+        "More requests in a minute than this token (or, without one, this address) may make; \
+         retry after `Retry-After` seconds.",
+    );
     pub const CONFLICT: (u16, &str) = (409, "Another student already has this e-mail address.");
     pub const CONFLICT_ON_CREATE: (u16, &str) = (
         409,

@@ -1,12 +1,14 @@
 //! The HTTP contract: operations, wire types, and the glue that makes poem-openapi publish and
 //! enforce exactly the domain's rules.
 
+pub mod auth;
 pub mod budget;
 pub mod contract;
 pub mod health;
 pub mod json;
 pub mod rejections;
 pub mod students;
+pub mod tokens;
 pub mod types;
 pub mod validation;
 
@@ -17,6 +19,8 @@ use poem_openapi::Tags;
 pub enum ApiTags {
     /// Create, read, update and delete students.
     Students,
+    /// API tokens: who may do what.
+    Tokens,
     /// Whether the service is up and can reach its database.
     Health,
 }

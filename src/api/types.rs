@@ -73,6 +73,52 @@ macro_rules! scalar_type {
 }
 pub(crate) use scalar_type;
 
+/// Also implements `ParseFromJSON`, `ParseFromParameter`, `ToJSON` and `Serialize` for a domain
+/// string type with `parse` and `as_str`.
+macro_rules! domain_string_type {
+    ($ty:ty, $register:ident!($name:literal, $schema:expr)) => {
+        $register!($ty, $name, $schema);
+
+        impl ::poem_openapi::types::ParseFromJSON for $ty {
+            fn parse_from_json(
+                value: Option<::serde_json::Value>,
+            ) -> ::poem_openapi::types::ParseResult<Self> {
+                match value {
+                    Some(::serde_json::Value::String(raw)) => {
+                        <$ty>::parse(&raw).map_err(|v: $crate::domain::Violation| {
+                        ::poem_openapi::types::ParseError::custom(v.message)
+                    })
+                    }
+                    other => Err(::poem_openapi::types::ParseError::expected_type(
+                        other.unwrap_or_default(),
+                    )),
+                }
+            }
+        }
+
+        impl ::poem_openapi::types::ParseFromParameter for $ty {
+            fn parse_from_parameter(value: &str) -> ::poem_openapi::types::ParseResult<Self> {
+                <$ty>::parse(value).map_err(|v: $crate::domain::Violation| {
+                    ::poem_openapi::types::ParseError::custom(v.message)
+                })
+            }
+        }
+
+        impl ::poem_openapi::types::ToJSON for $ty {
+            fn to_json(&self) -> Option<::serde_json::Value> {
+                Some(::serde_json::Value::from(self.as_str()))
+            }
+        }
+
+        impl ::serde::Serialize for $ty {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use domain_string_type;
+
 /// A field that must be present but may be `null` (PUT's `email`). poem-openapi's `Option<T>`
 /// would make the field optional, which is PATCH's job, not PUT's.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,10 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, postgres::PgListener};
+use sqlx::{
+    PgPool,
+    postgres::{PgListener, PgPoolOptions},
+};
 
 use super::Error;
 use crate::domain::{Scope, TokenSecret};
@@ -109,12 +112,16 @@ impl TokenCache {
         Ok(count)
     }
 
-    /// Keeps the cache current for as long as it runs: reloads on every notification (over a
-    /// connection of its own) and every [`RELOAD_INTERVAL`]; after a lost connection it reloads
-    /// once it is back (changes made meanwhile were not notified).
+    /// Keeps the cache current for as long as it runs: reloads on every notification and every
+    /// [`RELOAD_INTERVAL`]; after a lost connection it reloads once it is back (changes made
+    /// meanwhile were not notified). The LISTEN connection is its own, outside `pool`: a
+    /// listener holds its connection for good, and would otherwise take one from requests.
     pub async fn follow(self, pool: PgPool) {
+        let listen = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with((*pool.connect_options()).clone());
         loop {
-            let mut listener = match PgListener::connect_with(&pool).await {
+            let mut listener = match PgListener::connect_with(&listen).await {
                 Ok(listener) => listener,
                 Err(err) => {
                     tracing::warn!(error = %err, "cannot LISTEN for token changes; retrying");

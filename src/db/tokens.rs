@@ -4,13 +4,13 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::Error;
-use crate::domain::{Scope, StudentName, TokenSecret};
+use crate::domain::{Scope, TokenName, TokenSecret};
 
 /// A token as listed: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
     pub id: i64,
-    pub name: String,
+    pub name: TokenName,
     pub display_prefix: String,
     pub scopes: Vec<Scope>,
     pub created_at: DateTime<Utc>,
@@ -42,9 +42,11 @@ impl TryFrom<TokenRow> for TokenRecord {
             .map(|scope| Scope::parse(scope))
             .collect::<Result<_, _>>()
             .map_err(|v| Error::Corrupt(format!("token {}: {}", row.id, v.message)))?;
+        let name = TokenName::parse(&row.name)
+            .map_err(|v| Error::Corrupt(format!("token {}: name {}", row.id, v.message)))?;
         Ok(Self {
             id: row.id,
-            name: row.name,
+            name,
             display_prefix: row.display_prefix,
             scopes,
             created_at: row.created_at,
@@ -64,7 +66,7 @@ macro_rules! token_columns {
 /// Makes a token: returns its record and its secret (to show once; only its hash is stored).
 pub async fn create_token(
     pool: &PgPool,
-    name: &StudentName,
+    name: &TokenName,
     scopes: &[Scope],
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<(TokenRecord, TokenSecret), Error> {
@@ -88,13 +90,17 @@ pub async fn create_token(
     Ok((row.try_into()?, secret))
 }
 
-/// Every token, newest first, revoked ones included.
+/// The most tokens a list shows.
+pub const TOKEN_LIST_LIMIT: i64 = 1_000;
+
+/// The newest [`TOKEN_LIST_LIMIT`] tokens, newest first, revoked ones included.
 pub async fn list_tokens(pool: &PgPool) -> Result<Vec<TokenRecord>, Error> {
     let rows: Vec<TokenRow> = sqlx::query_as(concat!(
         "SELECT ",
         token_columns!(),
-        " FROM api_tokens ORDER BY id DESC"
+        " FROM api_tokens ORDER BY id DESC LIMIT $1"
     ))
+    .bind(TOKEN_LIST_LIMIT)
     .fetch_all(pool)
     .await?;
     rows.into_iter().map(TryInto::try_into).collect()
@@ -110,4 +116,20 @@ pub async fn revoke_token(pool: &PgPool, id: i64) -> Result<Option<TokenRecord>,
     .fetch_optional(pool)
     .await?;
     row.map(TryInto::try_into).transpose()
+}
+
+/// Whether any token exists, revoked or not (the first run makes one only when none does).
+pub async fn any_token(pool: &PgPool) -> Result<bool, Error> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT FROM api_tokens)")
+        .fetch_one(pool)
+        .await?)
+}
+
+/// Records that token `id` was used just now.
+pub async fn touch_token(pool: &PgPool, id: i64) -> Result<(), Error> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
 }

@@ -9,4 +9,4 @@ mod token;
 pub use listing::{Keyset, PageLimit, SearchText, Sort, SortKey, SortValue, StudentFilter};
 pub use rules::{Code, TextRule, Violation, is_control, whole_number};
 pub use student::{Email, GRADES, Grade, NewStudent, Student, StudentChanges, StudentName};
-pub use token::{Malformed, SCOPES, Scope, TOKEN_PREFIX, TokenSecret};
+pub use token::{Malformed, SCOPES, Scope, TOKEN_PREFIX, TokenName, TokenSecret};

@@ -9,7 +9,10 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::rules::{Code, Violation};
+use super::{
+    rules::{Code, Violation},
+    student::StudentName,
+};
 
 /// What every secret starts with.
 pub const TOKEN_PREFIX: &str = "sat_";
@@ -112,6 +115,21 @@ fn crc32(bytes: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+/// What a token is for ("deploy bot", "Ada's laptop"): the same rule as a student's name, so
+/// the `api_tokens` table checks it with the same CHECK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenName(StudentName);
+
+impl TokenName {
+    pub fn parse(raw: &str) -> Result<Self, Violation> {
+        StudentName::parse(raw).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
 }
 
 /// What a token may do. Each operation declares the one it needs.

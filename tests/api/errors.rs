@@ -270,7 +270,7 @@ async fn an_unreachable_database_is_a_fast_503_with_retry_after() {
     let config = test_config(None);
     let mut app = Application::bind(&config, pool).await.unwrap();
     app.assume_prepared();
-    let app = serve(app);
+    let app = serve(app).await;
 
     let started = std::time::Instant::now();
     let response = app.get("/api/students").await;

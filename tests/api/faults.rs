@@ -33,7 +33,7 @@ async fn restarts_and_crashes_under_load_answer_201_or_fast_503_and_lose_nothing
     let pg = Arc::new(Mutex::new(EmbeddedPostgres::start_throwaway().unwrap()));
     let url = pg.lock().unwrap().url("faults");
     let config = test_config(Some(url));
-    let app = serve(Application::build(config).await.unwrap());
+    let app = serve(Application::build(config).await.unwrap()).await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
@@ -161,7 +161,7 @@ async fn the_service_starts_with_the_database_down_and_serves_once_it_is_back() 
     tokio::time::sleep(Duration::from_millis(500)).await;
     let config = test_config(Some(url));
     let started = Instant::now();
-    let app = serve(Application::build(config).await.unwrap());
+    let app = serve(Application::build(config).await.unwrap()).await;
     let start_up = started.elapsed();
     println!("start-up with the database down took {start_up:?}");
     assert!(
@@ -213,7 +213,7 @@ async fn a_long_outage_is_a_503_within_50_ms_and_service_resumes_within_1_s_of_r
     const CLIENTS: usize = 64;
     let pg = Arc::new(Mutex::new(EmbeddedPostgres::start_throwaway().unwrap()));
     let url = pg.lock().unwrap().url("outage");
-    let app = serve(Application::build(test_config(Some(url))).await.unwrap());
+    let app = serve(Application::build(test_config(Some(url))).await.unwrap()).await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .pool_max_idle_per_host(CLIENTS)

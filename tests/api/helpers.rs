@@ -92,7 +92,12 @@ pub fn drop_database(url: &str) {
 #[derive(Debug)]
 pub struct TestApp {
     pub address: String,
+    /// Sends the app's [`TestApp::token`] with every request.
     pub client: Client,
+    /// Sends no token.
+    pub anonymous: Client,
+    /// A token with every scope (empty when the database was down at start).
+    pub token: String,
     pub pool: PgPool,
     /// Dropped with the app, so test databases do not pile up on a `DATABASE_URL` server.
     database_url: Option<String>,
@@ -121,6 +126,10 @@ pub fn test_config(database_url: Option<String>) -> Config {
         max_connections: 10_000,
         allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
         cors_allowed_origins: Vec::new(),
+        auth_anonymous_read: false,
+        // Tests send thousands of requests a minute; the rate-limit tests set their own.
+        rate_limit_per_minute: 0,
+        rate_limit_anonymous_per_minute: 0,
     }
 }
 
@@ -144,22 +153,51 @@ pub async fn spawn_app_adjusted(
     let database_url = config.database_url.clone();
     let mut app = Application::build(config).await.expect("the app starts");
     adjust(&mut app);
-    let mut app = serve(app);
+    let mut app = serve(app).await;
     app.database_url = database_url;
     app
 }
 
-/// Starts the service on an already-built application (for odd set-ups such as a dead database).
-pub fn serve(app: Application) -> TestApp {
+/// Starts the service on an already-built application (for odd set-ups such as a dead database),
+/// with a token of every scope for [`TestApp::client`] to send.
+pub async fn serve(app: Application) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool().clone();
+    let token = make_token(&pool, &students_api::domain::SCOPES).await;
+    if token.is_some() {
+        app.reload_tokens().await.expect("the token cache loads");
+    }
+    let token = token.unwrap_or_default();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
-        client: Client::new(),
+        client: client_with_token(&token),
+        anonymous: Client::new(),
+        token,
         pool,
         database_url: None,
     }
+}
+
+/// A new token with `scopes`, straight in the database; `None` if the database is down.
+pub async fn make_token(pool: &PgPool, scopes: &[students_api::domain::Scope]) -> Option<String> {
+    let name = students_api::domain::TokenName::parse("test token").expect("a name");
+    students_api::db::create_token(pool, &name, scopes, None)
+        .await
+        .ok()
+        .map(|(_, secret)| secret.expose().to_owned())
+}
+
+/// A client that sends `Authorization: Bearer <token>` with every request.
+pub fn client_with_token(token: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Ok(value) = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")) {
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("a client")
 }
 
 impl TestApp {

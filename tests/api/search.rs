@@ -364,7 +364,8 @@ async fn a_cursor_from_one_instance_resumes_on_another_on_the_same_database() {
         students_api::startup::Application::build(crate::helpers::test_config(Some(url)))
             .await
             .unwrap(),
-    );
+    )
+    .await;
     let page: Value = first
         .get("/api/students?sort=name&limit=3")
         .await

@@ -155,7 +155,7 @@ async fn until(
 async fn a_revoke_reaches_every_instances_token_cache_within_a_second() {
     use students_api::{
         db::{self, TokenCache, Verdict},
-        domain::{Scope, StudentName, TokenSecret},
+        domain::{Scope, TokenName, TokenSecret},
     };
     let url = fresh_database_url();
     // Two instances on one database, each with its cache following the table.
@@ -169,7 +169,7 @@ async fn a_revoke_reaches_every_instances_token_cache_within_a_second() {
     }
     let (a, b) = (&caches[0], &caches[1]);
     let pool = PgPool::connect(&url).await.unwrap();
-    let name = StudentName::parse("reader").unwrap();
+    let name = TokenName::parse("reader").unwrap();
     let (record, secret) = db::create_token(&pool, &name, &[Scope::StudentsRead], None)
         .await
         .unwrap();

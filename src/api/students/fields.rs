@@ -2,54 +2,13 @@
 //! own constants (`StudentName::RULE`, `Email::PATTERN`, `GRADES`), and they parse with the
 //! domain's `parse()`, so the rule a client reads in the spec is the rule enforced.
 
-use poem_openapi::{
-    registry::MetaSchema,
-    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON},
-};
-use serde::{Serialize, Serializer};
+use poem_openapi::registry::MetaSchema;
 use serde_json::Value;
 
 use crate::{
-    api::types::{inline_scalar_type, named_scalar_type},
-    domain::{Email, GRADES, Grade, StudentName, Violation},
+    api::types::{domain_string_type, inline_scalar_type, named_scalar_type},
+    domain::{Email, GRADES, Grade, StudentName},
 };
-
-/// Also implements `ParseFromJSON`, `ParseFromParameter`, `ToJSON` and `Serialize` for a domain
-/// string type with `parse` and `as_str`.
-macro_rules! domain_string_type {
-    ($ty:ty, $register:ident!($name:literal, $schema:expr)) => {
-        $register!($ty, $name, $schema);
-
-        impl ParseFromJSON for $ty {
-            fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-                match value {
-                    Some(Value::String(raw)) => {
-                        <$ty>::parse(&raw).map_err(|v: Violation| ParseError::custom(v.message))
-                    }
-                    other => Err(ParseError::expected_type(other.unwrap_or_default())),
-                }
-            }
-        }
-
-        impl ParseFromParameter for $ty {
-            fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-                <$ty>::parse(value).map_err(|v: Violation| ParseError::custom(v.message))
-            }
-        }
-
-        impl ToJSON for $ty {
-            fn to_json(&self) -> Option<Value> {
-                Some(Value::from(self.as_str()))
-            }
-        }
-
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-    };
-}
 
 domain_string_type!(
     StudentName,

@@ -32,7 +32,14 @@ use self::{
 };
 pub use self::{fields::grade_variant_names, params::sort_variant_names};
 use crate::{
-    api::{ApiTags, budget::ExpensiveWork, contract::Failure, json::JsonBody, types::Nullable},
+    api::{
+        ApiTags,
+        auth::{Authorized, ReadStudents, WriteStudents},
+        budget::ExpensiveWork,
+        contract::Failure,
+        json::JsonBody,
+        types::Nullable,
+    },
     db::{self, MigrationState},
     domain::{Email, Grade, PageLimit, Student},
     error::ApiError,
@@ -59,6 +66,7 @@ impl StudentsApi {
     #[allow(clippy::too_many_arguments)] // one per query parameter, as the spec lists them
     async fn list(
         &self,
+        _caller: Authorized<ReadStudents>,
         Data(pool): Data<&PgPool>,
         Data(work): Data<&ExpensiveWork>,
         Data(prepared): Data<&MigrationState>,
@@ -153,6 +161,7 @@ impl StudentsApi {
     #[allow(clippy::too_many_arguments)] // one per query parameter, as the spec lists them
     async fn export(
         &self,
+        _caller: Authorized<ReadStudents>,
         Data(pool): Data<&PgPool>,
         Data(work): Data<&ExpensiveWork>,
         /// `csv` (default) or `ndjson`.
@@ -206,6 +215,7 @@ impl StudentsApi {
     )]
     async fn create(
         &self,
+        _caller: Authorized<WriteStudents>,
         Data(pool): Data<&PgPool>,
         /// Makes the create safe to retry: a retry with the same key and body within 24 hours
         /// gets the first answer (same student, `201`) and creates nothing. The same key with
@@ -237,6 +247,7 @@ impl StudentsApi {
     )]
     async fn get(
         &self,
+        _caller: Authorized<ReadStudents>,
         Data(pool): Data<&PgPool>,
         /// The student's id.
         id: Path<StudentId>,
@@ -270,6 +281,7 @@ impl StudentsApi {
     )]
     async fn replace(
         &self,
+        _caller: Authorized<WriteStudents>,
         Data(pool): Data<&PgPool>,
         /// The student's id.
         id: Path<StudentId>,
@@ -296,6 +308,7 @@ impl StudentsApi {
     )]
     async fn update(
         &self,
+        _caller: Authorized<WriteStudents>,
         Data(pool): Data<&PgPool>,
         /// The student's id.
         id: Path<StudentId>,
@@ -321,6 +334,7 @@ impl StudentsApi {
     )]
     async fn delete(
         &self,
+        _caller: Authorized<WriteStudents>,
         Data(pool): Data<&PgPool>,
         /// The student's id.
         id: Path<StudentId>,

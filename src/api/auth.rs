@@ -1,0 +1,385 @@
+//! Who may call what. An operation takes an [`Authorized<R>`] argument, where `R` names the scope
+//! it needs (`Authorized<WriteStudents>`): that one type publishes the requirement in the spec
+//! (the `bearerAuth` scheme, with the scope) and enforces it. [`Gatekeeper::admit`] runs first
+//! for every `/api/` request: it reads the bearer token once (against the in-memory
+//! [`TokenCache`], no database round trip), applies the rate limits and leaves its finding in
+//! the request for the operation's `Authorized<R>` to judge.
+
+use std::{
+    collections::HashMap,
+    marker::PhantomData,
+    net::IpAddr,
+    sync::{Arc, LazyLock, Mutex},
+    time::{Duration, Instant},
+};
+
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, RequestBody, Response,
+    http::{HeaderValue, header},
+};
+use poem_openapi::{
+    ApiExtractor, ApiExtractorType, ExtractParamOptions,
+    registry::{MetaSecurityScheme, Registry},
+};
+use sqlx::PgPool;
+
+use crate::{
+    db::{self, CachedToken, TokenCache, Verdict},
+    domain::{Malformed, SCOPES, Scope, TokenSecret},
+    error::{ApiError, AuthFailure},
+    rate_limit::{Quota, RateLimiter},
+};
+
+/// The security scheme's name in the spec.
+pub const BEARER_SCHEME: &str = "bearerAuth";
+
+/// How often, at most, a token's `last_used_at` is written.
+const LAST_USED_EVERY: Duration = Duration::from_secs(60);
+
+/// A scope an operation needs, as a type: `Authorized<WriteStudents>`.
+pub trait Requirement: Send + Sync + 'static {
+    const SCOPE: Scope;
+}
+
+/// Get, list and export students (open to anonymous callers with `AUTH_ANONYMOUS_READ`).
+#[derive(Debug)]
+pub struct ReadStudents;
+impl Requirement for ReadStudents {
+    const SCOPE: Scope = Scope::StudentsRead;
+}
+
+/// Create, replace, update and delete students.
+#[derive(Debug)]
+pub struct WriteStudents;
+impl Requirement for WriteStudents {
+    const SCOPE: Scope = Scope::StudentsWrite;
+}
+
+/// Create, list and revoke tokens.
+#[derive(Debug)]
+pub struct AdminTokens;
+impl Requirement for AdminTokens {
+    const SCOPE: Scope = Scope::TokensAdmin;
+}
+
+/// What the request's credentials turned out to be, as [`Gatekeeper::admit`] found them.
+#[derive(Debug, Clone)]
+enum Credential {
+    Token(Arc<CachedToken>),
+    Anonymous { open_reads: bool },
+    Refused(AuthFailure),
+}
+
+/// A caller allowed to run the operation: who it is (`None`: anonymous, reads only).
+#[derive(Debug)]
+pub struct Authorized<R> {
+    token: Option<Arc<CachedToken>>,
+    _needs: PhantomData<R>,
+}
+
+impl<R> Authorized<R> {
+    /// The token the request came with; `None` for an anonymous read.
+    pub fn token(&self) -> Option<&CachedToken> {
+        self.token.as_deref()
+    }
+}
+
+/// The key under which an operation's `security` names its scope. poem-openapi lists scopes
+/// only for the `#[oai(scopes(…))]` attribute, which would say the scope a second time beside
+/// the type; so the scheme name carries it (`bearerAuth students:write`) and `openapi.rs`
+/// turns that into `bearerAuth: [students:write]`.
+pub fn security_key(scope: Scope) -> &'static str {
+    static KEYS: LazyLock<Vec<(Scope, String)>> = LazyLock::new(|| {
+        SCOPES
+            .iter()
+            .map(|scope| (*scope, format!("{BEARER_SCHEME} {}", scope.as_str())))
+            .collect()
+    });
+    KEYS.iter()
+        .find(|(s, _)| *s == scope)
+        .map_or(BEARER_SCHEME, |(_, key)| key.as_str())
+}
+
+/// The scheme's description in the spec: how to get a token, and the scopes.
+fn scheme_description() -> &'static str {
+    static DESCRIPTION: LazyLock<String> = LazyLock::new(|| {
+        let mut text = String::from(
+            "An API token: `Authorization: Bearer sat_…`. Make one with `students-api token \
+             create` or `POST /api/tokens`; its secret is shown once. Each operation lists the \
+             scope it needs:\n",
+        );
+        for scope in SCOPES {
+            text.push_str(&format!("\n- `{}`: {}", scope.as_str(), scope.description()));
+        }
+        text
+    });
+    &DESCRIPTION
+}
+
+impl<'a, R: Requirement> ApiExtractor<'a> for Authorized<R> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_security_scheme(
+            BEARER_SCHEME,
+            MetaSecurityScheme {
+                ty: "http",
+                description: Some(scheme_description()),
+                name: None,
+                key_in: None,
+                scheme: Some("bearer"),
+                bearer_format: Some("sat_ token"),
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![security_key(R::SCOPE)]
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _body: &mut RequestBody,
+        _options: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
+        let authorized = |token| Authorized {
+            token,
+            _needs: PhantomData,
+        };
+        // No finding means the gatekeeper did not run: refuse, never let through.
+        let credential = request
+            .extensions()
+            .get::<Credential>()
+            .cloned()
+            .unwrap_or(Credential::Refused(AuthFailure::Missing));
+        match credential {
+            Credential::Token(token) if token.scopes.contains(&R::SCOPE) => {
+                Ok(authorized(Some(token)))
+            }
+            Credential::Token(_) => Err(ApiError::InsufficientScope(R::SCOPE).into()),
+            Credential::Anonymous { open_reads: true } if R::SCOPE == Scope::StudentsRead => {
+                Ok(authorized(None))
+            }
+            Credential::Anonymous { .. } => Err(ApiError::Unauthorized {
+                why: AuthFailure::Missing,
+                needed: R::SCOPE,
+            }
+            .into()),
+            Credential::Refused(why) => Err(ApiError::Unauthorized {
+                why,
+                needed: R::SCOPE,
+            }
+            .into()),
+        }
+    }
+}
+
+/// Who is counted against a rate limit: a valid token, or else the client's address (an IPv6
+/// client by its /64, which one machine usually holds whole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Client {
+    Token(i64),
+    Address(IpAddr),
+}
+
+/// The auth settings of a running service.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Requests without a token may read students.
+    pub anonymous_read: bool,
+    /// Requests per minute per token; 0: no limit.
+    pub per_token_per_minute: u32,
+    /// Requests per minute per address without a valid token; 0: no limit.
+    pub anonymous_per_minute: u32,
+}
+
+/// Reads every `/api/` request's credentials, limits its rate, and keeps `last_used_at`.
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Gatekeeper(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    tokens: TokenCache,
+    anonymous_read: bool,
+    per_token: RateLimiter<Client>,
+    per_address: RateLimiter<Client>,
+    last_used: Mutex<HashMap<i64, Instant>>,
+    pool: PgPool,
+}
+
+impl Gatekeeper {
+    pub fn new(tokens: TokenCache, settings: &AuthSettings, pool: PgPool) -> Self {
+        Self(Arc::new(Inner {
+            tokens,
+            anonymous_read: settings.anonymous_read,
+            per_token: RateLimiter::per_minute(settings.per_token_per_minute),
+            per_address: RateLimiter::per_minute(settings.anonymous_per_minute),
+            last_used: Mutex::new(HashMap::new()),
+            pool,
+        }))
+    }
+
+    /// Runs `endpoint` for `request` unless the request is over its rate limit; either way the
+    /// answer carries the client's `RateLimit-*` headers.
+    async fn admit<E: Endpoint>(&self, endpoint: &E, mut request: Request) -> poem::Result<Response> {
+        if !request.uri().path().starts_with("/api/") {
+            return endpoint.call(request).await.map(IntoResponse::into_response);
+        }
+        let credential = self.credential(&request);
+        let quota = match &credential {
+            Credential::Token(token) => {
+                self.touch(token.id);
+                self.0.per_token.take(Client::Token(token.id))
+            }
+            _ => client_address(&request)
+                .and_then(|address| self.0.per_address.take(Client::Address(address))),
+        };
+        tracing::Span::current().record(
+            "token",
+            match &credential {
+                Credential::Token(token) => format!("{} ({})", token.id, token.name),
+                Credential::Anonymous { .. } => "-".to_owned(),
+                Credential::Refused(_) => "refused".to_owned(),
+            },
+        );
+        let mut response = match quota {
+            Some(quota) if !quota.allowed => ApiError::RateLimited {
+                limit: quota.limit,
+                client: match credential {
+                    Credential::Token(_) => "token",
+                    _ => "address",
+                },
+                retry_after_secs: quota.reset_secs,
+            }
+            .into_problem_response(),
+            _ => {
+                request.extensions_mut().insert(credential);
+                match endpoint.call(request).await {
+                    Ok(response) => response.into_response(),
+                    Err(err) => err.into_response(),
+                }
+            }
+        };
+        if let Some(quota) = quota {
+            let headers = response.headers_mut();
+            for (name, value) in quota_headers(&quota) {
+                headers.insert(name, HeaderValue::from(value));
+            }
+        }
+        Ok(response)
+    }
+
+    /// The request's credentials as the token cache sees them.
+    fn credential(&self, request: &Request) -> Credential {
+        let mut values = request.headers().get_all(header::AUTHORIZATION).iter();
+        let value = match (values.next(), values.next()) {
+            (None, _) => {
+                return Credential::Anonymous {
+                    open_reads: self.0.anonymous_read,
+                };
+            }
+            (Some(value), None) => value,
+            (Some(_), Some(_)) => return Credential::Refused(AuthFailure::NotBearer),
+        };
+        // RFC 9110: the scheme is case-insensitive; RFC 6750: one space, then the token.
+        let Some(raw) = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+        else {
+            return Credential::Refused(AuthFailure::NotBearer);
+        };
+        let secret = match TokenSecret::parse(raw) {
+            Ok(secret) => secret,
+            Err(Malformed::Shape) => return Credential::Refused(AuthFailure::Malformed),
+            Err(Malformed::Checksum) => return Credential::Refused(AuthFailure::Mistyped),
+        };
+        match self.0.tokens.check(&secret) {
+            Verdict::Valid(token) => Credential::Token(token),
+            Verdict::Unknown => Credential::Refused(AuthFailure::Unknown),
+            Verdict::Expired(_) => Credential::Refused(AuthFailure::Expired),
+            Verdict::Revoked(_) => Credential::Refused(AuthFailure::Revoked),
+        }
+    }
+
+    /// Writes `last_used_at` for token `id` if this instance has not in the last minute; in
+    /// the background, so the request never waits for it.
+    fn touch(&self, id: i64) {
+        let now = Instant::now();
+        {
+            let mut last_used = match self.0.last_used.lock() {
+                Ok(map) => map,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            match last_used.get(&id) {
+                Some(at) if now.duration_since(*at) < LAST_USED_EVERY => return,
+                _ => {
+                    last_used.insert(id, now);
+                }
+            }
+        }
+        let pool = self.0.pool.clone();
+        tokio::spawn(async move {
+            if let Err(err) = db::touch_token(&pool, id).await {
+                tracing::debug!(error = %err, token = id, "cannot record a token's last use");
+            }
+        });
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for Gatekeeper {
+    type Output = Admitted<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        Admitted {
+            inner,
+            gatekeeper: self.clone(),
+        }
+    }
+}
+
+/// An endpoint behind the [`Gatekeeper`].
+#[derive(Debug)]
+pub struct Admitted<E> {
+    inner: E,
+    gatekeeper: Gatekeeper,
+}
+
+impl<E: Endpoint> Endpoint for Admitted<E> {
+    type Output = Response;
+
+    async fn call(&self, request: Request) -> poem::Result<Response> {
+        self.gatekeeper.admit(&self.inner, request).await
+    }
+}
+
+/// The client's address for rate limits; IPv6 cut to its /64.
+fn client_address(request: &Request) -> Option<IpAddr> {
+    let address = request.remote_addr().as_socket_addr()?.ip();
+    Some(match address {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        IpAddr::V4(_) => address,
+    })
+}
+
+/// The `RateLimit-*` headers (IETF httpapi draft, version 6's three fields) of a quota: the
+/// limit, what is left, and seconds until the window resets.
+fn quota_headers(quota: &Quota) -> [(&'static str, u64); 3] {
+    [
+        ("ratelimit-limit", u64::from(quota.limit)),
+        ("ratelimit-remaining", u64::from(quota.remaining)),
+        ("ratelimit-reset", quota.reset_secs),
+    ]
+}

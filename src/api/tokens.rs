@@ -1,0 +1,290 @@
+//! `/api/tokens`: make, list and revoke API tokens over HTTP (`tokens:admin`). The same as
+//! `students-api token …` does against the database directly.
+
+use chrono::{TimeDelta, Utc};
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::Path,
+    registry::MetaSchema,
+    types::{ParseFromParameter, ParseResult},
+};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{
+    api::{
+        ApiTags,
+        auth::{AdminTokens, Authorized},
+        contract::{ErrorStatuses, Failure, statuses::*},
+        json::JsonBody,
+        types::{Nullable, Timestamp, domain_string_type, inline_scalar_type, named_scalar_type},
+    },
+    db::{self, TOKEN_LIST_LIMIT, TokenRecord},
+    domain::{self, Code, SCOPES, Scope, StudentName, TokenName},
+    error::{ApiError, FieldError},
+};
+
+domain_string_type!(
+    Scope,
+    named_scalar_type!(
+        "Scope",
+        MetaSchema {
+            description: Some("Something a token may do; each operation lists the one it needs."),
+            enum_items: SCOPES.iter().map(|s| Value::from(s.as_str())).collect(),
+            ..MetaSchema::new("string")
+        }
+    )
+);
+
+domain_string_type!(
+    TokenName,
+    inline_scalar_type!(
+        "TokenName",
+        MetaSchema {
+            description: Some(
+                "What the token is for (`deploy bot`, `Ada's laptop`): the rules of a \
+                 student's name."
+            ),
+            min_length: Some(StudentName::RULE.min_chars),
+            max_length: StudentName::RULE.max_chars,
+            pattern: Some(StudentName::PATTERN.to_owned()),
+            ..MetaSchema::new("string")
+        }
+    )
+);
+
+/// A token to make. Unknown fields are refused with 422.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct TokenCreate {
+    pub name: TokenName,
+    /// What it may do: one or more scopes, each once.
+    #[oai(validator(min_items = 1, max_items = 4, unique_items))]
+    pub scopes: Vec<Scope>,
+    /// Days until it expires, 1–3650; omit it for a token that lasts until revoked.
+    #[oai(validator(minimum(value = "1"), maximum(value = "3650")))]
+    pub expires_in_days: Option<i32>,
+}
+
+impl poem_openapi::types::Example for TokenCreate {
+    fn example() -> Self {
+        Self {
+            name: TokenName::parse("deploy bot").unwrap_or_else(|_| unreachable!()),
+            scopes: vec![Scope::StudentsRead, Scope::StudentsWrite],
+            expires_in_days: Some(90),
+        }
+    }
+}
+
+/// A token as listed: never its secret.
+#[derive(Debug, Clone, Object, Serialize)]
+#[oai(rename = "Token")]
+pub struct TokenRead {
+    /// What revoking names, and what logs carry.
+    #[oai(read_only, validator(minimum(value = "1")))]
+    pub id: i64,
+    pub name: TokenName,
+    /// The secret's first characters, to recognise it.
+    #[oai(validator(max_length = 8, pattern = "^sat_[0-9A-Za-z]{4}$"))]
+    pub display_prefix: String,
+    #[oai(validator(min_items = 1, max_items = 4))]
+    pub scopes: Vec<Scope>,
+    pub created_at: Timestamp,
+    /// When it stops working; `null`: never.
+    pub expires_at: Nullable<Timestamp>,
+    /// About when it was last used (written at most once a minute); `null`: never.
+    pub last_used_at: Nullable<Timestamp>,
+    /// When it was revoked; `null`: it was not.
+    pub revoked_at: Nullable<Timestamp>,
+}
+
+impl From<TokenRecord> for TokenRead {
+    fn from(token: TokenRecord) -> Self {
+        Self {
+            id: token.id,
+            name: token.name,
+            display_prefix: token.display_prefix,
+            scopes: token.scopes,
+            created_at: Timestamp(token.created_at),
+            expires_at: Nullable(token.expires_at.map(Timestamp)),
+            last_used_at: Nullable(token.last_used_at.map(Timestamp)),
+            revoked_at: Nullable(token.revoked_at.map(Timestamp)),
+        }
+    }
+}
+
+/// The secret of a new token, shown this once.
+#[derive(Debug, Clone, Object, Serialize)]
+pub struct TokenCreated {
+    /// `Authorization: Bearer <secret>`. Only its hash is stored: it cannot be shown again.
+    #[oai(validator(min_length = 32, max_length = 32, pattern = "^sat_[0-9A-Za-z]{28}$"))]
+    pub secret: String,
+    pub token: TokenRead,
+}
+
+/// Every token, newest first.
+#[derive(Debug, Clone, Object, Serialize)]
+pub struct TokenList {
+    /// The newest 1,000 tokens, revoked ones included.
+    #[oai(validator(max_items = 1000))]
+    pub items: Vec<TokenRead>,
+}
+
+/// A token's id in a path. Read leniently, like a student's id, so a bad one is reported as
+/// `path.id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenId(Option<i64>);
+
+inline_scalar_type!(
+    TokenId,
+    "integer_int64",
+    MetaSchema::new_with_format("integer", "int64")
+);
+
+impl ParseFromParameter for TokenId {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self(domain::whole_number(value)))
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum CreatedResponse {
+    /// The token was made; `secret` is shown only now.
+    #[oai(status = 201)]
+    Created(JsonBody<TokenCreated>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ListResponse {
+    /// The tokens, newest first.
+    #[oai(status = 200)]
+    Ok(JsonBody<TokenList>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum RevokedResponse {
+    /// The token is revoked (or already was): every instance refuses it within a second.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+/// `createToken`: a bad body.
+#[derive(Debug)]
+pub struct CreateErrors;
+impl ErrorStatuses for CreateErrors {
+    const STATUSES: &'static [(u16, &'static str)] = &[
+        BAD_REQUEST,
+        TOO_SLOW,
+        TOO_LARGE,
+        UNSUPPORTED,
+        INVALID,
+        INTERNAL,
+        UNAVAILABLE,
+    ];
+}
+
+/// `listTokens`: only the database.
+#[derive(Debug)]
+pub struct ListErrors;
+impl ErrorStatuses for ListErrors {
+    const STATUSES: &'static [(u16, &'static str)] = &[INTERNAL, UNAVAILABLE];
+}
+
+/// `revokeToken`: no such token, or an id that is not one.
+#[derive(Debug)]
+pub struct RevokeErrors;
+impl ErrorStatuses for RevokeErrors {
+    const STATUSES: &'static [(u16, &'static str)] =
+        &[TOKEN_NOT_FOUND, INVALID, INTERNAL, UNAVAILABLE];
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TokensApi;
+
+#[OpenApi(tag = "ApiTags::Tokens")]
+impl TokensApi {
+    /// Create a token
+    ///
+    /// Makes a token with the scopes given and answers its secret, this once: only its hash
+    /// is stored. A `tokens:admin` token may make tokens with any scope.
+    #[oai(path = "/api/tokens", method = "post", operation_id = "createToken")]
+    async fn create(
+        &self,
+        _caller: Authorized<AdminTokens>,
+        Data(pool): Data<&sqlx::PgPool>,
+        body: JsonBody<TokenCreate>,
+    ) -> Result<CreatedResponse, Failure<CreateErrors>> {
+        let TokenCreate {
+            name,
+            scopes,
+            expires_in_days,
+        } = body.0;
+        let expires_at = expires_in_days
+            .and_then(|days| Utc::now().checked_add_signed(TimeDelta::days(i64::from(days))));
+        let (token, secret) = db::create_token(pool, &name, &scopes, expires_at).await?;
+        Ok(CreatedResponse::Created(JsonBody(TokenCreated {
+            secret: secret.expose().to_owned(),
+            token: token.into(),
+        })))
+    }
+
+    /// List tokens
+    ///
+    /// The newest 1,000 tokens, newest first, revoked ones included; never a secret.
+    #[oai(path = "/api/tokens", method = "get", operation_id = "listTokens")]
+    async fn list(
+        &self,
+        _caller: Authorized<AdminTokens>,
+        Data(pool): Data<&sqlx::PgPool>,
+    ) -> Result<ListResponse, Failure<ListErrors>> {
+        let tokens = db::list_tokens(pool).await?;
+        debug_assert!(tokens.len() <= TOKEN_LIST_LIMIT as usize);
+        Ok(ListResponse::Ok(JsonBody(TokenList {
+            items: tokens.into_iter().map(Into::into).collect(),
+        })))
+    }
+
+    /// Revoke a token
+    ///
+    /// From now on the token is refused, by every instance within a second. Revoking a
+    /// revoked token changes nothing.
+    #[oai(path = "/api/tokens/:id", method = "delete", operation_id = "revokeToken")]
+    async fn revoke(
+        &self,
+        _caller: Authorized<AdminTokens>,
+        Data(pool): Data<&sqlx::PgPool>,
+        /// The token's id.
+        id: Path<TokenId>,
+    ) -> Result<RevokedResponse, Failure<RevokeErrors>> {
+        let id = id.0.0.ok_or_else(|| {
+            ApiError::Validation(vec![FieldError::new(
+                "path.id",
+                Code::InvalidParameter.as_str(),
+                "must be a token id: a whole number, such as 42",
+            )])
+        })?;
+        match db::revoke_token(pool, id).await? {
+            Some(_) => Ok(RevokedResponse::NoContent),
+            None => Err(ApiError::TokenNotFound(id).into()),
+        }
+    }
+}
+
+/// The secret's published shape, checked against the domain's.
+#[cfg(test)]
+mod tests {
+    use crate::domain::{TOKEN_PREFIX, TokenSecret};
+
+    #[test]
+    fn the_published_secret_pattern_matches_what_is_made() {
+        let pattern = regex::Regex::new("^sat_[0-9A-Za-z]{28}$").ok();
+        let secret = TokenSecret::generate().ok();
+        assert!(TOKEN_PREFIX == "sat_");
+        assert!(
+            pattern
+                .zip(secret)
+                .is_some_and(|(p, s)| p.is_match(s.expose()) && s.expose().len() == 32)
+        );
+    }
+}
