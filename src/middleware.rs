@@ -35,13 +35,17 @@ pub fn harden<E: Endpoint + 'static>(
             openapi::header_parameters()
                 .iter()
                 .map(String::as_str)
-                .chain(["content-type", REQUEST_ID_HEADER]),
+                .chain(["authorization", "content-type", REQUEST_ID_HEADER]),
         )
         .expose_headers([
             header::LOCATION,
             header::ETAG,
             header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
             header::HeaderName::from_static(REQUEST_ID_HEADER),
+            header::HeaderName::from_static("ratelimit-limit"),
+            header::HeaderName::from_static("ratelimit-remaining"),
+            header::HeaderName::from_static("ratelimit-reset"),
         ])
         .max_age(600);
     // Errors become problems inside CORS too: poem's Cors turns an error from the routes into
@@ -67,7 +71,7 @@ pub fn harden<E: Endpoint + 'static>(
 }
 
 /// Any error as a problem: ours were rendered where they arose; the rest are poem's.
-async fn problem_response(err: poem::Error) -> Response {
+pub async fn problem_response(err: poem::Error) -> Response {
     if err.is_from_response() {
         err.into_response()
     } else {

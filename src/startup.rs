@@ -115,6 +115,8 @@ pub fn app(
                     result
                 }
             })
+            // Rendered here so the gatekeeper adds its headers to poem's rejections too.
+            .catch_all_error(middleware::problem_response)
             // Outside the database gate: a caller is refused or limited with the database
             // away too, and tokens are checked in memory.
             .with(gatekeeper),

@@ -66,6 +66,8 @@ impl Requirement for AdminTokens {
 #[derive(Debug, Clone)]
 enum Credential {
     Token(Arc<CachedToken>),
+    /// A well-formed token, but the tokens could not be read yet: neither valid nor invalid.
+    Unjudged,
     Anonymous { open_reads: bool },
     Refused(AuthFailure),
 }
@@ -170,6 +172,7 @@ impl<'a, R: Requirement> ApiExtractor<'a> for Authorized<R> {
                 needed: R::SCOPE,
             }
             .into()),
+            Credential::Unjudged => Err(ApiError::NotReady.into()),
             Credential::Refused(why) => Err(ApiError::Unauthorized {
                 why,
                 needed: R::SCOPE,
@@ -245,6 +248,7 @@ impl Gatekeeper {
             match &credential {
                 Credential::Token(token) => format!("{} ({})", token.id, token.name),
                 Credential::Anonymous { .. } => "-".to_owned(),
+                Credential::Unjudged => "unjudged".to_owned(),
                 Credential::Refused(_) => "refused".to_owned(),
             },
         );
@@ -303,6 +307,7 @@ impl Gatekeeper {
             Err(Malformed::Checksum) => return Credential::Refused(AuthFailure::Mistyped),
         };
         match self.0.tokens.check(&secret) {
+            Verdict::NotLoaded => Credential::Unjudged,
             Verdict::Valid(token) => Credential::Token(token),
             Verdict::Unknown => Credential::Refused(AuthFailure::Unknown),
             Verdict::Expired(_) => Credential::Refused(AuthFailure::Expired),

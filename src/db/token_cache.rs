@@ -38,6 +38,8 @@ pub struct CachedToken {
 /// What a presented secret turns out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
+    /// The tokens have not been read yet (the database has been away since start-up).
+    NotLoaded,
     Valid(Arc<CachedToken>),
     Unknown,
     Expired(Arc<CachedToken>),
@@ -54,16 +56,23 @@ type TokenRow = (
     bool,
 );
 
-/// The tokens, by the SHA-256 of their secrets. Cheap to clone (one shared map).
+/// The tokens, by the SHA-256 of their secrets; `None` until first read. Cheap to clone (one
+/// shared map).
 #[derive(Debug, Clone, Default)]
-pub struct TokenCache(Arc<RwLock<HashMap<[u8; 32], Arc<CachedToken>>>>);
+pub struct TokenCache(Arc<RwLock<Option<HashMap<[u8; 32], Arc<CachedToken>>>>>);
 
 impl TokenCache {
     /// What `secret` is, as of the last reload.
     pub fn check(&self, secret: &TokenSecret) -> Verdict {
+        let lookup = |tokens: &Option<HashMap<[u8; 32], Arc<CachedToken>>>| {
+            tokens.as_ref().map(|tokens| tokens.get(&secret.hash()).cloned())
+        };
         let found = match self.0.read() {
-            Ok(tokens) => tokens.get(&secret.hash()).cloned(),
-            Err(poisoned) => poisoned.into_inner().get(&secret.hash()).cloned(),
+            Ok(tokens) => lookup(&tokens),
+            Err(poisoned) => lookup(&poisoned.into_inner()),
+        };
+        let Some(found) = found else {
+            return Verdict::NotLoaded;
         };
         match found {
             None => Verdict::Unknown,
@@ -106,8 +115,8 @@ impl TokenCache {
         }
         let count = tokens.len();
         match self.0.write() {
-            Ok(mut current) => *current = tokens,
-            Err(poisoned) => *poisoned.into_inner() = tokens,
+            Ok(mut current) => *current = Some(tokens),
+            Err(poisoned) => *poisoned.into_inner() = Some(tokens),
         }
         Ok(count)
     }

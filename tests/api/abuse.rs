@@ -31,7 +31,7 @@ async fn a_10_mib_body_is_a_413_within_a_second_and_is_never_buffered() {
     let scratch = Scratch::new("big-body");
     let mut app = start_binary(&scratch.data_dir());
     let url = format!("http://127.0.0.1:{}/api/students", app.port);
-    let client = reqwest::Client::new();
+    let client = app.client();
     // Warm up so the baseline includes the pool, the spec and the allocator's arenas.
     for _ in 0..5 {
         client.get(&url).send().await.unwrap();

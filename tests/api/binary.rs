@@ -13,6 +13,18 @@ pub struct Running {
     pub child: Child,
     pub port: u16,
     pub psql: String,
+    /// The first-run token's secret, read from the file the start-up log names (empty when
+    /// the log names none).
+    pub token: String,
+    /// Every line logged until the service listened.
+    pub log: Vec<String>,
+}
+
+impl Running {
+    /// A client that sends the first-run token with every request.
+    pub fn client(&self) -> reqwest::Client {
+        crate::helpers::client_with_token(&self.token)
+    }
 }
 
 /// Starts `students-api` with no `DATABASE_URL`, its embedded data in `data_dir`, and waits
@@ -47,6 +59,8 @@ pub fn start(mut command: Command) -> Running {
         }
     });
     let mut psql = String::new();
+    let mut token = String::new();
+    let mut log = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         let Ok(line) = lines.recv_timeout(Duration::from_secs(1)) else {
@@ -59,6 +73,11 @@ pub fn start(mut command: Command) -> Running {
             !line.contains('\u{1b}'),
             "no colour codes in a log that is not a terminal: {line:?}"
         );
+        if let Some((_, rest)) = line.split_once("first-run API token (every scope) is in ") {
+            let path = rest.split(": open").next().unwrap();
+            token = std::fs::read_to_string(path).unwrap().trim().to_owned();
+        }
+        log.push(line.clone());
         if let Some((_, command)) = line.split_once("inspect it with: ") {
             psql = command
                 .split_whitespace()
@@ -68,7 +87,13 @@ pub fn start(mut command: Command) -> Running {
         }
         if let Some(rest) = line.split_once("listening on port ").map(|(_, r)| r) {
             let port = rest.split(';').next().unwrap().parse().unwrap();
-            return Running { child, port, psql };
+            return Running {
+                child,
+                port,
+                psql,
+                token,
+                log,
+            };
         }
     }
     panic!("students-api did not start listening within 60 s");

@@ -65,7 +65,7 @@ async fn expensive_queries_cannot_starve_cheap_ones() {
     // A pool of 4: at most 2 connections for searches and counts.
     let app = spawn_app_adjusted(|config| config.database_pool_size = 4, |_| {}).await;
     fill(&app, 100_000).await;
-    let client = reqwest::Client::new();
+    let client = app.client.clone();
     let stop = Instant::now() + Duration::from_secs(3);
 
     let searchers: Vec<_> = (0..16)
@@ -135,9 +135,7 @@ async fn an_export_whose_client_stops_reading_ends_broken_not_complete() {
         "a stalled export must end broken; it ended complete"
     );
     // The slot is free again: another export is served.
-    let again = reqwest::get(app.url("/api/students/export?grade=A"))
-        .await
-        .unwrap();
+    let again = app.get("/api/students/export?grade=A").await;
     assert_eq!(again.status(), 200);
 }
 

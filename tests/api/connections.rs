@@ -398,8 +398,10 @@ async fn expect_100_continue_then_a_slow_handler_is_not_cut_off() {
     stream
         .write_all(
             format!(
-                "POST /api/students HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+                "POST /api/students HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+                 Content-Type: application/json\r\n\
                  Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+                app.token,
                 body.len()
             )
             .as_bytes(),

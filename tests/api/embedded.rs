@@ -32,9 +32,8 @@ async fn sigterm_stops_the_app_and_its_embedded_postgres() {
 async fn data_survives_a_kill_9_and_a_stale_pid_file_and_no_server_is_orphaned() {
     let scratch = Scratch::new("kill9");
     let data_dir = scratch.data_dir();
-    let client = reqwest::Client::new();
-
     let mut first = start_binary(&data_dir);
+    let client = first.client();
     let created = client
         .post(format!("http://127.0.0.1:{}/api/students", first.port))
         .json(&json!({"name": "Survivor", "grade": "A"}))

@@ -82,7 +82,7 @@ async fn cors_answers_only_the_allowed_origins() {
             .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
             .header(
                 header::ACCESS_CONTROL_REQUEST_HEADERS,
-                "content-type, idempotency-key, if-match",
+                "authorization, content-type, idempotency-key, if-match",
             )
             .send()
     };

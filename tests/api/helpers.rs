@@ -96,7 +96,7 @@ pub struct TestApp {
     pub client: Client,
     /// Sends no token.
     pub anonymous: Client,
-    /// A token with every scope (empty when the database was down at start).
+    /// A token with every scope (when the database was down at start, one it does not know).
     pub token: String,
     pub pool: PgPool,
     /// Dropped with the app, so test databases do not pile up on a `DATABASE_URL` server.
@@ -163,11 +163,25 @@ pub async fn spawn_app_adjusted(
 pub async fn serve(app: Application) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool().clone();
-    let token = make_token(&pool, &students_api::domain::SCOPES).await;
-    if token.is_some() {
-        app.reload_tokens().await.expect("the token cache loads");
-    }
-    let token = token.unwrap_or_default();
+    // With the database away, a well-formed secret it does not know: the service cannot judge
+    // it until it reads its tokens, so requests meet the database's absence (503), not a 401.
+    let made = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        make_token(&pool, &students_api::domain::SCOPES),
+    )
+    .await
+    .ok()
+    .flatten();
+    let token = match made {
+        Some(token) => {
+            app.reload_tokens().await.expect("the token cache loads");
+            token
+        }
+        None => students_api::domain::TokenSecret::generate()
+            .expect("randomness")
+            .expose()
+            .to_owned(),
+    };
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -188,22 +202,41 @@ pub async fn make_token(pool: &PgPool, scopes: &[students_api::domain::Scope]) -
         .map(|(_, secret)| secret.expose().to_owned())
 }
 
+/// `request` (raw HTTP/1.1) with `Authorization: Bearer <token>` after its request line.
+pub fn with_token(token: &str, request: &[u8]) -> Vec<u8> {
+    let line_end = request
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map_or(request.len(), |at| at + 2);
+    let mut out = request[..line_end].to_vec();
+    out.extend_from_slice(format!("Authorization: Bearer {token}\r\n").as_bytes());
+    out.extend_from_slice(&request[line_end..]);
+    out
+}
+
 /// A client that sends `Authorization: Bearer <token>` with every request.
 pub fn client_with_token(token: &str) -> Client {
+    builder_with_token(token).build().expect("a client")
+}
+
+/// A client builder whose clients send `Authorization: Bearer <token>` with every request.
+pub fn builder_with_token(token: &str) -> reqwest::ClientBuilder {
     let mut headers = reqwest::header::HeaderMap::new();
     if let Ok(value) = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")) {
         headers.insert(reqwest::header::AUTHORIZATION, value);
     }
-    Client::builder()
-        .default_headers(headers)
-        .build()
-        .expect("a client")
+    Client::builder().default_headers(headers)
 }
 
 impl TestApp {
     /// The database this app was given (and drops at the end), if any.
     pub fn database_url(&self) -> Option<&str> {
         self.database_url.as_deref()
+    }
+
+    /// A raw HTTP/1.1 request with `Authorization: Bearer <token>` added after its first line.
+    pub fn authorized(&self, request: &[u8]) -> Vec<u8> {
+        with_token(&self.token, request)
     }
 
     pub fn url(&self, path: &str) -> String {

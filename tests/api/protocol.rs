@@ -185,8 +185,10 @@ async fn a_declared_length_over_the_limit_is_a_413_at_once_without_waiting_for_t
     let started = Instant::now();
     let answer = raw(
         &app,
-        b"POST /api/students HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-          Content-Length: 1000000000\r\nConnection: close\r\n\r\n{\"name\":",
+        &app.authorized(
+            b"POST /api/students HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+              Content-Length: 1000000000\r\nConnection: close\r\n\r\n{\"name\":",
+        ),
     )
     .await;
     let took = started.elapsed();
@@ -335,13 +337,13 @@ async fn a_header_that_holds_one_value_given_twice_is_a_422_naming_it() {
     ] {
         let answer = raw(
             &app,
-            format!(
+            &app.authorized(format!(
                 "POST /api/students HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
                  {header}: {first}\r\n{header}: {second}\r\nContent-Length: 31\r\n\
                  Connection: close\r\n\r\n{{\"name\": \"Twice\", \"grade\": \"A\"}}"
             )
             .replace("Content-Type: application/json\r\nContent-Type: application/json", "Content-Type: application/json")
-            .as_bytes(),
+            .as_bytes()),
         )
         .await;
         let (status, problem) = status_and_problem(&answer);

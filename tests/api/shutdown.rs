@@ -28,7 +28,8 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits() {
         let mut stream = TcpStream::connect(&address).await.unwrap();
         let head = format!(
             "POST /api/students HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\n\r\n{first}",
+             Authorization: Bearer {}\r\nContent-Length: {}\r\n\r\n{first}",
+            app.token,
             body.len()
         );
         stream.write_all(head.as_bytes()).await.unwrap();
@@ -65,10 +66,10 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits() {
 #[tokio::test]
 async fn sigkill_mid_writes_loses_no_acknowledged_write() {
     let scratch = Scratch::new("sigkill-mid-writes");
-    let client = reqwest::Client::new();
     let mut acknowledged = Vec::new();
     for round in 0..3 {
         let mut app = start_binary(&scratch.data_dir());
+        let client = app.client();
         let url = format!("http://127.0.0.1:{}/api/students", app.port);
         let writers: Vec<_> = (0..4)
             .map(|writer| {
@@ -109,7 +110,7 @@ async fn sigkill_mid_writes_loses_no_acknowledged_write() {
     let mut app = start_binary(&scratch.data_dir());
     let base = format!("http://127.0.0.1:{}", app.port);
     let (students, _) =
-        walk_pages(&client, &base, "/api/students?limit=100", async |_, _| {}).await;
+        walk_pages(&app.client(), &base, "/api/students?limit=100", async |_, _| {}).await;
     let listed: std::collections::HashSet<i64> = students
         .iter()
         .map(|student| student["id"].as_i64().unwrap())

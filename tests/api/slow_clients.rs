@@ -57,10 +57,10 @@ async fn a_body_trickled_in_is_a_408_problem() {
     let app = spawn_app().await;
     let mut stream = connect(&app.address).await;
     stream
-        .write_all(
+        .write_all(&app.authorized(
             b"POST /api/students HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
               Content-Length: 40\r\n\r\n{",
-        )
+        ))
         .await
         .unwrap();
     let started = Instant::now();
