@@ -29,8 +29,7 @@ pub async fn token(config: &Config, command: TokenCommand) -> Result<String, Cli
             scopes,
             expires_in,
         } => Some((
-            TokenName::parse(name)
-                .map_err(|v| CliError::Usage(format!("--name {}", v.message)))?,
+            TokenName::parse(name).map_err(|v| CliError::Usage(format!("--name {}", v.message)))?,
             scopes
                 .iter()
                 .map(|s| {
@@ -72,7 +71,11 @@ pub async fn token(config: &Config, command: TokenCommand) -> Result<String, Cli
             .map(|tokens| table(&tokens))
             .map_err(CliError::from),
         (TokenCommand::Revoke { id }, _) => match db::revoke_token(&database.pool, id).await {
-            Ok(Some(record)) => Ok(format!("revoked token {} ({})\n", record.id, record.name.as_str())),
+            Ok(Some(record)) => Ok(format!(
+                "revoked token {} ({})\n",
+                record.id,
+                record.name.as_str()
+            )),
             Ok(None) => Err(CliError::Usage(format!("no token has id {id}"))),
             Err(err) => Err(err.into()),
         },

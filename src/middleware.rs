@@ -155,13 +155,16 @@ async fn answer<E: Endpoint>(
     id: String,
     refused: Option<ApiError>,
 ) -> poem::Result<Response> {
-    // `token` is filled in by the gatekeeper: the token's id and name, `-` or `refused`.
+    // The gatekeeper fills in the rest for `/api/` requests: `auth` (token, anonymous, or why
+    // the credential was refused) and the token's id and name, never its secret.
     let span = tracing::info_span!(
         "request",
         id = %id,
         method = %request.method(),
         path = %request.uri().path(),
-        token = tracing::field::Empty
+        auth = tracing::field::Empty,
+        token_id = tracing::field::Empty,
+        token_name = tracing::field::Empty
     );
     let started = Instant::now();
     let uri = request.uri().clone(); // shares the request's bytes: no copy on the hot path

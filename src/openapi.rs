@@ -374,7 +374,8 @@ fn publish_security(document: &mut Value) {
                 }
             }
         }
-        let (Some(needed), Some(Value::Object(responses))) = (needed, operation.get_mut("responses"))
+        let (Some(needed), Some(Value::Object(responses))) =
+            (needed, operation.get_mut("responses"))
         else {
             continue;
         };
@@ -386,7 +387,10 @@ fn publish_security(document: &mut Value) {
                     needed,
                 },
             ),
-            (statuses::INSUFFICIENT_SCOPE, ApiError::InsufficientScope(needed)),
+            (
+                statuses::INSUFFICIENT_SCOPE,
+                ApiError::InsufficientScope(needed),
+            ),
             (
                 statuses::RATE_LIMITED,
                 ApiError::RateLimited {

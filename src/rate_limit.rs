@@ -116,11 +116,12 @@ mod tests {
     fn a_client_gets_its_limit_per_window_and_no_more() {
         let limiter = RateLimiter::per_minute(3);
         let start = Instant::now();
-        let quotas: Vec<_> = (0..4)
-            .filter_map(|_| limiter.take_at("a", start))
-            .collect();
+        let quotas: Vec<_> = (0..4).filter_map(|_| limiter.take_at("a", start)).collect();
         assert_eq!(
-            quotas.iter().map(|q| (q.allowed, q.remaining)).collect::<Vec<_>>(),
+            quotas
+                .iter()
+                .map(|q| (q.allowed, q.remaining))
+                .collect::<Vec<_>>(),
             [(true, 2), (true, 1), (true, 0), (false, 0)]
         );
         assert_eq!(quotas[3].reset_secs, 60);
@@ -129,7 +130,9 @@ mod tests {
         // Still refused 59 s in; a new window after 60 s.
         let later = start + Duration::from_secs(59);
         assert_eq!(
-            limiter.take_at("a", later).map(|q| (q.allowed, q.reset_secs)),
+            limiter
+                .take_at("a", later)
+                .map(|q| (q.allowed, q.reset_secs)),
             Some((false, 1))
         );
         let next = start + WINDOW;

@@ -403,8 +403,12 @@ async fn first_run_token(
         let (_, secret) = db::create_token(pool, &name, &SCOPES, None)
             .await
             .map_err(prepare_error)?;
-        write_private(&path, &format!("{}\n", secret.expose()))
-            .map_err(|source| StartupError::TokenFile { path: path.clone(), source })?;
+        write_private(&path, &format!("{}\n", secret.expose())).map_err(|source| {
+            StartupError::TokenFile {
+                path: path.clone(),
+                source,
+            }
+        })?;
     }
     if path.exists() {
         tracing::info!(

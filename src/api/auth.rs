@@ -68,7 +68,9 @@ enum Credential {
     Token(Arc<CachedToken>),
     /// A well-formed token, but the tokens could not be read yet: neither valid nor invalid.
     Unjudged,
-    Anonymous { open_reads: bool },
+    Anonymous {
+        open_reads: bool,
+    },
     Refused(AuthFailure),
 }
 
@@ -111,7 +113,11 @@ fn scheme_description() -> &'static str {
              scope it needs:\n",
         );
         for scope in SCOPES {
-            text.push_str(&format!("\n- `{}`: {}", scope.as_str(), scope.description()));
+            text.push_str(&format!(
+                "\n- `{}`: {}",
+                scope.as_str(),
+                scope.description()
+            ));
         }
         text
     });
@@ -230,9 +236,16 @@ impl Gatekeeper {
 
     /// Runs `endpoint` for `request` unless the request is over its rate limit; either way the
     /// answer carries the client's `RateLimit-*` headers.
-    async fn admit<E: Endpoint>(&self, endpoint: &E, mut request: Request) -> poem::Result<Response> {
+    async fn admit<E: Endpoint>(
+        &self,
+        endpoint: &E,
+        mut request: Request,
+    ) -> poem::Result<Response> {
         if !request.uri().path().starts_with("/api/") {
-            return endpoint.call(request).await.map(IntoResponse::into_response);
+            return endpoint
+                .call(request)
+                .await
+                .map(IntoResponse::into_response);
         }
         let credential = self.credential(&request);
         let quota = match &credential {
@@ -243,15 +256,23 @@ impl Gatekeeper {
             _ => client_address(&request)
                 .and_then(|address| self.0.per_address.take(Client::Address(address))),
         };
-        tracing::Span::current().record(
-            "token",
-            match &credential {
-                Credential::Token(token) => format!("{} ({})", token.id, token.name),
-                Credential::Anonymous { .. } => "-".to_owned(),
-                Credential::Unjudged => "unjudged".to_owned(),
-                Credential::Refused(_) => "refused".to_owned(),
-            },
-        );
+        let span = tracing::Span::current();
+        match &credential {
+            Credential::Token(token) => {
+                span.record("auth", "token");
+                span.record("token_id", token.id);
+                span.record("token_name", token.name.as_str());
+            }
+            Credential::Anonymous { .. } => {
+                span.record("auth", "anonymous");
+            }
+            Credential::Unjudged => {
+                span.record("auth", "unjudged");
+            }
+            Credential::Refused(why) => {
+                span.record("auth", tracing::field::debug(why));
+            }
+        }
         let mut response = match quota {
             Some(quota) if !quota.allowed => ApiError::RateLimited {
                 limit: quota.limit,

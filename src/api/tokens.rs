@@ -249,7 +249,11 @@ impl TokensApi {
     ///
     /// From now on the token is refused, by every instance within a second. Revoking a
     /// revoked token changes nothing.
-    #[oai(path = "/api/tokens/:id", method = "delete", operation_id = "revokeToken")]
+    #[oai(
+        path = "/api/tokens/:id",
+        method = "delete",
+        operation_id = "revokeToken"
+    )]
     async fn revoke(
         &self,
         _caller: Authorized<AdminTokens>,

@@ -86,8 +86,8 @@ macro_rules! domain_string_type {
                 match value {
                     Some(::serde_json::Value::String(raw)) => {
                         <$ty>::parse(&raw).map_err(|v: $crate::domain::Violation| {
-                        ::poem_openapi::types::ParseError::custom(v.message)
-                    })
+                            ::poem_openapi::types::ParseError::custom(v.message)
+                        })
                     }
                     other => Err(::poem_openapi::types::ParseError::expected_type(
                         other.unwrap_or_default(),

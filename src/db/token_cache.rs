@@ -59,13 +59,18 @@ type TokenRow = (
 /// The tokens, by the SHA-256 of their secrets; `None` until first read. Cheap to clone (one
 /// shared map).
 #[derive(Debug, Clone, Default)]
-pub struct TokenCache(Arc<RwLock<Option<HashMap<[u8; 32], Arc<CachedToken>>>>>);
+pub struct TokenCache(Arc<RwLock<Option<Tokens>>>);
+
+/// Every token by the SHA-256 of its secret.
+type Tokens = HashMap<[u8; 32], Arc<CachedToken>>;
 
 impl TokenCache {
     /// What `secret` is, as of the last reload.
     pub fn check(&self, secret: &TokenSecret) -> Verdict {
-        let lookup = |tokens: &Option<HashMap<[u8; 32], Arc<CachedToken>>>| {
-            tokens.as_ref().map(|tokens| tokens.get(&secret.hash()).cloned())
+        let lookup = |tokens: &Option<Tokens>| {
+            tokens
+                .as_ref()
+                .map(|tokens| tokens.get(&secret.hash()).cloned())
         };
         let found = match self.0.read() {
             Ok(tokens) => lookup(&tokens),

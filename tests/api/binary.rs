@@ -5,7 +5,7 @@ use std::{
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::mpsc,
+    sync::{Arc, Mutex, mpsc},
     time::{Duration, Instant},
 };
 
@@ -16,11 +16,16 @@ pub struct Running {
     /// The first-run token's secret, read from the file the start-up log names (empty when
     /// the log names none).
     pub token: String,
-    /// Every line logged until the service listened.
-    pub log: Vec<String>,
+    /// Every line logged so far (stdout and stderr), kept up to date.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Running {
+    /// Every line logged so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
     /// A client that sends the first-run token with every request.
     pub fn client(&self) -> reqwest::Client {
         crate::helpers::client_with_token(&self.token)
@@ -52,15 +57,28 @@ pub fn start(mut command: Command) -> Running {
         .spawn()
         .unwrap();
     let (lines_tx, lines) = mpsc::channel();
+    let log = Arc::new(Mutex::new(Vec::new()));
     let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
+    {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                log.lock().unwrap().push(line.clone());
+                let _ = lines_tx.send(line);
+            }
+        });
+    }
+    let stderr = child.stderr.take().unwrap();
+    {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                log.lock().unwrap().push(line);
+            }
+        });
+    }
     let mut psql = String::new();
     let mut token = String::new();
-    let mut log = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         let Ok(line) = lines.recv_timeout(Duration::from_secs(1)) else {
@@ -77,7 +95,6 @@ pub fn start(mut command: Command) -> Running {
             let path = rest.split(": open").next().unwrap();
             token = std::fs::read_to_string(path).unwrap().trim().to_owned();
         }
-        log.push(line.clone());
         if let Some((_, command)) = line.split_once("inspect it with: ") {
             psql = command
                 .split_whitespace()

@@ -171,13 +171,16 @@ fn operations_are_documented_with_stable_sdk_friendly_ids() {
         ids,
         [
             "createStudent",
+            "createToken",
             "deleteStudent",
             "exportStudents",
             "getHealth",
             "getReadiness",
             "getStudent",
             "listStudents",
+            "listTokens",
             "replaceStudent",
+            "revokeToken",
             "updateStudent"
         ]
     );

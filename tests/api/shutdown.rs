@@ -109,8 +109,13 @@ async fn sigkill_mid_writes_loses_no_acknowledged_write() {
     // The data directory's server recovers; every acknowledged student is there.
     let mut app = start_binary(&scratch.data_dir());
     let base = format!("http://127.0.0.1:{}", app.port);
-    let (students, _) =
-        walk_pages(&app.client(), &base, "/api/students?limit=100", async |_, _| {}).await;
+    let (students, _) = walk_pages(
+        &app.client(),
+        &base,
+        "/api/students?limit=100",
+        async |_, _| {},
+    )
+    .await;
     let listed: std::collections::HashSet<i64> = students
         .iter()
         .map(|student| student["id"].as_i64().unwrap())

@@ -6,12 +6,17 @@ from .field_error import FieldError
 from .grade import Grade
 from .health_status import HealthStatus
 from .problem import Problem
+from .scope import Scope
 from .student import Student
 from .student_create import StudentCreate
 from .student_page import StudentPage
 from .student_patch import StudentPatch
 from .student_replace import StudentReplace
 from .student_sort import StudentSort
+from .token import Token
+from .token_create import TokenCreate
+from .token_created import TokenCreated
+from .token_list import TokenList
 
 __all__ = (
     "CountMode",
@@ -20,10 +25,15 @@ __all__ = (
     "Grade",
     "HealthStatus",
     "Problem",
+    "Scope",
     "Student",
     "StudentCreate",
     "StudentPage",
     "StudentPatch",
     "StudentReplace",
     "StudentSort",
+    "Token",
+    "TokenCreate",
+    "TokenCreated",
+    "TokenList",
 )

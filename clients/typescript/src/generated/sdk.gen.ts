@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { CreateStudentData, CreateStudentErrors, CreateStudentResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, ExportStudentsData, ExportStudentsErrors, ExportStudentsResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses } from './types.gen.js';
+import type { CreateStudentData, CreateStudentErrors, CreateStudentResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, ExportStudentsData, ExportStudentsErrors, ExportStudentsResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -31,7 +31,11 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  * exports; when all of that half is in use the answer is a `503` `busy` problem with
  * `Retry-After`, and cheap requests are still served.
  */
-export const listStudents = <ThrowOnError extends boolean = false>(options?: Options<ListStudentsData, ThrowOnError>) => (options?.client ?? client).get<ListStudentsResponses, ListStudentsErrors, ThrowOnError>({ url: '/api/students', ...options });
+export const listStudents = <ThrowOnError extends boolean = false>(options?: Options<ListStudentsData, ThrowOnError>) => (options?.client ?? client).get<ListStudentsResponses, ListStudentsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/students',
+    ...options
+});
 
 /**
  * Create a student
@@ -40,6 +44,7 @@ export const listStudents = <ThrowOnError extends boolean = false>(options?: Opt
  * the stored student and its URL in `Location`. Every invalid field is reported at once.
  */
 export const createStudent = <ThrowOnError extends boolean = false>(options: Options<CreateStudentData, ThrowOnError>) => (options.client ?? client).post<CreateStudentResponses, CreateStudentErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/students',
     ...options,
     headers: {
@@ -60,21 +65,33 @@ export const createStudent = <ThrowOnError extends boolean = false>(options: Opt
  * (`503` `busy` when none is free), and ends, broken, if its client takes more than 30 s to
  * accept a chunk of 1,000 rows.
  */
-export const exportStudents = <ThrowOnError extends boolean = false>(options?: Options<ExportStudentsData, ThrowOnError>) => (options?.client ?? client).get<ExportStudentsResponses, ExportStudentsErrors, ThrowOnError>({ url: '/api/students/export', ...options });
+export const exportStudents = <ThrowOnError extends boolean = false>(options?: Options<ExportStudentsData, ThrowOnError>) => (options?.client ?? client).get<ExportStudentsResponses, ExportStudentsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/students/export',
+    ...options
+});
 
 /**
  * Delete a student
  *
  * Deletes the student with this `id`; `404` when there is none (so a repeated delete says so).
  */
-export const deleteStudent = <ThrowOnError extends boolean = false>(options: Options<DeleteStudentData, ThrowOnError>) => (options.client ?? client).delete<DeleteStudentResponses, DeleteStudentErrors, ThrowOnError>({ url: '/api/students/{id}', ...options });
+export const deleteStudent = <ThrowOnError extends boolean = false>(options: Options<DeleteStudentData, ThrowOnError>) => (options.client ?? client).delete<DeleteStudentResponses, DeleteStudentErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/students/{id}',
+    ...options
+});
 
 /**
  * Get a student
  *
  * Returns the student with this `id`, or `404` when there is none.
  */
-export const getStudent = <ThrowOnError extends boolean = false>(options: Options<GetStudentData, ThrowOnError>) => (options.client ?? client).get<GetStudentResponses, GetStudentErrors, ThrowOnError>({ url: '/api/students/{id}', ...options });
+export const getStudent = <ThrowOnError extends boolean = false>(options: Options<GetStudentData, ThrowOnError>) => (options.client ?? client).get<GetStudentResponses, GetStudentErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/students/{id}',
+    ...options
+});
 
 /**
  * Update some fields of a student
@@ -83,6 +100,7 @@ export const getStudent = <ThrowOnError extends boolean = false>(options: Option
  * e-mail address, and `null` for `name` or `grade` is refused. `{}` changes nothing.
  */
 export const updateStudent = <ThrowOnError extends boolean = false>(options: Options<UpdateStudentData, ThrowOnError>) => (options.client ?? client).patch<UpdateStudentResponses, UpdateStudentErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/students/{id}',
     ...options,
     headers: {
@@ -98,12 +116,52 @@ export const updateStudent = <ThrowOnError extends boolean = false>(options: Opt
  * `"email": null` removes the e-mail address.
  */
 export const replaceStudent = <ThrowOnError extends boolean = false>(options: Options<ReplaceStudentData, ThrowOnError>) => (options.client ?? client).put<ReplaceStudentResponses, ReplaceStudentErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/students/{id}',
     ...options,
     headers: {
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * List tokens
+ *
+ * The newest 1,000 tokens, newest first, revoked ones included; never a secret.
+ */
+export const listTokens = <ThrowOnError extends boolean = false>(options?: Options<ListTokensData, ThrowOnError>) => (options?.client ?? client).get<ListTokensResponses, ListTokensErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/tokens',
+    ...options
+});
+
+/**
+ * Create a token
+ *
+ * Makes a token with the scopes given and answers its secret, this once: only its hash
+ * is stored. A `tokens:admin` token may make tokens with any scope.
+ */
+export const createToken = <ThrowOnError extends boolean = false>(options: Options<CreateTokenData, ThrowOnError>) => (options.client ?? client).post<CreateTokenResponses, CreateTokenErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/tokens',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke a token
+ *
+ * From now on the token is refused, by every instance within a second. Revoking a
+ * revoked token changes nothing.
+ */
+export const revokeToken = <ThrowOnError extends boolean = false>(options: Options<RevokeTokenData, ThrowOnError>) => (options.client ?? client).delete<RevokeTokenResponses, RevokeTokenErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/tokens/{id}',
+    ...options
 });
 
 /**

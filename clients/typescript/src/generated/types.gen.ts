@@ -87,6 +87,11 @@ export type Problem = {
 };
 
 /**
+ * Something a token may do; each operation lists the one it needs.
+ */
+export type Scope = 'students:read' | 'students:write' | 'tokens:admin' | 'metrics:read';
+
+/**
  * Student
  *
  * A student as stored. `id`, `created_at` and `updated_at` are set by the server.
@@ -192,6 +197,85 @@ export type StudentReplace = {
 export type StudentSort = 'id' | '-id' | 'name' | '-name' | 'grade' | '-grade' | 'created_at' | '-created_at' | 'updated_at' | '-updated_at';
 
 /**
+ * Token
+ *
+ * A token as listed: never its secret.
+ */
+export type Token = {
+    /**
+     * What revoking names, and what logs carry.
+     */
+    readonly id: number;
+    /**
+     * What the token is for (`deploy bot`, `Ada's laptop`): the rules of a student's name.
+     */
+    name: string;
+    /**
+     * The secret's first characters, to recognise it.
+     */
+    display_prefix: string;
+    scopes: Array<Scope>;
+    readonly created_at: string;
+    /**
+     * When it stops working; `null`: never.
+     */
+    readonly expires_at: string | null;
+    /**
+     * About when it was last used (written at most once a minute); `null`: never.
+     */
+    readonly last_used_at: string | null;
+    /**
+     * When it was revoked; `null`: it was not.
+     */
+    readonly revoked_at: string | null;
+};
+
+/**
+ * TokenCreate
+ *
+ * A token to make. Unknown fields are refused with 422.
+ */
+export type TokenCreate = {
+    /**
+     * What the token is for (`deploy bot`, `Ada's laptop`): the rules of a student's name.
+     */
+    name: string;
+    /**
+     * What it may do: one or more scopes, each once.
+     */
+    scopes: Array<Scope>;
+    /**
+     * Days until it expires, 1–3650; omit it for a token that lasts until revoked.
+     */
+    expires_in_days?: number;
+};
+
+/**
+ * TokenCreated
+ *
+ * The secret of a new token, shown this once.
+ */
+export type TokenCreated = {
+    /**
+     * `Authorization: Bearer <secret>`. Only its hash is stored: it cannot be shown again.
+     */
+    secret: string;
+    token: Token;
+};
+
+/**
+ * TokenList
+ *
+ * Every token, newest first.
+ */
+export type TokenList = {
+    /**
+     * The newest 1,000 tokens, revoked ones included.
+     */
+    items: Array<Token>;
+};
+
+/**
  * Student
  *
  * A student as stored. `id`, `created_at` and `updated_at` are set by the server.
@@ -224,6 +308,48 @@ export type StudentPageWritable = {
      * How many students match the filter, across all pages; only with `count=exact`.
      */
     total?: number;
+};
+
+/**
+ * Token
+ *
+ * A token as listed: never its secret.
+ */
+export type TokenWritable = {
+    /**
+     * What the token is for (`deploy bot`, `Ada's laptop`): the rules of a student's name.
+     */
+    name: string;
+    /**
+     * The secret's first characters, to recognise it.
+     */
+    display_prefix: string;
+    scopes: Array<Scope>;
+};
+
+/**
+ * TokenCreated
+ *
+ * The secret of a new token, shown this once.
+ */
+export type TokenCreatedWritable = {
+    /**
+     * `Authorization: Bearer <secret>`. Only its hash is stored: it cannot be shown again.
+     */
+    secret: string;
+    token: TokenWritable;
+};
+
+/**
+ * TokenList
+ *
+ * Every token, newest first.
+ */
+export type TokenListWritable = {
+    /**
+     * The newest 1,000 tokens, revoked ones included.
+     */
+    items: Array<TokenWritable>;
 };
 
 export type ListStudentsData = {
@@ -278,9 +404,21 @@ export type ListStudentsData = {
 
 export type ListStudentsErrors = {
     /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
      * The request is well-formed but invalid; `errors` lists every bad field at once.
      */
     422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
     /**
      * An unexpected error on our side; details are logged, not returned.
      */
@@ -323,6 +461,14 @@ export type CreateStudentErrors = {
      */
     400: Problem;
     /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
      * The body took more than 10 seconds to arrive.
      */
     408: Problem;
@@ -342,6 +488,10 @@ export type CreateStudentErrors = {
      * The request is well-formed but invalid; `errors` lists every bad field at once.
      */
     422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
     /**
      * An unexpected error on our side; details are logged, not returned.
      */
@@ -407,9 +557,21 @@ export type ExportStudentsData = {
 
 export type ExportStudentsErrors = {
     /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
      * The request is well-formed but invalid; `errors` lists every bad field at once.
      */
     422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
     /**
      * An unexpected error on our side; details are logged, not returned.
      */
@@ -451,6 +613,14 @@ export type DeleteStudentData = {
 
 export type DeleteStudentErrors = {
     /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
      * No student has this id.
      */
     404: Problem;
@@ -462,6 +632,10 @@ export type DeleteStudentErrors = {
      * The request is well-formed but invalid; `errors` lists every bad field at once.
      */
     422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
     /**
      * An unexpected error on our side; details are logged, not returned.
      */
@@ -504,6 +678,14 @@ export type GetStudentData = {
 
 export type GetStudentErrors = {
     /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
      * No student has this id.
      */
     404: Problem;
@@ -511,6 +693,10 @@ export type GetStudentErrors = {
      * The request is well-formed but invalid; `errors` lists every bad field at once.
      */
     422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
     /**
      * An unexpected error on our side; details are logged, not returned.
      */
@@ -557,6 +743,14 @@ export type UpdateStudentErrors = {
      */
     400: Problem;
     /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
      * No student has this id.
      */
     404: Problem;
@@ -584,6 +778,10 @@ export type UpdateStudentErrors = {
      * The request is well-formed but invalid; `errors` lists every bad field at once.
      */
     422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
     /**
      * An unexpected error on our side; details are logged, not returned.
      */
@@ -630,6 +828,14 @@ export type ReplaceStudentErrors = {
      */
     400: Problem;
     /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
      * No student has this id.
      */
     404: Problem;
@@ -658,6 +864,10 @@ export type ReplaceStudentErrors = {
      */
     422: Problem;
     /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
      * An unexpected error on our side; details are logged, not returned.
      */
     500: Problem;
@@ -677,6 +887,162 @@ export type ReplaceStudentResponses = {
 };
 
 export type ReplaceStudentResponse = ReplaceStudentResponses[keyof ReplaceStudentResponses];
+
+export type ListTokensData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/tokens';
+};
+
+export type ListTokensErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type ListTokensError = ListTokensErrors[keyof ListTokensErrors];
+
+export type ListTokensResponses = {
+    /**
+     * The tokens, newest first.
+     */
+    200: TokenList;
+};
+
+export type ListTokensResponse = ListTokensResponses[keyof ListTokensResponses];
+
+export type CreateTokenData = {
+    body: TokenCreate;
+    path?: never;
+    query?: never;
+    url: '/api/tokens';
+};
+
+export type CreateTokenErrors = {
+    /**
+     * The body is not valid JSON.
+     */
+    400: Problem;
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * The body took more than 10 seconds to arrive.
+     */
+    408: Problem;
+    /**
+     * The body is larger than 64 KiB.
+     */
+    413: Problem;
+    /**
+     * The body is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type CreateTokenError = CreateTokenErrors[keyof CreateTokenErrors];
+
+export type CreateTokenResponses = {
+    /**
+     * The token was made; `secret` is shown only now.
+     */
+    201: TokenCreated;
+};
+
+export type CreateTokenResponse = CreateTokenResponses[keyof CreateTokenResponses];
+
+export type RevokeTokenData = {
+    body?: never;
+    path: {
+        /**
+         * The token's id.
+         */
+        id: number;
+    };
+    query?: never;
+    url: '/api/tokens/{id}';
+};
+
+export type RevokeTokenErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No token has this id.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type RevokeTokenError = RevokeTokenErrors[keyof RevokeTokenErrors];
+
+export type RevokeTokenResponses = {
+    /**
+     * The token is revoked (or already was): every instance refuses it within a second.
+     */
+    204: void;
+};
+
+export type RevokeTokenResponse = RevokeTokenResponses[keyof RevokeTokenResponses];
 
 export type GetHealthData = {
     body?: never;

@@ -80,10 +80,25 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_200 = response.text
         return response_200
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
 
     if response.status_code == 500:
         response_500 = Problem.from_dict(response.json())
@@ -112,7 +127,7 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     format_: ExportFormat | Unset = UNSET,
     grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
@@ -178,7 +193,7 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     format_: ExportFormat | Unset = UNSET,
     grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
@@ -239,7 +254,7 @@ def sync(
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     format_: ExportFormat | Unset = UNSET,
     grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
@@ -303,7 +318,7 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     format_: ExportFormat | Unset = UNSET,
     grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,

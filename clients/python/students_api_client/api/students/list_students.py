@@ -88,10 +88,25 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
 
     if response.status_code == 500:
         response_500 = Problem.from_dict(response.json())
@@ -122,7 +137,7 @@ def _build_response(
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,
@@ -196,7 +211,7 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,
@@ -265,7 +280,7 @@ def sync(
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,
@@ -337,7 +352,7 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     grade: list[Grade] | Unset = UNSET,
     email: str | Unset = UNSET,
     has_email: bool | Unset = UNSET,

@@ -1,0 +1,517 @@
+//! Who may call what: every operation against every kind of credential, the challenges, the
+//! rate limits, anonymous reads, revocation across instances, and secrets kept out of logs.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, Method, Response};
+use serde_json::{Value, json};
+use students_api::{
+    db,
+    domain::{SCOPES, Scope, TokenName, TokenSecret},
+    startup::Application,
+};
+
+use crate::{
+    binary::{Scratch, signal, start, start_binary},
+    helpers::{
+        TestApp, assert_problem, client_with_token, fresh_database_url, serve, spawn_app,
+        spawn_app_with, test_config,
+    },
+};
+
+/// A token made in the app's database, with its record's id.
+async fn token_with(app: &TestApp, scopes: &[Scope]) -> (i64, String) {
+    let name = TokenName::parse("auth test").unwrap();
+    let (record, secret) = db::create_token(&app.pool, &name, scopes, None)
+        .await
+        .unwrap();
+    (record.id, secret.expose().to_owned())
+}
+
+/// Waits (up to 2 s) until `client`'s `GET path` answers `status`: the service's token cache
+/// follows the table through NOTIFY.
+async fn until_status(app: &TestApp, client: &Client, path: &str, status: u16) -> Duration {
+    let started = Instant::now();
+    loop {
+        let got = client.get(app.url(path)).send().await.unwrap().status();
+        if got == status {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{path} still answers {got}, not {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A valid request for `operation`, on fresh data where it consumes some (a student to
+/// delete, a token to revoke). Panics on an operation it does not know: a new operation must
+/// join this table.
+async fn request_for(app: &TestApp, operation: &str) -> (Method, String, Option<Value>) {
+    let student = || async {
+        let student = app.create_student("Subject", "B", None).await;
+        format!("/api/students/{}", student["id"])
+    };
+    match operation {
+        "listStudents" => (Method::GET, "/api/students".into(), None),
+        "exportStudents" => (Method::GET, "/api/students/export".into(), None),
+        "getStudent" => (Method::GET, student().await, None),
+        "createStudent" => (
+            Method::POST,
+            "/api/students".into(),
+            Some(json!({"name": "New", "grade": "A"})),
+        ),
+        "replaceStudent" => (
+            Method::PUT,
+            student().await,
+            Some(json!({"name": "Replaced", "grade": "C", "email": null})),
+        ),
+        "updateStudent" => (Method::PATCH, student().await, Some(json!({"grade": "A"}))),
+        "deleteStudent" => (Method::DELETE, student().await, None),
+        "createToken" => (
+            Method::POST,
+            "/api/tokens".into(),
+            Some(json!({"name": "made", "scopes": ["students:read"]})),
+        ),
+        "listTokens" => (Method::GET, "/api/tokens".into(), None),
+        "revokeToken" => {
+            let (id, _) = token_with(app, &[Scope::StudentsRead]).await;
+            (Method::DELETE, format!("/api/tokens/{id}"), None)
+        }
+        "getHealth" => (Method::GET, "/healthz".into(), None),
+        "getReadiness" => (Method::GET, "/readyz".into(), None),
+        other => panic!("no request for {other}: add it to this table"),
+    }
+}
+
+async fn send(app: &TestApp, operation: &str, authorization: Option<&str>) -> Response {
+    let (method, path, body) = request_for(app, operation).await;
+    let mut request = app.anonymous.request(method, app.url(&path));
+    if let Some(authorization) = authorization {
+        request = request.header("authorization", authorization);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn every_operation_answers_every_kind_of_credential_as_declared() {
+    let app = spawn_app().await;
+    let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
+
+    let (_, reader) = token_with(&app, &[Scope::StudentsRead]).await;
+    let (_, writer) = token_with(&app, &[Scope::StudentsWrite]).await;
+    let (_, admin) = token_with(&app, &[Scope::TokensAdmin]).await;
+    let (expired_id, expired) = token_with(&app, &[Scope::StudentsRead]).await;
+    sqlx::query(
+        "UPDATE api_tokens SET created_at = now() - interval '2 days', \
+         expires_at = now() - interval '1 day' WHERE id = $1",
+    )
+    .bind(expired_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (revoked_id, revoked) = token_with(&app, &SCOPES).await;
+    db::revoke_token(&app.pool, revoked_id).await.unwrap();
+    until_status(&app, &client_with_token(&revoked), "/api/students", 401).await;
+    until_status(&app, &client_with_token(&reader), "/api/students", 200).await;
+
+    let mut mistyped = app.token.clone().into_bytes();
+    mistyped[10] = if mistyped[10] == b'a' { b'b' } else { b'a' };
+    let mistyped = String::from_utf8(mistyped).unwrap();
+    let unknown = TokenSecret::generate().unwrap().expose().to_owned();
+
+    let mut checked = 0;
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap();
+            let declared: Vec<&str> = operation["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let Some(needed) = operation["security"][0]["bearerAuth"][0].as_str() else {
+                // Public: no credential needed, and a bad one is not looked at.
+                for authorization in [None, Some("Bearer nonsense")] {
+                    let response = send(&app, id, authorization).await;
+                    assert_eq!(response.status(), 200, "{id} is public");
+                }
+                continue;
+            };
+            let challenge = |response: &Response| {
+                response.headers()["www-authenticate"]
+                    .to_str()
+                    .unwrap()
+                    .to_owned()
+            };
+            // No credential, or not a bearer one: 401 naming only the realm.
+            for authorization in [None, Some("Basic dXNlcjpwYXNz")] {
+                let response = send(&app, id, authorization).await;
+                assert_eq!(
+                    challenge(&response),
+                    "Bearer realm=\"students-api\"",
+                    "{id}"
+                );
+                let problem = assert_problem(response, 401).await;
+                assert_eq!(problem["type"], "urn:students-api:problem:unauthorized");
+                assert!(
+                    problem["detail"].as_str().unwrap().contains(needed),
+                    "{id}: the scope needed is named: {problem}"
+                );
+            }
+            // A token that is malformed, mistyped, unknown, expired or revoked.
+            for (token, why) in [
+                ("hello", "not an API token"),
+                (mistyped.as_str(), "checksum"),
+                (unknown.as_str(), "no such token"),
+                (expired.as_str(), "expired"),
+                (revoked.as_str(), "revoked"),
+            ] {
+                let response = send(&app, id, Some(&format!("Bearer {token}"))).await;
+                let challenge = challenge(&response);
+                assert!(
+                    challenge.starts_with(
+                        "Bearer realm=\"students-api\", error=\"invalid_token\", error_description=\""
+                    ) && challenge.contains(why),
+                    "{id}, {why}: {challenge}"
+                );
+                let problem = assert_problem(response, 401).await;
+                assert_eq!(problem["type"], "urn:students-api:problem:invalid-token");
+                assert!(
+                    !problem.to_string().contains(token),
+                    "{id}: no secret echoed"
+                );
+            }
+            // Valid tokens: the one with the scope is served, the others are 403.
+            for (token, holds) in [
+                (&reader, "students:read"),
+                (&writer, "students:write"),
+                (&admin, "tokens:admin"),
+            ] {
+                let response = send(&app, id, Some(&format!("Bearer {token}"))).await;
+                let status = response.status().as_u16();
+                if holds == needed {
+                    assert!(
+                        (200..300).contains(&status),
+                        "{method} {path} with {holds}: {status}"
+                    );
+                    assert!(declared.contains(&status.to_string().as_str()));
+                } else {
+                    assert_eq!(
+                        challenge(&response),
+                        format!(
+                            "Bearer realm=\"students-api\", error=\"insufficient_scope\", \
+                             scope=\"{needed}\""
+                        ),
+                        "{id} with {holds}"
+                    );
+                    let problem = assert_problem(response, 403).await;
+                    assert_eq!(
+                        problem["type"],
+                        "urn:students-api:problem:insufficient-scope"
+                    );
+                    assert!(problem["detail"].as_str().unwrap().contains(needed));
+                }
+            }
+            for status in ["401", "403", "429"] {
+                assert!(declared.contains(&status), "{id} declares {status}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 10, "every protected operation was tried");
+    // Of the 11 creates sent, only the one with `students:write` wrote a row.
+    let created: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE name = 'New'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(created, 1);
+}
+
+#[tokio::test]
+async fn anonymous_reads_open_reads_only_and_never_excuse_a_bad_token() {
+    let app = spawn_app_with(|config| config.auth_anonymous_read = true).await;
+    app.create_student("Visible", "A", None).await;
+    let list = app
+        .anonymous
+        .get(app.url("/api/students"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 200);
+    let export = app
+        .anonymous
+        .get(app.url("/api/students/export"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    let write = app
+        .anonymous
+        .post(app.url("/api/students"))
+        .json(&json!({"name": "Sneaky", "grade": "A"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(write, 401).await;
+    let tokens = app
+        .anonymous
+        .get(app.url("/api/tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(tokens, 401).await;
+    let bad = client_with_token("sat_typo")
+        .get(app.url("/api/students"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(bad, 401).await;
+}
+
+#[tokio::test]
+async fn brute_force_from_one_address_meets_429_and_a_valid_token_is_counted_apart() {
+    let app = spawn_app_with(|config| config.rate_limit_anonymous_per_minute = 5).await;
+    let guess = || {
+        let secret = TokenSecret::generate().unwrap();
+        client_with_token(secret.expose())
+    };
+    for left in (0..5).rev() {
+        let response = guess().get(app.url("/api/students")).send().await.unwrap();
+        assert_eq!(response.headers()["ratelimit-limit"], "5");
+        assert_eq!(
+            response.headers()["ratelimit-remaining"],
+            left.to_string().as_str()
+        );
+        assert_problem(response, 401).await;
+    }
+    for client in [guess(), guess(), app.anonymous.clone()] {
+        let response = client.get(app.url("/api/students")).send().await.unwrap();
+        let reset: u64 = response.headers()["ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&reset), "{reset}");
+        assert_eq!(
+            response.headers()["retry-after"],
+            reset.to_string().as_str()
+        );
+        assert_eq!(response.headers()["ratelimit-remaining"], "0");
+        let problem = assert_problem(response, 429).await;
+        assert_eq!(problem["type"], "urn:students-api:problem:rate-limited");
+        assert!(problem["detail"].as_str().unwrap().contains("address"));
+    }
+    // A caller with a valid token is counted by its token, not by the address.
+    let ok = app.get("/api/students").await;
+    assert_eq!(ok.status(), 200);
+    // Liveness and the docs are not limited.
+    assert_eq!(
+        app.anonymous
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn each_token_has_its_own_limit() {
+    let app = spawn_app_with(|config| config.rate_limit_per_minute = 3).await;
+    for left in ["2", "1", "0"] {
+        let response = app.get("/api/students").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["ratelimit-remaining"], left);
+    }
+    let over = app.get("/api/students").await;
+    let problem = assert_problem(over, 429).await;
+    assert!(problem["detail"].as_str().unwrap().contains("token"));
+    let (_, other) = token_with(&app, &[Scope::StudentsRead]).await;
+    let other = client_with_token(&other);
+    until_status(&app, &other, "/api/students", 200).await;
+}
+
+#[tokio::test]
+async fn tokens_are_made_listed_and_revoked_over_http_and_the_secret_is_shown_once() {
+    let app = spawn_app().await;
+    let made = app
+        .client
+        .post(app.url("/api/tokens"))
+        .json(&json!({"name": "dashboard", "scopes": ["students:read"], "expires_in_days": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let made: Value = made.json().await.unwrap();
+    let secret = made["secret"].as_str().unwrap().to_owned();
+    assert!(TokenSecret::parse(&secret).is_ok());
+    assert_eq!(made["token"]["scopes"], json!(["students:read"]));
+    assert_eq!(made["token"]["display_prefix"], &secret[..8]);
+    assert!(made["token"]["expires_at"].is_string());
+
+    let reader = client_with_token(&secret);
+    until_status(&app, &reader, "/api/students", 200).await;
+
+    let listed: Value = app.get("/api/tokens").await.json().await.unwrap();
+    assert!(!listed.to_string().contains(&secret), "no secret in a list");
+    let id = made["token"]["id"].as_i64().unwrap();
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == id && t["revoked_at"].is_null())
+    );
+
+    // Bad bodies are 422s naming each field.
+    let bad = app
+        .client
+        .post(app.url("/api/tokens"))
+        .json(&json!({"name": "", "scopes": [], "expires_in_days": 0}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(bad, 422).await;
+    let locations: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["location"].as_str().unwrap())
+        .collect();
+    assert_eq!(locations, ["/name", "/scopes", "/expires_in_days"]);
+
+    let revoked = app
+        .client
+        .delete(app.url(&format!("/api/tokens/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    until_status(&app, &reader, "/api/students", 401).await;
+    // Again: still 204; an unknown id is a 404 problem.
+    let again = app
+        .client
+        .delete(app.url(&format!("/api/tokens/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 204);
+    let missing = app
+        .client
+        .delete(app.url("/api/tokens/999999"))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(missing, 404).await;
+    assert_eq!(problem["type"], "urn:students-api:problem:token-not-found");
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_by_another_instance_within_a_second() {
+    let first = spawn_app().await;
+    let url = first.database_url().unwrap().to_owned();
+    let second = serve(Application::build(test_config(Some(url))).await.unwrap()).await;
+    let (id, secret) = token_with(&first, &[Scope::StudentsRead]).await;
+    let holder = client_with_token(&secret);
+    until_status(&second, &holder, "/api/students", 200).await;
+
+    let revoked = first
+        .client
+        .delete(first.url(&format!("/api/tokens/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    let took = until_status(&second, &holder, "/api/students", 401).await;
+    println!("the second instance refused the revoked token after {took:?}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+}
+
+#[tokio::test]
+async fn the_first_run_token_works_in_the_docs_flow_and_no_secret_reaches_the_log() {
+    let scratch = Scratch::new("first-run-token");
+    let data_dir = scratch.data_dir();
+    let mut app = start_binary(&data_dir);
+    let token_file = data_dir.join("first-token");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&token_file).unwrap().permissions(),
+    );
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "only its owner may read the token file"
+    );
+    let startup = app.log().join("\n");
+    assert!(startup.contains("/docs, click Authorize"), "{startup}");
+
+    // Swagger UI's flow: the page, then a request with the pasted token.
+    let base = format!("http://127.0.0.1:{}", app.port);
+    let docs = reqwest::get(format!("{base}/docs")).await.unwrap();
+    assert_eq!(docs.status(), 200);
+    let client = app.client();
+    let created = client
+        .post(format!("{base}/api/students"))
+        .json(&json!({"name": "First", "grade": "A"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    // An anonymous delete is a 401 problem.
+    let anonymous = Client::new()
+        .delete(format!("{base}/api/students/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    // Failures that carry secrets: a mistyped one, an unknown one.
+    let unknown = TokenSecret::generate().unwrap().expose().to_owned();
+    for secret in [format!("{}x", &app.token[..31]), unknown.clone()] {
+        let refused = client_with_token(&secret)
+            .get(format!("{base}/api/students"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+    }
+    signal(&app.child, "-TERM");
+    assert!(app.child.wait().unwrap().success());
+
+    let log = app.log().join("\n");
+    for secret in [&app.token, &unknown] {
+        assert!(!log.contains(secret.as_str()), "a secret reached the log");
+    }
+    assert!(
+        log.contains("auth=\"token\" token_id=1 token_name=\"first-run token\""),
+        "each request's log line names its token: {log}"
+    );
+}
+
+#[tokio::test]
+async fn with_its_own_database_the_service_invents_no_token_and_says_how_to_make_one() {
+    let url = fresh_database_url();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_students-api"));
+    command.env("DATABASE_URL", &url);
+    let mut app = start(command);
+    assert!(app.token.is_empty(), "no first-run token with DATABASE_URL");
+    let log = app.log().join("\n");
+    assert!(log.contains("students-api token create"), "{log}");
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    assert_eq!(make_token_count(&pool).await, 0);
+    pool.close().await;
+    signal(&app.child, "-TERM");
+    app.child.wait().unwrap();
+    crate::helpers::drop_database(&url);
+}
+
+async fn make_token_count(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM api_tokens")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
