@@ -13,7 +13,7 @@ use crate::{
         contract::{example_of, example_problem, statuses},
         health::HealthApi,
         students::{StudentsApi, grade_variant_names, sort_variant_names},
-        tokens::TokensApi,
+        tokens::{TokensApi, scope_variant_names},
     },
     domain::Scope,
     error::{ApiError, AuthFailure, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES},
@@ -279,6 +279,7 @@ fn build_document() -> Value {
     publish_problem_examples(&mut document);
     for (schema, names) in [
         ("Grade", grade_variant_names()),
+        ("Scope", scope_variant_names()),
         ("StudentSort", sort_variant_names()),
     ] {
         if let Some(Value::Object(schema)) =

@@ -54,6 +54,15 @@ domain_string_type!(
     )
 );
 
+/// Identifiers for the `Scope` values in generated code (`students:read` → `STUDENTS_READ`),
+/// published as `x-enum-varnames`.
+pub fn scope_variant_names() -> Vec<String> {
+    SCOPES
+        .iter()
+        .map(|s| s.as_str().replace(':', "_").to_ascii_uppercase())
+        .collect()
+}
+
 /// A token to make. Unknown fields are refused with 422.
 #[derive(Debug, Clone, Object)]
 #[oai(deny_unknown_fields, example)]

@@ -98,7 +98,7 @@ async fn hosts_outside_allowed_hosts_missing_or_repeated_are_a_400_problem() {
     for host in ["localhost:3000", "LOCALHOST", "127.0.0.1:9", "[::1]:80"] {
         let request =
             format!("GET /api/students HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-        let answer = raw(&app, request.as_bytes()).await;
+        let answer = raw(&app, &app.authorized(request.as_bytes())).await;
         assert!(answer.starts_with("HTTP/1.1 200"), "{host}: {answer}");
     }
     // Probes address the pod: liveness and readiness answer any host.
@@ -115,14 +115,18 @@ async fn allowed_hosts_can_name_a_domain_or_allow_any() {
     let app = spawn_app_with(|config| config.allowed_hosts = vec!["api.example.com".into()]).await;
     let ok = raw(
         &app,
-        b"GET /api/students HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n",
+        &app.authorized(
+            b"GET /api/students HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n",
+        ),
     )
     .await;
     assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
     let any = spawn_app_with(|config| config.allowed_hosts = vec!["*".into()]).await;
     let ok = raw(
         &any,
-        b"GET /api/students HTTP/1.1\r\nHost: whatever.test\r\nConnection: close\r\n\r\n",
+        &any.authorized(
+            b"GET /api/students HTTP/1.1\r\nHost: whatever.test\r\nConnection: close\r\n\r\n",
+        ),
     )
     .await;
     assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");

@@ -10,8 +10,11 @@ import os
 
 import pytest
 
-from students_api_client import Client
+import time
+
+from students_api_client import AuthenticatedClient, Client
 from students_api_client.api.health import get_health, get_readiness
+from students_api_client.api.tokens import create_token, list_tokens, revoke_token
 from students_api_client.api.students import (
     create_student,
     delete_student,
@@ -23,11 +26,14 @@ from students_api_client.api.students import (
 from students_api_client.models import (
     Grade,
     Problem,
+    Scope,
     Student,
     StudentCreate,
     StudentPage,
     StudentPatch,
     StudentReplace,
+    TokenCreate,
+    TokenCreated,
 )
 from students_api_client.types import UNSET
 
@@ -39,26 +45,68 @@ def fresh_email(name: str) -> str:
     return f"{name}.py.{os.getpid()}.{next(_counter)}@example.com"
 
 
+def server() -> tuple[str, str]:
+    url, token = os.environ.get("STUDENTS_API_URL"), os.environ.get("STUDENTS_API_TOKEN")
+    if not url or not token:
+        pytest.fail("STUDENTS_API_URL/TOKEN are not set: run the tests through clients/with-server")
+    return url, token
+
+
 @pytest.fixture(scope="session")
-def client() -> Client:
-    url = os.environ.get("STUDENTS_API_URL")
-    if not url:
-        pytest.fail("STUDENTS_API_URL is not set: run the tests through clients/with-server")
-    return Client(base_url=url, raise_on_unexpected_status=True)
+def client() -> AuthenticatedClient:
+    url, token = server()
+    return AuthenticatedClient(base_url=url, token=token, raise_on_unexpected_status=True)
 
 
-def create(client: Client, name: str, email: str | None = None) -> Student:
+def eventually(check) -> None:
+    """Retries `check` for up to 2 s: a token made or revoked reaches the server's cache a few ms later."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < 2, "not within 2 s"
+        time.sleep(0.01)
+
+
+def test_without_a_token_a_typed_401_and_without_the_scope_a_typed_403_naming_it(
+    client: AuthenticatedClient,
+) -> None:
+    url, _ = server()
+    refused = list_students.sync_detailed(client=Client(base_url=url))
+    assert refused.status_code == 401
+    assert isinstance(refused.parsed, Problem)
+    assert refused.parsed.type_ == "urn:students-api:problem:unauthorized"
+
+    made = create_token.sync(
+        client=client, body=TokenCreate(name="python sdk reader", scopes=[Scope.STUDENTS_READ])
+    )
+    assert isinstance(made, TokenCreated), made
+    reader = AuthenticatedClient(base_url=url, token=made.secret)
+    eventually(lambda: list_students.sync_detailed(client=reader).status_code == 200)
+    forbidden = create_student.sync_detailed(
+        client=reader, body=StudentCreate(name="Not allowed", grade=Grade.A)
+    )
+    assert forbidden.status_code == 403
+    assert isinstance(forbidden.parsed, Problem)
+    assert forbidden.parsed.type_ == "urn:students-api:problem:insufficient-scope"
+    assert "students:write" in forbidden.parsed.detail
+
+    listed = list_tokens.sync(client=client)
+    assert any(token.id == made.token.id for token in listed.items)
+    assert revoke_token.sync_detailed(made.token.id, client=client).status_code == 204
+    eventually(lambda: list_students.sync_detailed(client=reader).status_code == 401)
+
+
+def create(client: AuthenticatedClient, name: str, email: str | None = None) -> Student:
     student = create_student.sync(client=client, body=StudentCreate(name=name, grade=Grade.B, email=email))
     assert isinstance(student, Student), student
     return student
 
 
-def test_health_and_readiness_answer_ok(client: Client) -> None:
+def test_health_and_readiness_answer_ok(client: AuthenticatedClient) -> None:
     assert get_health.sync(client=client).status == "ok"
     assert get_readiness.sync(client=client).status == "ok"
 
 
-def test_create_read_replace_patch_and_delete_a_student(client: Client) -> None:
+def test_create_read_replace_patch_and_delete_a_student(client: AuthenticatedClient) -> None:
     email = fresh_email("Ada")
     created = create_student.sync_detailed(
         client=client,
@@ -100,7 +148,7 @@ def test_create_read_replace_patch_and_delete_a_student(client: Client) -> None:
     assert (gone.status, gone.type_) == (404, "urn:students-api:problem:student-not-found")
 
 
-def test_walking_the_list_with_cursors_returns_every_student_exactly_once(client: Client) -> None:
+def test_walking_the_list_with_cursors_returns_every_student_exactly_once(client: AuthenticatedClient) -> None:
     created = {create(client, f"Walker {i}").id for i in range(7)}
     seen: list[int] = []
     cursor: str | None = None
@@ -117,7 +165,7 @@ def test_walking_the_list_with_cursors_returns_every_student_exactly_once(client
     assert seen == sorted(seen), "in id order"
 
 
-def test_a_422_surfaces_every_bad_field_as_a_typed_problem(client: Client) -> None:
+def test_a_422_surfaces_every_bad_field_as_a_typed_problem(client: AuthenticatedClient) -> None:
     response = create_student.sync_detailed(
         client=client, body=StudentCreate(name="   ", grade=Grade.A, email="not-an-email")
     )
@@ -129,7 +177,7 @@ def test_a_422_surfaces_every_bad_field_as_a_typed_problem(client: Client) -> No
     assert sorted(error.location for error in problem.errors) == ["/email", "/name"]
 
 
-def test_a_409_names_the_conflicting_field(client: Client) -> None:
+def test_a_409_names_the_conflicting_field(client: AuthenticatedClient) -> None:
     email = fresh_email("grace")
     create(client, "Grace Hopper", email)
     problem = create_student.sync(client=client, body=StudentCreate(name="Grace Two", grade=Grade.C, email=email))

@@ -706,65 +706,6 @@ pub mod types {
                 })
         }
     }
-    ///Something a token may do; each operation lists the one it needs.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-    )]
-    pub enum Scope {
-        #[serde(rename = "students:read")]
-        StudentsRead,
-        #[serde(rename = "students:write")]
-        StudentsWrite,
-        #[serde(rename = "tokens:admin")]
-        TokensAdmin,
-        #[serde(rename = "metrics:read")]
-        MetricsRead,
-    }
-    impl ::std::fmt::Display for Scope {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::StudentsRead => f.write_str("students:read"),
-                Self::StudentsWrite => f.write_str("students:write"),
-                Self::TokensAdmin => f.write_str("tokens:admin"),
-                Self::MetricsRead => f.write_str("metrics:read"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for Scope {
-        type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "students:read" => Ok(Self::StudentsRead),
-                "students:write" => Ok(Self::StudentsWrite),
-                "tokens:admin" => Ok(Self::TokensAdmin),
-                "metrics:read" => Ok(Self::MetricsRead),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for Scope {
-        type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for Scope {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///A student as stored. `id`, `created_at` and `updated_at` are set by the server.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Student {
@@ -1455,7 +1396,7 @@ pub mod types {
         ///When it was revoked; `null`: it was not.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub revoked_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        pub scopes: ::std::vec::Vec<Scope>,
+        pub scopes: ::std::vec::Vec<crate::types::Scope>,
     }
     impl Token {
         pub fn builder() -> builder::Token {
@@ -1472,7 +1413,7 @@ pub mod types {
         ///What the token is for (`deploy bot`, `Ada's laptop`): the rules of a student's name.
         pub name: TokenCreateName,
         ///What it may do: one or more scopes, each once.
-        pub scopes: ::std::vec::Vec<Scope>,
+        pub scopes: ::std::vec::Vec<crate::types::Scope>,
     }
     impl TokenCreate {
         pub fn builder() -> builder::TokenCreate {
@@ -2466,7 +2407,8 @@ pub mod types {
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
-            scopes: ::std::result::Result<::std::vec::Vec<super::Scope>, ::std::string::String>,
+            scopes:
+                ::std::result::Result<::std::vec::Vec<crate::types::Scope>, ::std::string::String>,
         }
         impl ::std::default::Default for Token {
             fn default() -> Self {
@@ -2561,7 +2503,7 @@ pub mod types {
             }
             pub fn scopes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Scope>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<crate::types::Scope>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.scopes = value
@@ -2608,7 +2550,8 @@ pub mod types {
                 ::std::string::String,
             >,
             name: ::std::result::Result<super::TokenCreateName, ::std::string::String>,
-            scopes: ::std::result::Result<::std::vec::Vec<super::Scope>, ::std::string::String>,
+            scopes:
+                ::std::result::Result<::std::vec::Vec<crate::types::Scope>, ::std::string::String>,
         }
         impl ::std::default::Default for TokenCreate {
             fn default() -> Self {
@@ -2642,7 +2585,7 @@ pub mod types {
             }
             pub fn scopes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Scope>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<crate::types::Scope>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.scopes = value
@@ -2862,6 +2805,51 @@ pub mod types {
                 "C-" => Ok(Self::CMinus),
                 "D" => Ok(Self::D),
                 "F" => Ok(Self::F),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    ///Something a token may do; each operation lists the one it needs.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum Scope {
+        #[serde(rename = "students:read")]
+        StudentsRead,
+        #[serde(rename = "students:write")]
+        StudentsWrite,
+        #[serde(rename = "tokens:admin")]
+        TokensAdmin,
+        #[serde(rename = "metrics:read")]
+        MetricsRead,
+    }
+    impl ::std::fmt::Display for Scope {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(match self {
+                Self::StudentsRead => "students:read",
+                Self::StudentsWrite => "students:write",
+                Self::TokensAdmin => "tokens:admin",
+                Self::MetricsRead => "metrics:read",
+            })
+        }
+    }
+    impl ::std::str::FromStr for Scope {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "students:read" => Ok(Self::StudentsRead),
+                "students:write" => Ok(Self::StudentsWrite),
+                "tokens:admin" => Ok(Self::TokensAdmin),
+                "metrics:read" => Ok(Self::MetricsRead),
                 _ => Err("invalid value".into()),
             }
         }
@@ -4683,4 +4671,24 @@ pub mod builder {
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
     pub use self::super::Client;
+}
+impl Client {
+    /// A client that sends `Authorization: Bearer <token>` (an API token, `sat_…`) with
+    /// every request, with the timeouts of [`Client::new`].
+    pub fn with_token(
+        baseurl: &str,
+        token: &str,
+    ) -> ::std::result::Result<Self, ::std::boxed::Box<dyn ::std::error::Error + Send + Sync>> {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))?;
+        value.set_sensitive(true);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        let timeout = ::std::time::Duration::from_secs(15u64);
+        let client = reqwest::ClientBuilder::new()
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .default_headers(headers)
+            .build()?;
+        Ok(Self::new_with_client(baseurl, client))
+    }
 }

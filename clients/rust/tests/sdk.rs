@@ -12,16 +12,81 @@ use std::{
 use students_api_client::{
     Client, Error,
     types::{
-        CreateStudentIdempotencyKey, ExportFormat, Grade, ListStudentsCursor, Problem, Student,
-        StudentCreate, StudentCreateEmail, StudentCreateName, StudentPatch, StudentReplace,
-        StudentSort,
+        CreateStudentIdempotencyKey, ExportFormat, Grade, ListStudentsCursor, Problem, Scope,
+        Student, StudentCreate, StudentCreateEmail, StudentCreateName, StudentPatch,
+        StudentReplace, StudentSort, TokenCreate,
     },
 };
 
+fn url() -> String {
+    std::env::var("STUDENTS_API_URL")
+        .expect("STUDENTS_API_URL is not set: run the tests through clients/with-server")
+}
+
+/// A client with the server's token of every scope (`STUDENTS_API_TOKEN`).
 fn client() -> Client {
-    let url = std::env::var("STUDENTS_API_URL")
-        .expect("STUDENTS_API_URL is not set: run the tests through clients/with-server");
-    Client::new(&url)
+    let token = std::env::var("STUDENTS_API_TOKEN")
+        .expect("STUDENTS_API_TOKEN is not set: run the tests through clients/with-server");
+    Client::with_token(&url(), &token).unwrap()
+}
+
+/// Waits (up to 2 s) until `check` holds: a token made or revoked reaches the server's token
+/// cache through a database notification, a few milliseconds later.
+async fn eventually(mut check: impl AsyncFnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(started.elapsed().as_secs() < 2, "not within 2 s");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn without_a_token_a_typed_401_and_without_the_scope_a_typed_403_naming_it() {
+    let anonymous = Client::new(&url());
+    let refused = problem(anonymous.list_students().send().await);
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.type_, "urn:students-api:problem:unauthorized");
+
+    // A read-only token, made (and later revoked) through the SDK.
+    let made = client()
+        .create_token()
+        .body(TokenCreate {
+            name: "rust sdk reader".parse().unwrap(),
+            scopes: vec![Scope::StudentsRead],
+            expires_in_days: None,
+        })
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(made.token.scopes, [Scope::StudentsRead]);
+    let reader = Client::with_token(&url(), &made.secret).unwrap();
+    eventually(async || reader.list_students().send().await.is_ok()).await;
+    let body = StudentCreate {
+        name: "Not allowed".parse().unwrap(),
+        grade: Grade::A,
+        email: None,
+    };
+    let forbidden = problem(reader.create_student().body(body).send().await);
+    assert_eq!(forbidden.status, 403);
+    assert_eq!(forbidden.type_, "urn:students-api:problem:insufficient-scope");
+    assert!(forbidden.detail.contains("students:write"), "{}", forbidden.detail);
+
+    let listed = client().list_tokens().send().await.unwrap().into_inner();
+    assert!(listed.items.iter().any(|t| t.id == made.token.id));
+    client()
+        .revoke_token()
+        .id(made.token.id.get())
+        .send()
+        .await
+        .unwrap();
+    eventually(async || {
+        matches!(
+            reader.list_students().send().await,
+            Err(Error::ErrorResponse(response)) if response.status == 401
+        )
+    })
+    .await;
 }
 
 /// An e-mail address no other test uses, so tests never collide on the unique index.

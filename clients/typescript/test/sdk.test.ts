@@ -10,12 +10,15 @@ import {
   createClient,
   createConfig,
   createStudent,
+  createToken,
   deleteStudent,
   getHealth,
   getReadiness,
   getStudent,
   listStudents,
+  listTokens,
   replaceStudent,
+  revokeToken,
   updateStudent,
 } from '../src/index.js';
 
@@ -23,7 +26,49 @@ const baseUrl = process.env.STUDENTS_API_URL;
 if (!baseUrl) {
   throw new Error('STUDENTS_API_URL is not set: run the tests through clients/with-server');
 }
-const client = createClient(createConfig({ baseUrl }));
+const token = process.env.STUDENTS_API_TOKEN;
+if (!token) {
+  throw new Error('STUDENTS_API_TOKEN is not set: run the tests through clients/with-server');
+}
+// `auth` is sent as `Authorization: Bearer …` to every operation whose spec declares the scheme.
+const client = createClient(createConfig({ baseUrl, auth: token }));
+
+/** Retries `check` for up to 2 s: a token made or revoked reaches the server's cache a few ms later. */
+async function eventually(check: () => Promise<boolean>): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    assert.ok(Date.now() - started < 2000, 'not within 2 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('without a token a typed 401, without the scope a typed 403 naming it', async () => {
+  const anonymous = createClient(createConfig({ baseUrl }));
+  const refused = await listStudents({ client: anonymous });
+  assert.equal(refused.response.status, 401);
+  const unauthorized: Problem | undefined = refused.error;
+  assert.equal(unauthorized?.type, 'urn:students-api:problem:unauthorized');
+  assert.match(refused.response.headers.get('www-authenticate') ?? '', /^Bearer realm="students-api"/);
+
+  const made = await createToken({
+    client,
+    body: { name: 'typescript sdk reader', scopes: ['students:read'] },
+  });
+  assert.equal(made.response.status, 201);
+  assert.ok(made.data);
+  const reader = createClient(createConfig({ baseUrl, auth: made.data.secret }));
+  await eventually(async () => (await listStudents({ client: reader })).response.status === 200);
+  const forbidden = await createStudent({ client: reader, body: { name: 'Not allowed', grade: 'A' } });
+  assert.equal(forbidden.response.status, 403);
+  assert.equal(forbidden.error?.type, 'urn:students-api:problem:insufficient-scope');
+  assert.match(forbidden.error?.detail ?? '', /students:write/);
+
+  const listed = await listTokens({ client });
+  assert.ok(listed.data?.items.some((t) => t.id === made.data?.token.id));
+  const revoked = await revokeToken({ client, path: { id: made.data.token.id } });
+  assert.equal(revoked.response.status, 204);
+  await eventually(async () => (await listStudents({ client: reader })).response.status === 401);
+});
 
 let unique = 0;
 /** An e-mail address no other test uses, so tests never collide on the unique index. */

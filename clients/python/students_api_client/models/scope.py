@@ -2,10 +2,10 @@ from enum import StrEnum
 
 
 class Scope(StrEnum):
-    METRICSREAD = "metrics:read"
-    STUDENTSREAD = "students:read"
-    STUDENTSWRITE = "students:write"
-    TOKENSADMIN = "tokens:admin"
+    METRICS_READ = "metrics:read"
+    STUDENTS_READ = "students:read"
+    STUDENTS_WRITE = "students:write"
+    TOKENS_ADMIN = "tokens:admin"
 
     def __str__(self) -> str:
         return str(self.value)
