@@ -30,15 +30,36 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 /// The prefix of every problem `type`.
 const PROBLEM_TYPE_PREFIX: &str = "urn:students-api:problem:";
 
+/// What a problem holds at most (the spec publishes these limits): longer text is cut, with
+/// `…`, so an echo of a huge input never makes a huge answer.
+const MAX_DETAIL_CHARS: usize = 1000;
+const MAX_LOCATION_CHARS: usize = 200;
+const MAX_MESSAGE_CHARS: usize = 500;
+const MAX_FIELD_ERRORS: usize = 1000;
+
+/// `text`, cut to `max` characters (the last one `…`) if it is longer.
+fn clamp(mut text: String, max: usize) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(max.saturating_sub(1)) {
+        if text[cut..].chars().nth(1).is_some() {
+            text.truncate(cut);
+            text.push('…');
+        }
+    }
+    text
+}
+
 /// One thing wrong with a request, precise enough to show next to the input that caused it.
 #[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize)]
 pub struct FieldError {
     /// Where: a JSON pointer into the body (`/name`), or `query.<name>`, `path.<name>`,
     /// `header.<name>`.
+    #[oai(validator(max_length = 200))] // MAX_LOCATION_CHARS
     pub location: String,
     /// What is wrong, for people.
+    #[oai(validator(max_length = 500))] // MAX_MESSAGE_CHARS
     pub message: String,
     /// What is wrong, for programs: `required`, `type`, `too_long`, `invalid_email`, …
+    #[oai(validator(max_length = 50, pattern = "^[a-z_]+$"))]
     pub code: String,
 }
 
@@ -66,19 +87,25 @@ impl FieldError {
 pub struct Problem {
     /// Identifies the kind of problem; stable, safe to switch on (the API's description lists
     /// them all).
-    #[oai(rename = "type")]
+    #[oai(rename = "type", validator(max_length = 100))]
     #[serde(rename = "type")]
     pub kind: String,
     /// Short summary of the kind of problem.
+    #[oai(validator(max_length = 100))]
     pub title: String,
     /// The HTTP status code.
+    #[oai(validator(minimum(value = "400"), maximum(value = "599")))]
     pub status: i32,
     /// What happened in this occurrence.
+    #[oai(validator(max_length = 1000))] // MAX_DETAIL_CHARS
     pub detail: String,
-    /// One entry per bad field or parameter (validation and conflict problems); else empty.
+    /// One entry per bad field or parameter (validation and conflict problems), the first
+    /// 1,000; else empty.
+    #[oai(validator(max_items = 1000))] // MAX_FIELD_ERRORS
     pub errors: Vec<FieldError>,
     /// This request's id, as in the `X-Request-Id` header and the server's log; quote it when
     /// reporting a problem.
+    #[oai(validator(max_length = 64, pattern = "^[A-Za-z0-9._:-]+$"))] // request_id::MAX_LEN
     pub request_id: String,
 }
 
@@ -376,7 +403,15 @@ impl ApiError {
             other => other.to_string(),
         };
         let errors = match self {
-            ApiError::Validation(errors) => errors.clone(),
+            ApiError::Validation(errors) => errors
+                .iter()
+                .take(MAX_FIELD_ERRORS)
+                .map(|error| FieldError {
+                    location: clamp(error.location.clone(), MAX_LOCATION_CHARS),
+                    message: clamp(error.message.clone(), MAX_MESSAGE_CHARS),
+                    code: error.code.clone(),
+                })
+                .collect(),
             ApiError::EmailTaken => vec![FieldError::new(
                 "/email",
                 "taken",
@@ -393,7 +428,7 @@ impl ApiError {
             kind: format!("{PROBLEM_TYPE_PREFIX}{kind}"),
             title: title.to_owned(),
             status: i32::from(self.status().as_u16()),
-            detail,
+            detail: clamp(detail, MAX_DETAIL_CHARS),
             errors,
             request_id: request_id::current(),
         }
@@ -585,6 +620,23 @@ mod tests {
             ApiError::Busy { slots: 1 },
             ApiError::Internal("x".into()),
         ]
+    }
+
+    #[test]
+    fn long_text_is_cut_to_its_published_limit() {
+        assert_eq!(clamp("abc".into(), 3), "abc");
+        assert_eq!(clamp("abcd".into(), 3), "ab…");
+        assert_eq!(clamp("ééééé".into(), 4).chars().count(), 4);
+        let many = vec![FieldError::new("x".repeat(300), "code", "y".repeat(900)); 1200];
+        let problem = ApiError::Validation(many).problem();
+        assert_eq!(problem.errors.len(), MAX_FIELD_ERRORS);
+        assert_eq!(
+            problem.errors[0].location.chars().count(),
+            MAX_LOCATION_CHARS
+        );
+        assert_eq!(problem.errors[0].message.chars().count(), MAX_MESSAGE_CHARS);
+        let detail = ApiError::InvalidHost("h".repeat(5000)).problem().detail;
+        assert_eq!(detail.chars().count(), MAX_DETAIL_CHARS);
     }
 
     #[test]

@@ -275,7 +275,12 @@ fn build_document() -> Value {
     let mut document: Value = serde_json::from_str(&api_service().spec()).unwrap_or_default();
     normalise(&mut document);
     publish_security(&mut document);
+    publish_header_lengths(&mut document);
     publish_closed_request_bodies(&mut document);
+    // The API is meant for callers outside the deployment (OWASP API9: say who a server is for).
+    if let Some(Value::Object(server)) = document.pointer_mut("/servers/0") {
+        server.insert("x-internal".into(), Value::Bool(false));
+    }
     publish_problem_examples(&mut document);
     for (schema, names) in [
         ("Grade", grade_variant_names()),
@@ -336,6 +341,41 @@ fn publish_problem_examples(document: &mut Value) {
             )),
         ) {
             media.entry("example").or_insert(example);
+        }
+    }
+}
+
+/// The longest value of each response header an operation declares as a plain string
+/// (poem-openapi's `#[oai(header)]` takes no schema): an ETag is a quoted `bigint`, a
+/// Location a student's path, a Link the next page's URL (every filter, percent-encoded, and a
+/// cursor of up to 1,024 characters), a Content-Disposition the export's file name.
+const RESPONSE_HEADER_LENGTHS: [(&str, usize); 4] = [
+    ("ETag", 22),
+    ("Location", 40),
+    ("Link", 4096),
+    ("Content-Disposition", 64),
+];
+
+fn publish_header_lengths(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let headers = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|operations| operations.values_mut())
+        .filter_map(|operation| operation.get_mut("responses")?.as_object_mut())
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|response| response.get_mut("headers")?.as_object_mut())
+        .flat_map(|headers| headers.iter_mut());
+    for (name, header) in headers {
+        let Some(Value::Object(schema)) = header.get_mut("schema") else {
+            continue;
+        };
+        if let Some((_, max)) = RESPONSE_HEADER_LENGTHS.iter().find(|(n, _)| n == name)
+            && schema.get("type") == Some(&Value::from("string"))
+        {
+            schema.insert("maxLength".into(), Value::from(*max));
         }
     }
 }
@@ -494,6 +534,9 @@ fn normalise(value: &mut Value) {
                 && number.is_f64()
             {
                 *number = serde_json::Number::from(float as i64);
+            } else if number.as_f64() == Some(i64::MAX as f64) && number.is_f64() {
+                // int64's largest value, which an f64 cannot hold exactly.
+                *number = serde_json::Number::from(i64::MAX);
             }
         }
         Value::Array(items) => items.iter_mut().for_each(normalise),

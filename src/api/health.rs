@@ -18,6 +18,7 @@ use crate::{
 #[derive(Debug, Object, serde::Serialize)]
 pub struct HealthStatus {
     /// `ok` when the check passed.
+    #[oai(validator(max_length = 2, pattern = "^ok$"))]
     pub status: String,
 }
 

@@ -91,7 +91,10 @@ impl poem_openapi::types::Example for TokenCreate {
 #[oai(rename = "Token")]
 pub struct TokenRead {
     /// What revoking names, and what logs carry.
-    #[oai(read_only, validator(minimum(value = "1")))]
+    #[oai(
+        read_only,
+        validator(minimum(value = "1"), maximum(value = "9223372036854775807"))
+    )]
     pub id: i64,
     pub name: TokenName,
     /// The secret's first characters, to recognise it.
@@ -145,11 +148,7 @@ pub struct TokenList {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenId(Option<i64>);
 
-inline_scalar_type!(
-    TokenId,
-    "integer_int64",
-    MetaSchema::new_with_format("integer", "int64")
-);
+inline_scalar_type!(TokenId, "integer_int64", crate::api::types::id_schema());
 
 impl ParseFromParameter for TokenId {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {

@@ -119,6 +119,15 @@ macro_rules! domain_string_type {
 }
 pub(crate) use domain_string_type;
 
+/// The schema of a row's id in a path: a PostgreSQL `bigint` identity, 1 and up.
+pub fn id_schema() -> MetaSchema {
+    MetaSchema {
+        minimum: Some(1.0),
+        maximum: Some(i64::MAX as f64),
+        ..MetaSchema::new_with_format("integer", "int64")
+    }
+}
+
 /// A field that must be present but may be `null` (PUT's `email`). poem-openapi's `Option<T>`
 /// would make the field optional, which is PATCH's job, not PUT's.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,6 +209,8 @@ inline_scalar_type!(
     "string_date-time",
     MetaSchema {
         read_only: true,
+        // `2026-01-31T09:30:00.000000Z`: always UTC, microseconds.
+        max_length: Some(27),
         ..MetaSchema::new_with_format("string", "date-time")
     }
 );

@@ -131,6 +131,9 @@ pub mod types {
     impl ::std::str::FromStr for DeleteStudentIfMatch {
         type Err = self::error::ConversionError;
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
+            }
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
                 ::std::sync::LazyLock::new(|| {
                     ::regress::Regex::new(
@@ -356,16 +359,172 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct FieldError {
         ///What is wrong, for programs: `required`, `type`, `too_long`, `invalid_email`, …
-        pub code: ::std::string::String,
+        pub code: FieldErrorCode,
         /// Where: a JSON pointer into the body (`/name`), or `query.<name>`, `path.<name>`,
         /// `header.<name>`.
-        pub location: ::std::string::String,
+        pub location: FieldErrorLocation,
         ///What is wrong, for people.
-        pub message: ::std::string::String,
+        pub message: FieldErrorMessage,
     }
     impl FieldError {
         pub fn builder() -> builder::FieldError {
             Default::default()
+        }
+    }
+    ///What is wrong, for programs: `required`, `type`, `too_long`, `invalid_email`, …
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct FieldErrorCode(::std::string::String);
+    impl ::std::ops::Deref for FieldErrorCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<FieldErrorCode> for ::std::string::String {
+        fn from(value: FieldErrorCode) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for FieldErrorCode {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 50usize {
+                return Err("longer than 50 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[a-z_]+$").unwrap());
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[a-z_]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FieldErrorCode {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FieldErrorCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldErrorCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /// Where: a JSON pointer into the body (`/name`), or `query.<name>`, `path.<name>`,
+    /// `header.<name>`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct FieldErrorLocation(::std::string::String);
+    impl ::std::ops::Deref for FieldErrorLocation {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<FieldErrorLocation> for ::std::string::String {
+        fn from(value: FieldErrorLocation) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for FieldErrorLocation {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 200usize {
+                return Err("longer than 200 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FieldErrorLocation {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FieldErrorLocation {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldErrorLocation {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///What is wrong, for people.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct FieldErrorMessage(::std::string::String);
+    impl ::std::ops::Deref for FieldErrorMessage {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<FieldErrorMessage> for ::std::string::String {
+        fn from(value: FieldErrorMessage) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for FieldErrorMessage {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 500usize {
+                return Err("longer than 500 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FieldErrorMessage {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FieldErrorMessage {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldErrorMessage {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///`GetStudentIfNoneMatch`
@@ -386,6 +545,9 @@ pub mod types {
     impl ::std::str::FromStr for GetStudentIfNoneMatch {
         type Err = self::error::ConversionError;
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
+            }
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
                 ::std::sync::LazyLock::new(|| {
                     ::regress::Regex::new(
@@ -432,11 +594,66 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct HealthStatus {
         ///`ok` when the check passed.
-        pub status: ::std::string::String,
+        pub status: HealthStatusStatus,
     }
     impl HealthStatus {
         pub fn builder() -> builder::HealthStatus {
             Default::default()
+        }
+    }
+    ///`ok` when the check passed.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct HealthStatusStatus(::std::string::String);
+    impl ::std::ops::Deref for HealthStatusStatus {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<HealthStatusStatus> for ::std::string::String {
+        fn from(value: HealthStatusStatus) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for HealthStatusStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 2usize {
+                return Err("longer than 2 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^ok$").unwrap());
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^ok$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for HealthStatusStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for HealthStatusStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HealthStatusStatus {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///Opaque; copy it from `next_cursor`. Valid only with the filter and sort of the page it came from.
@@ -626,24 +843,232 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Problem {
         ///What happened in this occurrence.
-        pub detail: ::std::string::String,
-        ///One entry per bad field or parameter (validation and conflict problems); else empty.
+        pub detail: ProblemDetail,
+        /// One entry per bad field or parameter (validation and conflict problems), the first
+        /// 1,000; else empty.
         pub errors: ::std::vec::Vec<FieldError>,
         /// This request's id, as in the `X-Request-Id` header and the server's log; quote it when
         /// reporting a problem.
-        pub request_id: ::std::string::String,
+        pub request_id: ProblemRequestId,
         ///The HTTP status code.
         pub status: i32,
         ///Short summary of the kind of problem.
-        pub title: ::std::string::String,
+        pub title: ProblemTitle,
         /// Identifies the kind of problem; stable, safe to switch on (the API's description lists
         /// them all).
         #[serde(rename = "type")]
-        pub type_: ::std::string::String,
+        pub type_: ProblemType,
     }
     impl Problem {
         pub fn builder() -> builder::Problem {
             Default::default()
+        }
+    }
+    ///What happened in this occurrence.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProblemDetail(::std::string::String);
+    impl ::std::ops::Deref for ProblemDetail {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProblemDetail> for ::std::string::String {
+        fn from(value: ProblemDetail) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProblemDetail {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1000usize {
+                return Err("longer than 1000 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProblemDetail {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProblemDetail {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProblemDetail {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /// This request's id, as in the `X-Request-Id` header and the server's log; quote it when
+    /// reporting a problem.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProblemRequestId(::std::string::String);
+    impl ::std::ops::Deref for ProblemRequestId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProblemRequestId> for ::std::string::String {
+        fn from(value: ProblemRequestId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProblemRequestId {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[A-Za-z0-9._:-]+$").unwrap());
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9._:-]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProblemRequestId {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProblemRequestId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProblemRequestId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Short summary of the kind of problem.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProblemTitle(::std::string::String);
+    impl ::std::ops::Deref for ProblemTitle {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProblemTitle> for ::std::string::String {
+        fn from(value: ProblemTitle) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProblemTitle {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProblemTitle {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProblemTitle {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProblemTitle {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /// Identifies the kind of problem; stable, safe to switch on (the API's description lists
+    /// them all).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProblemType(::std::string::String);
+    impl ::std::ops::Deref for ProblemType {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProblemType> for ::std::string::String {
+        fn from(value: ProblemType) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProblemType {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProblemType {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProblemType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProblemType {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///`ReplaceStudentIfMatch`
@@ -664,6 +1089,9 @@ pub mod types {
     impl ::std::str::FromStr for ReplaceStudentIfMatch {
         type Err = self::error::ConversionError;
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
+            }
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
                 ::std::sync::LazyLock::new(|| {
                     ::regress::Regex::new(
@@ -716,7 +1144,7 @@ pub mod types {
         pub email: ::std::option::Option<StudentEmail>,
         pub grade: crate::types::Grade,
         ///Server-assigned identifier.
-        pub id: i64,
+        pub id: ::std::num::NonZeroU64,
         ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
         pub name: StudentName,
         ///When any field last changed.
@@ -1712,6 +2140,9 @@ pub mod types {
     impl ::std::str::FromStr for UpdateStudentIfMatch {
         type Err = self::error::ConversionError;
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
+            }
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
                 ::std::sync::LazyLock::new(|| {
                     ::regress::Regex::new(
@@ -1758,9 +2189,9 @@ pub mod types {
     pub mod builder {
         #[derive(Clone, Debug)]
         pub struct FieldError {
-            code: ::std::result::Result<::std::string::String, ::std::string::String>,
-            location: ::std::result::Result<::std::string::String, ::std::string::String>,
-            message: ::std::result::Result<::std::string::String, ::std::string::String>,
+            code: ::std::result::Result<super::FieldErrorCode, ::std::string::String>,
+            location: ::std::result::Result<super::FieldErrorLocation, ::std::string::String>,
+            message: ::std::result::Result<super::FieldErrorMessage, ::std::string::String>,
         }
         impl ::std::default::Default for FieldError {
             fn default() -> Self {
@@ -1774,7 +2205,7 @@ pub mod types {
         impl FieldError {
             pub fn code<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::FieldErrorCode>,
                 T::Error: ::std::fmt::Display,
             {
                 self.code = value
@@ -1784,7 +2215,7 @@ pub mod types {
             }
             pub fn location<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::FieldErrorLocation>,
                 T::Error: ::std::fmt::Display,
             {
                 self.location = value
@@ -1794,7 +2225,7 @@ pub mod types {
             }
             pub fn message<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::FieldErrorMessage>,
                 T::Error: ::std::fmt::Display,
             {
                 self.message = value
@@ -1826,7 +2257,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct HealthStatus {
-            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<super::HealthStatusStatus, ::std::string::String>,
         }
         impl ::std::default::Default for HealthStatus {
             fn default() -> Self {
@@ -1838,7 +2269,7 @@ pub mod types {
         impl HealthStatus {
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::HealthStatusStatus>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -1866,13 +2297,13 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct Problem {
-            detail: ::std::result::Result<::std::string::String, ::std::string::String>,
+            detail: ::std::result::Result<super::ProblemDetail, ::std::string::String>,
             errors:
                 ::std::result::Result<::std::vec::Vec<super::FieldError>, ::std::string::String>,
-            request_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            request_id: ::std::result::Result<super::ProblemRequestId, ::std::string::String>,
             status: ::std::result::Result<i32, ::std::string::String>,
-            title: ::std::result::Result<::std::string::String, ::std::string::String>,
-            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            title: ::std::result::Result<super::ProblemTitle, ::std::string::String>,
+            type_: ::std::result::Result<super::ProblemType, ::std::string::String>,
         }
         impl ::std::default::Default for Problem {
             fn default() -> Self {
@@ -1889,7 +2320,7 @@ pub mod types {
         impl Problem {
             pub fn detail<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::ProblemDetail>,
                 T::Error: ::std::fmt::Display,
             {
                 self.detail = value
@@ -1909,7 +2340,7 @@ pub mod types {
             }
             pub fn request_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::ProblemRequestId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.request_id = value
@@ -1929,7 +2360,7 @@ pub mod types {
             }
             pub fn title<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::ProblemTitle>,
                 T::Error: ::std::fmt::Display,
             {
                 self.title = value
@@ -1939,7 +2370,7 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::ProblemType>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -1986,7 +2417,7 @@ pub mod types {
                 ::std::string::String,
             >,
             grade: ::std::result::Result<crate::types::Grade, ::std::string::String>,
-            id: ::std::result::Result<i64, ::std::string::String>,
+            id: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
             name: ::std::result::Result<super::StudentName, ::std::string::String>,
             updated_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
@@ -2038,7 +2469,7 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<i64>,
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -3848,7 +4279,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct GetStudent<'a> {
         client: &'a super::Client,
-        id: Result<i64, String>,
+        id: Result<::std::num::NonZeroU64, String>,
         if_none_match: Result<Option<types::GetStudentIfNoneMatch>, String>,
     }
     impl<'a> GetStudent<'a> {
@@ -3861,11 +4292,11 @@ pub mod builder {
         }
         pub fn id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
         {
-            self.id = value
-                .try_into()
-                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
             self
         }
         pub fn if_none_match<V>(mut self, value: V) -> Self
@@ -3949,7 +4380,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct ReplaceStudent<'a> {
         client: &'a super::Client,
-        id: Result<i64, String>,
+        id: Result<::std::num::NonZeroU64, String>,
         if_match: Result<Option<types::ReplaceStudentIfMatch>, String>,
         body: Result<types::builder::StudentReplace, String>,
     }
@@ -3964,11 +4395,11 @@ pub mod builder {
         }
         pub fn id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
         {
-            self.id = value
-                .try_into()
-                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
             self
         }
         pub fn if_match<V>(mut self, value: V) -> Self
@@ -4093,7 +4524,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct DeleteStudent<'a> {
         client: &'a super::Client,
-        id: Result<i64, String>,
+        id: Result<::std::num::NonZeroU64, String>,
         if_match: Result<Option<types::DeleteStudentIfMatch>, String>,
     }
     impl<'a> DeleteStudent<'a> {
@@ -4106,11 +4537,11 @@ pub mod builder {
         }
         pub fn id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
         {
-            self.id = value
-                .try_into()
-                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
             self
         }
         pub fn if_match<V>(mut self, value: V) -> Self
@@ -4197,7 +4628,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct UpdateStudent<'a> {
         client: &'a super::Client,
-        id: Result<i64, String>,
+        id: Result<::std::num::NonZeroU64, String>,
         if_match: Result<Option<types::UpdateStudentIfMatch>, String>,
         body: Result<types::builder::StudentPatch, String>,
     }
@@ -4212,11 +4643,11 @@ pub mod builder {
         }
         pub fn id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
         {
-            self.id = value
-                .try_into()
-                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
             self
         }
         pub fn if_match<V>(mut self, value: V) -> Self
@@ -4500,7 +4931,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RevokeToken<'a> {
         client: &'a super::Client,
-        id: Result<i64, String>,
+        id: Result<::std::num::NonZeroU64, String>,
     }
     impl<'a> RevokeToken<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -4511,11 +4942,11 @@ pub mod builder {
         }
         pub fn id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
         {
-            self.id = value
-                .try_into()
-                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
             self
         }
         ///Sends a `DELETE` request to `/api/tokens/{id}`

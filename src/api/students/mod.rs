@@ -71,6 +71,7 @@ impl StudentsApi {
         Data(work): Data<&ExpensiveWork>,
         Data(prepared): Data<&MigrationState>,
         /// Only these grades; repeat it for several (`grade=A&grade=B%2B`).
+        #[oai(validator(max_items = 11))] // one of each of GRADES
         grade: Query<Option<Vec<Grade>>>,
         /// Only the student with this e-mail address (ignoring case).
         email: Query<Option<Email>>,
@@ -167,6 +168,7 @@ impl StudentsApi {
         /// `csv` (default) or `ndjson`.
         format: Query<Option<ExportFormat>>,
         /// Only these grades; repeat it for several.
+        #[oai(validator(max_items = 11))] // one of each of GRADES
         grade: Query<Option<Vec<Grade>>>,
         /// Only the student with this e-mail address (ignoring case).
         email: Query<Option<Email>>,

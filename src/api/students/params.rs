@@ -35,11 +35,7 @@ impl StudentId {
     }
 }
 
-inline_scalar_type!(
-    StudentId,
-    "integer_int64",
-    MetaSchema::new_with_format("integer", "int64")
-);
+inline_scalar_type!(StudentId, "integer_int64", crate::api::types::id_schema());
 
 impl ParseFromParameter for StudentId {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
@@ -113,7 +109,13 @@ impl EntityTags {
     /// RFC 9110 §8.8.3 and §13.1.1's syntax, for the spec; [`Self::parse`] reads the same.
     pub const PATTERN: &str = r#"^[ \t]*(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)[ \t]*$"#;
 
+    /// The longest condition read: far more tags than any client holds for one student.
+    pub const MAX_CHARS: usize = 1024;
+
     fn parse(value: &str) -> Option<Self> {
+        if value.len() > Self::MAX_CHARS {
+            return None;
+        }
         let value = value.trim_matches(OWS);
         if value == "*" {
             return Some(Self::Any);
@@ -150,6 +152,7 @@ inline_scalar_type!(
     EntityTags,
     "EntityTags",
     MetaSchema {
+        max_length: Some(EntityTags::MAX_CHARS),
         pattern: Some(EntityTags::PATTERN.to_owned()),
         ..MetaSchema::new("string")
     }
@@ -318,16 +321,27 @@ pub enum CountMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeBound(pub DateTime<Utc>);
 
+impl TimeBound {
+    /// Longer than any RFC 3339 time needs, even with nanoseconds and an offset.
+    pub const MAX_CHARS: usize = 40;
+}
+
 inline_scalar_type!(
     TimeBound,
     "string_date-time",
-    MetaSchema::new_with_format("string", "date-time")
+    MetaSchema {
+        max_length: Some(TimeBound::MAX_CHARS),
+        ..MetaSchema::new_with_format("string", "date-time")
+    }
 );
 
 impl ParseFromParameter for TimeBound {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        DateTime::parse_from_rfc3339(value)
+        Some(value)
+            .filter(|value| value.len() <= Self::MAX_CHARS)
+            .and_then(|value| DateTime::parse_from_rfc3339(value).ok())
             .map(|at| Self(at.to_utc()))
+            .ok_or(())
             .map_err(|_| {
                 ParseError::custom(
                     "must be an RFC 3339 date-time with an offset, such as 2026-01-31T09:30:00Z",

@@ -19,7 +19,10 @@ use crate::{
 #[oai(rename = "Student", example)]
 pub struct StudentRead {
     /// Server-assigned identifier.
-    #[oai(read_only)]
+    #[oai(
+        read_only,
+        validator(minimum(value = "1"), maximum(value = "9223372036854775807"))
+    )]
     pub id: i64,
     pub name: StudentName,
     pub grade: Grade,
@@ -65,12 +68,16 @@ pub struct StudentPatch {
 /// One page of students, in the order asked for.
 #[derive(Debug, Clone, Object, Serialize)]
 pub struct StudentPage {
+    #[oai(validator(max_items = 100))] // PageLimit::MAX
     pub items: Vec<StudentRead>,
     /// Pass as `cursor`, with the same filter and sort, to get the next page; `null` on the
     /// last page. The `Link` header holds the whole URL of the next page.
     pub next_cursor: Nullable<Cursor>,
     /// How many students match the filter, across all pages; only with `count=exact`.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "9223372036854775807"))
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }

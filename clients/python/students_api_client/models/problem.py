@@ -23,7 +23,8 @@ class Problem:
         title (str): Short summary of the kind of problem.
         status (int): The HTTP status code.
         detail (str): What happened in this occurrence.
-        errors (list[FieldError]): One entry per bad field or parameter (validation and conflict problems); else empty.
+        errors (list[FieldError]): One entry per bad field or parameter (validation and conflict problems), the first
+            1,000; else empty.
         request_id (str): This request's id, as in the `X-Request-Id` header and the server's log; quote it when
             reporting a problem.
     """

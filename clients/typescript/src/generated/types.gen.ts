@@ -76,7 +76,8 @@ export type Problem = {
      */
     detail: string;
     /**
-     * One entry per bad field or parameter (validation and conflict problems); else empty.
+     * One entry per bad field or parameter (validation and conflict problems), the first
+     * 1,000; else empty.
      */
     errors: Array<FieldError>;
     /**
