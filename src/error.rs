@@ -39,11 +39,11 @@ const MAX_FIELD_ERRORS: usize = 1000;
 
 /// `text`, cut to `max` characters (the last one `…`) if it is longer.
 fn clamp(mut text: String, max: usize) -> String {
-    if let Some((cut, _)) = text.char_indices().nth(max.saturating_sub(1)) {
-        if text[cut..].chars().nth(1).is_some() {
-            text.truncate(cut);
-            text.push('…');
-        }
+    if let Some((cut, _)) = text.char_indices().nth(max.saturating_sub(1))
+        && text[cut..].chars().nth(1).is_some()
+    {
+        text.truncate(cut);
+        text.push('…');
     }
     text
 }

@@ -9,7 +9,7 @@ use std::{
     collections::HashMap,
     marker::PhantomData,
     net::IpAddr,
-    sync::{Arc, LazyLock, Mutex},
+    sync::{Arc, LazyLock, RwLock},
     time::{Duration, Instant},
 };
 
@@ -218,7 +218,8 @@ struct Inner {
     anonymous_read: bool,
     per_token: RateLimiter<Client>,
     per_address: RateLimiter<Client>,
-    last_used: Mutex<HashMap<i64, Instant>>,
+    /// When this instance last wrote each token's `last_used_at`.
+    last_used: RwLock<HashMap<i64, Instant>>,
     pool: PgPool,
 }
 
@@ -229,7 +230,7 @@ impl Gatekeeper {
             anonymous_read: settings.anonymous_read,
             per_token: RateLimiter::per_minute(settings.per_token_per_minute),
             per_address: RateLimiter::per_minute(settings.anonymous_per_minute),
-            last_used: Mutex::new(HashMap::new()),
+            last_used: RwLock::new(HashMap::new()),
             pool,
         }))
     }
@@ -340,17 +341,27 @@ impl Gatekeeper {
     /// the background, so the request never waits for it.
     fn touch(&self, id: i64) {
         let now = Instant::now();
+        let fresh = |map: &HashMap<i64, Instant>| {
+            map.get(&id)
+                .is_some_and(|at| now.duration_since(*at) < LAST_USED_EVERY)
+        };
+        // A shared lock on the hot path: the exclusive one only about once a minute per token.
+        let recent = match self.0.last_used.read() {
+            Ok(map) => fresh(&map),
+            Err(poisoned) => fresh(&poisoned.into_inner()),
+        };
+        if recent {
+            return;
+        }
         {
-            let mut last_used = match self.0.last_used.lock() {
+            let mut map = match self.0.last_used.write() {
                 Ok(map) => map,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            match last_used.get(&id) {
-                Some(at) if now.duration_since(*at) < LAST_USED_EVERY => return,
-                _ => {
-                    last_used.insert(id, now);
-                }
+            if fresh(&map) {
+                return; // another request got here first
             }
+            map.insert(id, now);
         }
         let pool = self.0.pool.clone();
         tokio::spawn(async move {
@@ -387,17 +398,23 @@ impl<E: Endpoint> Endpoint for Admitted<E> {
     }
 }
 
-/// The client's address for rate limits; IPv6 cut to its /64.
+/// The client's address for rate limits.
 fn client_address(request: &Request) -> Option<IpAddr> {
-    let address = request.remote_addr().as_socket_addr()?.ip();
-    Some(match address {
+    Some(rate_key(request.remote_addr().as_socket_addr()?.ip()))
+}
+
+/// The address a client is counted by: an IPv6 address by its /64 (one machine usually holds
+/// the whole /64, and could otherwise take a fresh address per guess); an IPv4-mapped one as
+/// IPv4.
+fn rate_key(address: IpAddr) -> IpAddr {
+    match address {
         IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
             let bits = u128::from(v6) & !((1u128 << 64) - 1);
             IpAddr::V6(bits.into())
         }
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
         IpAddr::V4(_) => address,
-    })
+    }
 }
 
 /// The `RateLimit-*` headers (IETF httpapi draft, version 6's three fields) of a quota: the
@@ -408,4 +425,26 @@ fn quota_headers(quota: &Quota) -> [(&'static str, u64); 3] {
         ("ratelimit-remaining", u64::from(quota.remaining)),
         ("ratelimit-reset", quota.reset_secs),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_and_a_mapped_one_as_ipv4() {
+        let key = |text: &str| rate_key(text.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::2"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.7").to_string(), "192.0.2.7");
+        assert_eq!(key("192.0.2.7").to_string(), "192.0.2.7");
+    }
+
+    #[test]
+    fn the_security_key_carries_the_scope() {
+        assert_eq!(
+            security_key(Scope::StudentsWrite),
+            "bearerAuth students:write"
+        );
+    }
 }

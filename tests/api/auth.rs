@@ -515,3 +515,59 @@ async fn make_token_count(pool: &sqlx::PgPool) -> i64 {
         .await
         .unwrap()
 }
+
+#[tokio::test]
+async fn last_used_at_is_written_once_not_on_every_request() {
+    let app = spawn_app().await;
+    let (id, secret) = token_with(&app, &[Scope::StudentsRead]).await;
+    let holder = client_with_token(&secret);
+    until_status(&app, &holder, "/api/students", 200).await;
+    let last_used = || async {
+        sqlx::query_scalar::<_, Option<chrono::DateTime<chrono::Utc>>>(
+            "SELECT last_used_at FROM api_tokens WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    // Written in the background, soon after the first use.
+    let started = Instant::now();
+    let first = loop {
+        if let Some(at) = last_used().await {
+            break at;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "last_used_at written"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    for _ in 0..50 {
+        let response = holder.get(app.url("/api/students")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        last_used().await,
+        Some(first),
+        "not rewritten within the minute"
+    );
+}
+
+#[tokio::test]
+async fn the_token_list_shows_the_newest_thousand() {
+    let app = spawn_app().await;
+    sqlx::query(
+        "INSERT INTO api_tokens (name, secret_sha256, display_prefix, scopes) \
+         SELECT 'bulk ' || g, sha256(g::text::bytea), 'sat_AAAA', '{students:read}' \
+         FROM generate_series(1, 1001) g",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let listed: Value = app.get("/api/tokens").await.json().await.unwrap();
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1000);
+    assert_eq!(items[0]["name"], "bulk 1001", "newest first");
+}
