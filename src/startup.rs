@@ -59,12 +59,14 @@ pub fn app(
     migrations: MigrationState,
     health: db::Health,
     work: ExpensiveWork,
-    gatekeeper: Gatekeeper,
+    tokens: TokenCache,
+    auth: &AuthSettings,
     allowed_hosts: &[String],
     allowed_origins: &[String],
 ) -> impl Endpoint + use<> {
     let api = openapi::api_service();
     let migrations_data = migrations.clone();
+    let gatekeeper = Gatekeeper::new(tokens.clone(), auth, pool.clone());
     let routes = Route::new()
         .nest(
             "/docs",
@@ -122,6 +124,7 @@ pub fn app(
             .with(gatekeeper),
         )
         .data(pool)
+        .data(tokens)
         .data(work)
         .data(migrations_data);
     middleware::harden(routes, allowed_hosts, allowed_origins)
@@ -365,7 +368,8 @@ impl Application {
             self.migrations.clone(),
             self.health.clone(),
             self.work.clone(),
-            Gatekeeper::new(self.tokens.clone(), &self.auth, self.pool.clone()),
+            self.tokens.clone(),
+            &self.auth,
             &self.allowed_hosts,
             &self.allowed_origins,
         );

@@ -20,7 +20,7 @@ use crate::{
         json::JsonBody,
         types::{Nullable, Timestamp, domain_string_type, inline_scalar_type, named_scalar_type},
     },
-    db::{self, TOKEN_LIST_LIMIT, TokenRecord},
+    db::{self, TOKEN_LIST_LIMIT, TokenCache, TokenRecord},
     domain::{self, Code, SCOPES, Scope, StudentName, TokenName},
     error::{ApiError, FieldError},
 };
@@ -177,7 +177,8 @@ pub enum RevokedResponse {
     NoContent,
 }
 
-/// `createToken`: a bad body.
+/// `createToken`: a bad body (a scope the maker lacks is the 403 every protected operation
+/// declares).
 #[derive(Debug)]
 pub struct CreateErrors;
 impl ErrorStatuses for CreateErrors {
@@ -215,12 +216,16 @@ impl TokensApi {
     /// Create a token
     ///
     /// Makes a token with the scopes given and answers its secret, this once: only its hash
-    /// is stored. A `tokens:admin` token may make tokens with any scope.
+    /// is stored. A token can give only scopes it holds itself (`403` naming the one it
+    /// lacks), and what it makes expires no later than it does. The new token works on this
+    /// instance at once, on the others within a second. Revoking the maker later does not
+    /// revoke what it made.
     #[oai(path = "/api/tokens", method = "post", operation_id = "createToken")]
     async fn create(
         &self,
-        _caller: Authorized<AdminTokens>,
+        caller: Authorized<AdminTokens>,
         Data(pool): Data<&sqlx::PgPool>,
+        Data(cache): Data<&TokenCache>,
         body: JsonBody<TokenCreate>,
     ) -> Result<CreatedResponse, Failure<CreateErrors>> {
         let TokenCreate {
@@ -228,9 +233,22 @@ impl TokensApi {
             scopes,
             expires_in_days,
         } = body.0;
-        let expires_at = expires_in_days
+        let maker = caller.token();
+        if let Some(lacking) = scopes
+            .iter()
+            .find(|scope| maker.is_some_and(|maker| !maker.scopes.contains(scope)))
+        {
+            return Err(ApiError::InsufficientScope(*lacking).into());
+        }
+        let asked = expires_in_days
             .and_then(|days| Utc::now().checked_add_signed(TimeDelta::days(i64::from(days))));
+        let expires_at = match (asked, maker.and_then(|maker| maker.expires_at)) {
+            (Some(asked), Some(limit)) => Some(asked.min(limit)),
+            (asked, limit) => asked.or(limit),
+        };
         let (token, secret) = db::create_token(pool, &name, &scopes, expires_at).await?;
+        // Usable at once here; other instances hear of it through the trigger's NOTIFY.
+        cache.reload_one(pool, token.id).await?;
         Ok(CreatedResponse::Created(JsonBody(TokenCreated {
             secret: secret.expose().to_owned(),
             token: token.into(),
@@ -255,8 +273,8 @@ impl TokensApi {
 
     /// Revoke a token
     ///
-    /// From now on the token is refused, by every instance within a second. Revoking a
-    /// revoked token changes nothing.
+    /// From the answer on the token is refused by this instance, and by every other one
+    /// within a second. Revoking a revoked token changes nothing.
     #[oai(
         path = "/api/tokens/:id",
         method = "delete",
@@ -266,6 +284,7 @@ impl TokensApi {
         &self,
         _caller: Authorized<AdminTokens>,
         Data(pool): Data<&sqlx::PgPool>,
+        Data(cache): Data<&TokenCache>,
         /// The token's id.
         id: Path<TokenId>,
     ) -> Result<RevokedResponse, Failure<RevokeErrors>> {
@@ -277,7 +296,10 @@ impl TokensApi {
             )])
         })?;
         match db::revoke_token(pool, id).await? {
-            Some(_) => Ok(RevokedResponse::NoContent),
+            Some(_) => {
+                cache.reload_one(pool, id).await?;
+                Ok(RevokedResponse::NoContent)
+            }
             None => Err(ApiError::TokenNotFound(id).into()),
         }
     }

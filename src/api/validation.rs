@@ -167,6 +167,18 @@ impl Walker<'_> {
                 format!("must have at most {max} items"),
             ));
         }
+        if schema.unique_items == Some(true)
+            && items
+                .iter()
+                .enumerate()
+                .any(|(i, item)| items[..i].contains(item))
+        {
+            errors.push(FieldError::new(
+                at,
+                "duplicate",
+                "must not hold the same item twice",
+            ));
+        }
         if let Some(item_schema) = &schema.items {
             for (index, item) in items.iter().enumerate() {
                 self.check(item_schema, item, &format!("{at}/{index}"), errors);

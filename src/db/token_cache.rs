@@ -1,8 +1,9 @@
 //! Every token's hash and what it may do, in memory: checking a request's token costs a hash
 //! and a map lookup, never a database round trip. Kept current by `NOTIFY api_tokens_changed`
-//! (a trigger on `api_tokens`, migration 8), so a revoke anywhere (the API, the CLI, psql) is
-//! seen by every instance at once; a full reload every [`RELOAD_INTERVAL`] bounds how stale the
-//! cache can be if a notification is ever lost (a dropped LISTEN connection).
+//! (a trigger on `api_tokens`, migration 9: the payload is the changed token's id, so one row
+//! is reread), so a revoke anywhere (the API, the CLI, psql) is seen by every instance at once;
+//! a full reload every [`RELOAD_INTERVAL`] bounds how stale the cache can be if a notification
+//! is ever lost (a dropped LISTEN connection).
 
 use std::{
     collections::HashMap,
@@ -21,6 +22,9 @@ use crate::domain::{Scope, TokenSecret};
 
 /// The channel the `api_tokens` trigger notifies.
 pub const TOKENS_CHANNEL: &str = "api_tokens_changed";
+
+/// More notifications than this waiting at once are answered with one full reload.
+const BULK_CHANGE: usize = 100;
 
 /// The longest the cache goes without a full reload.
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(30);
@@ -61,16 +65,60 @@ type TokenRow = (
 #[derive(Debug, Clone, Default)]
 pub struct TokenCache(Arc<RwLock<Option<Tokens>>>);
 
-/// Every token by the SHA-256 of its secret.
-type Tokens = HashMap<[u8; 32], Arc<CachedToken>>;
+/// Every token by the SHA-256 of its secret, and each token's hash by its id (a notification
+/// names a token by id).
+#[derive(Debug, Default)]
+struct Tokens {
+    by_hash: HashMap<[u8; 32], Arc<CachedToken>>,
+    hash_of: HashMap<i64, [u8; 32]>,
+}
+
+impl Tokens {
+    fn remove(&mut self, id: i64) {
+        if let Some(hash) = self.hash_of.remove(&id) {
+            self.by_hash.remove(&hash);
+        }
+    }
+
+    fn insert(&mut self, hash: [u8; 32], token: CachedToken) {
+        self.remove(token.id);
+        self.hash_of.insert(token.id, hash);
+        self.by_hash.insert(hash, Arc::new(token));
+    }
+}
+
+const TOKEN_COLUMNS: &str = "secret_sha256, id, name, scopes, expires_at, revoked_at IS NOT NULL";
+
+/// A row as the cache keeps it.
+fn cached(row: TokenRow) -> Result<([u8; 32], CachedToken), Error> {
+    let (hash, id, name, scopes, expires_at, revoked) = row;
+    let hash = <[u8; 32]>::try_from(hash.as_slice())
+        .map_err(|_| Error::Corrupt(format!("token {id}: a hash that is not 32 bytes")))?;
+    let scopes = scopes
+        .iter()
+        .map(|scope| Scope::parse(scope))
+        .collect::<Result<_, _>>()
+        .map_err(|v| Error::Corrupt(format!("token {id}: {}", v.message)))?;
+    Ok((
+        hash,
+        CachedToken {
+            id,
+            name,
+            scopes,
+            expires_at,
+            revoked,
+        },
+    ))
+}
 
 impl TokenCache {
     /// What `secret` is, as of the last reload.
     pub fn check(&self, secret: &TokenSecret) -> Verdict {
+        let hash = secret.hash();
         let lookup = |tokens: &Option<Tokens>| {
             tokens
                 .as_ref()
-                .map(|tokens| tokens.get(&secret.hash()).cloned())
+                .map(|tokens| tokens.by_hash.get(&hash).cloned())
         };
         let found = match self.0.read() {
             Ok(tokens) => lookup(&tokens),
@@ -91,39 +139,45 @@ impl TokenCache {
 
     /// Reads every token again and swaps the whole map at once.
     pub async fn reload(&self, pool: &PgPool) -> Result<usize, Error> {
-        let rows: Vec<TokenRow> = sqlx::query_as(
-            "SELECT secret_sha256, id, name, scopes, expires_at, revoked_at IS NOT NULL \
-             FROM api_tokens",
-        )
+        let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens"
+        )))
         .fetch_all(pool)
         .await?;
-        let mut tokens = HashMap::with_capacity(rows.len());
-        for (hash, id, name, scopes, expires_at, revoked) in rows {
-            let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) else {
-                return Err(Error::Corrupt(format!(
-                    "token {id}: a hash that is not 32 bytes"
-                )));
-            };
-            let scopes = scopes
-                .iter()
-                .map(|scope| Scope::parse(scope))
-                .collect::<Result<_, _>>()
-                .map_err(|v| Error::Corrupt(format!("token {id}: {}", v.message)))?;
-            let token = CachedToken {
-                id,
-                name,
-                scopes,
-                expires_at,
-                revoked,
-            };
-            tokens.insert(hash, Arc::new(token));
+        let mut tokens = Tokens::default();
+        for row in rows {
+            let (hash, token) = cached(row)?;
+            tokens.insert(hash, token);
         }
-        let count = tokens.len();
-        match self.0.write() {
-            Ok(mut current) => *current = Some(tokens),
-            Err(poisoned) => *poisoned.into_inner() = Some(tokens),
-        }
+        let count = tokens.by_hash.len();
+        *self.write() = Some(tokens);
         Ok(count)
+    }
+
+    /// Reads token `id` again (added, changed, revoked or gone). Before the first full read
+    /// there is nothing to update: that read will see it.
+    pub async fn reload_one(&self, pool: &PgPool, id: i64) -> Result<(), Error> {
+        let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+        let row = row.map(cached).transpose()?;
+        if let Some(tokens) = self.write().as_mut() {
+            match row {
+                Some((hash, token)) => tokens.insert(hash, token),
+                None => tokens.remove(id),
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Option<Tokens>> {
+        match self.0.write() {
+            Ok(tokens) => tokens,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     /// Keeps the cache current for as long as it runs: reloads on every notification and every
@@ -154,7 +208,33 @@ impl TokenCache {
                 // `try_recv` says `None` when the connection was lost (it reconnects on the next
                 // call): changes made meanwhile were not notified, so read everything again.
                 match tokio::time::timeout(RELOAD_INTERVAL, listener.try_recv()).await {
-                    Ok(Ok(Some(_))) | Ok(Ok(None)) | Err(_) => self.reload_logged(&pool).await,
+                    Ok(Ok(Some(notification))) => {
+                        // A bulk change in psql notifies every row: past a few, one full
+                        // read is cheaper than a query per token.
+                        let mut ids: Vec<Option<i64>> = vec![notification.payload().parse().ok()];
+                        while ids.len() <= BULK_CHANGE
+                            && let Some(next) = listener.next_buffered()
+                        {
+                            ids.push(next.payload().parse().ok());
+                        }
+                        let ids: Option<Vec<i64>> = ids.into_iter().collect();
+                        match ids.filter(|ids| ids.len() <= BULK_CHANGE) {
+                            Some(ids) => {
+                                for id in ids {
+                                    if let Err(err) = self.reload_one(&pool, id).await {
+                                        tracing::warn!(error = %err, token = id, "cannot reread a token");
+                                        self.reload_logged(&pool).await;
+                                        break;
+                                    }
+                                }
+                            }
+                            None => {
+                                while listener.next_buffered().is_some() {}
+                                self.reload_logged(&pool).await;
+                            }
+                        }
+                    }
+                    Ok(Ok(None)) | Err(_) => self.reload_logged(&pool).await,
                     Ok(Err(err)) => {
                         tracing::warn!(error = %err, "lost the token-change listener; reconnecting");
                         break;

@@ -72,7 +72,7 @@ async fn request_for(app: &TestApp, operation: &str) -> (Method, String, Option<
         "createToken" => (
             Method::POST,
             "/api/tokens".into(),
-            Some(json!({"name": "made", "scopes": ["students:read"]})),
+            Some(json!({"name": "made", "scopes": ["tokens:admin"]})),
         ),
         "listTokens" => (Method::GET, "/api/tokens".into(), None),
         "revokeToken" => {
@@ -355,8 +355,10 @@ async fn tokens_are_made_listed_and_revoked_over_http_and_the_secret_is_shown_on
     assert_eq!(made["token"]["display_prefix"], &secret[..8]);
     assert!(made["token"]["expires_at"].is_string());
 
+    // Usable at once on the instance that made it.
     let reader = client_with_token(&secret);
-    until_status(&app, &reader, "/api/students", 200).await;
+    let first_use = reader.get(app.url("/api/students")).send().await.unwrap();
+    assert_eq!(first_use.status(), 200);
 
     let listed: Value = app.get("/api/tokens").await.json().await.unwrap();
     assert!(!listed.to_string().contains(&secret), "no secret in a list");
@@ -385,6 +387,16 @@ async fn tokens_are_made_listed_and_revoked_over_http_and_the_secret_is_shown_on
         .map(|e| e["location"].as_str().unwrap())
         .collect();
     assert_eq!(locations, ["/name", "/scopes", "/expires_in_days"]);
+    let twice = app
+        .client
+        .post(app.url("/api/tokens"))
+        .json(&json!({"name": "twice", "scopes": ["students:read", "students:read"]}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(twice, 422).await;
+    assert_eq!(problem["errors"][0]["location"], "/scopes");
+    assert_eq!(problem["errors"][0]["code"], "duplicate");
 
     let revoked = app
         .client
@@ -393,7 +405,9 @@ async fn tokens_are_made_listed_and_revoked_over_http_and_the_secret_is_shown_on
         .await
         .unwrap();
     assert_eq!(revoked.status(), 204);
-    until_status(&app, &reader, "/api/students", 401).await;
+    // Refused from the answer on, by the instance that revoked it.
+    let after = reader.get(app.url("/api/students")).send().await.unwrap();
+    assert_eq!(after.status(), 401);
     // Again: still 204; an unknown id is a 404 problem.
     let again = app
         .client
@@ -570,4 +584,76 @@ async fn the_token_list_shows_the_newest_thousand() {
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), 1000);
     assert_eq!(items[0]["name"], "bulk 1001", "newest first");
+}
+
+#[tokio::test]
+async fn a_token_gives_only_scopes_it_holds_and_no_longer_life_than_its_own() {
+    let app = spawn_app().await;
+    let (maker_id, maker) = token_with(&app, &[Scope::TokensAdmin, Scope::StudentsRead]).await;
+    sqlx::query("UPDATE api_tokens SET expires_at = now() + interval '2 days' WHERE id = $1")
+        .bind(maker_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let maker = client_with_token(&maker);
+    until_status(&app, &maker, "/api/tokens", 200).await;
+    let make = |body: Value| {
+        let maker = maker.clone();
+        let url = app.url("/api/tokens");
+        async move { maker.post(url).json(&body).send().await.unwrap() }
+    };
+    let escalation =
+        make(json!({"name": "more", "scopes": ["students:read", "students:write"]})).await;
+    assert_eq!(
+        escalation.headers()["www-authenticate"],
+        "Bearer realm=\"students-api\", error=\"insufficient_scope\", scope=\"students:write\""
+    );
+    assert_problem(escalation, 403).await;
+    // Asked to outlive its maker (30 days, or for ever): it expires with the maker.
+    for body in [
+        json!({"name": "long", "scopes": ["students:read"], "expires_in_days": 30}),
+        json!({"name": "forever", "scopes": ["students:read"]}),
+    ] {
+        let made = make(body).await;
+        assert_eq!(made.status(), 201);
+        let made: Value = made.json().await.unwrap();
+        let expires: chrono::DateTime<chrono::Utc> = made["token"]["expires_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let left = expires - chrono::Utc::now();
+        assert!(left <= chrono::TimeDelta::days(2), "{left}");
+    }
+    // A shorter life than the maker's is kept.
+    let short =
+        make(json!({"name": "short", "scopes": ["students:read"], "expires_in_days": 1})).await;
+    let short: Value = short.json().await.unwrap();
+    let expires: chrono::DateTime<chrono::Utc> = short["token"]["expires_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(expires - chrono::Utc::now() <= chrono::TimeDelta::days(1));
+}
+
+#[tokio::test]
+async fn a_change_made_in_psql_reaches_the_service_token_by_token() {
+    // The trigger notifies each changed token's id; the service rereads that row.
+    let app = spawn_app().await;
+    let (id, secret) = token_with(&app, &[Scope::StudentsRead]).await;
+    let holder = client_with_token(&secret);
+    until_status(&app, &holder, "/api/students", 200).await;
+    sqlx::query("UPDATE api_tokens SET scopes = '{students:write}' WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    until_status(&app, &holder, "/api/students", 403).await;
+    sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    until_status(&app, &holder, "/api/students", 401).await;
 }

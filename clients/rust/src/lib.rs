@@ -3663,7 +3663,10 @@ impl Client {
     /// Create a token
     ///
     /// Makes a token with the scopes given and answers its secret, this once: only its hash
-    /// is stored. A `tokens:admin` token may make tokens with any scope.
+    /// is stored. A token can give only scopes it holds itself (`403` naming the one it
+    /// lacks), and what it makes expires no later than it does. The new token works on this
+    /// instance at once, on the others within a second. Revoking the maker later does not
+    /// revoke what it made.
     ///
     /// Sends a `POST` request to `/api/tokens`
     ///
@@ -3678,8 +3681,8 @@ impl Client {
     }
     /// Revoke a token
     ///
-    /// From now on the token is refused, by every instance within a second. Revoking a
-    /// revoked token changes nothing.
+    /// From the answer on the token is refused by this instance, and by every other one
+    /// within a second. Revoking a revoked token changes nothing.
     ///
     /// Sends a `DELETE` request to `/api/tokens/{id}`
     ///

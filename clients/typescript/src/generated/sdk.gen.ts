@@ -140,7 +140,10 @@ export const listTokens = <ThrowOnError extends boolean = false>(options?: Optio
  * Create a token
  *
  * Makes a token with the scopes given and answers its secret, this once: only its hash
- * is stored. A `tokens:admin` token may make tokens with any scope.
+ * is stored. A token can give only scopes it holds itself (`403` naming the one it
+ * lacks), and what it makes expires no later than it does. The new token works on this
+ * instance at once, on the others within a second. Revoking the maker later does not
+ * revoke what it made.
  */
 export const createToken = <ThrowOnError extends boolean = false>(options: Options<CreateTokenData, ThrowOnError>) => (options.client ?? client).post<CreateTokenResponses, CreateTokenErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -155,8 +158,8 @@ export const createToken = <ThrowOnError extends boolean = false>(options: Optio
 /**
  * Revoke a token
  *
- * From now on the token is refused, by every instance within a second. Revoking a
- * revoked token changes nothing.
+ * From the answer on the token is refused by this instance, and by every other one
+ * within a second. Revoking a revoked token changes nothing.
  */
 export const revokeToken = <ThrowOnError extends boolean = false>(options: Options<RevokeTokenData, ThrowOnError>) => (options.client ?? client).delete<RevokeTokenResponses, RevokeTokenErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

@@ -111,7 +111,10 @@ def sync_detailed(
     """Create a token
 
      Makes a token with the scopes given and answers its secret, this once: only its hash
-    is stored. A `tokens:admin` token may make tokens with any scope.
+    is stored. A token can give only scopes it holds itself (`403` naming the one it
+    lacks), and what it makes expires no later than it does. The new token works on this
+    instance at once, on the others within a second. Revoking the maker later does not
+    revoke what it made.
 
     Args:
         body (TokenCreate): A token to make. Unknown fields are refused with 422. Example:
@@ -145,7 +148,10 @@ def sync(
     """Create a token
 
      Makes a token with the scopes given and answers its secret, this once: only its hash
-    is stored. A `tokens:admin` token may make tokens with any scope.
+    is stored. A token can give only scopes it holds itself (`403` naming the one it
+    lacks), and what it makes expires no later than it does. The new token works on this
+    instance at once, on the others within a second. Revoking the maker later does not
+    revoke what it made.
 
     Args:
         body (TokenCreate): A token to make. Unknown fields are refused with 422. Example:
@@ -174,7 +180,10 @@ async def asyncio_detailed(
     """Create a token
 
      Makes a token with the scopes given and answers its secret, this once: only its hash
-    is stored. A `tokens:admin` token may make tokens with any scope.
+    is stored. A token can give only scopes it holds itself (`403` naming the one it
+    lacks), and what it makes expires no later than it does. The new token works on this
+    instance at once, on the others within a second. Revoking the maker later does not
+    revoke what it made.
 
     Args:
         body (TokenCreate): A token to make. Unknown fields are refused with 422. Example:
@@ -206,7 +215,10 @@ async def asyncio(
     """Create a token
 
      Makes a token with the scopes given and answers its secret, this once: only its hash
-    is stored. A `tokens:admin` token may make tokens with any scope.
+    is stored. A token can give only scopes it holds itself (`403` naming the one it
+    lacks), and what it makes expires no later than it does. The new token works on this
+    instance at once, on the others within a second. Revoking the maker later does not
+    revoke what it made.
 
     Args:
         body (TokenCreate): A token to make. Unknown fields are refused with 422. Example:

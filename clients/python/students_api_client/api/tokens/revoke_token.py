@@ -86,8 +86,8 @@ def sync_detailed(
 ) -> Response[Any | Problem]:
     """Revoke a token
 
-     From now on the token is refused, by every instance within a second. Revoking a
-    revoked token changes nothing.
+     From the answer on the token is refused by this instance, and by every other one
+    within a second. Revoking a revoked token changes nothing.
 
     Args:
         id (int):
@@ -118,8 +118,8 @@ def sync(
 ) -> Any | Problem | None:
     """Revoke a token
 
-     From now on the token is refused, by every instance within a second. Revoking a
-    revoked token changes nothing.
+     From the answer on the token is refused by this instance, and by every other one
+    within a second. Revoking a revoked token changes nothing.
 
     Args:
         id (int):
@@ -145,8 +145,8 @@ async def asyncio_detailed(
 ) -> Response[Any | Problem]:
     """Revoke a token
 
-     From now on the token is refused, by every instance within a second. Revoking a
-    revoked token changes nothing.
+     From the answer on the token is refused by this instance, and by every other one
+    within a second. Revoking a revoked token changes nothing.
 
     Args:
         id (int):
@@ -175,8 +175,8 @@ async def asyncio(
 ) -> Any | Problem | None:
     """Revoke a token
 
-     From now on the token is refused, by every instance within a second. Revoking a
-    revoked token changes nothing.
+     From the answer on the token is refused by this instance, and by every other one
+    within a second. Revoking a revoked token changes nothing.
 
     Args:
         id (int):
