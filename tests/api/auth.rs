@@ -424,6 +424,19 @@ async fn tokens_are_made_listed_and_revoked_over_http_and_the_secret_is_shown_on
         .unwrap();
     let problem = assert_problem(missing, 404).await;
     assert_eq!(problem["type"], "urn:students-api:problem:token-not-found");
+    // The spec's ids start at 1: 0 and -1 are not ids at all.
+    for id in ["0", "-1"] {
+        let bad = app
+            .client
+            .delete(app.url(&format!("/api/tokens/{id}")))
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(bad, 422).await;
+        assert_eq!(problem["errors"][0]["location"], "path.id");
+        let student = app.get(&format!("/api/students/{id}")).await;
+        assert_problem(student, 422).await;
+    }
 }
 
 #[tokio::test]

@@ -39,7 +39,8 @@ inline_scalar_type!(StudentId, "integer_int64", crate::api::types::id_schema());
 
 impl ParseFromParameter for StudentId {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        Ok(Self(domain::whole_number(value)))
+        // Ids start at 1, as the schema says: 0 or -1 is a bad id (422), not a missing row.
+        Ok(Self(domain::whole_number(value).filter(|id| *id >= 1)))
     }
 }
 
