@@ -52,18 +52,31 @@ pub enum StartupError {
     },
 }
 
+/// What the routes share with the jobs beside them.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    pub pool: PgPool,
+    pub migrations: MigrationState,
+    pub health: db::Health,
+    pub work: ExpensiveWork,
+    pub tokens: TokenCache,
+}
+
 /// Every route of the service, hardened (see [`middleware::harden`]): every error is
 /// problem+json, every response carries a request id and security headers.
 pub fn app(
-    pool: PgPool,
-    migrations: MigrationState,
-    health: db::Health,
-    work: ExpensiveWork,
-    tokens: TokenCache,
+    shared: Shared,
     auth: &AuthSettings,
     allowed_hosts: &[String],
     allowed_origins: &[String],
 ) -> impl Endpoint + use<> {
+    let Shared {
+        pool,
+        migrations,
+        health,
+        work,
+        tokens,
+    } = shared;
     let api = openapi::api_service();
     let migrations_data = migrations.clone();
     let gatekeeper = Gatekeeper::new(tokens.clone(), auth, pool.clone());
@@ -363,12 +376,15 @@ impl Application {
             "listening on port {0}; Swagger UI at http://localhost:{0}/docs",
             self.port
         );
+        let shared = Shared {
+            pool: self.pool.clone(),
+            migrations: self.migrations.clone(),
+            health: self.health.clone(),
+            work: self.work.clone(),
+            tokens: self.tokens.clone(),
+        };
         let app = app(
-            self.pool.clone(),
-            self.migrations.clone(),
-            self.health.clone(),
-            self.work.clone(),
-            self.tokens.clone(),
+            shared,
             &self.auth,
             &self.allowed_hosts,
             &self.allowed_origins,
