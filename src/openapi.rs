@@ -485,7 +485,9 @@ fn publish_security(document: &mut Value) {
 /// The headers a protected operation's answer with `status` carries besides its own.
 fn response_headers(status: &str) -> Vec<(&'static str, &'static str)> {
     let mut headers = Vec::new();
-    if status.starts_with('2') || status.starts_with('4') {
+    // Every answer the gatekeeper let through or refused (not a 304, which repeats only the
+    // validators).
+    if !status.starts_with('3') {
         headers.extend([
             (
                 "RateLimit-Limit",

@@ -12,10 +12,6 @@ use std::{
 /// The window every limit counts in.
 pub const WINDOW: Duration = Duration::from_secs(60);
 
-/// Clients remembered before windows that are over are swept out (then again at twice the
-/// number left): memory stays bounded by the clients of the last minute.
-const SWEEP_AT: usize = 10_000;
-
 /// Where a client stands after one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
@@ -36,7 +32,9 @@ struct Window {
 
 struct Windows<K> {
     by_client: HashMap<K, Window>,
-    sweep_at: usize,
+    /// Once a window's length after this, windows that are over are dropped (and the map's
+    /// spare room given back): memory holds the clients of the last two minutes at most.
+    last_sweep: Instant,
 }
 
 /// Counts requests per client `K` against `limit` per [`WINDOW`].
@@ -60,7 +58,7 @@ impl<K: Hash + Eq> RateLimiter<K> {
             limit,
             windows: Mutex::new(Windows {
                 by_client: HashMap::new(),
-                sweep_at: SWEEP_AT,
+                last_sweep: Instant::now(),
             }),
         }
     }
@@ -78,11 +76,12 @@ impl<K: Hash + Eq> RateLimiter<K> {
             Ok(windows) => windows,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if windows.by_client.len() >= windows.sweep_at {
+        if now.duration_since(windows.last_sweep) >= WINDOW {
             windows
                 .by_client
                 .retain(|_, window| now.duration_since(window.started) < WINDOW);
-            windows.sweep_at = (windows.by_client.len() * 2).max(SWEEP_AT);
+            windows.by_client.shrink_to_fit();
+            windows.last_sweep = now;
         }
         let window = windows.by_client.entry(client).or_insert(Window {
             started: now,
@@ -151,7 +150,7 @@ mod tests {
     fn windows_that_are_over_are_swept() {
         let limiter = RateLimiter::per_minute(1);
         let start = Instant::now();
-        for client in 0..SWEEP_AT {
+        for client in 0..10_000 {
             limiter.take_at(client, start);
         }
         limiter.take_at(usize::MAX, start + WINDOW);

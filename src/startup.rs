@@ -17,7 +17,7 @@ use crate::{
     },
     config::Config,
     db::{self, MigrationState, TokenCache},
-    domain::{SCOPES, TokenName},
+    domain::{SCOPES, TokenName, TokenSecret},
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
     error::ApiError,
     jobs, middleware, openapi,
@@ -420,15 +420,21 @@ async fn first_run_token(
         let name = TokenName::parse("first-run token").map_err(|v| {
             StartupError::Tokens(db::Error::Corrupt(format!("token name: {}", v.message)))
         })?;
-        let (_, secret) = db::create_token(pool, &name, &SCOPES, None)
-            .await
-            .map_err(prepare_error)?;
+        let secret = TokenSecret::generate().map_err(|err| {
+            StartupError::Tokens(db::Error::Corrupt(format!("no randomness: {err}")))
+        })?;
+        // The file first: a token whose secret was never written anywhere would lock the
+        // newcomer out (and, existing, stop the next start from making another).
         write_private(&path, &format!("{}\n", secret.expose())).map_err(|source| {
             StartupError::TokenFile {
                 path: path.clone(),
                 source,
             }
         })?;
+        if let Err(err) = db::insert_token(pool, &name, &SCOPES, None, &secret).await {
+            let _ = std::fs::remove_file(&path);
+            return Err(prepare_error(err));
+        }
     }
     if path.exists() {
         tracing::info!(
@@ -454,16 +460,22 @@ async fn advise_first_token(pool: &PgPool) -> Result<(), StartupError> {
     Ok(())
 }
 
-/// Writes `contents` to a new file at `path` that only its owner may read (mode 0600).
+/// Writes `contents` to a new file at `path` that only its owner may read (mode 0600). A file
+/// already there (a secret from a database since wiped) is replaced, not reused: its mode
+/// might be looser.
 fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    match std::fs::remove_file(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+        _ => {}
+    }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)?;
-    file.write_all(contents.as_bytes())
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
 }
 
 /// Resolves on the first SIGINT or SIGTERM. Registered eagerly: a signal that arrives before

@@ -110,7 +110,8 @@ fn scheme_description() -> &'static str {
         let mut text = String::from(
             "An API token: `Authorization: Bearer sat_…`. Make one with `students-api token \
              create` or `POST /api/tokens`; its secret is shown once. Each operation lists the \
-             scope it needs:\n",
+             scope it needs (a server started with `AUTH_ANONYMOUS_READ=true` also serves the \
+             `students:read` operations without a token):\n",
         );
         for scope in SCOPES {
             text.push_str(&format!(
@@ -250,10 +251,7 @@ impl Gatekeeper {
         }
         let credential = self.credential(&request);
         let quota = match &credential {
-            Credential::Token(token) => {
-                self.touch(token.id);
-                self.0.per_token.take(Client::Token(token.id))
-            }
+            Credential::Token(token) => self.0.per_token.take(Client::Token(token.id)),
             _ => client_address(&request)
                 .and_then(|address| self.0.per_address.take(Client::Address(address))),
         };
@@ -285,6 +283,9 @@ impl Gatekeeper {
             }
             .into_problem_response(),
             _ => {
+                if let Credential::Token(token) = &credential {
+                    self.touch(token.id);
+                }
                 request.extensions_mut().insert(credential);
                 match endpoint.call(request).await {
                     Ok(response) => response.into_response(),

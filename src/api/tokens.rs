@@ -20,9 +20,9 @@ use crate::{
         json::JsonBody,
         types::{Nullable, Timestamp, domain_string_type, inline_scalar_type, named_scalar_type},
     },
-    db::{self, TOKEN_LIST_LIMIT, TokenCache, TokenRecord},
+    db::{self, CachedToken, TOKEN_LIST_LIMIT, TokenCache, TokenRecord},
     domain::{self, Code, SCOPES, Scope, StudentName, TokenName},
-    error::{ApiError, FieldError},
+    error::{ApiError, AuthFailure, FieldError},
 };
 
 domain_string_type!(
@@ -127,12 +127,22 @@ impl From<TokenRecord> for TokenRead {
 }
 
 /// The secret of a new token, shown this once.
-#[derive(Debug, Clone, Object, Serialize)]
+#[derive(Clone, Object, Serialize)]
 pub struct TokenCreated {
     /// `Authorization: Bearer <secret>`. Only its hash is stored: it cannot be shown again.
     #[oai(validator(min_length = 32, max_length = 32, pattern = "^sat_[0-9A-Za-z]{28}$"))]
     pub secret: String,
     pub token: TokenRead,
+}
+
+/// Never prints the secret, should it ever be logged.
+impl std::fmt::Debug for TokenCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCreated")
+            .field("secret", &"<redacted>")
+            .field("token", &self.token)
+            .finish()
+    }
 }
 
 /// Every token, newest first.
@@ -235,6 +245,15 @@ impl TokensApi {
             expires_in_days,
         } = body.0;
         let maker = caller.token();
+        // It may have expired since the gatekeeper looked: then it makes nothing (and the
+        // table's `expires_at > created_at` would refuse a token capped at its expiry).
+        if maker.is_some_and(|maker| maker.expires_at.is_some_and(|at| at <= Utc::now())) {
+            return Err(ApiError::Unauthorized {
+                why: AuthFailure::Expired,
+                needed: Scope::TokensAdmin,
+            }
+            .into());
+        }
         if let Some(lacking) = scopes
             .iter()
             .find(|scope| maker.is_some_and(|maker| !maker.scopes.contains(scope)))
@@ -249,7 +268,18 @@ impl TokensApi {
         };
         let (token, secret) = db::create_token(pool, &name, &scopes, expires_at).await?;
         // Usable at once here; other instances hear of it through the trigger's NOTIFY.
-        cache.reload_one(pool, token.id).await?;
+        cache
+            .put(
+                secret.hash(),
+                CachedToken {
+                    id: token.id,
+                    name: token.name.as_str().to_owned(),
+                    scopes: token.scopes.clone(),
+                    expires_at: token.expires_at,
+                    revoked: false,
+                },
+            )
+            .await;
         Ok(CreatedResponse::Created(JsonBody(TokenCreated {
             secret: secret.expose().to_owned(),
             token: token.into(),
@@ -275,7 +305,8 @@ impl TokensApi {
     /// Revoke a token
     ///
     /// From the answer on the token is refused by this instance, and by every other one
-    /// within a second. Revoking a revoked token changes nothing.
+    /// within a second. Revoking a revoked token changes nothing. Any `tokens:admin` token
+    /// may revoke any token, its own included.
     #[oai(
         path = "/api/tokens/:id",
         method = "delete",
@@ -298,7 +329,7 @@ impl TokensApi {
         })?;
         match db::revoke_token(pool, id).await? {
             Some(_) => {
-                cache.reload_one(pool, id).await?;
+                cache.mark_revoked(id).await;
                 Ok(RevokedResponse::NoContent)
             }
             None => Err(ApiError::TokenNotFound(id).into()),

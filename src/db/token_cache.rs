@@ -63,7 +63,13 @@ type TokenRow = (
 /// The tokens, by the SHA-256 of their secrets; `None` until first read. Cheap to clone (one
 /// shared map).
 #[derive(Debug, Clone, Default)]
-pub struct TokenCache(Arc<RwLock<Option<Tokens>>>);
+pub struct TokenCache {
+    tokens: Arc<RwLock<Option<Tokens>>>,
+    /// Held from a reread's query to its update of the map, so rereads apply in the order they
+    /// read: a full reload that read before a revoke committed cannot be swapped in after the
+    /// revoke was applied (and bring the token back).
+    apply: Arc<tokio::sync::Mutex<()>>,
+}
 
 /// Every token by the SHA-256 of its secret, and each token's hash by its id (a notification
 /// names a token by id).
@@ -120,7 +126,7 @@ impl TokenCache {
                 .as_ref()
                 .map(|tokens| tokens.by_hash.get(&hash).cloned())
         };
-        let found = match self.0.read() {
+        let found = match self.tokens.read() {
             Ok(tokens) => lookup(&tokens),
             Err(poisoned) => lookup(&poisoned.into_inner()),
         };
@@ -137,8 +143,19 @@ impl TokenCache {
         }
     }
 
-    /// Reads every token again and swaps the whole map at once.
+    /// Whether the tokens have been read at least once.
+    pub fn is_loaded(&self) -> bool {
+        match self.tokens.read() {
+            Ok(tokens) => tokens.is_some(),
+            Err(poisoned) => poisoned.into_inner().is_some(),
+        }
+    }
+
+    /// Reads every token again and swaps the whole map at once. A row the cache cannot read
+    /// (a scope a newer version added, during a rolling upgrade) is left out, with a warning:
+    /// that token is unknown here, the others still work.
     pub async fn reload(&self, pool: &PgPool) -> Result<usize, Error> {
+        let _turn = self.apply.lock().await;
         let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {TOKEN_COLUMNS} FROM api_tokens"
         )))
@@ -146,8 +163,10 @@ impl TokenCache {
         .await?;
         let mut tokens = Tokens::default();
         for row in rows {
-            let (hash, token) = cached(row)?;
-            tokens.insert(hash, token);
+            match cached(row) {
+                Ok((hash, token)) => tokens.insert(hash, token),
+                Err(err) => tracing::warn!(error = %err, "a token the cache cannot read"),
+            }
         }
         let count = tokens.by_hash.len();
         *self.write() = Some(tokens);
@@ -157,6 +176,7 @@ impl TokenCache {
     /// Reads token `id` again (added, changed, revoked or gone). Before the first full read
     /// there is nothing to update: that read will see it.
     pub async fn reload_one(&self, pool: &PgPool, id: i64) -> Result<(), Error> {
+        let _turn = self.apply.lock().await;
         let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"
         )))
@@ -173,23 +193,47 @@ impl TokenCache {
         Ok(())
     }
 
+    /// Adds a token just made, without a database read (its maker knows the row).
+    pub async fn put(&self, hash: [u8; 32], token: CachedToken) {
+        let _turn = self.apply.lock().await;
+        if let Some(tokens) = self.write().as_mut() {
+            tokens.insert(hash, token);
+        }
+    }
+
+    /// Marks token `id` revoked, without a database read (its revoker just wrote it).
+    pub async fn mark_revoked(&self, id: i64) {
+        let _turn = self.apply.lock().await;
+        if let Some(tokens) = self.write().as_mut()
+            && let Some(hash) = tokens.hash_of.get(&id).copied()
+            && let Some(token) = tokens.by_hash.get(&hash)
+        {
+            let revoked = CachedToken {
+                revoked: true,
+                ..(**token).clone()
+            };
+            tokens.insert(hash, revoked);
+        }
+    }
+
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Option<Tokens>> {
-        match self.0.write() {
+        match self.tokens.write() {
             Ok(tokens) => tokens,
             Err(poisoned) => poisoned.into_inner(),
         }
     }
 
-    /// Keeps the cache current for as long as it runs: reloads on every notification and every
-    /// [`RELOAD_INTERVAL`]; after a lost connection it reloads once it is back (changes made
-    /// meanwhile were not notified). The LISTEN connection is its own, outside `pool`: a
-    /// listener holds its connection for good, and would otherwise take one from requests.
+    /// Keeps the cache current for as long as it runs: rereads each token a notification
+    /// names (everything after a bulk change, or a lost connection) and everything every
+    /// [`RELOAD_INTERVAL`] (every second until the first read succeeds). It works on a pool of
+    /// its own, made from `pool`'s settings: one connection holds the LISTEN for good, the
+    /// other rereads, so a request pool full of exports cannot delay a revoke.
     pub async fn follow(self, pool: PgPool) {
-        let listen = PgPoolOptions::new()
-            .max_connections(1)
+        let own = PgPoolOptions::new()
+            .max_connections(2)
             .connect_lazy_with((*pool.connect_options()).clone());
         loop {
-            let mut listener = match PgListener::connect_with(&listen).await {
+            let mut listener = match PgListener::connect_with(&own).await {
                 Ok(listener) => listener,
                 Err(err) => {
                     tracing::warn!(error = %err, "cannot LISTEN for token changes; retrying");
@@ -203,11 +247,12 @@ impl TokenCache {
                 continue;
             }
             // Listening now: whatever changed before is read by this reload.
-            self.reload_logged(&pool).await;
+            let mut next_full = self.reload_logged(&own).await;
             loop {
-                // `try_recv` says `None` when the connection was lost (it reconnects on the next
-                // call): changes made meanwhile were not notified, so read everything again.
-                match tokio::time::timeout(RELOAD_INTERVAL, listener.try_recv()).await {
+                // A fixed deadline, so a steady stream of notifications cannot put off the
+                // full reread. `try_recv` says `None` when the connection was lost (it has
+                // reconnected and listens again): what changed meanwhile was not notified.
+                match tokio::time::timeout_at(next_full, listener.try_recv()).await {
                     Ok(Ok(Some(notification))) => {
                         // A bulk change in psql notifies every row: past a few, one full
                         // read is cheaper than a query per token.
@@ -218,23 +263,20 @@ impl TokenCache {
                             ids.push(next.payload().parse().ok());
                         }
                         let ids: Option<Vec<i64>> = ids.into_iter().collect();
-                        match ids.filter(|ids| ids.len() <= BULK_CHANGE) {
-                            Some(ids) => {
-                                for id in ids {
-                                    if let Err(err) = self.reload_one(&pool, id).await {
-                                        tracing::warn!(error = %err, token = id, "cannot reread a token");
-                                        self.reload_logged(&pool).await;
-                                        break;
-                                    }
-                                }
-                            }
-                            None => {
-                                while listener.next_buffered().is_some() {}
-                                self.reload_logged(&pool).await;
+                        let Some(ids) = ids.filter(|ids| ids.len() <= BULK_CHANGE) else {
+                            while listener.next_buffered().is_some() {}
+                            next_full = self.reload_logged(&own).await;
+                            continue;
+                        };
+                        for id in ids {
+                            if let Err(err) = self.reload_one(&own, id).await {
+                                tracing::warn!(error = %err, token = id, "cannot reread a token");
+                                next_full = self.reload_logged(&own).await;
+                                break;
                             }
                         }
                     }
-                    Ok(Ok(None)) | Err(_) => self.reload_logged(&pool).await,
+                    Ok(Ok(None)) | Err(_) => next_full = self.reload_logged(&own).await,
                     Ok(Err(err)) => {
                         tracing::warn!(error = %err, "lost the token-change listener; reconnecting");
                         break;
@@ -244,10 +286,18 @@ impl TokenCache {
         }
     }
 
-    async fn reload_logged(&self, pool: &PgPool) {
+    /// A full reload, logged; returns when the next one is due (in a second if this one failed
+    /// and the tokens were never read).
+    async fn reload_logged(&self, pool: &PgPool) -> tokio::time::Instant {
         match self.reload(pool).await {
             Ok(count) => tracing::debug!(count, "token cache reloaded"),
             Err(err) => tracing::warn!(error = %err, "cannot reload the token cache"),
         }
+        let wait = if self.is_loaded() {
+            RELOAD_INTERVAL
+        } else {
+            Duration::from_secs(1)
+        };
+        tokio::time::Instant::now() + wait
     }
 }

@@ -72,6 +72,18 @@ pub async fn create_token(
 ) -> Result<(TokenRecord, TokenSecret), Error> {
     let secret = TokenSecret::generate()
         .map_err(|err| Error::Corrupt(format!("no randomness for a token: {err}")))?;
+    let record = insert_token(pool, name, scopes, expires_at, &secret).await?;
+    Ok((record, secret))
+}
+
+/// Stores a token whose secret the caller made (and may have put somewhere first).
+pub async fn insert_token(
+    pool: &PgPool,
+    name: &TokenName,
+    scopes: &[Scope],
+    expires_at: Option<DateTime<Utc>>,
+    secret: &TokenSecret,
+) -> Result<TokenRecord, Error> {
     let mut scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
     scopes.sort_unstable();
     scopes.dedup();
@@ -87,7 +99,7 @@ pub async fn create_token(
     .bind(expires_at)
     .fetch_one(pool)
     .await?;
-    Ok((row.try_into()?, secret))
+    row.try_into()
 }
 
 /// The most tokens a list shows.

@@ -669,4 +669,43 @@ async fn a_change_made_in_psql_reaches_the_service_token_by_token() {
         .await
         .unwrap();
     until_status(&app, &holder, "/api/students", 401).await;
+
+    // A bulk change (more notifications at once than are worth a query each): one full reread.
+    let secrets: Vec<TokenSecret> = (0..150).map(|_| TokenSecret::generate().unwrap()).collect();
+    let hashes: Vec<Vec<u8>> = secrets.iter().map(|s| s.hash().to_vec()).collect();
+    let prefixes: Vec<String> = secrets
+        .iter()
+        .map(|s| s.display_prefix().to_owned())
+        .collect();
+    sqlx::query(
+        "INSERT INTO api_tokens (name, secret_sha256, display_prefix, scopes) \
+         SELECT 'bulk', h, p, '{students:read}' FROM unnest($1::bytea[], $2::text[]) AS t(h, p)",
+    )
+    .bind(&hashes)
+    .bind(&prefixes)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    for secret in [&secrets[0], &secrets[149]] {
+        until_status(
+            &app,
+            &client_with_token(secret.expose()),
+            "/api/students",
+            200,
+        )
+        .await;
+    }
+    // TRUNCATE notifies without an id: everything is reread, every token is gone.
+    sqlx::query("TRUNCATE api_tokens")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    until_status(&app, &app.client, "/api/students", 401).await;
+    until_status(
+        &app,
+        &client_with_token(secrets[0].expose()),
+        "/api/students",
+        401,
+    )
+    .await;
 }

@@ -3682,7 +3682,8 @@ impl Client {
     /// Revoke a token
     ///
     /// From the answer on the token is refused by this instance, and by every other one
-    /// within a second. Revoking a revoked token changes nothing.
+    /// within a second. Revoking a revoked token changes nothing. Any `tokens:admin` token
+    /// may revoke any token, its own included.
     ///
     /// Sends a `DELETE` request to `/api/tokens/{id}`
     ///

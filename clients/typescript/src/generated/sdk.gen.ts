@@ -159,7 +159,8 @@ export const createToken = <ThrowOnError extends boolean = false>(options: Optio
  * Revoke a token
  *
  * From the answer on the token is refused by this instance, and by every other one
- * within a second. Revoking a revoked token changes nothing.
+ * within a second. Revoking a revoked token changes nothing. Any `tokens:admin` token
+ * may revoke any token, its own included.
  */
 export const revokeToken = <ThrowOnError extends boolean = false>(options: Options<RevokeTokenData, ThrowOnError>) => (options.client ?? client).delete<RevokeTokenResponses, RevokeTokenErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

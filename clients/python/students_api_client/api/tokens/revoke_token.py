@@ -87,7 +87,8 @@ def sync_detailed(
     """Revoke a token
 
      From the answer on the token is refused by this instance, and by every other one
-    within a second. Revoking a revoked token changes nothing.
+    within a second. Revoking a revoked token changes nothing. Any `tokens:admin` token
+    may revoke any token, its own included.
 
     Args:
         id (int):
@@ -119,7 +120,8 @@ def sync(
     """Revoke a token
 
      From the answer on the token is refused by this instance, and by every other one
-    within a second. Revoking a revoked token changes nothing.
+    within a second. Revoking a revoked token changes nothing. Any `tokens:admin` token
+    may revoke any token, its own included.
 
     Args:
         id (int):
@@ -146,7 +148,8 @@ async def asyncio_detailed(
     """Revoke a token
 
      From the answer on the token is refused by this instance, and by every other one
-    within a second. Revoking a revoked token changes nothing.
+    within a second. Revoking a revoked token changes nothing. Any `tokens:admin` token
+    may revoke any token, its own included.
 
     Args:
         id (int):
@@ -176,7 +179,8 @@ async def asyncio(
     """Revoke a token
 
      From the answer on the token is refused by this instance, and by every other one
-    within a second. Revoking a revoked token changes nothing.
+    within a second. Revoking a revoked token changes nothing. Any `tokens:admin` token
+    may revoke any token, its own included.
 
     Args:
         id (int):
