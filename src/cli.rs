@@ -96,25 +96,14 @@ fn scope_list(record: &TokenRecord) -> String {
 
 /// `30d`, `12h`, `90m`, `3600s` as a duration; at least one second.
 fn lifetime(raw: &str) -> Result<TimeDelta, CliError> {
-    let usage = || {
-        CliError::Usage(format!(
-            "--expires-in `{raw}` is not a number and a unit (s, m, h, d), such as 30d"
-        ))
-    };
-    let unit = raw.chars().last().ok_or_else(usage)?;
-    let count: i64 = raw[..raw.len() - unit.len_utf8()]
-        .parse()
+    crate::config::parse_duration(raw)
         .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(usage)?;
-    let seconds = match unit {
-        's' => Some(count),
-        'm' => count.checked_mul(60),
-        'h' => count.checked_mul(3_600),
-        'd' => count.checked_mul(86_400),
-        _ => None,
-    };
-    seconds.and_then(TimeDelta::try_seconds).ok_or_else(usage)
+        .and_then(|duration| TimeDelta::from_std(duration).ok())
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--expires-in `{raw}` is not a number and a unit (s, m, h, d), such as 30d"
+            ))
+        })
 }
 
 fn table(tokens: &[TokenRecord]) -> String {

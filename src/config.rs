@@ -90,6 +90,32 @@ pub struct Config {
     /// 0: no limit.
     #[arg(long, env = "RATE_LIMIT_ANONYMOUS_PER_MINUTE", default_value_t = 60)]
     pub rate_limit_anonymous_per_minute: u32,
+    /// How long changes to students are kept (the change feed and each student's history): a
+    /// number and a unit, `s`, `m`, `h` or `d`.
+    #[arg(long, env = "CHANGE_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    pub change_retention: std::time::Duration,
+}
+
+/// `30d`, `12h`, `90m`, `3600s`: a whole number above 0 and a unit.
+pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
+    let usage = || format!("`{raw}` is not a number and a unit (s, m, h, d), such as 30d");
+    let unit = raw.chars().last().ok_or_else(usage)?;
+    let count: u64 = raw[..raw.len() - unit.len_utf8()]
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(usage)?;
+    let seconds = match unit {
+        's' => Some(count),
+        'm' => count.checked_mul(60),
+        'h' => count.checked_mul(3_600),
+        'd' => count.checked_mul(86_400),
+        _ => None,
+    };
+    seconds
+        .filter(|s| *s <= i64::MAX as u64 / 1_000)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(usage)
 }
 
 /// A host name as the `Host` header carries it, without a port (any port is allowed),

@@ -1,4 +1,5 @@
-//! Background tasks: migrating once the database is back, and expiring idempotency keys.
+//! Background tasks: migrating once the database is back, expiring idempotency keys, pruning
+//! recorded changes.
 
 use std::time::Duration;
 
@@ -33,6 +34,19 @@ pub async fn expire_idempotency_keys(pool: PgPool) {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "expired idempotency keys"),
             Err(err) => tracing::warn!(error = %err, "could not expire idempotency keys"),
+        }
+    }
+}
+
+/// Deletes recorded changes older than `retention`, every minute, for as long as it runs.
+pub async fn prune_changes(pool: PgPool, retention: Duration) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        match db::prune_changes(&pool, retention).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned recorded changes past their retention"),
+            Err(err) => tracing::warn!(error = %err, "could not prune recorded changes"),
         }
     }
 }

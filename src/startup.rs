@@ -235,6 +235,7 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     tokens: TokenCache,
     auth: AuthSettings,
+    change_retention: Duration,
     health: db::Health,
     work: ExpensiveWork,
     limits: ConnectionLimits,
@@ -311,6 +312,7 @@ impl Application {
         Ok(Self {
             listener,
             tokens: TokenCache::default(),
+            change_retention: config.change_retention,
             auth: AuthSettings {
                 anonymous_read: config.auth_anonymous_read,
                 per_token_per_minute: config.rate_limit_per_minute,
@@ -370,6 +372,10 @@ impl Application {
         // Handlers go in before we announce the port, so an early SIGTERM is still graceful.
         let stop = shutdown_signal()?;
         let expiry = tokio::spawn(jobs::expire_idempotency_keys(self.pool.clone()));
+        let pruning = tokio::spawn(jobs::prune_changes(
+            self.pool.clone(),
+            self.change_retention,
+        ));
         let health = tokio::spawn(self.health.clone().watch());
         let tokens = tokio::spawn(self.tokens.clone().follow(self.pool.clone()));
         tracing::info!(
@@ -391,6 +397,7 @@ impl Application {
         );
         let result = server::serve(self.listener, app, self.limits, stop, SHUTDOWN_GRACE).await;
         expiry.abort();
+        pruning.abort();
         health.abort();
         tokens.abort();
         self.pool.close().await;

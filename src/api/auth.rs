@@ -86,6 +86,20 @@ impl<R> Authorized<R> {
     pub fn token(&self) -> Option<&CachedToken> {
         self.token.as_deref()
     }
+
+    /// Who the caller is, as a change records it.
+    pub fn actor(&self) -> db::Actor {
+        match self.token() {
+            Some(token) => db::Actor {
+                token_id: Some(token.id),
+                name: token.name.clone(),
+            },
+            None => db::Actor {
+                token_id: None,
+                name: "anonymous".to_owned(),
+            },
+        }
+    }
 }
 
 /// The key under which an operation's `security` names its scope. poem-openapi lists scopes

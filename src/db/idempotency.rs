@@ -4,7 +4,7 @@ use sqlx::PgPool;
 
 use super::{
     Error,
-    students::{StudentRow, columns},
+    students::{Actor, StudentRow, columns, with_actor},
 };
 use crate::domain::{Email, NewStudent, Student};
 
@@ -16,7 +16,12 @@ pub const IDEMPOTENCY_TTL_HOURS: i32 = 24;
 /// A transaction-scoped advisory lock on the key serialises requests carrying it: while one
 /// runs, another gets [`Error::KeyInUse`] at once instead of waiting; a crash releases the
 /// lock and leaves neither the student nor the key.
-pub async fn insert_once(pool: &PgPool, key: &str, student: &NewStudent) -> Result<Student, Error> {
+pub async fn insert_once(
+    pool: &PgPool,
+    key: &str,
+    student: &NewStudent,
+    actor: &Actor,
+) -> Result<Student, Error> {
     let request = serde_json::json!({
         "name": student.name.as_str(),
         "grade": student.grade.as_str(),
@@ -53,7 +58,9 @@ pub async fn insert_once(pool: &PgPool, key: &str, student: &NewStudent) -> Resu
     }
     // An expired record of the same key is overwritten: the key starts a new life.
     let row: StudentRow = sqlx::query_as(concat!(
-        "WITH created AS (INSERT INTO students (name, grade, email) VALUES ($2, $3, $4) RETURNING ",
+        with_actor!("$6", "$7"),
+        ", created AS (INSERT INTO students (name, grade, email) SELECT $2, $3, $4 FROM actor \
+         RETURNING ",
         columns!(),
         "), recorded AS (\
              INSERT INTO idempotency_keys (key, request, response) \
@@ -67,6 +74,8 @@ pub async fn insert_once(pool: &PgPool, key: &str, student: &NewStudent) -> Resu
     .bind(student.grade.as_str())
     .bind(student.email.as_ref().map(Email::as_str))
     .bind(&request)
+    .bind(actor.token_id)
+    .bind(&actor.name)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -77,6 +77,32 @@ pub(super) fn to_students(rows: Vec<StudentRow>) -> Fetched {
     }
 }
 
+/// Who makes a change: recorded with it in `student_changes` (migration 10), for the change
+/// feed and each student's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The API token that makes it (`None`: an anonymous caller, which only reads today).
+    pub token_id: Option<i64>,
+    /// The token's name.
+    pub name: String,
+}
+
+/// The start of every write: names the actor in two transaction-scoped settings that the
+/// `students_record_change` trigger reads. The write selects `FROM actor`, so the settings are
+/// made before any row changes (a volatile CTE runs once, before the rows that use it).
+macro_rules! with_actor {
+    ($token_id:literal, $name:literal) => {
+        concat!(
+            "WITH actor AS (SELECT set_config('students_api.actor_token_id', coalesce(",
+            $token_id,
+            "::text, ''), true) AS actor_token_id, set_config('students_api.actor', ",
+            $name,
+            ", true) AS actor_name) "
+        )
+    };
+}
+pub(super) use with_actor;
+
 /// The versions a conditional write accepts (`If-Match`); `None` writes whatever the version.
 pub type Expected<'a> = Option<&'a [i32]>;
 
@@ -111,14 +137,17 @@ async fn written_or_why_not(
     }
 }
 
-pub async fn insert(pool: &PgPool, student: &NewStudent) -> Result<Student, Error> {
+pub async fn insert(pool: &PgPool, student: &NewStudent, actor: &Actor) -> Result<Student, Error> {
     let row: StudentRow = sqlx::query_as(concat!(
-        "INSERT INTO students (name, grade, email) VALUES ($1, $2, $3) RETURNING ",
+        with_actor!("$4", "$5"),
+        "INSERT INTO students (name, grade, email) SELECT $1, $2, $3 FROM actor RETURNING ",
         columns!()
     ))
     .bind(student.name.as_str())
     .bind(student.grade.as_str())
     .bind(student.email.as_ref().map(Email::as_str))
+    .bind(actor.token_id)
+    .bind(&actor.name)
     .fetch_one(pool)
     .await?;
     Student::try_from(row)
@@ -142,9 +171,11 @@ pub async fn replace(
     id: i64,
     student: &NewStudent,
     expected: Expected<'_>,
+    actor: &Actor,
 ) -> Result<Student, Error> {
     let row = sqlx::query_as(concat!(
-        "UPDATE students SET name = $2, grade = $3, email = $4 \
+        with_actor!("$6", "$7"),
+        "UPDATE students SET name = $2, grade = $3, email = $4 FROM actor \
          WHERE id = $1 AND ($5::int4[] IS NULL OR version = ANY($5)) RETURNING ",
         columns!()
     ))
@@ -153,6 +184,8 @@ pub async fn replace(
     .bind(student.grade.as_str())
     .bind(student.email.as_ref().map(Email::as_str))
     .bind(expected)
+    .bind(actor.token_id)
+    .bind(&actor.name)
     .fetch_optional(pool)
     .await?;
     written_or_why_not(pool, id, row, expected).await
@@ -165,12 +198,15 @@ pub async fn update(
     id: i64,
     changes: &StudentChanges,
     expected: Expected<'_>,
+    actor: &Actor,
 ) -> Result<Student, Error> {
     let row = sqlx::query_as(concat!(
+        with_actor!("$7", "$8"),
         "UPDATE students SET \
              name = COALESCE($2, name), \
              grade = COALESCE($3, grade), \
              email = CASE WHEN $4 THEN $5 ELSE email END \
+         FROM actor \
          WHERE id = $1 AND ($6::int4[] IS NULL OR version = ANY($6)) RETURNING ",
         columns!()
     ))
@@ -185,23 +221,54 @@ pub async fn update(
             .and_then(|e| e.as_ref().map(Email::as_str)),
     )
     .bind(expected)
+    .bind(actor.token_id)
+    .bind(&actor.name)
     .fetch_optional(pool)
     .await?;
     written_or_why_not(pool, id, row, expected).await
 }
 
 /// Deletes the student, if the stored version is `expected`.
-pub async fn delete(pool: &PgPool, id: i64, expected: Expected<'_>) -> Result<(), Error> {
-    let result = sqlx::query(
-        "DELETE FROM students WHERE id = $1 AND ($2::int4[] IS NULL OR version = ANY($2))",
-    )
+pub async fn delete(
+    pool: &PgPool,
+    id: i64,
+    expected: Expected<'_>,
+    actor: &Actor,
+) -> Result<(), Error> {
+    let result = sqlx::query(concat!(
+        with_actor!("$3", "$4"),
+        "DELETE FROM students USING actor \
+         WHERE id = $1 AND ($2::int4[] IS NULL OR version = ANY($2))"
+    ))
     .bind(id)
     .bind(expected)
+    .bind(actor.token_id)
+    .bind(&actor.name)
     .execute(pool)
     .await?;
     if result.rows_affected() > 0 {
         Ok(())
     } else {
         Err(why_missed(pool, id, expected).await)
+    }
+}
+
+/// Deletes the changes recorded more than `retention` ago, 10,000 rows per statement (short
+/// locks, small WAL bursts); returns how many.
+pub async fn prune_changes(pool: &PgPool, retention: std::time::Duration) -> Result<u64, Error> {
+    let mut deleted = 0;
+    loop {
+        let result = sqlx::query(
+            "DELETE FROM student_changes WHERE ctid IN (\
+                 SELECT ctid FROM student_changes \
+                 WHERE changed_at < now() - make_interval(secs => $1) LIMIT 10000)",
+        )
+        .bind(retention.as_secs_f64())
+        .execute(pool)
+        .await?;
+        deleted += result.rows_affected();
+        if result.rows_affected() < 10_000 {
+            return Ok(deleted);
+        }
     }
 }

@@ -130,6 +130,7 @@ pub fn test_config(database_url: Option<String>) -> Config {
         // Tests send thousands of requests a minute; the rate-limit tests set their own.
         rate_limit_per_minute: 0,
         rate_limit_anonymous_per_minute: 0,
+        change_retention: std::time::Duration::from_secs(7 * 86_400),
     }
 }
 

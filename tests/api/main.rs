@@ -10,6 +10,7 @@ mod abuse;
 mod auth;
 mod binary;
 mod budget;
+mod changes;
 mod compose;
 mod concurrency;
 mod connections;

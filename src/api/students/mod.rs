@@ -217,7 +217,7 @@ impl StudentsApi {
     )]
     async fn create(
         &self,
-        _caller: Authorized<WriteStudents>,
+        caller: Authorized<WriteStudents>,
         Data(pool): Data<&PgPool>,
         /// Makes the create safe to retry: a retry with the same key and body within 24 hours
         /// gets the first answer (same student, `201`) and creates nothing. The same key with
@@ -227,8 +227,10 @@ impl StudentsApi {
         body: JsonBody<StudentCreate>,
     ) -> Result<CreatedResponse, Failure<CreateErrors>> {
         let student = match &idempotency_key.0 {
-            None => db::insert(pool, &body.0.into()).await?,
-            Some(key) => db::insert_once(pool, key.as_str(), &body.0.into()).await?,
+            None => db::insert(pool, &body.0.into(), &caller.actor()).await?,
+            Some(key) => {
+                db::insert_once(pool, key.as_str(), &body.0.into(), &caller.actor()).await?
+            }
         };
         let location = format!("/api/students/{}", student.id);
         let tag = etag::etag(student.version);
@@ -283,7 +285,7 @@ impl StudentsApi {
     )]
     async fn replace(
         &self,
-        _caller: Authorized<WriteStudents>,
+        caller: Authorized<WriteStudents>,
         Data(pool): Data<&PgPool>,
         /// The student's id.
         id: Path<StudentId>,
@@ -295,7 +297,14 @@ impl StudentsApi {
     ) -> Result<UpdatedResponse, Failure<WriteErrors>> {
         let id = id.0.get()?;
         let expected = etag::if_match(if_match.0.as_ref());
-        let student = db::replace(pool, id, &body.0.into(), expected.as_deref()).await?;
+        let student = db::replace(
+            pool,
+            id,
+            &body.0.into(),
+            expected.as_deref(),
+            &caller.actor(),
+        )
+        .await?;
         Ok(updated(student))
     }
 
@@ -310,7 +319,7 @@ impl StudentsApi {
     )]
     async fn update(
         &self,
-        _caller: Authorized<WriteStudents>,
+        caller: Authorized<WriteStudents>,
         Data(pool): Data<&PgPool>,
         /// The student's id.
         id: Path<StudentId>,
@@ -322,7 +331,14 @@ impl StudentsApi {
     ) -> Result<UpdatedResponse, Failure<WriteErrors>> {
         let id = id.0.get()?;
         let expected = etag::if_match(if_match.0.as_ref());
-        let student = db::update(pool, id, &body.0.into(), expected.as_deref()).await?;
+        let student = db::update(
+            pool,
+            id,
+            &body.0.into(),
+            expected.as_deref(),
+            &caller.actor(),
+        )
+        .await?;
         Ok(updated(student))
     }
 
@@ -336,7 +352,7 @@ impl StudentsApi {
     )]
     async fn delete(
         &self,
-        _caller: Authorized<WriteStudents>,
+        caller: Authorized<WriteStudents>,
         Data(pool): Data<&PgPool>,
         /// The student's id.
         id: Path<StudentId>,
@@ -346,7 +362,7 @@ impl StudentsApi {
     ) -> Result<DeletedResponse, Failure<DeleteErrors>> {
         let id = id.0.get()?;
         let expected = etag::if_match(if_match.0.as_ref());
-        db::delete(pool, id, expected.as_deref()).await?;
+        db::delete(pool, id, expected.as_deref(), &caller.actor()).await?;
         Ok(DeletedResponse::NoContent)
     }
 }
