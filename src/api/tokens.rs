@@ -3,12 +3,7 @@
 
 use chrono::{TimeDelta, Utc};
 use poem::web::Data;
-use poem_openapi::{
-    ApiResponse, Object, OpenApi,
-    param::Path,
-    registry::MetaSchema,
-    types::{ParseFromParameter, ParseResult},
-};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, registry::MetaSchema};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -18,11 +13,14 @@ use crate::{
         auth::{AdminTokens, Authorized},
         contract::{ErrorStatuses, Failure, statuses::*},
         json::JsonBody,
-        types::{Nullable, Timestamp, domain_string_type, inline_scalar_type, named_scalar_type},
+        types::{
+            IdOf, Nullable, PathId, Timestamp, domain_string_type, inline_scalar_type,
+            named_scalar_type,
+        },
     },
     db::{self, CachedToken, TOKEN_LIST_LIMIT, TokenCache, TokenRecord},
-    domain::{self, Code, SCOPES, Scope, StudentName, TokenName},
-    error::{ApiError, AuthFailure, FieldError},
+    domain::{SCOPES, Scope, StudentName, TokenName},
+    error::{ApiError, AuthFailure},
 };
 
 domain_string_type!(
@@ -153,19 +151,15 @@ pub struct TokenList {
     pub items: Vec<TokenRead>,
 }
 
-/// A token's id in a path. Read leniently, like a student's id, so a bad one is reported as
-/// `path.id`.
+/// Names tokens in [`TokenId`] messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenId(Option<i64>);
-
-inline_scalar_type!(TokenId, "integer_int64", crate::api::types::id_schema());
-
-impl ParseFromParameter for TokenId {
-    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        // Ids start at 1, as the schema says: 0 or -1 is a bad id (422), not a missing row.
-        Ok(Self(domain::whole_number(value).filter(|id| *id >= 1)))
-    }
+pub struct OfToken;
+impl IdOf for OfToken {
+    const NOUN: &'static str = "token";
 }
+
+/// The `{id}` in `/api/tokens/{id}`.
+pub type TokenId = PathId<OfToken>;
 
 #[derive(Debug, ApiResponse)]
 pub enum CreatedResponse {
@@ -320,13 +314,7 @@ impl TokensApi {
         /// The token's id.
         id: Path<TokenId>,
     ) -> Result<RevokedResponse, Failure<RevokeErrors>> {
-        let id = id.0.0.ok_or_else(|| {
-            ApiError::Validation(vec![FieldError::new(
-                "path.id",
-                Code::InvalidParameter.as_str(),
-                "must be a token id: a whole number, such as 42",
-            )])
-        })?;
+        let id = id.0.get()?;
         match db::revoke_token(pool, id).await? {
             Some(_) => {
                 cache.mark_revoked(id).await;

@@ -1,15 +1,20 @@
 //! poem-openapi glue every resource shares: macros that publish a Rust type as a JSON Schema
 //! scalar, [`Nullable`] (present but maybe `null`), and [`Timestamp`].
 
-use std::borrow::Cow;
+use std::{borrow::Cow, marker::PhantomData};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef, Registry},
-    types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
 use serde::{Serialize, Serializer};
 use serde_json::Value;
+
+use crate::{
+    domain::{self, Code},
+    error::{ApiError, FieldError},
+};
 
 /// Implements poem-openapi's `Type` for a single value whose schema is the inline `$schema`.
 macro_rules! inline_scalar_type {
@@ -119,12 +124,70 @@ macro_rules! domain_string_type {
 }
 pub(crate) use domain_string_type;
 
-/// The schema of a row's id in a path: a PostgreSQL `bigint` identity, 1 and up.
-pub fn id_schema() -> MetaSchema {
-    MetaSchema {
-        minimum: Some(1.0),
-        maximum: Some(i64::MAX as f64),
-        ..MetaSchema::new_with_format("integer", "int64")
+/// What a [`PathId`] names, for the message when it names nothing.
+pub trait IdOf: Send + Sync + 'static {
+    /// `student`, `token`.
+    const NOUN: &'static str;
+}
+
+/// The `{id}` in `/api/students/{id}` or `/api/tokens/{id}`: a PostgreSQL `bigint` identity, 1
+/// and up.
+///
+/// Its parsing never fails in poem-openapi's extractor: poem-openapi renames path parameters
+/// internally (`param0`), so its own error could not name `id`. The handler calls [`Self::get`],
+/// which reports a bad id as `path.id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathId<K>(Option<i64>, PhantomData<K>);
+
+impl<K: IdOf> PathId<K> {
+    pub fn get(&self) -> Result<i64, ApiError> {
+        self.0.ok_or_else(|| {
+            ApiError::Validation(vec![FieldError::new(
+                "path.id",
+                Code::InvalidParameter.as_str(),
+                format!("must be a {} id: a whole number, such as 42", K::NOUN),
+            )])
+        })
+    }
+
+    fn schema() -> MetaSchema {
+        MetaSchema {
+            minimum: Some(1.0),
+            maximum: Some(i64::MAX as f64),
+            ..MetaSchema::new_with_format("integer", "int64")
+        }
+    }
+}
+
+impl<K: IdOf> Type for PathId<K> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "integer_int64".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(Self::schema()))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl<K: IdOf> ParseFromParameter for PathId<K> {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        // Ids start at 1, as the schema says: 0 or -1 is a bad id (422), not a missing row.
+        Ok(Self(
+            domain::whole_number(value).filter(|id| *id >= 1),
+            PhantomData,
+        ))
     }
 }
 

@@ -10,39 +10,19 @@ use poem_openapi::{
 use serde_json::Value;
 
 use crate::{
-    api::types::{inline_scalar_type, named_scalar_type},
-    domain::{self, Code, PageLimit, Sort, SortKey, Violation},
-    error::{ApiError, FieldError},
+    api::types::{IdOf, PathId, inline_scalar_type, named_scalar_type},
+    domain::{self, PageLimit, Sort, SortKey, Violation},
 };
 
-/// The `{id}` in `/api/students/{id}`.
-///
-/// Its parsing never fails in poem-openapi's extractor: poem-openapi renames path parameters
-/// internally (`param0`), so its own error could not name `id`. The handler calls [`Self::get`],
-/// which reports a bad id as `path.id`.
+/// Names students in [`StudentId`] messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StudentId(Option<i64>);
-
-impl StudentId {
-    pub fn get(&self) -> Result<i64, ApiError> {
-        self.0.ok_or_else(|| {
-            ApiError::Validation(vec![FieldError::new(
-                "path.id",
-                Code::InvalidParameter.as_str(),
-                "must be a student id: a whole number, such as 42",
-            )])
-        })
-    }
+pub struct OfStudent;
+impl IdOf for OfStudent {
+    const NOUN: &'static str = "student";
 }
 
-inline_scalar_type!(StudentId, "integer_int64", crate::api::types::id_schema());
-
-impl ParseFromParameter for StudentId {
-    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        // Ids start at 1, as the schema says: 0 or -1 is a bad id (422), not a missing row.
-        Ok(Self(domain::whole_number(value).filter(|id| *id >= 1)))
-    }
-}
+/// The `{id}` in `/api/students/{id}`.
+pub type StudentId = PathId<OfStudent>;
 
 /// The `Idempotency-Key` header: 1–255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
