@@ -285,12 +285,15 @@ impl Application {
         };
         let mut app = Self::bind(&config, pool).await?;
         if migrations.is_applied() {
-            app.tokens.reload(&app.pool).await.map_err(prepare_error)?;
+            // After the first-run token is made, so one read sees it.
             match &embedded {
                 Some(embedded) => first_run_token(&app.pool, embedded, app.port).await?,
                 None => advise_first_token(&app.pool).await?,
             }
-            app.tokens.reload(&app.pool).await.map_err(prepare_error)?;
+            app.tokens
+                .reload(&app.pool)
+                .await
+                .map_err(StartupError::Tokens)?;
         }
         app.migrations = migrations;
         app.embedded = embedded;
@@ -410,10 +413,6 @@ impl Application {
     }
 }
 
-fn prepare_error(err: db::Error) -> StartupError {
-    StartupError::Tokens(err)
-}
-
 /// With the embedded database and no token yet, makes one with every scope, so a newcomer can
 /// use Swagger UI at once: its secret goes to a file only its owner can read (the log says
 /// where, never the secret itself).
@@ -423,7 +422,7 @@ async fn first_run_token(
     port: u16,
 ) -> Result<(), StartupError> {
     let path = embedded.data_dir().join(FIRST_TOKEN_FILE);
-    if !db::any_token(pool).await.map_err(prepare_error)? {
+    if !db::any_token(pool).await.map_err(StartupError::Tokens)? {
         let name = TokenName::parse("first-run token").map_err(|v| {
             StartupError::Tokens(db::Error::Corrupt(format!("token name: {}", v.message)))
         })?;
@@ -440,7 +439,7 @@ async fn first_run_token(
         })?;
         if let Err(err) = db::insert_token(pool, &name, &SCOPES, None, &secret).await {
             let _ = std::fs::remove_file(&path);
-            return Err(prepare_error(err));
+            return Err(StartupError::Tokens(err));
         }
     }
     if path.exists() {
@@ -457,7 +456,7 @@ async fn first_run_token(
 
 /// With a database of one's own, the service never invents a token: it says how to make one.
 async fn advise_first_token(pool: &PgPool) -> Result<(), StartupError> {
-    if !db::any_token(pool).await.map_err(prepare_error)? {
+    if !db::any_token(pool).await.map_err(StartupError::Tokens)? {
         tracing::warn!(
             "no API token exists yet, so every /api/ request is refused; make one with: \
              students-api token create --name admin --scope students:read --scope \

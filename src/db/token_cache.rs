@@ -17,7 +17,7 @@ use sqlx::{
     postgres::{PgListener, PgPoolOptions},
 };
 
-use super::Error;
+use super::{Error, TokenRecord};
 use crate::domain::{Scope, TokenSecret};
 
 /// The channel the `api_tokens` trigger notifies.
@@ -37,6 +37,18 @@ pub struct CachedToken {
     pub scopes: Vec<Scope>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked: bool,
+}
+
+impl From<&TokenRecord> for CachedToken {
+    fn from(token: &TokenRecord) -> Self {
+        Self {
+            id: token.id,
+            name: token.name.as_str().to_owned(),
+            scopes: token.scopes.clone(),
+            expires_at: token.expires_at,
+            revoked: token.revoked_at.is_some(),
+        }
+    }
 }
 
 /// What a presented secret turns out to be.
