@@ -171,7 +171,27 @@ fn parse_origin(raw: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod host_tests {
-    use super::parse_host;
+    use clap::Parser;
+
+    use super::{Cli, parse_duration, parse_host};
+
+    #[test]
+    fn the_documented_defaults_for_auth_limits_and_retention() {
+        let cli = Cli::try_parse_from(["students-api"]).unwrap_or_else(|err| panic!("{err}"));
+        let config = cli.config;
+        assert!(!config.auth_anonymous_read);
+        assert_eq!(config.rate_limit_per_minute, 6_000);
+        assert_eq!(config.rate_limit_anonymous_per_minute, 60);
+        assert_eq!(
+            config.change_retention,
+            std::time::Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(
+            parse_duration("90m"),
+            Ok(std::time::Duration::from_secs(5_400))
+        );
+        assert!(parse_duration("0d").is_err() && parse_duration("7w").is_err());
+    }
 
     #[test]
     fn allowed_hosts_are_names_or_bracketed_addresses_without_ports() {
