@@ -118,6 +118,18 @@ pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(usage)
 }
 
+/// `duration` as [`parse_duration`] reads it, in the largest whole unit (`7d`, `90m`).
+pub fn format_duration(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs();
+    match [(86_400, 'd'), (3_600, 'h'), (60, 'm')]
+        .into_iter()
+        .find(|(unit, _)| seconds > 0 && seconds.is_multiple_of(*unit))
+    {
+        Some((unit, letter)) => format!("{}{letter}", seconds / unit),
+        None => format!("{seconds}s"),
+    }
+}
+
 /// A host name as the `Host` header carries it, without a port (any port is allowed),
 /// lower-cased; or `*`. `:` only inside an IPv6 address's brackets.
 fn parse_host(raw: &str) -> Result<String, String> {
@@ -173,7 +185,16 @@ fn parse_origin(raw: &str) -> Result<String, String> {
 mod host_tests {
     use clap::Parser;
 
-    use super::{Cli, parse_duration, parse_host};
+    use super::{Cli, format_duration, parse_duration, parse_host};
+
+    #[test]
+    fn durations_read_back_as_written() {
+        for written in ["7d", "12h", "90m", "45s", "1d"] {
+            let parsed = parse_duration(written).unwrap_or_else(|err| panic!("{err}"));
+            assert_eq!(format_duration(parsed), written);
+        }
+        assert_eq!(format_duration(std::time::Duration::from_secs(3_600)), "1h");
+    }
 
     #[test]
     fn the_documented_defaults_for_auth_limits_and_retention() {

@@ -200,6 +200,11 @@ pub enum ApiError {
     },
     #[error("token {0} does not exist")]
     TokenNotFound(i64),
+    #[error(
+        "the changes after this position were pruned (they are kept for {retention}); read \
+         the students again with listStudents, then follow the feed from `after=now`"
+    )]
+    PositionExpired { retention: String },
     /// hyper could not read the request head; the status is the one it chose (400, 414, 431).
     #[error("the request head could not be read")]
     UnreadableHead(StatusCode),
@@ -300,6 +305,11 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ),
     ("token-not-found", "404: no token has this id"),
     (
+        "position-expired",
+        "410: the change feed's position is older than the retention (`CHANGE_RETENTION`); \
+         resync with the list, then follow from `after=now`",
+    ),
+    (
         "service-unavailable",
         "503: the database cannot be reached or is not migrated yet; retry after `Retry-After`",
     ),
@@ -326,6 +336,7 @@ impl ApiError {
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::PositionExpired { .. } => StatusCode::GONE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::EmailTaken | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -364,6 +375,7 @@ impl ApiError {
             ApiError::InsufficientScope(_) => ("insufficient-scope", "Insufficient scope"),
             ApiError::RateLimited { .. } => ("rate-limited", "Too many requests"),
             ApiError::TokenNotFound(_) => ("token-not-found", "Token not found"),
+            ApiError::PositionExpired { .. } => ("position-expired", "Position expired"),
             ApiError::UnreadableHead(status) => match status.as_u16() {
                 414 => ("uri-too-long", "Request target too long"),
                 431 => ("headers-too-large", "Request headers too large"),
@@ -613,6 +625,9 @@ mod tests {
                 retry_after_secs: 1,
             },
             ApiError::TokenNotFound(1),
+            ApiError::PositionExpired {
+                retention: "7d".into(),
+            },
             ApiError::UnreadableHead(StatusCode::BAD_REQUEST),
             ApiError::UnreadableHead(StatusCode::URI_TOO_LONG),
             ApiError::UnreadableHead(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),

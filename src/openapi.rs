@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::{
     api::{
         auth::BEARER_SCHEME,
+        changes::ChangesApi,
         contract::{example_of, example_problem, statuses},
         health::HealthApi,
         students::{StudentsApi, grade_variant_names, sort_variant_names},
@@ -19,7 +20,7 @@ use crate::{
     error::{ApiError, AuthFailure, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES},
 };
 
-pub type Api = (StudentsApi, TokensApi, HealthApi);
+pub type Api = (StudentsApi, ChangesApi, TokensApi, HealthApi);
 
 const DESCRIPTION: &str = "\
 Manage students: create, list, read, replace, update and delete.
@@ -48,7 +49,7 @@ pub fn api_service() -> OpenApiService<Api, ()> {
         description.push_str(&format!("\n- `{kind}`: {meaning}"));
     }
     OpenApiService::new(
-        (StudentsApi, TokensApi, HealthApi),
+        (StudentsApi, ChangesApi, TokensApi, HealthApi),
         "Students API",
         env!("CARGO_PKG_VERSION"),
     )

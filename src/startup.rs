@@ -16,7 +16,7 @@ use crate::{
         budget::ExpensiveWork,
     },
     config::Config,
-    db::{self, MigrationState, TokenCache},
+    db::{self, ChangeFeed, MigrationState, TokenCache},
     domain::{SCOPES, TokenName, TokenSecret},
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
     error::ApiError,
@@ -60,6 +60,7 @@ pub struct Shared {
     pub health: db::Health,
     pub work: ExpensiveWork,
     pub tokens: TokenCache,
+    pub feed: ChangeFeed,
 }
 
 /// Every route of the service, hardened (see [`middleware::harden`]): every error is
@@ -76,6 +77,7 @@ pub fn app(
         health,
         work,
         tokens,
+        feed,
     } = shared;
     let api = openapi::api_service();
     let migrations_data = migrations.clone();
@@ -138,6 +140,7 @@ pub fn app(
         )
         .data(pool)
         .data(tokens)
+        .data(feed)
         .data(work)
         .data(migrations_data);
     middleware::harden(routes, allowed_hosts, allowed_origins)
@@ -234,8 +237,8 @@ pub const FIRST_TOKEN_FILE: &str = "first-token";
 pub struct Application {
     listener: tokio::net::TcpListener,
     tokens: TokenCache,
+    feed: ChangeFeed,
     auth: AuthSettings,
-    change_retention: Duration,
     health: db::Health,
     work: ExpensiveWork,
     limits: ConnectionLimits,
@@ -315,7 +318,7 @@ impl Application {
         Ok(Self {
             listener,
             tokens: TokenCache::default(),
-            change_retention: config.change_retention,
+            feed: ChangeFeed::new(config.change_retention),
             auth: AuthSettings {
                 anonymous_read: config.auth_anonymous_read,
                 per_token_per_minute: config.rate_limit_per_minute,
@@ -365,6 +368,11 @@ impl Application {
         self.work.export_stall = stall;
     }
 
+    /// Keeps only `batches` batches of changes for slow subscribers (tests use a few).
+    pub fn set_feed_backlog(&mut self, batches: usize) {
+        self.feed = ChangeFeed::with_backlog(self.feed.retention(), batches);
+    }
+
     /// Replaces the connection limits (tests use short ones).
     pub fn set_connection_limits(&mut self, limits: ConnectionLimits) {
         self.limits = limits;
@@ -377,8 +385,9 @@ impl Application {
         let expiry = tokio::spawn(jobs::expire_idempotency_keys(self.pool.clone()));
         let pruning = tokio::spawn(jobs::prune_changes(
             self.pool.clone(),
-            self.change_retention,
+            self.feed.retention(),
         ));
+        let feed = tokio::spawn(self.feed.clone().run(self.pool.clone()));
         let health = tokio::spawn(self.health.clone().watch());
         let tokens = tokio::spawn(self.tokens.clone().follow(self.pool.clone()));
         tracing::info!(
@@ -391,6 +400,13 @@ impl Application {
             health: self.health.clone(),
             work: self.work.clone(),
             tokens: self.tokens.clone(),
+            feed: self.feed.clone(),
+        };
+        // Open change streams end at once on SIGTERM, not after the grace period.
+        let closing = self.feed.clone();
+        let stop = async move {
+            stop.await;
+            closing.close();
         };
         let app = app(
             shared,
@@ -403,6 +419,8 @@ impl Application {
         pruning.abort();
         health.abort();
         tokens.abort();
+        self.feed.close();
+        let _ = feed.await;
         self.pool.close().await;
         if let Some(embedded) = self.embedded {
             tokio::task::spawn_blocking(move || embedded.stop())

@@ -77,6 +77,9 @@ pub fn example_problem(status: u16) -> Option<Problem> {
         },
         403 => ApiError::InsufficientScope(Scope::StudentsWrite),
         409 => ApiError::EmailTaken,
+        410 => ApiError::PositionExpired {
+            retention: "7d".into(),
+        },
         412 => ApiError::PreconditionFailed,
         413 => ApiError::PayloadTooLarge {
             limit_bytes: super::json::MAX_BODY_BYTES,
@@ -119,6 +122,11 @@ pub mod statuses {
     pub const BAD_REQUEST: (u16, &str) = (400, "The body is not valid JSON.");
     pub const NOT_FOUND: (u16, &str) = (404, "No student has this id.");
     pub const TOKEN_NOT_FOUND: (u16, &str) = (404, "No token has this id.");
+    pub const GONE: (u16, &str) = (
+        410,
+        "The position is older than the changes kept (`CHANGE_RETENTION`): resync with \
+         `listStudents`, then follow from `after=now`.",
+    );
     pub const UNAUTHORIZED: (u16, &str) = (
         401,
         "No bearer token, or one that is malformed, mistyped, unknown, expired or revoked \

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod budget;
+pub mod changes;
 pub mod contract;
 pub mod health;
 pub mod json;
@@ -19,6 +20,8 @@ use poem_openapi::Tags;
 pub enum ApiTags {
     /// Create, read, update and delete students.
     Students,
+    /// What changed, as it happens: the change feed and each student's history.
+    Changes,
     /// API tokens: who may do what.
     Tokens,
     /// Whether the service is up and can reach its database.

@@ -1,5 +1,7 @@
 //! PostgreSQL access: the pool, migrations, readiness, and one file per table or concern.
 
+mod change_feed;
+mod changes;
 mod error;
 mod health;
 mod idempotency;
@@ -19,11 +21,16 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
+pub use change_feed::{
+    ANNOUNCE_EVERY, CHANGES_CHANNEL, ChangeFeed, FeedError, FeedFilter, FeedItem, OnLag,
+    POLL_INTERVAL, Subscription,
+};
+pub use changes::{FeedRead, HistoryPage, history, prune_changes, read_feed};
 pub use error::{EMAIL_UNIQUE_INDEX, Error, is_unavailable};
 pub use health::{CHECK_INTERVAL, Health, RETRY_INTERVAL};
 pub use idempotency::{IDEMPOTENCY_TTL_HOURS, expire_idempotency_keys, insert_once};
 pub use listing::{count, export_page, list};
-pub use students::{Actor, Expected, Fetched, delete, get, insert, prune_changes, replace, update};
+pub use students::{Actor, Expected, Fetched, delete, get, insert, replace, update};
 pub use token_cache::{CachedToken, RELOAD_INTERVAL, TOKENS_CHANNEL, TokenCache, Verdict};
 pub use tokens::{
     TOKEN_LIST_LIMIT, TokenRecord, any_token, create_token, insert_token, list_tokens,

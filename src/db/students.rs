@@ -252,23 +252,3 @@ pub async fn delete(
         Err(why_missed(pool, id, expected).await)
     }
 }
-
-/// Deletes the changes recorded more than `retention` ago, 10,000 rows per statement (short
-/// locks, small WAL bursts); returns how many.
-pub async fn prune_changes(pool: &PgPool, retention: std::time::Duration) -> Result<u64, Error> {
-    let mut deleted = 0;
-    loop {
-        let result = sqlx::query(
-            "DELETE FROM student_changes WHERE ctid IN (\
-                 SELECT ctid FROM student_changes \
-                 WHERE changed_at < now() - make_interval(secs => $1) LIMIT 10000)",
-        )
-        .bind(retention.as_secs_f64())
-        .execute(pool)
-        .await?;
-        deleted += result.rows_affected();
-        if result.rows_affected() < 10_000 {
-            return Ok(deleted);
-        }
-    }
-}

@@ -79,6 +79,13 @@ async fn request_for(app: &TestApp, operation: &str) -> (Method, String, Option<
             let (id, _) = token_with(app, &[Scope::StudentsRead]).await;
             (Method::DELETE, format!("/api/tokens/{id}"), None)
         }
+        "streamChanges" => (Method::GET, "/api/students/changes?after=now".into(), None),
+        "pollChanges" => (
+            Method::GET,
+            "/api/students/changes/poll?wait=0".into(),
+            None,
+        ),
+        "getStudentHistory" => (Method::GET, format!("{}/history", student().await), None),
         "getHealth" => (Method::GET, "/healthz".into(), None),
         "getReadiness" => (Method::GET, "/readyz".into(), None),
         other => panic!("no request for {other}: add it to this table"),
@@ -223,7 +230,7 @@ async fn every_operation_answers_every_kind_of_credential_as_declared() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 10, "every protected operation was tried");
+    assert_eq!(checked, 13, "every protected operation was tried");
     // Of the 11 creates sent, only the one with `students:write` wrote a row.
     let created: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE name = 'New'")
         .fetch_one(&app.pool)

@@ -1,4 +1,4 @@
-//! `student_changes` (migration 10): every change to a student recorded by a trigger in the
+//! `student_changes` (migrations 10 and 11): every change to a student recorded by a trigger in the
 //! writing transaction, with its actor: the API's token, or the database role for a change
 //! made in psql.
 
@@ -13,7 +13,7 @@ type Recorded = (String, i64, i32, Option<i64>, String, bool);
 async fn recorded(app: &TestApp) -> Vec<Recorded> {
     sqlx::query_as(
         "SELECT op, student_id, version, actor_token_id, actor, previous IS NOT NULL \
-         FROM student_changes ORDER BY xid, seq",
+         FROM student_changes ORDER BY feed_xid, seq",
     )
     .fetch_all(&app.pool)
     .await
@@ -101,7 +101,7 @@ async fn every_api_write_is_recorded_with_its_token_and_nothing_else_is() {
     );
     // The whole student after the change (before it, for the delete), and before an update.
     let (student, previous): (Value, Option<Value>) = sqlx::query_as(
-        "SELECT student, previous FROM student_changes WHERE op = 'updated' ORDER BY xid, seq LIMIT 1",
+        "SELECT student, previous FROM student_changes WHERE op = 'updated' ORDER BY feed_xid, seq LIMIT 1",
     )
     .fetch_one(&app.pool)
     .await
@@ -151,5 +151,15 @@ async fn changes_past_their_retention_are_pruned() {
     let week = std::time::Duration::from_secs(7 * 86_400);
     assert_eq!(db::prune_changes(&app.pool, week).await.unwrap(), 1);
     assert_eq!(recorded(&app).await.len(), 2);
+    // The mark moved to the pruned change: the feed refuses positions before it (410).
+    let (marked, oldest_kept): (bool, bool) = sqlx::query_as(
+        "SELECT (SELECT (feed_xid, seq) FROM student_changes_pruned) > ('0'::xid8, 0::int8), \
+                (SELECT (feed_xid, seq) FROM student_changes_pruned) \
+                < (SELECT (feed_xid, seq) FROM student_changes ORDER BY feed_xid, seq LIMIT 1)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(marked && oldest_kept);
     assert_eq!(db::prune_changes(&app.pool, week).await.unwrap(), 0);
 }

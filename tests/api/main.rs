@@ -18,6 +18,7 @@ mod embedded;
 mod errors;
 mod export;
 mod faults;
+mod feed;
 mod hardening;
 mod harness;
 mod helpers;

@@ -177,10 +177,13 @@ fn operations_are_documented_with_stable_sdk_friendly_ids() {
             "getHealth",
             "getReadiness",
             "getStudent",
+            "getStudentHistory",
             "listStudents",
             "listTokens",
+            "pollChanges",
             "replaceStudent",
             "revokeToken",
+            "streamChanges",
             "updateStudent"
         ]
     );

@@ -137,3 +137,42 @@ async fn sigkill_mid_writes_loses_no_acknowledged_write() {
     signal(&app.child, "-TERM");
     app.child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn sigterm_ends_open_change_streams_at_once() {
+    let scratch = Scratch::new("sigterm-streams");
+    let mut app = start_binary(&scratch.data_dir());
+    let address = format!("127.0.0.1:{}", app.port);
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        let mut stream = TcpStream::connect(&address).await.unwrap();
+        let request = format!(
+            "GET /api/students/changes?after=now HTTP/1.1\r\nHost: localhost\r\n\
+             Authorization: Bearer {}\r\n\r\n",
+            app.token
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut head = [0u8; 256];
+        let read = stream.read(&mut head).await.unwrap();
+        assert!(head[..read].starts_with(b"HTTP/1.1 200"));
+        streams.push(stream);
+    }
+    let stopped = std::time::Instant::now();
+    signal(&app.child, "-TERM");
+    let status = tokio::task::spawn_blocking(move || app.child.wait().unwrap())
+        .await
+        .unwrap();
+    let took = stopped.elapsed();
+    assert!(status.success(), "{status}");
+    // The grace period for requests in flight is 10 s; streams must not wait it out.
+    assert!(took < Duration::from_secs(5), "exited after {took:?}");
+    for mut stream in streams {
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest).await;
+        assert!(
+            rest.ends_with(b"0\r\n\r\n"),
+            "each stream ended properly: {:?}",
+            String::from_utf8_lossy(&rest)
+        );
+    }
+}

@@ -8,6 +8,197 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_pa
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///Who made a change.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChangeActor {
+        ///The token's name, or the database role for a change made outside the API.
+        pub name: ChangeActorName,
+        ///The API token that made it; `null` for a change made outside the API (psql).
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub token_id: ::std::option::Option<::std::num::NonZeroU64>,
+    }
+    impl ChangeActor {
+        pub fn builder() -> builder::ChangeActor {
+            Default::default()
+        }
+    }
+    ///The token's name, or the database role for a change made outside the API.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ChangeActorName(::std::string::String);
+    impl ::std::ops::Deref for ChangeActorName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ChangeActorName> for ::std::string::String {
+        fn from(value: ChangeActorName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ChangeActorName {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 200usize {
+                return Err("longer than 200 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ChangeActorName {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ChangeActorName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChangeActorName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///What a change did.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum ChangeOp {
+        #[serde(rename = "created")]
+        Created,
+        #[serde(rename = "updated")]
+        Updated,
+        #[serde(rename = "deleted")]
+        Deleted,
+    }
+    impl ::std::fmt::Display for ChangeOp {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Created => f.write_str("created"),
+                Self::Updated => f.write_str("updated"),
+                Self::Deleted => f.write_str("deleted"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ChangeOp {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "created" => Ok(Self::Created),
+                "updated" => Ok(Self::Updated),
+                "deleted" => Ok(Self::Deleted),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ChangeOp {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ChangeOp {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Changes after a position, and where to continue.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChangePage {
+        pub changes: ::std::vec::Vec<StudentChange>,
+        ///Pass as `after` to the next poll.
+        pub next: ChangePageNext,
+    }
+    impl ChangePage {
+        pub fn builder() -> builder::ChangePage {
+            Default::default()
+        }
+    }
+    ///Pass as `after` to the next poll.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ChangePageNext(::std::string::String);
+    impl ::std::ops::Deref for ChangePageNext {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ChangePageNext> for ::std::string::String {
+        fn from(value: ChangePageNext) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ChangePageNext {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 22usize {
+                return Err("longer than 22 characters".into());
+            }
+            if value.chars().count() < 22usize {
+                return Err("shorter than 22 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[A-Za-z0-9_-]{22}$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9_-]{22}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ChangePageNext {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ChangePageNext {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChangePageNext {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`count=exact` asks for `total`.
     #[derive(
         ::serde::Deserialize,
@@ -165,6 +356,149 @@ pub mod types {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for DeleteStudentIfMatch {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`email` before and after a change (`null`: no address).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct EmailChange {
+        ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub after: ::std::option::Option<EmailChangeAfter>,
+        ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub before: ::std::option::Option<EmailChangeBefore>,
+    }
+    impl EmailChange {
+        pub fn builder() -> builder::EmailChange {
+            Default::default()
+        }
+    }
+    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct EmailChangeAfter(::std::string::String);
+    impl ::std::ops::Deref for EmailChangeAfter {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<EmailChangeAfter> for ::std::string::String {
+        fn from(value: EmailChangeAfter) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for EmailChangeAfter {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 254usize {
+                return Err("longer than 254 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for EmailChangeAfter {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for EmailChangeAfter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailChangeAfter {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct EmailChangeBefore(::std::string::String);
+    impl ::std::ops::Deref for EmailChangeBefore {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<EmailChangeBefore> for ::std::string::String {
+        fn from(value: EmailChangeBefore) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for EmailChangeBefore {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 254usize {
+                return Err("longer than 254 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*[\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for EmailChangeBefore {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for EmailChangeBefore {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EmailChangeBefore {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -355,6 +689,21 @@ pub mod types {
                 })
         }
     }
+    ///The fields a change set, altered or removed; a field it left alone is absent.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct FieldChanges {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<EmailChange>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub grade: ::std::option::Option<GradeChange>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<NameChange>,
+    }
+    impl FieldChanges {
+        pub fn builder() -> builder::FieldChanges {
+            Default::default()
+        }
+    }
     ///One thing wrong with a request, precise enough to show next to the input that caused it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct FieldError {
@@ -527,6 +876,66 @@ pub mod types {
                 })
         }
     }
+    ///`GetStudentHistoryCursor`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct GetStudentHistoryCursor(::std::string::String);
+    impl ::std::ops::Deref for GetStudentHistoryCursor {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GetStudentHistoryCursor> for ::std::string::String {
+        fn from(value: GetStudentHistoryCursor) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GetStudentHistoryCursor {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 22usize {
+                return Err("longer than 22 characters".into());
+            }
+            if value.chars().count() < 22usize {
+                return Err("shorter than 22 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[A-Za-z0-9_-]{22}$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9_-]{22}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetStudentHistoryCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GetStudentHistoryCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetStudentHistoryCursor {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`GetStudentIfNoneMatch`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -590,6 +999,19 @@ pub mod types {
                 })
         }
     }
+    ///`grade` before and after a change.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GradeChange {
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub after: ::std::option::Option<crate::types::Grade>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub before: ::std::option::Option<crate::types::Grade>,
+    }
+    impl GradeChange {
+        pub fn builder() -> builder::GradeChange {
+            Default::default()
+        }
+    }
     ///The service's own view of its health.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct HealthStatus {
@@ -645,6 +1067,79 @@ pub mod types {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for HealthStatusStatus {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///One student's changes, newest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct HistoryPage {
+        pub changes: ::std::vec::Vec<StudentChange>,
+        ///Pass as `cursor` for older changes; `null` on the last page.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next_cursor: ::std::option::Option<HistoryPageNextCursor>,
+    }
+    impl HistoryPage {
+        pub fn builder() -> builder::HistoryPage {
+            Default::default()
+        }
+    }
+    ///Pass as `cursor` for older changes; `null` on the last page.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct HistoryPageNextCursor(::std::string::String);
+    impl ::std::ops::Deref for HistoryPageNextCursor {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<HistoryPageNextCursor> for ::std::string::String {
+        fn from(value: HistoryPageNextCursor) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for HistoryPageNextCursor {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 22usize {
+                return Err("longer than 22 characters".into());
+            }
+            if value.chars().count() < 22usize {
+                return Err("shorter than 22 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[A-Za-z0-9_-]{22}$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9_-]{22}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for HistoryPageNextCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for HistoryPageNextCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HistoryPageNextCursor {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -828,6 +1323,212 @@ pub mod types {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ListStudentsQ {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`name` before and after a change (`null`: none, as before a create or after a delete).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct NameChange {
+        ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub after: ::std::option::Option<NameChangeAfter>,
+        ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub before: ::std::option::Option<NameChangeBefore>,
+    }
+    impl NameChange {
+        pub fn builder() -> builder::NameChange {
+            Default::default()
+        }
+    }
+    ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct NameChangeAfter(::std::string::String);
+    impl ::std::ops::Deref for NameChangeAfter {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<NameChangeAfter> for ::std::string::String {
+        fn from(value: NameChangeAfter) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for NameChangeAfter {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u17B4\\u17B5\\u180B-\\u180D\\u180F\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u17B4\\u17B5\\u180B-\\u180D\\u180F\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for NameChangeAfter {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for NameChangeAfter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NameChangeAfter {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct NameChangeBefore(::std::string::String);
+    impl ::std::ops::Deref for NameChangeBefore {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<NameChangeBefore> for ::std::string::String {
+        fn from(value: NameChangeBefore) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for NameChangeBefore {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u17B4\\u17B5\\u180B-\\u180D\\u180F\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u17B4\\u17B5\\u180B-\\u180D\\u180F\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for NameChangeBefore {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for NameChangeBefore {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NameChangeBefore {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PollChangesAfter`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PollChangesAfter(::std::string::String);
+    impl ::std::ops::Deref for PollChangesAfter {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PollChangesAfter> for ::std::string::String {
+        fn from(value: PollChangesAfter) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PollChangesAfter {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 22usize {
+                return Err("longer than 22 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^(now|[A-Za-z0-9_-]{22})$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^(now|[A-Za-z0-9_-]{22})$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PollChangesAfter {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PollChangesAfter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PollChangesAfter {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -1134,6 +1835,123 @@ pub mod types {
                 })
         }
     }
+    ///`StreamChangesAfter`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct StreamChangesAfter(::std::string::String);
+    impl ::std::ops::Deref for StreamChangesAfter {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<StreamChangesAfter> for ::std::string::String {
+        fn from(value: StreamChangesAfter) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for StreamChangesAfter {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 22usize {
+                return Err("longer than 22 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^(now|[A-Za-z0-9_-]{22})$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^(now|[A-Za-z0-9_-]{22})$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for StreamChangesAfter {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for StreamChangesAfter {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamChangesAfter {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`StreamChangesLastEventId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct StreamChangesLastEventId(::std::string::String);
+    impl ::std::ops::Deref for StreamChangesLastEventId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<StreamChangesLastEventId> for ::std::string::String {
+        fn from(value: StreamChangesLastEventId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for StreamChangesLastEventId {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 22usize {
+                return Err("longer than 22 characters".into());
+            }
+            if value.chars().count() < 22usize {
+                return Err("shorter than 22 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[A-Za-z0-9_-]{22}$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9_-]{22}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for StreamChangesLastEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for StreamChangesLastEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamChangesLastEventId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///A student as stored. `id`, `created_at` and `updated_at` are set by the server.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Student {
@@ -1153,6 +1971,88 @@ pub mod types {
     impl Student {
         pub fn builder() -> builder::Student {
             Default::default()
+        }
+    }
+    /// One change to one student, as the feed sends it and the history lists it. `student` is the
+    /// student after the change (before it, for `deleted`); `changes` says what changed, field by
+    /// field: every field set, for `created`; every field the student had, for `deleted`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct StudentChange {
+        pub actor: ChangeActor,
+        ///When the writing transaction started.
+        pub changed_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub changes: FieldChanges,
+        pub op: ChangeOp,
+        ///Where this change is in the feed: resume after it with `after` or `Last-Event-ID`.
+        pub position: StudentChangePosition,
+        pub student: Student,
+        /// The student's version after the change (before it, for `deleted`): its `ETag` is
+        /// `"<version>"`.
+        pub version: ::std::num::NonZeroU32,
+    }
+    impl StudentChange {
+        pub fn builder() -> builder::StudentChange {
+            Default::default()
+        }
+    }
+    ///Where this change is in the feed: resume after it with `after` or `Last-Event-ID`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct StudentChangePosition(::std::string::String);
+    impl ::std::ops::Deref for StudentChangePosition {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<StudentChangePosition> for ::std::string::String {
+        fn from(value: StudentChangePosition) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for StudentChangePosition {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 22usize {
+                return Err("longer than 22 characters".into());
+            }
+            if value.chars().count() < 22usize {
+                return Err("shorter than 22 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[A-Za-z0-9_-]{22}$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9_-]{22}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for StudentChangePosition {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for StudentChangePosition {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StudentChangePosition {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///Fields of a new student. Unknown fields, and `id` or timestamps, are refused with 422.
@@ -2188,6 +3088,255 @@ pub mod types {
     /// Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
+        pub struct ChangeActor {
+            name: ::std::result::Result<super::ChangeActorName, ::std::string::String>,
+            token_id: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ChangeActor {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    token_id: Err("no value supplied for token_id".to_string()),
+                }
+            }
+        }
+        impl ChangeActor {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChangeActorName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn token_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for token_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChangeActor> for super::ChangeActor {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChangeActor,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    token_id: value.token_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChangeActor> for ChangeActor {
+            fn from(value: super::ChangeActor) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    token_id: Ok(value.token_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChangePage {
+            changes:
+                ::std::result::Result<::std::vec::Vec<super::StudentChange>, ::std::string::String>,
+            next: ::std::result::Result<super::ChangePageNext, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChangePage {
+            fn default() -> Self {
+                Self {
+                    changes: Err("no value supplied for changes".to_string()),
+                    next: Err("no value supplied for next".to_string()),
+                }
+            }
+        }
+        impl ChangePage {
+            pub fn changes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::StudentChange>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.changes = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for changes: {e}"));
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChangePageNext>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for next: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChangePage> for super::ChangePage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChangePage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    changes: value.changes?,
+                    next: value.next?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChangePage> for ChangePage {
+            fn from(value: super::ChangePage) -> Self {
+                Self {
+                    changes: Ok(value.changes),
+                    next: Ok(value.next),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct EmailChange {
+            after: ::std::result::Result<
+                ::std::option::Option<super::EmailChangeAfter>,
+                ::std::string::String,
+            >,
+            before: ::std::result::Result<
+                ::std::option::Option<super::EmailChangeBefore>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for EmailChange {
+            fn default() -> Self {
+                Self {
+                    after: Err("no value supplied for after".to_string()),
+                    before: Err("no value supplied for before".to_string()),
+                }
+            }
+        }
+        impl EmailChange {
+            pub fn after<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::EmailChangeAfter>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for after: {e}"));
+                self
+            }
+            pub fn before<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::EmailChangeBefore>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for before: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<EmailChange> for super::EmailChange {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: EmailChange,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after: value.after?,
+                    before: value.before?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::EmailChange> for EmailChange {
+            fn from(value: super::EmailChange) -> Self {
+                Self {
+                    after: Ok(value.after),
+                    before: Ok(value.before),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FieldChanges {
+            email: ::std::result::Result<
+                ::std::option::Option<super::EmailChange>,
+                ::std::string::String,
+            >,
+            grade: ::std::result::Result<
+                ::std::option::Option<super::GradeChange>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::NameChange>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FieldChanges {
+            fn default() -> Self {
+                Self {
+                    email: Ok(Default::default()),
+                    grade: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl FieldChanges {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::EmailChange>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                self
+            }
+            pub fn grade<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::GradeChange>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grade = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for grade: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::NameChange>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FieldChanges> for super::FieldChanges {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FieldChanges,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    grade: value.grade?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FieldChanges> for FieldChanges {
+            fn from(value: super::FieldChanges) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    grade: Ok(value.grade),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct FieldError {
             code: ::std::result::Result<super::FieldErrorCode, ::std::string::String>,
             location: ::std::result::Result<super::FieldErrorLocation, ::std::string::String>,
@@ -2256,6 +3405,66 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct GradeChange {
+            after: ::std::result::Result<
+                ::std::option::Option<crate::types::Grade>,
+                ::std::string::String,
+            >,
+            before: ::std::result::Result<
+                ::std::option::Option<crate::types::Grade>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GradeChange {
+            fn default() -> Self {
+                Self {
+                    after: Err("no value supplied for after".to_string()),
+                    before: Err("no value supplied for before".to_string()),
+                }
+            }
+        }
+        impl GradeChange {
+            pub fn after<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::types::Grade>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for after: {e}"));
+                self
+            }
+            pub fn before<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::types::Grade>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for before: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GradeChange> for super::GradeChange {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GradeChange,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after: value.after?,
+                    before: value.before?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GradeChange> for GradeChange {
+            fn from(value: super::GradeChange) -> Self {
+                Self {
+                    after: Ok(value.after),
+                    before: Ok(value.before),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct HealthStatus {
             status: ::std::result::Result<super::HealthStatusStatus, ::std::string::String>,
         }
@@ -2292,6 +3501,124 @@ pub mod types {
             fn from(value: super::HealthStatus) -> Self {
                 Self {
                     status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct HistoryPage {
+            changes:
+                ::std::result::Result<::std::vec::Vec<super::StudentChange>, ::std::string::String>,
+            next_cursor: ::std::result::Result<
+                ::std::option::Option<super::HistoryPageNextCursor>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for HistoryPage {
+            fn default() -> Self {
+                Self {
+                    changes: Err("no value supplied for changes".to_string()),
+                    next_cursor: Err("no value supplied for next_cursor".to_string()),
+                }
+            }
+        }
+        impl HistoryPage {
+            pub fn changes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::StudentChange>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.changes = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for changes: {e}"));
+                self
+            }
+            pub fn next_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::HistoryPageNextCursor>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_cursor = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for next_cursor: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<HistoryPage> for super::HistoryPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: HistoryPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    changes: value.changes?,
+                    next_cursor: value.next_cursor?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::HistoryPage> for HistoryPage {
+            fn from(value: super::HistoryPage) -> Self {
+                Self {
+                    changes: Ok(value.changes),
+                    next_cursor: Ok(value.next_cursor),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct NameChange {
+            after: ::std::result::Result<
+                ::std::option::Option<super::NameChangeAfter>,
+                ::std::string::String,
+            >,
+            before: ::std::result::Result<
+                ::std::option::Option<super::NameChangeBefore>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for NameChange {
+            fn default() -> Self {
+                Self {
+                    after: Err("no value supplied for after".to_string()),
+                    before: Err("no value supplied for before".to_string()),
+                }
+            }
+        }
+        impl NameChange {
+            pub fn after<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::NameChangeAfter>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.after = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for after: {e}"));
+                self
+            }
+            pub fn before<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::NameChangeBefore>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.before = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for before: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<NameChange> for super::NameChange {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: NameChange,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    after: value.after?,
+                    before: value.before?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::NameChange> for NameChange {
+            fn from(value: super::NameChange) -> Self {
+                Self {
+                    after: Ok(value.after),
+                    before: Ok(value.before),
                 }
             }
         }
@@ -2522,6 +3849,133 @@ pub mod types {
                     id: Ok(value.id),
                     name: Ok(value.name),
                     updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct StudentChange {
+            actor: ::std::result::Result<super::ChangeActor, ::std::string::String>,
+            changed_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            changes: ::std::result::Result<super::FieldChanges, ::std::string::String>,
+            op: ::std::result::Result<super::ChangeOp, ::std::string::String>,
+            position: ::std::result::Result<super::StudentChangePosition, ::std::string::String>,
+            student: ::std::result::Result<super::Student, ::std::string::String>,
+            version: ::std::result::Result<::std::num::NonZeroU32, ::std::string::String>,
+        }
+        impl ::std::default::Default for StudentChange {
+            fn default() -> Self {
+                Self {
+                    actor: Err("no value supplied for actor".to_string()),
+                    changed_at: Err("no value supplied for changed_at".to_string()),
+                    changes: Err("no value supplied for changes".to_string()),
+                    op: Err("no value supplied for op".to_string()),
+                    position: Err("no value supplied for position".to_string()),
+                    student: Err("no value supplied for student".to_string()),
+                    version: Err("no value supplied for version".to_string()),
+                }
+            }
+        }
+        impl StudentChange {
+            pub fn actor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChangeActor>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.actor = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for actor: {e}"));
+                self
+            }
+            pub fn changed_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.changed_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for changed_at: {e}"));
+                self
+            }
+            pub fn changes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::FieldChanges>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.changes = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for changes: {e}"));
+                self
+            }
+            pub fn op<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChangeOp>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.op = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for op: {e}"));
+                self
+            }
+            pub fn position<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::StudentChangePosition>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.position = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for position: {e}"));
+                self
+            }
+            pub fn student<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Student>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.student = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for student: {e}"));
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for version: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<StudentChange> for super::StudentChange {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: StudentChange,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    actor: value.actor?,
+                    changed_at: value.changed_at?,
+                    changes: value.changes?,
+                    op: value.op?,
+                    position: value.position?,
+                    student: value.student?,
+                    version: value.version?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::StudentChange> for StudentChange {
+            fn from(value: super::StudentChange) -> Self {
+                Self {
+                    actor: Ok(value.actor),
+                    changed_at: Ok(value.changed_at),
+                    changes: Ok(value.changes),
+                    op: Ok(value.op),
+                    position: Ok(value.position),
+                    student: Ok(value.student),
+                    version: Ok(value.version),
                 }
             }
         }
@@ -3397,6 +4851,7 @@ pub mod types {
 /// - `insufficient-scope`: 403: the token lacks the scope the operation needs (`WWW-Authenticate` and `detail` name it)
 /// - `rate-limited`: 429: more requests in a minute than this token or address may make; retry after `Retry-After` seconds (`RateLimit-*` headers)
 /// - `token-not-found`: 404: no token has this id
+/// - `position-expired`: 410: the change feed's position is older than the retention (`CHANGE_RETENTION`); resync with the list, then follow from `after=now`
 /// - `service-unavailable`: 503: the database cannot be reached or is not migrated yet; retry after `Retry-After`
 /// - `busy`: 503: every database connection set aside for expensive work (searches, exact counts, exports) is in use; retry after `Retry-After`
 /// - `internal-error`: 500: a fault on our side, logged with the request id
@@ -3645,6 +5100,99 @@ impl Client {
     ///   ```
     pub fn update_student(&self) -> builder::UpdateStudent<'_> {
         builder::UpdateStudent::new(self)
+    }
+    /// Follow changes (server-sent events)
+    ///
+    /// Every create, update and delete of a student after a position, in order, then live, as
+    /// `text/event-stream`: each event has `id:` (its position), `event:` (`created`,
+    /// `updated` or `deleted`) and `data:` (a `StudentChange` as JSON). Changes made outside
+    /// the API (in psql) are included, named by their database role.
+    ///
+    /// Where to start: `Last-Event-ID` (what a reconnecting `EventSource` sends) wins over
+    /// `after`; `after=now` starts with the next change; with neither, the stream starts with
+    /// the oldest change kept (`CHANGE_RETENTION`, default 7 days). A position older than that
+    /// is a `410`: read the students again with `listStudents`, then follow from `after=now`.
+    ///
+    /// The order: each student's changes in the order they happened, one transaction's changes
+    /// together; a change waits until every older transaction has finished, so a transaction
+    /// left open holds back the changes after it. A comment is sent every 15 s while nothing
+    /// happens. A client that reads too slowly to keep up is disconnected; it resumes from its
+    /// last event's id.
+    ///
+    /// Sends a `GET` request to `/api/students/changes`
+    ///
+    /// Arguments:
+    /// - `after`: Start after this position (an event's `id`), or `now`.
+    /// - `grade`: Only changes to students in these grades, before or after the change (a student
+    ///   moving out of a grade is sent too); repeat it for several.
+    /// - `student_id`: Only changes to this student.
+    /// - `last_event_id`: Resume after this event's `id` (browsers' `EventSource` sends it when it
+    ///   reconnects); wins over `after`.
+    ///   ```ignore
+    ///   let response = client.stream_changes()
+    ///       .after(after)
+    ///       .grade(grade)
+    ///       .student_id(student_id)
+    ///       .last_event_id(last_event_id)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn stream_changes(&self) -> builder::StreamChanges<'_> {
+        builder::StreamChanges::new(self)
+    }
+    /// Poll for changes (JSON)
+    ///
+    /// The change feed for clients without server-sent events: the changes after `after`
+    /// (positions as in `streamChanges`), answered as soon as there is at least one, or empty
+    /// after `wait` seconds. Pass `next` as `after` to the next call: it covers every change
+    /// returned or filtered out, so a loop of polls sees every change once, in order.
+    ///
+    /// Sends a `GET` request to `/api/students/changes/poll`
+    ///
+    /// Arguments:
+    /// - `after`: Start after this position (`next` from the previous answer), or `now`; without
+    ///   it, from the oldest change kept.
+    /// - `grade`: Only changes to students in these grades, before or after the change; repeat it
+    ///   for several.
+    /// - `limit`: At most this many changes.
+    /// - `student_id`: Only changes to this student.
+    /// - `wait`: How many seconds to wait for a change when there is none yet (0 answers at once).
+    ///   ```ignore
+    ///   let response = client.poll_changes()
+    ///       .after(after)
+    ///       .grade(grade)
+    ///       .limit(limit)
+    ///       .student_id(student_id)
+    ///       .wait(wait)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn poll_changes(&self) -> builder::PollChanges<'_> {
+        builder::PollChanges::new(self)
+    }
+    /// A student's history
+    ///
+    /// Every change to this student still kept (`CHANGE_RETENTION`), newest first: who made
+    /// it (the token, or the database role for changes made in psql), when, and each field
+    /// before and after. A deleted student keeps its history; a student that never existed is
+    /// a `404`. Follow `next_cursor` until it is `null` for older changes.
+    ///
+    /// Sends a `GET` request to `/api/students/{id}/history`
+    ///
+    /// Arguments:
+    /// - `id`: The student's id.
+    /// - `cursor`: `next_cursor` from the previous page.
+    /// - `limit`: At most this many changes.
+    ///   ```ignore
+    ///   let response = client.get_student_history()
+    ///       .id(id)
+    ///       .cursor(cursor)
+    ///       .limit(limit)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn get_student_history(&self) -> builder::GetStudentHistory<'_> {
+        builder::GetStudentHistory::new(self)
     }
     /// List tokens
     ///
@@ -4752,6 +6300,392 @@ pub mod builder {
                     ResponseValue::from_response(response).await?,
                 )),
                 415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::stream_changes`]
+    ///
+    /// [`Client::stream_changes`]: super::Client::stream_changes
+    #[derive(Debug, Clone)]
+    pub struct StreamChanges<'a> {
+        client: &'a super::Client,
+        after: Result<Option<types::StreamChangesAfter>, String>,
+        grade: Result<Option<::std::vec::Vec<crate::types::Grade>>, String>,
+        student_id: Result<Option<::std::num::NonZeroU64>, String>,
+        last_event_id: Result<Option<types::StreamChangesLastEventId>, String>,
+    }
+    impl<'a> StreamChanges<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                after: Ok(None),
+                grade: Ok(None),
+                student_id: Ok(None),
+                last_event_id: Ok(None),
+            }
+        }
+        pub fn after<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::StreamChangesAfter>,
+        {
+            self.after = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `StreamChangesAfter` for after failed".to_string());
+            self
+        }
+        pub fn grade<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<crate::types::Grade>>,
+        {
+            self.grade = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: vec :: Vec < crate :: types :: Grade >` for grade failed"
+                    .to_string()
+            });
+            self
+        }
+        pub fn student_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.student_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for student_id failed".to_string()
+            });
+            self
+        }
+        pub fn last_event_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::StreamChangesLastEventId>,
+        {
+            self.last_event_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `StreamChangesLastEventId` for last_event_id failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/students/changes`
+        pub async fn send(self) -> Result<ResponseValue<ByteStream>, Error<types::Problem>> {
+            let Self {
+                client,
+                after,
+                grade,
+                student_id,
+                last_event_id,
+            } = self;
+            let after = after.map_err(Error::InvalidRequest)?;
+            let grade = grade.map_err(Error::InvalidRequest)?;
+            let student_id = student_id.map_err(Error::InvalidRequest)?;
+            let last_event_id = last_event_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/students/changes", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            if let Some(value) = last_event_id {
+                header_map.append("Last-Event-ID", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("after", &after))
+                .query(&progenitor_client::QueryParam::new("grade", &grade))
+                .query(&progenitor_client::QueryParam::new(
+                    "student_id",
+                    &student_id,
+                ))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "stream_changes",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                410u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::poll_changes`]
+    ///
+    /// [`Client::poll_changes`]: super::Client::poll_changes
+    #[derive(Debug, Clone)]
+    pub struct PollChanges<'a> {
+        client: &'a super::Client,
+        after: Result<Option<types::PollChangesAfter>, String>,
+        grade: Result<Option<::std::vec::Vec<crate::types::Grade>>, String>,
+        limit: Result<Option<::std::num::NonZeroU32>, String>,
+        student_id: Result<Option<::std::num::NonZeroU64>, String>,
+        wait: Result<Option<u64>, String>,
+    }
+    impl<'a> PollChanges<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                after: Ok(None),
+                grade: Ok(None),
+                limit: Ok(None),
+                student_id: Ok(None),
+                wait: Ok(None),
+            }
+        }
+        pub fn after<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PollChangesAfter>,
+        {
+            self.after = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `PollChangesAfter` for after failed".to_string());
+            self
+        }
+        pub fn grade<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<crate::types::Grade>>,
+        {
+            self.grade = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: vec :: Vec < crate :: types :: Grade >` for grade failed"
+                    .to_string()
+            });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU32>,
+        {
+            self.limit = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU32` for limit failed".to_string()
+            });
+            self
+        }
+        pub fn student_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.student_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for student_id failed".to_string()
+            });
+            self
+        }
+        pub fn wait<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u64>,
+        {
+            self.wait = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u64` for wait failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/students/changes/poll`
+        pub async fn send(self) -> Result<ResponseValue<types::ChangePage>, Error<types::Problem>> {
+            let Self {
+                client,
+                after,
+                grade,
+                limit,
+                student_id,
+                wait,
+            } = self;
+            let after = after.map_err(Error::InvalidRequest)?;
+            let grade = grade.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let student_id = student_id.map_err(Error::InvalidRequest)?;
+            let wait = wait.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/students/changes/poll", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("after", &after))
+                .query(&progenitor_client::QueryParam::new("grade", &grade))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new(
+                    "student_id",
+                    &student_id,
+                ))
+                .query(&progenitor_client::QueryParam::new("wait", &wait))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "poll_changes",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                410u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::get_student_history`]
+    ///
+    /// [`Client::get_student_history`]: super::Client::get_student_history
+    #[derive(Debug, Clone)]
+    pub struct GetStudentHistory<'a> {
+        client: &'a super::Client,
+        id: Result<::std::num::NonZeroU64, String>,
+        cursor: Result<Option<types::GetStudentHistoryCursor>, String>,
+        limit: Result<Option<::std::num::NonZeroU32>, String>,
+    }
+    impl<'a> GetStudentHistory<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
+            self
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GetStudentHistoryCursor>,
+        {
+            self.cursor = value.try_into().map(Some).map_err(|_| {
+                "conversion to `GetStudentHistoryCursor` for cursor failed".to_string()
+            });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU32>,
+        {
+            self.limit = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU32` for limit failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/students/{id}/history`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::HistoryPage>, Error<types::Problem>> {
+            let Self {
+                client,
+                id,
+                cursor,
+                limit,
+            } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/students/{}/history",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_student_history",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
                     ResponseValue::from_response(response).await?,
                 )),
                 422u16 => Err(Error::ErrorResponse(

@@ -6,7 +6,7 @@ mod etag;
 mod export;
 mod fields;
 mod list_query;
-mod params;
+pub(crate) mod params;
 mod responses;
 pub(crate) mod schemas;
 
@@ -40,7 +40,7 @@ use crate::{
         json::JsonBody,
         types::Nullable,
     },
-    db::{self, MigrationState},
+    db::{self, ChangeFeed, MigrationState},
     domain::{Email, Grade, PageLimit, Student},
     error::ApiError,
 };
@@ -219,6 +219,7 @@ impl StudentsApi {
         &self,
         caller: Authorized<WriteStudents>,
         Data(pool): Data<&PgPool>,
+        Data(feed): Data<&ChangeFeed>,
         /// Makes the create safe to retry: a retry with the same key and body within 24 hours
         /// gets the first answer (same student, `201`) and creates nothing. The same key with
         /// another body is `422`; while the first request still runs, `409`.
@@ -232,6 +233,7 @@ impl StudentsApi {
                 db::insert_once(pool, key.as_str(), &body.0.into(), &caller.actor()).await?
             }
         };
+        feed.written();
         let location = format!("/api/students/{}", student.id);
         let tag = etag::etag(student.version);
         Ok(CreatedResponse::Created(
@@ -287,6 +289,7 @@ impl StudentsApi {
         &self,
         caller: Authorized<WriteStudents>,
         Data(pool): Data<&PgPool>,
+        Data(feed): Data<&ChangeFeed>,
         /// The student's id.
         id: Path<StudentId>,
         /// Write only if the student is still at this ETag (from a `GET` or the last write);
@@ -305,6 +308,7 @@ impl StudentsApi {
             &caller.actor(),
         )
         .await?;
+        feed.written();
         Ok(updated(student))
     }
 
@@ -321,6 +325,7 @@ impl StudentsApi {
         &self,
         caller: Authorized<WriteStudents>,
         Data(pool): Data<&PgPool>,
+        Data(feed): Data<&ChangeFeed>,
         /// The student's id.
         id: Path<StudentId>,
         /// Write only if the student is still at this ETag (from a `GET` or the last write);
@@ -339,6 +344,7 @@ impl StudentsApi {
             &caller.actor(),
         )
         .await?;
+        feed.written();
         Ok(updated(student))
     }
 
@@ -354,6 +360,7 @@ impl StudentsApi {
         &self,
         caller: Authorized<WriteStudents>,
         Data(pool): Data<&PgPool>,
+        Data(feed): Data<&ChangeFeed>,
         /// The student's id.
         id: Path<StudentId>,
         /// Delete only if the student is still at this ETag; else `412` and it stays.
@@ -363,6 +370,7 @@ impl StudentsApi {
         let id = id.0.get()?;
         let expected = etag::if_match(if_match.0.as_ref());
         db::delete(pool, id, expected.as_deref(), &caller.actor()).await?;
+        feed.written();
         Ok(DeletedResponse::NoContent)
     }
 }

@@ -1,13 +1,22 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .change_actor import ChangeActor
+from .change_op import ChangeOp
+from .change_page import ChangePage
 from .count_mode import CountMode
+from .email_change import EmailChange
 from .export_format import ExportFormat
+from .field_changes import FieldChanges
 from .field_error import FieldError
 from .grade import Grade
+from .grade_change import GradeChange
 from .health_status import HealthStatus
+from .history_page import HistoryPage
+from .name_change import NameChange
 from .problem import Problem
 from .scope import Scope
 from .student import Student
+from .student_change import StudentChange
 from .student_create import StudentCreate
 from .student_page import StudentPage
 from .student_patch import StudentPatch
@@ -19,14 +28,23 @@ from .token_created import TokenCreated
 from .token_list import TokenList
 
 __all__ = (
+    "ChangeActor",
+    "ChangeOp",
+    "ChangePage",
     "CountMode",
+    "EmailChange",
     "ExportFormat",
+    "FieldChanges",
     "FieldError",
     "Grade",
+    "GradeChange",
     "HealthStatus",
+    "HistoryPage",
+    "NameChange",
     "Problem",
     "Scope",
     "Student",
+    "StudentChange",
     "StudentCreate",
     "StudentPage",
     "StudentPatch",

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { CreateStudentData, CreateStudentErrors, CreateStudentResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, ExportStudentsData, ExportStudentsErrors, ExportStudentsResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses } from './types.gen.js';
+import type { CreateStudentData, CreateStudentErrors, CreateStudentResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, ExportStudentsData, ExportStudentsErrors, ExportStudentsResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentHistoryData, GetStudentHistoryErrors, GetStudentHistoryResponses, GetStudentResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, PollChangesData, PollChangesErrors, PollChangesResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, StreamChangesData, StreamChangesErrors, StreamChangesResponse, StreamChangesResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -123,6 +123,59 @@ export const replaceStudent = <ThrowOnError extends boolean = false>(options: Op
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Follow changes (server-sent events)
+ *
+ * Every create, update and delete of a student after a position, in order, then live, as
+ * `text/event-stream`: each event has `id:` (its position), `event:` (`created`,
+ * `updated` or `deleted`) and `data:` (a `StudentChange` as JSON). Changes made outside
+ * the API (in psql) are included, named by their database role.
+ *
+ * Where to start: `Last-Event-ID` (what a reconnecting `EventSource` sends) wins over
+ * `after`; `after=now` starts with the next change; with neither, the stream starts with
+ * the oldest change kept (`CHANGE_RETENTION`, default 7 days). A position older than that
+ * is a `410`: read the students again with `listStudents`, then follow from `after=now`.
+ *
+ * The order: each student's changes in the order they happened, one transaction's changes
+ * together; a change waits until every older transaction has finished, so a transaction
+ * left open holds back the changes after it. A comment is sent every 15 s while nothing
+ * happens. A client that reads too slowly to keep up is disconnected; it resumes from its
+ * last event's id.
+ */
+export const streamChanges = <ThrowOnError extends boolean = false>(options?: Options<StreamChangesData, ThrowOnError, StreamChangesResponse>) => (options?.client ?? client).sse.get<StreamChangesResponses, StreamChangesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/students/changes',
+    ...options
+});
+
+/**
+ * Poll for changes (JSON)
+ *
+ * The change feed for clients without server-sent events: the changes after `after`
+ * (positions as in `streamChanges`), answered as soon as there is at least one, or empty
+ * after `wait` seconds. Pass `next` as `after` to the next call: it covers every change
+ * returned or filtered out, so a loop of polls sees every change once, in order.
+ */
+export const pollChanges = <ThrowOnError extends boolean = false>(options?: Options<PollChangesData, ThrowOnError>) => (options?.client ?? client).get<PollChangesResponses, PollChangesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/students/changes/poll',
+    ...options
+});
+
+/**
+ * A student's history
+ *
+ * Every change to this student still kept (`CHANGE_RETENTION`), newest first: who made
+ * it (the token, or the database role for changes made in psql), when, and each field
+ * before and after. A deleted student keeps its history; a student that never existed is
+ * a `404`. Follow `next_cursor` until it is `null` for older changes.
+ */
+export const getStudentHistory = <ThrowOnError extends boolean = false>(options: Options<GetStudentHistoryData, ThrowOnError>) => (options.client ?? client).get<GetStudentHistoryResponses, GetStudentHistoryErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/students/{id}/history',
+    ...options
 });
 
 /**

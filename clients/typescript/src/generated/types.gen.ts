@@ -5,14 +5,75 @@ export type ClientOptions = {
 };
 
 /**
+ * ChangeActor
+ *
+ * Who made a change.
+ */
+export type ChangeActor = {
+    /**
+     * The API token that made it; `null` for a change made outside the API (psql).
+     */
+    token_id: number | null;
+    /**
+     * The token's name, or the database role for a change made outside the API.
+     */
+    name: string;
+};
+
+/**
+ * What a change did.
+ */
+export type ChangeOp = 'created' | 'updated' | 'deleted';
+
+/**
+ * ChangePage
+ *
+ * Changes after a position, and where to continue.
+ */
+export type ChangePage = {
+    changes: Array<StudentChange>;
+    /**
+     * Pass as `after` to the next poll.
+     */
+    next: string;
+};
+
+/**
  * `count=exact` asks for `total`.
  */
 export type CountMode = 'exact';
 
 /**
+ * EmailChange
+ *
+ * `email` before and after a change (`null`: no address).
+ */
+export type EmailChange = {
+    /**
+     * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
+     */
+    before: string | null;
+    /**
+     * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
+     */
+    after: string | null;
+};
+
+/**
  * The export's file formats.
  */
 export type ExportFormat = 'csv' | 'ndjson';
+
+/**
+ * FieldChanges
+ *
+ * The fields a change set, altered or removed; a field it left alone is absent.
+ */
+export type FieldChanges = {
+    name?: NameChange;
+    grade?: GradeChange;
+    email?: EmailChange;
+};
 
 /**
  * FieldError
@@ -41,6 +102,16 @@ export type FieldError = {
 export type Grade = 'A+' | 'A' | 'A-' | 'B+' | 'B' | 'B-' | 'C+' | 'C' | 'C-' | 'D' | 'F';
 
 /**
+ * GradeChange
+ *
+ * `grade` before and after a change.
+ */
+export type GradeChange = {
+    before: Grade | null;
+    after: Grade | null;
+};
+
+/**
  * HealthStatus
  *
  * The service's own view of its health.
@@ -50,6 +121,35 @@ export type HealthStatus = {
      * `ok` when the check passed.
      */
     status: string;
+};
+
+/**
+ * HistoryPage
+ *
+ * One student's changes, newest first.
+ */
+export type HistoryPage = {
+    changes: Array<StudentChange>;
+    /**
+     * Pass as `cursor` for older changes; `null` on the last page.
+     */
+    next_cursor: string | null;
+};
+
+/**
+ * NameChange
+ *
+ * `name` before and after a change (`null`: none, as before a create or after a delete).
+ */
+export type NameChange = {
+    /**
+     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
+     */
+    before: string | null;
+    /**
+     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
+     */
+    after: string | null;
 };
 
 /**
@@ -119,6 +219,33 @@ export type Student = {
      * When any field last changed.
      */
     readonly updated_at: string;
+};
+
+/**
+ * StudentChange
+ *
+ * One change to one student, as the feed sends it and the history lists it. `student` is the
+ * student after the change (before it, for `deleted`); `changes` says what changed, field by
+ * field: every field set, for `created`; every field the student had, for `deleted`.
+ */
+export type StudentChange = {
+    /**
+     * Where this change is in the feed: resume after it with `after` or `Last-Event-ID`.
+     */
+    position: string;
+    op: ChangeOp;
+    student: Student;
+    /**
+     * The student's version after the change (before it, for `deleted`): its `ETag` is
+     * `"<version>"`.
+     */
+    version: number;
+    changes: FieldChanges;
+    actor: ChangeActor;
+    /**
+     * When the writing transaction started.
+     */
+    readonly changed_at: string;
 };
 
 /**
@@ -277,6 +404,32 @@ export type TokenList = {
 };
 
 /**
+ * ChangePage
+ *
+ * Changes after a position, and where to continue.
+ */
+export type ChangePageWritable = {
+    changes: Array<StudentChangeWritable>;
+    /**
+     * Pass as `after` to the next poll.
+     */
+    next: string;
+};
+
+/**
+ * HistoryPage
+ *
+ * One student's changes, newest first.
+ */
+export type HistoryPageWritable = {
+    changes: Array<StudentChangeWritable>;
+    /**
+     * Pass as `cursor` for older changes; `null` on the last page.
+     */
+    next_cursor: string | null;
+};
+
+/**
  * Student
  *
  * A student as stored. `id`, `created_at` and `updated_at` are set by the server.
@@ -291,6 +444,29 @@ export type StudentWritable = {
      * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
      */
     email: string | null;
+};
+
+/**
+ * StudentChange
+ *
+ * One change to one student, as the feed sends it and the history lists it. `student` is the
+ * student after the change (before it, for `deleted`); `changes` says what changed, field by
+ * field: every field set, for `created`; every field the student had, for `deleted`.
+ */
+export type StudentChangeWritable = {
+    /**
+     * Where this change is in the feed: resume after it with `after` or `Last-Event-ID`.
+     */
+    position: string;
+    op: ChangeOp;
+    student: StudentWritable;
+    /**
+     * The student's version after the change (before it, for `deleted`): its `ETag` is
+     * `"<version>"`.
+     */
+    version: number;
+    changes: FieldChanges;
+    actor: ChangeActor;
 };
 
 /**
@@ -888,6 +1064,211 @@ export type ReplaceStudentResponses = {
 };
 
 export type ReplaceStudentResponse = ReplaceStudentResponses[keyof ReplaceStudentResponses];
+
+export type StreamChangesData = {
+    body?: never;
+    headers?: {
+        /**
+         * Resume after this event's `id` (browsers' `EventSource` sends it when it
+         * reconnects); wins over `after`.
+         */
+        'Last-Event-ID'?: string;
+    };
+    path?: never;
+    query?: {
+        /**
+         * Start after this position (an event's `id`), or `now`.
+         */
+        after?: string;
+        /**
+         * Only changes to students in these grades, before or after the change (a student
+         * moving out of a grade is sent too); repeat it for several.
+         */
+        grade?: Array<Grade>;
+        /**
+         * Only changes to this student.
+         */
+        student_id?: number;
+    };
+    url: '/api/students/changes';
+};
+
+export type StreamChangesErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * The position is older than the changes kept (`CHANGE_RETENTION`): resync with `listStudents`, then follow from `after=now`.
+     */
+    410: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type StreamChangesError = StreamChangesErrors[keyof StreamChangesErrors];
+
+export type StreamChangesResponses = {
+    /**
+     * The changes as server-sent events (`id:` the position, `event:` the op, `data:` a `StudentChange`), then live, with a comment every 15 s while idle.
+     */
+    200: Array<StudentChange>;
+};
+
+export type StreamChangesResponse = StreamChangesResponses[keyof StreamChangesResponses];
+
+export type PollChangesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Start after this position (`next` from the previous answer), or `now`; without
+         * it, from the oldest change kept.
+         */
+        after?: string;
+        /**
+         * How many seconds to wait for a change when there is none yet (0 answers at once).
+         */
+        wait?: number;
+        /**
+         * At most this many changes.
+         */
+        limit?: number;
+        /**
+         * Only changes to students in these grades, before or after the change; repeat it
+         * for several.
+         */
+        grade?: Array<Grade>;
+        /**
+         * Only changes to this student.
+         */
+        student_id?: number;
+    };
+    url: '/api/students/changes/poll';
+};
+
+export type PollChangesErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * The position is older than the changes kept (`CHANGE_RETENTION`): resync with `listStudents`, then follow from `after=now`.
+     */
+    410: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type PollChangesError = PollChangesErrors[keyof PollChangesErrors];
+
+export type PollChangesResponses = {
+    /**
+     * The changes after `after` (none if none came within `wait`), and `next`.
+     */
+    200: ChangePage;
+};
+
+export type PollChangesResponse = PollChangesResponses[keyof PollChangesResponses];
+
+export type GetStudentHistoryData = {
+    body?: never;
+    path: {
+        /**
+         * The student's id.
+         */
+        id: number;
+    };
+    query?: {
+        /**
+         * At most this many changes.
+         */
+        limit?: number;
+        /**
+         * `next_cursor` from the previous page.
+         */
+        cursor?: string;
+    };
+    url: '/api/students/{id}/history';
+};
+
+export type GetStudentHistoryErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No student has this id.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type GetStudentHistoryError = GetStudentHistoryErrors[keyof GetStudentHistoryErrors];
+
+export type GetStudentHistoryResponses = {
+    /**
+     * The student's changes, newest first.
+     */
+    200: HistoryPage;
+};
+
+export type GetStudentHistoryResponse = GetStudentHistoryResponses[keyof GetStudentHistoryResponses];
 
 export type ListTokensData = {
     body?: never;
