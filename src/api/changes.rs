@@ -269,7 +269,8 @@ impl ParseFromParameter for FeedStart {
     }
 }
 
-/// A position in the feed on the wire (an event's `id`, `Last-Event-ID`, a history cursor).
+/// A position in the feed on the wire (an event's `id`, `Last-Event-ID`, `next`, a history
+/// cursor): opaque; store it and send it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedPosition(pub Position);
 
@@ -371,7 +372,7 @@ pub struct ChangeRead {
     pub student: StudentRead,
     /// The student's version after the change (before it, for `deleted`): its `ETag` is
     /// `"<version>"`.
-    #[oai(validator(minimum(value = "1")))]
+    #[oai(validator(minimum(value = "1"), maximum(value = "2147483647")))]
     pub version: i32,
     pub changes: FieldChanges,
     pub actor: ActorRead,
