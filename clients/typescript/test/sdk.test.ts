@@ -12,6 +12,10 @@ import {
   createStudent,
   createToken,
   deleteStudent,
+  FeedError,
+  followChanges,
+  getStudentHistory,
+  pollChanges,
   getHealth,
   getReadiness,
   getStudent,
@@ -184,4 +188,49 @@ test('a 409 names the conflicting field, also with throwOnError', async () => {
       return true;
     },
   );
+});
+
+test('followChanges gives every change in order, live, and resumes from a position', async () => {
+  // Where the feed is now: the next poll's starting point.
+  const { data: now } = await pollChanges({ client, query: { after: 'now', wait: 0 } });
+  assert.ok(now);
+  const email = freshEmail('feed');
+  const controller = new AbortController();
+  const following = followChanges({ client, after: now.next, signal: controller.signal });
+  const ada = await create('Ada Feed', email);
+  const patched = await updateStudent({ client, path: { id: ada.id }, body: { grade: 'B+' } });
+  assert.equal(patched.response.status, 200);
+  // An open stream would keep the test process alive: abort it whatever happens.
+  const [created, updated] = await Promise.all([following.next(), following.next()])
+    .then((results) => results.map((r) => r.value))
+    .finally(() => controller.abort());
+  assert.equal(created?.op, 'created');
+  assert.equal(created?.student.email, email);
+  assert.equal(updated?.op, 'updated');
+  assert.deepEqual(updated?.changes, { grade: { before: 'B', after: 'B+' } });
+  assert.equal(updated?.actor.name, 'first-run token');
+
+  // From the first change's position: the second again, and nothing before it. Stopping the
+  // iteration (`return`) closes the stream.
+  const resumed = followChanges({ client, after: created?.position, studentId: ada.id });
+  try {
+    assert.equal((await resumed.next()).value?.position, updated?.position);
+  } finally {
+    await resumed.return(undefined);
+  }
+
+  const { data: history } = await getStudentHistory({ client, path: { id: ada.id } });
+  assert.deepEqual(
+    history?.changes.map((c) => c.op),
+    ['updated', 'created'],
+  );
+});
+
+test('followChanges stops with a FeedError on a position it cannot follow', async () => {
+  const following = followChanges({ client, after: 'not-a-position' });
+  await assert.rejects(following.next(), (error: FeedError) => {
+    assert.ok(error instanceof FeedError);
+    assert.equal(error.status, 422);
+    return true;
+  });
 });
