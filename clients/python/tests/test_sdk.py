@@ -13,7 +13,9 @@ import pytest
 import time
 
 from students_api_client import AuthenticatedClient, Client
+from students_api_client.api.changes import get_student_history, poll_changes
 from students_api_client.api.health import get_health, get_readiness
+from students_api_client.follow import FeedError, follow_changes
 from students_api_client.api.tokens import create_token, list_tokens, revoke_token
 from students_api_client.api.students import (
     create_student,
@@ -184,3 +186,36 @@ def test_a_409_names_the_conflicting_field(client: AuthenticatedClient) -> None:
     assert isinstance(problem, Problem)
     assert problem.status == 409
     assert [(error.location, error.code) for error in problem.errors] == [("/email", "taken")]
+
+
+def test_follow_changes_yields_every_change_in_order_and_resumes_from_a_position(client):
+    api = client
+    now = poll_changes.sync(client=api, after="now", wait=0)
+    assert now is not None and now.changes == []
+    email = fresh_email("feed")
+    ada = create_student.sync(client=api, body=StudentCreate(name="Ada Feed", grade=Grade.A, email=email))
+    assert isinstance(ada, Student)
+    assert isinstance(update_student.sync(client=api, id=ada.id, body=StudentPatch(grade=Grade.B)), Student)
+
+    following = follow_changes(api, after=now.next_, student_id=ada.id, wait=5)
+    created, updated = next(following), next(following)
+    assert (created.op.value, updated.op.value) == ("created", "updated")
+    assert created.student.email == email
+    assert updated.changes.grade.before == Grade.A and updated.changes.grade.after == Grade.B
+    assert updated.actor.name == "first-run token"
+
+    # From the first change's position: the second again, then a change made since.
+    resumed = follow_changes(api, after=created.position, student_id=ada.id, wait=5)
+    assert next(resumed).position == updated.position
+    delete_student.sync_detailed(client=api, id=ada.id)
+    assert next(resumed).op.value == "deleted"
+
+    history = get_student_history.sync(client=api, id=ada.id)
+    assert [c.op.value for c in history.changes] == ["deleted", "updated", "created"]
+
+
+def test_follow_changes_stops_with_a_feed_error_on_a_bad_position(client):
+    with pytest.raises(FeedError) as refused:
+        next(follow_changes(client, after="not-a-position"))
+    assert refused.value.status == 422
+    assert refused.value.problem.errors[0].location == "query.after"
