@@ -7061,3 +7061,5 @@ impl Client {
         Ok(Self::new_with_client(baseurl, client))
     }
 }
+/// Following the change feed: [`Client::follow_changes`] (written by hand).
+pub mod follow;

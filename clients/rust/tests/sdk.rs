@@ -455,3 +455,80 @@ async fn filters_sorts_and_export_take_typed_parameters() {
         .collect();
     assert_eq!(lines.len(), 2);
 }
+
+#[tokio::test]
+async fn follow_changes_gives_every_change_in_order_and_resumes_from_a_position() {
+    let client = client();
+    let now = client
+        .poll_changes()
+        .after("now")
+        .wait(0)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let ada = client
+        .create_student()
+        .body(
+            StudentCreate::builder()
+                .name("Ada Feed".parse::<StudentCreateName>().unwrap())
+                .grade(Grade::A),
+        )
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    client
+        .update_student()
+        .id(ada.id)
+        .body(StudentPatch::builder().grade(Some(Grade::BPlus)))
+        .send()
+        .await
+        .unwrap();
+    let id = std::num::NonZeroU64::new(ada.id.get()).unwrap();
+
+    let mut following = client
+        .follow_changes()
+        .after(now.next.to_string())
+        .student_id(id);
+    let created = following.next().await.unwrap();
+    let updated = following.next().await.unwrap();
+    assert_eq!(created.op.to_string(), "created");
+    assert_eq!(updated.op.to_string(), "updated");
+    let grade = updated.changes.grade.clone().unwrap();
+    assert_eq!(
+        (grade.before, grade.after),
+        (Some(Grade::A), Some(Grade::BPlus))
+    );
+    assert_eq!(updated.actor.name.as_str(), "first-run token");
+
+    // From the first change's position: the update again, then a delete made since.
+    let mut resumed = client
+        .follow_changes()
+        .after(created.position.to_string())
+        .student_id(id)
+        .wait_secs(5);
+    assert_eq!(resumed.next().await.unwrap().position, updated.position);
+    client.delete_student().id(ada.id).send().await.unwrap();
+    assert_eq!(resumed.next().await.unwrap().op.to_string(), "deleted");
+
+    let history = client
+        .get_student_history()
+        .id(ada.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let ops: Vec<String> = history.changes.iter().map(|c| c.op.to_string()).collect();
+    assert_eq!(ops, ["deleted", "updated", "created"]);
+}
+
+#[tokio::test]
+async fn follow_changes_returns_the_problem_for_a_bad_position() {
+    let client = client();
+    let mut following = client.follow_changes().after("not-a-position");
+    match following.next().await {
+        Err(Error::InvalidRequest(_)) | Err(Error::ErrorResponse(_)) => {}
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
