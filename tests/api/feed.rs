@@ -135,9 +135,16 @@ async fn a_stream_sends_api_and_psql_changes_as_they_happen() {
     assert!(created.data["changed_at"].as_str().unwrap().ends_with('Z'));
     assert!(events.extras.iter().any(|line| line.starts_with("retry: ")));
 
-    // Typed in psql: in the feed too, named by the database role.
+    // Typed in psql: in the feed too, named by the database role, within a second (nobody
+    // announces it: the feed's poll finds it).
+    let typed = Instant::now();
     psql(&app, "UPDATE students SET grade = 'B+' WHERE name = 'Ada'").await;
     let updated = events.next(Duration::from_secs(5)).await.unwrap();
+    assert!(
+        typed.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        typed.elapsed()
+    );
     assert_eq!(updated.kind, "updated");
     assert_eq!(
         updated.data["changes"],
@@ -726,4 +733,24 @@ async fn a_stream_survives_a_database_restart_with_nothing_missed() {
     assert_eq!(names, ["After 0", "After 1", "After 2"]);
     drop(app);
     drop(pg);
+}
+
+#[tokio::test]
+async fn an_idle_stream_gets_a_keep_alive_comment_every_15_seconds() {
+    let app = spawn_app().await;
+    let mut events = Events::open(&app, "?after=now", None).await;
+    let opened = Instant::now();
+    let nothing = tokio::time::timeout(
+        Duration::from_secs(17),
+        events.next(Duration::from_secs(3600)),
+    )
+    .await;
+    assert!(nothing.is_err(), "no event on an idle feed");
+    let keep_alives = events
+        .extras
+        .iter()
+        .filter(|line| *line == ": keep-alive")
+        .count();
+    assert_eq!(keep_alives, 1, "one comment in 17 s: {:?}", events.extras);
+    assert!(opened.elapsed() >= Duration::from_secs(15));
 }
