@@ -44,12 +44,16 @@ BEGIN
     IF TG_OP = 'UPDATE' AND NEW IS NOT DISTINCT FROM OLD THEN
         RETURN NULL;
     END IF;
-    -- In READ COMMITTED this sees the student's latest committed change (the row lock we hold
-    -- was released by its commit), so ours sorts after it.
-    SELECT c.feed_xid INTO latest FROM student_changes c
-    WHERE c.student_id = changed_id ORDER BY c.feed_xid DESC, c.seq DESC LIMIT 1;
-    IF latest > place THEN
-        place := latest;
+    -- An update or delete follows the student's latest recorded change: in READ COMMITTED
+    -- this sees it (the row lock we waited for was released by its commit), so ours sorts
+    -- after it. An insert has a new id (`GENERATED ALWAYS`), so nothing to follow, and bulk
+    -- inserts skip the lookup.
+    IF TG_OP <> 'INSERT' THEN
+        SELECT c.feed_xid INTO latest FROM student_changes c
+        WHERE c.student_id = changed_id ORDER BY c.feed_xid DESC, c.seq DESC LIMIT 1;
+        IF latest > place THEN
+            place := latest;
+        END IF;
     END IF;
     IF TG_OP = 'INSERT' THEN
         INSERT INTO student_changes (feed_xid, op, student_id, version, student, actor_token_id, actor)
