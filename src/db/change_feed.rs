@@ -37,13 +37,18 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// The least time between two announcements of this instance's writes.
 pub const ANNOUNCE_EVERY: Duration = Duration::from_millis(10);
 
-/// Rows per read.
+/// Rows per read of the hub.
 pub const PAGE: i64 = 500;
 
-/// Batches the hub keeps for subscribers that have not taken them yet. A subscriber further
-/// behind has lagged: a stream is closed (its client resumes from its last id), a long poll
-/// reads the table instead. This bounds the feed's memory whatever the subscribers do.
-const BACKLOG: usize = 256;
+/// Rows per read of a subscriber catching up from the table: what it holds of its own, at most
+/// (a thousand subscribers reconnecting at once must not each hold a big page).
+const CATCH_UP_PAGE: i64 = 100;
+
+/// Batches the hub keeps for subscribers that have not taken them yet (at most `PAGE` changes
+/// each, shared by every subscriber). A subscriber further behind has lagged: a stream is
+/// closed (its client resumes from its last id), a long poll reads the table instead. This
+/// bounds the feed's memory whatever the subscribers do.
+const BACKLOG: usize = 64;
 
 /// One recorded change as the feed shares it: encoded for the wire once, by whichever
 /// subscriber sends it first.
@@ -426,14 +431,14 @@ impl Subscription {
     /// the first time, subscribe to the hub and read once more (what the hub shared before we
     /// subscribed is in that read); the second, take the hub's batches from then on.
     async fn read_table(&mut self) -> Result<(), FeedError> {
-        let mut read = read_feed(&self.pool, self.position, PAGE).await?;
+        let mut read = read_feed(&self.pool, self.position, CATCH_UP_PAGE).await?;
         if read.pruned > self.position {
             if !self.from_oldest {
                 return Err(FeedError::Pruned);
             }
             // Asked for everything kept: start where pruning has got to.
             self.position = read.pruned;
-            read = read_feed(&self.pool, self.position, PAGE).await?;
+            read = read_feed(&self.pool, self.position, CATCH_UP_PAGE).await?;
             if read.pruned > self.position {
                 // Pruned again meanwhile; the next read starts from there.
                 self.position = read.pruned;
@@ -450,7 +455,7 @@ impl Subscription {
             }
         }
         self.read_through = read.through;
-        if i64::try_from(read.rows).is_ok_and(|rows| rows < PAGE) {
+        if i64::try_from(read.rows).is_ok_and(|rows| rows < CATCH_UP_PAGE) {
             if self.live.is_some() {
                 self.caught_up = true;
             } else {
