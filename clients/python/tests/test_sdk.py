@@ -219,3 +219,18 @@ def test_follow_changes_stops_with_a_feed_error_on_a_bad_position(client):
         next(follow_changes(client, after="not-a-position"))
     assert refused.value.status == 422
     assert refused.value.problem.errors[0].location == "query.after"
+
+
+def test_the_event_stream_through_the_clients_httpx_client(client):
+    """`stream_changes` as generated would wait for the end of a live stream; the client's own
+    httpx client (which sends the token) reads it event by event, as the README shows."""
+    name = f"Streamed {fresh_email('stream').replace('@', ' ').replace('.', ' ')}"
+    with client.get_httpx_client().stream("GET", "/api/students/changes", params={"after": "now"}) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"] == "text/event-stream"
+        lines = stream.iter_lines()
+        assert next(lines).startswith("retry: ")
+        create_student.sync(client=client, body=StudentCreate(name=name, grade=Grade.C))
+        for line in lines:
+            if line.startswith("data: ") and name in line:
+                break

@@ -532,3 +532,42 @@ async fn follow_changes_returns_the_problem_for_a_bad_position() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn stream_changes_sends_server_sent_events_as_they_happen() {
+    use futures_util::StreamExt;
+    let client = client();
+    let mut stream = client
+        .stream_changes()
+        .after("now")
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let name = format!(
+        "Streamed {}",
+        fresh_email("stream").replace(['@', '.'], " ")
+    );
+    client
+        .create_student()
+        .body(
+            StudentCreate::builder()
+                .name(name.parse::<StudentCreateName>().unwrap())
+                .grade(Grade::C),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut text = String::new();
+    let wanted = format!("\"name\":\"{name}\"");
+    while !text.contains(&wanted) {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), stream.next())
+            .await
+            .expect("an event within 5 s")
+            .expect("the stream goes on")
+            .unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert!(text.starts_with("retry: "), "{text}");
+    assert!(text.contains("event: created\n"), "{text}");
+}
