@@ -201,8 +201,9 @@ pub enum ApiError {
     #[error("token {0} does not exist")]
     TokenNotFound(i64),
     #[error(
-        "the changes after this position were pruned (they are kept for {retention}); read \
-         the students again with listStudents, then follow the feed from `after=now`"
+        "the changes after this position were pruned (they are kept for {retention}); to \
+         resync, take the feed's position (pollChanges with after=now and wait=0), list the \
+         students, then follow from that position"
     )]
     PositionExpired { retention: String },
     /// hyper could not read the request head; the status is the one it chose (400, 414, 431).
@@ -307,7 +308,8 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     (
         "position-expired",
         "410: the change feed's position is older than the retention (`CHANGE_RETENTION`); \
-         resync with the list, then follow from `after=now`",
+         resync: take the feed's position (`pollChanges?after=now&wait=0`), list the students, \
+         then follow from that position",
     ),
     (
         "service-unavailable",

@@ -59,13 +59,16 @@ impl ChangesApi {
     /// Where to start: `Last-Event-ID` (what a reconnecting `EventSource` sends) wins over
     /// `after`; `after=now` starts with the next change; with neither, the stream starts with
     /// the oldest change kept (`CHANGE_RETENTION`, default 7 days). A position older than that
-    /// is a `410`: read the students again with `listStudents`, then follow from `after=now`.
+    /// is a `410`. To resync: take the feed's position first (`pollChanges` with `after=now`
+    /// and `wait=0`: its `next`), then read the students with `listStudents`, then follow from
+    /// that position (changes made while you listed come again; their `version` tells).
     ///
-    /// The order: each student's changes in the order they happened, one transaction's changes
-    /// together; a change waits until every older transaction has finished, so a transaction
-    /// left open holds back the changes after it. A comment is sent every 15 s while nothing
-    /// happens. A client that reads too slowly to keep up is disconnected; it resumes from its
-    /// last event's id.
+    /// The order: each student's changes in the order they happened; a change waits until every
+    /// older transaction has finished, so a transaction left open holds back the changes after
+    /// it. The position comes first as an `id:` line without an event, and again with a
+    /// comment every 15 s while nothing happens, so a reconnecting client resumes from where it
+    /// was even before its first change. A client that reads too slowly to keep up is
+    /// disconnected; it resumes from its last id.
     #[oai(
         path = "/api/students/changes",
         method = "get",
@@ -176,7 +179,8 @@ impl ChangesApi {
     /// Every change to this student still kept (`CHANGE_RETENTION`), newest first: who made
     /// it (the token, or the database role for changes made in psql), when, and each field
     /// before and after. A deleted student keeps its history; a student that never existed is
-    /// a `404`. Follow `next_cursor` until it is `null` for older changes.
+    /// a `404` (as is a deleted student whose changes were all pruned). Follow `next_cursor`
+    /// until it is `null` for older changes.
     #[oai(
         path = "/api/students/:id/history",
         method = "get",
@@ -453,15 +457,27 @@ pub struct ChangeStream {
 
 impl ChangeStream {
     fn new(subscription: Subscription, first: Option<Arc<FeedItem>>) -> Self {
-        let start = Bytes::from(format!("retry: {RECONNECT_MS}\n\n"));
+        // Before any event, and with every keep-alive, the position as an id-only block: it
+        // sets the client's Last-Event-ID without an event, so a client that started from `now`
+        // (or filters out most changes) reconnects from where it was, not from a new `now`.
+        let start = match first {
+            Some(_) => format!("retry: {RECONNECT_MS}\n\n"),
+            None => format!(
+                "retry: {RECONNECT_MS}\nid: {}\n\n",
+                subscription.position().encode()
+            ),
+        };
         let opening = futures_util::stream::iter(
-            std::iter::once(start).chain(first.as_deref().map(event_bytes)),
+            std::iter::once(Bytes::from(start)).chain(first.as_deref().map(event_bytes)),
         );
         let rest = futures_util::stream::unfold(subscription, |mut subscription| async move {
             let deadline = Instant::now() + KEEP_ALIVE;
             let chunk = match subscription.next_before(deadline).await {
                 Ok(Some(item)) => event_bytes(&item),
-                Ok(None) => Bytes::from_static(b": keep-alive\n\n"),
+                Ok(None) => Bytes::from(format!(
+                    "id: {}\n: keep-alive\n\n",
+                    subscription.position().encode()
+                )),
                 // Lagged, closed (shutdown), or the database: end the stream; the client
                 // resumes from its last event's id.
                 Err(err) => {
@@ -534,7 +550,9 @@ pub struct ChangePage {
     pub next: FeedPosition,
 }
 
-/// One student's changes, newest first.
+/// One student's changes, newest first. Their positions page the history (`cursor`); to follow
+/// the feed, start from a position the feed gave (an event's id, a poll's `next`): a history can
+/// show a change whose older neighbours in the feed are still being written.
 #[derive(Debug, Clone, Object, Serialize)]
 pub struct HistoryPage {
     #[oai(validator(max_items = 100))] // PageLimit::MAX

@@ -124,8 +124,9 @@ pub mod statuses {
     pub const TOKEN_NOT_FOUND: (u16, &str) = (404, "No token has this id.");
     pub const GONE: (u16, &str) = (
         410,
-        "The position is older than the changes kept (`CHANGE_RETENTION`): resync with \
-         `listStudents`, then follow from `after=now`.",
+        "The position is older than the changes kept (`CHANGE_RETENTION`): take the feed's \
+         position (`pollChanges?after=now&wait=0`), list the students, then follow from that \
+         position.",
     );
     pub const UNAUTHORIZED: (u16, &str) = (
         401,

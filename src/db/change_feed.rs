@@ -301,13 +301,24 @@ impl ChangeFeed {
             return Ok(false);
         }
         let Some(mut after) = *tail else {
-            // The first read starts where the table's finished part ends; subscribers see the
-            // gap before the first batch and read it from the table.
-            *tail = Some(read_feed(own, Position::START, 0).await?.through);
+            // The first read starts where the table's finished part ends. An empty batch says
+            // so at once: a subscriber behind it reads the gap from the table now, rather than
+            // when the next change comes.
+            let start = read_feed(own, Position::START, 0).await?.through;
+            self.share(start, start, Vec::new());
+            *tail = Some(start);
             return Ok(false);
         };
         loop {
             let read = read_feed(own, after, PAGE).await?;
+            if read.pruned > after {
+                // Pruned past the hub (a hub stopped for longer than the retention): jump, and
+                // let subscribers behind the mark find out from the table (410).
+                self.share(read.pruned, read.pruned, Vec::new());
+                after = read.pruned;
+                *tail = Some(after);
+                continue;
+            }
             if read.through > after {
                 let items = read
                     .changes
@@ -319,13 +330,7 @@ impl ChangeFeed {
                         })
                     })
                     .collect();
-                let batch = Batch {
-                    after,
-                    through: read.through,
-                    items,
-                };
-                // No receivers left is fine: nobody is listening.
-                let _ = self.inner.batches.send(Arc::new(batch));
+                self.share(after, read.through, items);
                 after = read.through;
                 *tail = Some(after);
             }
@@ -333,6 +338,16 @@ impl ChangeFeed {
                 return Ok(read.held);
             }
         }
+    }
+
+    fn share(&self, after: Position, through: Position, items: Vec<Arc<FeedItem>>) {
+        let batch = Batch {
+            after,
+            through,
+            items,
+        };
+        // No receivers left is fine: nobody is listening.
+        let _ = self.inner.batches.send(Arc::new(batch));
     }
 }
 
@@ -445,6 +460,9 @@ impl Subscription {
                 return Ok(());
             }
         }
+        // Asked for "the oldest kept" once: from here on the position is the client's, and
+        // pruning past it is a 410 like any other.
+        self.from_oldest = false;
         let before = self.position;
         for change in read.changes {
             if change.position > before && self.filter.accepts(&change) {

@@ -222,20 +222,30 @@ pub async fn history(
     before: Option<Position>,
     limit: i64,
 ) -> Result<Option<HistoryPage>, Error> {
-    let mut rows: Vec<ChangeRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        change_columns!("c"),
-        " FROM student_changes c WHERE c.student_id = $1 \
-           AND ($2::text IS NULL OR (c.feed_xid, c.seq) < ($2::text::xid8, $3)) \
-         ORDER BY c.feed_xid DESC, c.seq DESC LIMIT $4"
-    ))
-    .bind(id)
-    .bind(before.map(|p| p.xid.to_string()))
-    .bind(before.map_or(0, |p| p.seq))
-    // One more than asked: whether older changes follow.
-    .bind(limit.saturating_add(1))
-    .fetch_all(pool)
-    .await?;
+    // Two texts, so the cursor is part of the index condition in the plan of the second.
+    let query = match before {
+        None => sqlx::query_as(concat!(
+            "SELECT ",
+            change_columns!("c"),
+            " FROM student_changes c WHERE c.student_id = $1 \
+             ORDER BY c.feed_xid DESC, c.seq DESC LIMIT $2"
+        )),
+        Some(_) => sqlx::query_as(concat!(
+            "SELECT ",
+            change_columns!("c"),
+            " FROM student_changes c WHERE c.student_id = $1 \
+               AND (c.feed_xid, c.seq) < ($3::text::xid8, $4) \
+             ORDER BY c.feed_xid DESC, c.seq DESC LIMIT $2"
+        )),
+    };
+    let mut query = query
+        .bind(id)
+        // One more than asked: whether older changes follow.
+        .bind(limit.saturating_add(1));
+    if let Some(before) = before {
+        query = query.bind(before.xid.to_string()).bind(before.seq);
+    }
+    let mut rows: Vec<ChangeRow> = query.fetch_all(pool).await?;
     if rows.is_empty() && before.is_none() {
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM students WHERE id = $1)")
@@ -254,17 +264,38 @@ pub async fn history(
     }))
 }
 
-/// Deletes the changes recorded more than `retention` ago, 10,000 rows per statement (short
-/// locks, small WAL bursts), and moves the pruning mark past them; returns how many.
+/// Deletes the changes recorded more than `retention` ago, returns how many. What goes is a
+/// prefix of the feed: everything up to the newest expired change that is final (below the
+/// feed's horizon), so the pruning mark never passes a change that is kept, nor one a reader
+/// could still be about to read for the first time. `changed_at` is when the writing transaction
+/// started, so a few changes a little younger than the retention may go with their elders.
+/// In statements of 10,000 rows (short locks, small WAL bursts), each moving the mark.
 pub async fn prune_changes(pool: &PgPool, retention: std::time::Duration) -> Result<u64, Error> {
     const BATCH: i64 = 10_000;
+    let cut: Option<(i64, i64)> = sqlx::query_as(concat!(
+        feed_horizon!(),
+        // The expired rows first, by the `changed_at` index: after the first run they are the
+        // last minute's, where the feed's own order would walk the whole week to reach them.
+        ", expired AS MATERIALIZED (\
+             SELECT feed_xid, seq FROM student_changes \
+             WHERE changed_at < now() - make_interval(secs => $1)) \
+         SELECT e.feed_xid::text::int8, e.seq FROM expired e, h WHERE e.feed_xid < h.xmin \
+         ORDER BY e.feed_xid DESC, e.seq DESC LIMIT 1"
+    ))
+    .bind(retention.as_secs_f64())
+    .fetch_optional(pool)
+    .await?;
+    let Some((xid, seq)) = cut else {
+        return Ok(0);
+    };
     let mut deleted = 0;
     loop {
         let gone: i64 = sqlx::query_scalar(
             "WITH gone AS (\
                  DELETE FROM student_changes WHERE ctid IN (\
                      SELECT ctid FROM student_changes \
-                     WHERE changed_at < now() - make_interval(secs => $1) LIMIT $2) \
+                     WHERE (feed_xid, seq) <= ($1::text::xid8, $2) \
+                     ORDER BY feed_xid, seq LIMIT $3) \
                  RETURNING feed_xid, seq), \
              newest AS (SELECT feed_xid, seq FROM gone ORDER BY feed_xid DESC, seq DESC LIMIT 1), \
              marked AS (\
@@ -272,7 +303,8 @@ pub async fn prune_changes(pool: &PgPool, retention: std::time::Duration) -> Res
                  FROM newest n WHERE (n.feed_xid, n.seq) > (p.feed_xid, p.seq) RETURNING 1) \
              SELECT count(*) FROM gone",
         )
-        .bind(retention.as_secs_f64())
+        .bind(xid.to_string())
+        .bind(seq)
         .bind(BATCH)
         .fetch_one(pool)
         .await?;

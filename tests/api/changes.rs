@@ -163,3 +163,37 @@ async fn changes_past_their_retention_are_pruned() {
     assert!(marked && oldest_kept);
     assert_eq!(db::prune_changes(&app.pool, week).await.unwrap(), 0);
 }
+
+/// `changed_at` (when the writing transaction began) does not follow the feed's order: pruning
+/// takes a prefix of the feed, so the mark never passes a change that is kept.
+#[tokio::test]
+async fn pruning_removes_a_prefix_of_the_feed_never_a_change_behind_a_kept_one() {
+    let app = spawn_app().await;
+    for name in ["First", "Second", "Third"] {
+        app.create_student(name, "A", None).await;
+    }
+    // Only the second is past the retention; the first is older in the feed.
+    sqlx::query(
+        "UPDATE student_changes SET changed_at = now() - interval '8 days' \
+         WHERE student_id = (SELECT id FROM students WHERE name = 'Second')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let week = std::time::Duration::from_secs(7 * 86_400);
+    assert_eq!(db::prune_changes(&app.pool, week).await.unwrap(), 2);
+    let kept: Vec<String> =
+        sqlx::query_scalar("SELECT student->>'name' FROM student_changes ORDER BY feed_xid, seq")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, ["Third"]);
+    let mark_is_last_pruned: bool = sqlx::query_scalar(
+        "SELECT (p.feed_xid, p.seq) < (c.feed_xid, c.seq) FROM student_changes_pruned p, \
+         student_changes c",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(mark_is_last_pruned);
+}

@@ -28,6 +28,8 @@ pub struct Events {
     buffer: String,
     /// `retry:` values and comments seen, in order.
     pub extras: Vec<String>,
+    /// The last `id:` seen, with an event or alone (as a client's Last-Event-ID would be).
+    pub last_id: Option<String>,
 }
 
 impl Events {
@@ -48,6 +50,7 @@ impl Events {
             response,
             buffer: String::new(),
             extras: Vec::new(),
+            last_id: None,
         }
     }
 
@@ -65,6 +68,9 @@ impl Events {
                         Some(("data", value)) => data = Some(serde_json::from_str(value).unwrap()),
                         _ => self.extras.push(line.to_owned()),
                     }
+                }
+                if id.is_some() {
+                    self.last_id.clone_from(&id);
                 }
                 if let (Some(id), Some(kind), Some(data)) = (id, kind, data) {
                     return Some(Event { id, kind, data });
@@ -609,9 +615,14 @@ async fn read_until_the_stream_ends(
             break;
         }
     }
+    // Event ids only: an id-only block (the position, before events and with keep-alives) is
+    // not an event.
     let text = String::from_utf8_lossy(&raw);
-    text.lines()
-        .filter_map(|line| line.strip_prefix("id: "))
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .windows(2)
+        .filter(|pair| pair[1].starts_with("event: "))
+        .filter_map(|pair| pair[0].strip_prefix("id: "))
         .map(str::to_owned)
         .collect()
 }
@@ -746,6 +757,10 @@ async fn an_idle_stream_gets_a_keep_alive_comment_every_15_seconds() {
     )
     .await;
     assert!(nothing.is_err(), "no event on an idle feed");
+    assert!(
+        events.last_id.is_some(),
+        "the position came with the keep-alive"
+    );
     let keep_alives = events
         .extras
         .iter()
@@ -753,4 +768,26 @@ async fn an_idle_stream_gets_a_keep_alive_comment_every_15_seconds() {
         .count();
     assert_eq!(keep_alives, 1, "one comment in 17 s: {:?}", events.extras);
     assert!(opened.elapsed() >= Duration::from_secs(15));
+}
+
+/// A stream started at `now` gives its position before any event, so a client that loses the
+/// connection while the feed is idle reconnects from there, not from a new `now`.
+#[tokio::test]
+async fn a_stream_from_now_gives_its_position_so_an_idle_reconnect_misses_nothing() {
+    let app = spawn_app().await;
+    let mut events = Events::open(&app, "?after=now", None).await;
+    let nothing = tokio::time::timeout(
+        Duration::from_millis(300),
+        events.next(Duration::from_secs(3600)),
+    )
+    .await;
+    assert!(nothing.is_err());
+    let position = events.last_id.clone().expect("an id before any event");
+    drop(events);
+    // Written while the client is away.
+    app.create_student("While away", "A", None).await;
+    // The browser reconnects to the same URL with Last-Event-ID.
+    let mut resumed = Events::open(&app, "?after=now", Some(&position)).await;
+    let event = resumed.next(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(event.data["student"]["name"], "While away");
 }

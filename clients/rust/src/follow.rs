@@ -14,8 +14,9 @@ use crate::{Client, Error, types};
 /// Each [`next`](Self::next) that finds nothing waiting asks the server for the changes after
 /// the last position, and the server answers as soon as there are some (or empty after
 /// `wait_secs`, and it asks again). An error leaves the position where it was: call `next`
-/// again to retry (after a pause, for a `503` or a lost connection), or start over from the
-/// list on a `410` (the position is older than the changes the server keeps).
+/// again to retry (after a pause, for a `503` or a lost connection). A `410` means the
+/// position is older than the changes the server keeps: take the feed's position
+/// (`poll_changes().after("now").wait(0)`, its `next`), list the students, then follow from it.
 #[derive(Debug)]
 pub struct ChangeFollower<'a> {
     client: &'a Client,
@@ -49,7 +50,8 @@ impl ChangeFollower<'_> {
     /// Starts after this position (a change's `position`), or `"now"`.
     pub fn after(mut self, position: impl Into<String>) -> Self {
         let position = position.into();
-        self.resume = Some(position.clone());
+        // `now` is not a place to come back to: the first poll's `next` will be.
+        self.resume = (position != "now").then(|| position.clone());
         self.after = Some(position);
         self
     }

@@ -1078,7 +1078,9 @@ pub mod types {
                 })
         }
     }
-    ///One student's changes, newest first.
+    /// One student's changes, newest first. Their positions page the history (`cursor`); to follow
+    /// the feed, start from a position the feed gave (an event's id, a poll's `next`): a history can
+    /// show a change whose older neighbours in the feed are still being written.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct HistoryPage {
         pub changes: ::std::vec::Vec<StudentChange>,
@@ -4851,7 +4853,7 @@ pub mod types {
 /// - `insufficient-scope`: 403: the token lacks the scope the operation needs (`WWW-Authenticate` and `detail` name it)
 /// - `rate-limited`: 429: more requests in a minute than this token or address may make; retry after `Retry-After` seconds (`RateLimit-*` headers)
 /// - `token-not-found`: 404: no token has this id
-/// - `position-expired`: 410: the change feed's position is older than the retention (`CHANGE_RETENTION`); resync with the list, then follow from `after=now`
+/// - `position-expired`: 410: the change feed's position is older than the retention (`CHANGE_RETENTION`); resync: take the feed's position (`pollChanges?after=now&wait=0`), list the students, then follow from that position
 /// - `service-unavailable`: 503: the database cannot be reached or is not migrated yet; retry after `Retry-After`
 /// - `busy`: 503: every database connection set aside for expensive work (searches, exact counts, exports) is in use; retry after `Retry-After`
 /// - `internal-error`: 500: a fault on our side, logged with the request id
@@ -5111,13 +5113,16 @@ impl Client {
     /// Where to start: `Last-Event-ID` (what a reconnecting `EventSource` sends) wins over
     /// `after`; `after=now` starts with the next change; with neither, the stream starts with
     /// the oldest change kept (`CHANGE_RETENTION`, default 7 days). A position older than that
-    /// is a `410`: read the students again with `listStudents`, then follow from `after=now`.
+    /// is a `410`. To resync: take the feed's position first (`pollChanges` with `after=now`
+    /// and `wait=0`: its `next`), then read the students with `listStudents`, then follow from
+    /// that position (changes made while you listed come again; their `version` tells).
     ///
-    /// The order: each student's changes in the order they happened, one transaction's changes
-    /// together; a change waits until every older transaction has finished, so a transaction
-    /// left open holds back the changes after it. A comment is sent every 15 s while nothing
-    /// happens. A client that reads too slowly to keep up is disconnected; it resumes from its
-    /// last event's id.
+    /// The order: each student's changes in the order they happened; a change waits until every
+    /// older transaction has finished, so a transaction left open holds back the changes after
+    /// it. The position comes first as an `id:` line without an event, and again with a
+    /// comment every 15 s while nothing happens, so a reconnecting client resumes from where it
+    /// was even before its first change. A client that reads too slowly to keep up is
+    /// disconnected; it resumes from its last id.
     ///
     /// Sends a `GET` request to `/api/students/changes`
     ///
@@ -5175,7 +5180,8 @@ impl Client {
     /// Every change to this student still kept (`CHANGE_RETENTION`), newest first: who made
     /// it (the token, or the database role for changes made in psql), when, and each field
     /// before and after. A deleted student keeps its history; a student that never existed is
-    /// a `404`. Follow `next_cursor` until it is `null` for older changes.
+    /// a `404` (as is a deleted student whose changes were all pruned). Follow `next_cursor`
+    /// until it is `null` for older changes.
     ///
     /// Sends a `GET` request to `/api/students/{id}/history`
     ///

@@ -1,8 +1,9 @@
 // followChanges: every change to the students, in order, for as long as you iterate, over the
 // server-sent events of `streamChanges`. The generated `streamChanges` stops when the server
 // ends a stream (a subscriber that fell behind, a server shutting down) and retries refusals such
-// as a 410 forever; this resumes after the last change it gave you, and stops with a
-// `FeedError` on a refusal that retrying cannot fix.
+// as a 410 forever; this resumes from the last position the server gave (with a change, or
+// alone before any change and with each keep-alive), and stops with a `FeedError` on a refusal
+// that retrying cannot fix.
 import type { Client } from './generated/client/index.js';
 import { streamChanges } from './generated/sdk.gen.js';
 import type { Grade, StudentChange } from './generated/types.gen.js';
@@ -22,7 +23,9 @@ export interface FollowOptions {
 }
 
 /** The feed refused to continue: `status` 410 (the position is older than the changes kept:
- * read the students again, then follow from `'now'`), 401/403 (the token), 422 (a bad position). */
+ * resync — take the feed's position with `pollChanges({ query: { after: 'now', wait: 0 } })`,
+ * list the students, then follow from that position), 401/403 (the token), 422 (a bad
+ * position). */
 export class FeedError extends Error {
   constructor(
     readonly status: number,
@@ -72,6 +75,11 @@ async function* follow(
       signal,
       // One attempt per connection: this loop decides whether and where to resume.
       sseMaxRetryAttempts: 1,
+      // Every `id:`, with a change or alone (the server sends the position before any change
+      // and with each keep-alive): where to resume, even if no change came yet.
+      onSseEvent: (event) => {
+        if (event.id) position = event.id;
+      },
       onSseError: (error: unknown) => {
         failed = true;
         const status = Number(/SSE failed: (\d{3})/.exec(String(error))?.[1]);
@@ -81,7 +89,6 @@ async function* follow(
       },
     });
     for await (const change of stream as AsyncGenerator<StudentChange>) {
-      position = change.position;
       delay = firstDelay;
       yield change;
     }
@@ -89,8 +96,21 @@ async function* follow(
     if (signal.aborted) return;
     // Ended by the server (behind, or shutting down) or lost: resume after the last change.
     if (failed) {
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await pause(delay, signal);
       delay = Math.min(delay * 2, 30_000);
     }
   }
+}
+
+/** Waits `ms`, or less if `signal` aborts first. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

@@ -15,11 +15,13 @@ T = TypeVar("T", bound="HistoryPage")
 
 @_attrs_define
 class HistoryPage:
-    """One student's changes, newest first.
+    """One student's changes, newest first. Their positions page the history (`cursor`); to follow
+    the feed, start from a position the feed gave (an event's id, a poll's `next`): a history can
+    show a change whose older neighbours in the feed are still being written.
 
-    Attributes:
-        changes (list[StudentChange]):
-        next_cursor (None | str): Pass as `cursor` for older changes; `null` on the last page.
+        Attributes:
+            changes (list[StudentChange]):
+            next_cursor (None | str): Pass as `cursor` for older changes; `null` on the last page.
     """
 
     changes: list[StudentChange]

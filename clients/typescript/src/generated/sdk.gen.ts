@@ -136,13 +136,16 @@ export const replaceStudent = <ThrowOnError extends boolean = false>(options: Op
  * Where to start: `Last-Event-ID` (what a reconnecting `EventSource` sends) wins over
  * `after`; `after=now` starts with the next change; with neither, the stream starts with
  * the oldest change kept (`CHANGE_RETENTION`, default 7 days). A position older than that
- * is a `410`: read the students again with `listStudents`, then follow from `after=now`.
+ * is a `410`. To resync: take the feed's position first (`pollChanges` with `after=now`
+ * and `wait=0`: its `next`), then read the students with `listStudents`, then follow from
+ * that position (changes made while you listed come again; their `version` tells).
  *
- * The order: each student's changes in the order they happened, one transaction's changes
- * together; a change waits until every older transaction has finished, so a transaction
- * left open holds back the changes after it. A comment is sent every 15 s while nothing
- * happens. A client that reads too slowly to keep up is disconnected; it resumes from its
- * last event's id.
+ * The order: each student's changes in the order they happened; a change waits until every
+ * older transaction has finished, so a transaction left open holds back the changes after
+ * it. The position comes first as an `id:` line without an event, and again with a
+ * comment every 15 s while nothing happens, so a reconnecting client resumes from where it
+ * was even before its first change. A client that reads too slowly to keep up is
+ * disconnected; it resumes from its last id.
  */
 export const streamChanges = <ThrowOnError extends boolean = false>(options?: Options<StreamChangesData, ThrowOnError, StreamChangesResponse>) => (options?.client ?? client).sse.get<StreamChangesResponses, StreamChangesErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -170,7 +173,8 @@ export const pollChanges = <ThrowOnError extends boolean = false>(options?: Opti
  * Every change to this student still kept (`CHANGE_RETENTION`), newest first: who made
  * it (the token, or the database role for changes made in psql), when, and each field
  * before and after. A deleted student keeps its history; a student that never existed is
- * a `404`. Follow `next_cursor` until it is `null` for older changes.
+ * a `404` (as is a deleted student whose changes were all pruned). Follow `next_cursor`
+ * until it is `null` for older changes.
  */
 export const getStudentHistory = <ThrowOnError extends boolean = false>(options: Options<GetStudentHistoryData, ThrowOnError>) => (options.client ?? client).get<GetStudentHistoryResponses, GetStudentHistoryErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

@@ -126,7 +126,9 @@ export type HealthStatus = {
 /**
  * HistoryPage
  *
- * One student's changes, newest first.
+ * One student's changes, newest first. Their positions page the history (`cursor`); to follow
+ * the feed, start from a position the feed gave (an event's id, a poll's `next`): a history can
+ * show a change whose older neighbours in the feed are still being written.
  */
 export type HistoryPage = {
     changes: Array<StudentChange>;
@@ -419,7 +421,9 @@ export type ChangePageWritable = {
 /**
  * HistoryPage
  *
- * One student's changes, newest first.
+ * One student's changes, newest first. Their positions page the history (`cursor`); to follow
+ * the feed, start from a position the feed gave (an event's id, a poll's `next`): a history can
+ * show a change whose older neighbours in the feed are still being written.
  */
 export type HistoryPageWritable = {
     changes: Array<StudentChangeWritable>;
@@ -1103,7 +1107,7 @@ export type StreamChangesErrors = {
      */
     403: Problem;
     /**
-     * The position is older than the changes kept (`CHANGE_RETENTION`): resync with `listStudents`, then follow from `after=now`.
+     * The position is older than the changes kept (`CHANGE_RETENTION`): take the feed's position (`pollChanges?after=now&wait=0`), list the students, then follow from that position.
      */
     410: Problem;
     /**
@@ -1175,7 +1179,7 @@ export type PollChangesErrors = {
      */
     403: Problem;
     /**
-     * The position is older than the changes kept (`CHANGE_RETENTION`): resync with `listStudents`, then follow from `after=now`.
+     * The position is older than the changes kept (`CHANGE_RETENTION`): take the feed's position (`pollChanges?after=now&wait=0`), list the students, then follow from that position.
      */
     410: Problem;
     /**

@@ -107,7 +107,8 @@ def sync_detailed(
      Every change to this student still kept (`CHANGE_RETENTION`), newest first: who made
     it (the token, or the database role for changes made in psql), when, and each field
     before and after. A deleted student keeps its history; a student that never existed is
-    a `404`. Follow `next_cursor` until it is `null` for older changes.
+    a `404` (as is a deleted student whose changes were all pruned). Follow `next_cursor`
+    until it is `null` for older changes.
 
     Args:
         id (int):
@@ -147,7 +148,8 @@ def sync(
      Every change to this student still kept (`CHANGE_RETENTION`), newest first: who made
     it (the token, or the database role for changes made in psql), when, and each field
     before and after. A deleted student keeps its history; a student that never existed is
-    a `404`. Follow `next_cursor` until it is `null` for older changes.
+    a `404` (as is a deleted student whose changes were all pruned). Follow `next_cursor`
+    until it is `null` for older changes.
 
     Args:
         id (int):
@@ -182,7 +184,8 @@ async def asyncio_detailed(
      Every change to this student still kept (`CHANGE_RETENTION`), newest first: who made
     it (the token, or the database role for changes made in psql), when, and each field
     before and after. A deleted student keeps its history; a student that never existed is
-    a `404`. Follow `next_cursor` until it is `null` for older changes.
+    a `404` (as is a deleted student whose changes were all pruned). Follow `next_cursor`
+    until it is `null` for older changes.
 
     Args:
         id (int):
@@ -220,7 +223,8 @@ async def asyncio(
      Every change to this student still kept (`CHANGE_RETENTION`), newest first: who made
     it (the token, or the database role for changes made in psql), when, and each field
     before and after. A deleted student keeps its history; a student that never existed is
-    a `404`. Follow `next_cursor` until it is `null` for older changes.
+    a `404` (as is a deleted student whose changes were all pruned). Follow `next_cursor`
+    until it is `null` for older changes.
 
     Args:
         id (int):

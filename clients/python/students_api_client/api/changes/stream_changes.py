@@ -132,13 +132,16 @@ def sync_detailed(
     Where to start: `Last-Event-ID` (what a reconnecting `EventSource` sends) wins over
     `after`; `after=now` starts with the next change; with neither, the stream starts with
     the oldest change kept (`CHANGE_RETENTION`, default 7 days). A position older than that
-    is a `410`: read the students again with `listStudents`, then follow from `after=now`.
+    is a `410`. To resync: take the feed's position first (`pollChanges` with `after=now`
+    and `wait=0`: its `next`), then read the students with `listStudents`, then follow from
+    that position (changes made while you listed come again; their `version` tells).
 
-    The order: each student's changes in the order they happened, one transaction's changes
-    together; a change waits until every older transaction has finished, so a transaction
-    left open holds back the changes after it. A comment is sent every 15 s while nothing
-    happens. A client that reads too slowly to keep up is disconnected; it resumes from its
-    last event's id.
+    The order: each student's changes in the order they happened; a change waits until every
+    older transaction has finished, so a transaction left open holds back the changes after
+    it. The position comes first as an `id:` line without an event, and again with a
+    comment every 15 s while nothing happens, so a reconnecting client resumes from where it
+    was even before its first change. A client that reads too slowly to keep up is
+    disconnected; it resumes from its last id.
 
     Args:
         after (str | Unset):
@@ -186,13 +189,16 @@ def sync(
     Where to start: `Last-Event-ID` (what a reconnecting `EventSource` sends) wins over
     `after`; `after=now` starts with the next change; with neither, the stream starts with
     the oldest change kept (`CHANGE_RETENTION`, default 7 days). A position older than that
-    is a `410`: read the students again with `listStudents`, then follow from `after=now`.
+    is a `410`. To resync: take the feed's position first (`pollChanges` with `after=now`
+    and `wait=0`: its `next`), then read the students with `listStudents`, then follow from
+    that position (changes made while you listed come again; their `version` tells).
 
-    The order: each student's changes in the order they happened, one transaction's changes
-    together; a change waits until every older transaction has finished, so a transaction
-    left open holds back the changes after it. A comment is sent every 15 s while nothing
-    happens. A client that reads too slowly to keep up is disconnected; it resumes from its
-    last event's id.
+    The order: each student's changes in the order they happened; a change waits until every
+    older transaction has finished, so a transaction left open holds back the changes after
+    it. The position comes first as an `id:` line without an event, and again with a
+    comment every 15 s while nothing happens, so a reconnecting client resumes from where it
+    was even before its first change. A client that reads too slowly to keep up is
+    disconnected; it resumes from its last id.
 
     Args:
         after (str | Unset):
@@ -235,13 +241,16 @@ async def asyncio_detailed(
     Where to start: `Last-Event-ID` (what a reconnecting `EventSource` sends) wins over
     `after`; `after=now` starts with the next change; with neither, the stream starts with
     the oldest change kept (`CHANGE_RETENTION`, default 7 days). A position older than that
-    is a `410`: read the students again with `listStudents`, then follow from `after=now`.
+    is a `410`. To resync: take the feed's position first (`pollChanges` with `after=now`
+    and `wait=0`: its `next`), then read the students with `listStudents`, then follow from
+    that position (changes made while you listed come again; their `version` tells).
 
-    The order: each student's changes in the order they happened, one transaction's changes
-    together; a change waits until every older transaction has finished, so a transaction
-    left open holds back the changes after it. A comment is sent every 15 s while nothing
-    happens. A client that reads too slowly to keep up is disconnected; it resumes from its
-    last event's id.
+    The order: each student's changes in the order they happened; a change waits until every
+    older transaction has finished, so a transaction left open holds back the changes after
+    it. The position comes first as an `id:` line without an event, and again with a
+    comment every 15 s while nothing happens, so a reconnecting client resumes from where it
+    was even before its first change. A client that reads too slowly to keep up is
+    disconnected; it resumes from its last id.
 
     Args:
         after (str | Unset):
@@ -287,13 +296,16 @@ async def asyncio(
     Where to start: `Last-Event-ID` (what a reconnecting `EventSource` sends) wins over
     `after`; `after=now` starts with the next change; with neither, the stream starts with
     the oldest change kept (`CHANGE_RETENTION`, default 7 days). A position older than that
-    is a `410`: read the students again with `listStudents`, then follow from `after=now`.
+    is a `410`. To resync: take the feed's position first (`pollChanges` with `after=now`
+    and `wait=0`: its `next`), then read the students with `listStudents`, then follow from
+    that position (changes made while you listed come again; their `version` tells).
 
-    The order: each student's changes in the order they happened, one transaction's changes
-    together; a change waits until every older transaction has finished, so a transaction
-    left open holds back the changes after it. A comment is sent every 15 s while nothing
-    happens. A client that reads too slowly to keep up is disconnected; it resumes from its
-    last event's id.
+    The order: each student's changes in the order they happened; a change waits until every
+    older transaction has finished, so a transaction left open holds back the changes after
+    it. The position comes first as an `id:` line without an event, and again with a
+    comment every 15 s while nothing happens, so a reconnecting client resumes from where it
+    was even before its first change. A client that reads too slowly to keep up is
+    disconnected; it resumes from its last id.
 
     Args:
         after (str | Unset):
