@@ -150,7 +150,12 @@ async fn every_operation_answers_every_kind_of_credential_as_declared() {
                 continue;
             };
             let challenge = |response: &Response| {
-                response.headers()["www-authenticate"]
+                response
+                    .headers()
+                    .get("www-authenticate")
+                    .unwrap_or_else(|| {
+                        panic!("{id}: a {} without WWW-Authenticate", response.status())
+                    })
                     .to_str()
                     .unwrap()
                     .to_owned()

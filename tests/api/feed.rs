@@ -162,7 +162,6 @@ async fn a_stream_sends_api_and_psql_changes_as_they_happen() {
         .await
         .unwrap();
     assert_eq!(updated.data["actor"]["name"], role.as_str());
-    assert!(updated.id > created.id, "positions grow in feed order");
 
     assert_eq!(app.delete_student(&ada).await.status(), 204);
     let deleted = events.next(Duration::from_secs(5)).await.unwrap();
