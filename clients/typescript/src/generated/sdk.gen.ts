@@ -131,7 +131,9 @@ export const replaceStudent = <ThrowOnError extends boolean = false>(options: Op
  * Every create, update and delete of a student after a position, in order, then live, as
  * `text/event-stream`: each event has `id:` (its position), `event:` (`created`,
  * `updated` or `deleted`) and `data:` (a `StudentChange` as JSON). Changes made outside
- * the API (in psql) are included, named by their database role.
+ * the API (in psql) are included, named by their database role. (Swagger UI's "Try it out"
+ * waits for the end of the answer, which a live stream never sends: try `pollChanges`
+ * there, or `curl -N`.)
  *
  * Where to start: `Last-Event-ID` (what a reconnecting `EventSource` sends) wins over
  * `after`; `after=now` starts with the next change; with neither, the stream starts with
