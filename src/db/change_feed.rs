@@ -522,3 +522,4 @@ impl Subscription {
         Ok(())
     }
 }
+

@@ -155,11 +155,14 @@ pub async fn read_feed(
 ) -> Result<FeedRead, Error> {
     let rows: Vec<FeedRow> = sqlx::query_as(concat!(
         feed_horizon!(),
-        // The head once, not per row: `held` and the pruning mark as scalars.
+        // The head once, not per row: `held` and the pruning mark as scalars. `held` as the
+        // first row past the horizon, by the primary key: an EXISTS here was planned as a
+        // sequential scan of the whole table (35 ms at 100,000 changes, on every read).
         ", head AS MATERIALIZED (\
              SELECT h.xmin, \
-                    EXISTS (SELECT 1 FROM student_changes w \
-                            WHERE w.feed_xid >= greatest(h.xmin, $1::text::xid8)) AS held, \
+                    (SELECT w.feed_xid FROM student_changes w \
+                     WHERE w.feed_xid >= greatest(h.xmin, $1::text::xid8) \
+                     ORDER BY w.feed_xid LIMIT 1) IS NOT NULL AS held, \
                     (SELECT p.feed_xid FROM student_changes_pruned p) AS pruned_xid, \
                     (SELECT p.seq FROM student_changes_pruned p) AS pruned_seq \
              FROM h) \
