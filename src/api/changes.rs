@@ -39,8 +39,7 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// The `retry:` a stream starts with: how long an `EventSource` waits before reconnecting.
 pub const RECONNECT_MS: u64 = 2000;
 
-/// The longest a poll may wait (`wait`), and its default.
-pub const MAX_WAIT_SECS: u64 = 60;
+/// How long a poll waits when `wait` is not given.
 pub const DEFAULT_WAIT_SECS: u64 = 30;
 
 /// The change feed and the history. Stateless: the feed and the pool come from endpoint data.
@@ -156,15 +155,15 @@ impl ChangesApi {
         };
         let limit = usize::try_from(limit.0.unwrap_or_default().get()).unwrap_or(1);
         let mut subscription = subscribe(pool, feed, after.0, filter, OnLag::ReadTable).await?;
-        let deadline = Instant::now() + Duration::from_secs(wait.0.min(MAX_WAIT_SECS));
+        let deadline = Instant::now() + Duration::from_secs(wait.0);
         let mut changes = Vec::new();
         match subscription.next_before(deadline).await {
             Ok(Some(first)) => {
-                changes.push(change_read(&first));
+                changes.push(ChangeRead::from(&first.change));
                 while changes.len() < limit
                     && let Some(item) = subscription.take_ready()
                 {
-                    changes.push(change_read(&item));
+                    changes.push(ChangeRead::from(&item.change));
                 }
             }
             Ok(None) | Err(FeedError::Closed) => {}
@@ -431,10 +430,6 @@ impl From<&RecordedChange> for ChangeRead {
             changed_at: Timestamp(change.changed_at),
         }
     }
-}
-
-fn change_read(item: &FeedItem) -> ChangeRead {
-    ChangeRead::from(&item.change)
 }
 
 /// One event as the stream sends it, encoded once however many subscribers send it.

@@ -19,10 +19,7 @@ use std::{
     time::Duration,
 };
 
-use sqlx::{
-    PgPool,
-    postgres::{PgListener, PgPoolOptions},
-};
+use sqlx::PgPool;
 use tokio::sync::{Notify, broadcast, watch};
 
 use super::{Error, read_feed};
@@ -59,6 +56,13 @@ pub struct FeedItem {
 }
 
 impl FeedItem {
+    fn new(change: RecordedChange) -> Arc<Self> {
+        Arc::new(Self {
+            change,
+            encoded: OnceLock::new(),
+        })
+    }
+
     pub fn position(&self) -> Position {
         self.change.position
     }
@@ -206,9 +210,7 @@ impl ChangeFeed {
     /// works on a pool of its own, made from `pool`'s settings: one connection holds the
     /// LISTEN, the other reads and announces, so a busy request pool cannot delay the feed.
     pub async fn run(self, pool: PgPool) {
-        let own = PgPoolOptions::new()
-            .max_connections(2)
-            .connect_lazy_with((*pool.connect_options()).clone());
+        let own = super::follower_pool(&pool);
         let announcer = tokio::spawn(self.clone().announce(own.clone()));
         let mut closed = self.inner.closed.subscribe();
         tokio::select! {
@@ -241,19 +243,7 @@ impl ChangeFeed {
         // Where the shared batches have got to; `None` until the first read.
         let mut tail: Option<Position> = None;
         loop {
-            let mut listener = match PgListener::connect_with(own).await {
-                Ok(listener) => listener,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot LISTEN for student changes; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            if let Err(err) = listener.listen(CHANGES_CHANNEL).await {
-                tracing::warn!(error = %err, "cannot LISTEN for student changes; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+            let mut listener = super::listen(own, CHANGES_CHANNEL).await;
             let mut wait = Duration::ZERO;
             let mut held_retry = HELD_BACK_RETRY;
             loop {
@@ -320,16 +310,7 @@ impl ChangeFeed {
                 continue;
             }
             if read.through > after {
-                let items = read
-                    .changes
-                    .into_iter()
-                    .map(|change| {
-                        Arc::new(FeedItem {
-                            change,
-                            encoded: OnceLock::new(),
-                        })
-                    })
-                    .collect();
+                let items = read.changes.into_iter().map(FeedItem::new).collect();
                 self.share(after, read.through, items);
                 after = read.through;
                 *tail = Some(after);
@@ -464,14 +445,12 @@ impl Subscription {
         // pruning past it is a 410 like any other.
         self.from_oldest = false;
         let before = self.position;
-        for change in read.changes {
-            if change.position > before && self.filter.accepts(&change) {
-                self.ready.push_back(Arc::new(FeedItem {
-                    change,
-                    encoded: OnceLock::new(),
-                }));
-            }
-        }
+        self.ready.extend(
+            read.changes
+                .into_iter()
+                .filter(|change| change.position > before && self.filter.accepts(change))
+                .map(FeedItem::new),
+        );
         self.read_through = read.through;
         if i64::try_from(read.rows).is_ok_and(|rows| rows < CATCH_UP_PAGE) {
             if self.live.is_some() {

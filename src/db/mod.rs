@@ -18,7 +18,7 @@ use std::{
 use sqlx::{
     Connection, PgPool, Postgres,
     migrate::{MigrateDatabase, Migrator},
-    postgres::{PgConnectOptions, PgPoolOptions},
+    postgres::{PgConnectOptions, PgListener, PgPoolOptions},
 };
 
 pub use change_feed::{
@@ -163,6 +163,32 @@ pub fn pool(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
                 .application_name("students-api")
                 .options([("statement_timeout", STATEMENT_TIMEOUT)]),
         ))
+}
+
+/// A pool of two connections of its own, with `pool`'s settings, for a follower of
+/// notifications (the token cache, the change feed): one holds the LISTEN, the other reads, so a
+/// request pool full of slow work cannot delay it.
+fn follower_pool(pool: &PgPool) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(2)
+        .connect_lazy_with((*pool.connect_options()).clone())
+}
+
+/// A LISTEN on `channel`, tried again every second until it holds (the database may be away).
+async fn listen(pool: &PgPool, channel: &str) -> PgListener {
+    loop {
+        let listening = match PgListener::connect_with(pool).await {
+            Ok(mut listener) => listener.listen(channel).await.map(|()| listener),
+            Err(err) => Err(err),
+        };
+        match listening {
+            Ok(listener) => return listener,
+            Err(err) => {
+                tracing::warn!(error = %err, channel, "cannot LISTEN; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 /// Answers whether the database takes queries right now (for `/readyz`).

@@ -12,10 +12,7 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use sqlx::{
-    PgPool,
-    postgres::{PgListener, PgPoolOptions},
-};
+use sqlx::PgPool;
 
 use super::{Error, TokenRecord};
 use crate::domain::{Scope, TokenSecret};
@@ -241,23 +238,9 @@ impl TokenCache {
     /// its own, made from `pool`'s settings: one connection holds the LISTEN for good, the
     /// other rereads, so a request pool full of exports cannot delay a revoke.
     pub async fn follow(self, pool: PgPool) {
-        let own = PgPoolOptions::new()
-            .max_connections(2)
-            .connect_lazy_with((*pool.connect_options()).clone());
+        let own = super::follower_pool(&pool);
         loop {
-            let mut listener = match PgListener::connect_with(&own).await {
-                Ok(listener) => listener,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot LISTEN for token changes; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            if let Err(err) = listener.listen(TOKENS_CHANNEL).await {
-                tracing::warn!(error = %err, "cannot LISTEN for token changes; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+            let mut listener = super::listen(&own, TOKENS_CHANNEL).await;
             // Listening now: whatever changed before is read by this reload.
             let mut next_full = self.reload_logged(&own).await;
             loop {

@@ -197,17 +197,7 @@ async fn resuming_with_last_event_id_or_after_misses_nothing_and_repeats_nothing
     assert_eq!(names, expected);
 
     // The same through the JSON twin, in pages: `next` covers what was returned.
-    let mut polled = Vec::new();
-    let mut after = String::new();
-    loop {
-        let page = poll(&app, &format!("?wait=0&limit=3{after}")).await;
-        let changes = page["changes"].as_array().unwrap().clone();
-        after = format!("&after={}", page["next"].as_str().unwrap());
-        if changes.is_empty() {
-            break;
-        }
-        polled.extend(changes);
-    }
+    let polled = poll_until_empty(&app, None, 3).await;
     let polled: Vec<&str> = polled
         .iter()
         .map(|c| c["student"]["name"].as_str().unwrap())
@@ -659,44 +649,41 @@ async fn a_subscriber_that_falls_behind_is_disconnected_and_resumes_without_a_ga
         delivered.len()
     );
     // Resumed from the last event it got: the rest, none twice, in the feed's order.
-    let mut after = delivered.last().unwrap().clone();
-    let mut resumed = Vec::new();
-    loop {
-        let page = poll(&app, &format!("?wait=0&limit=100&after={after}")).await;
-        let changes = page["changes"].as_array().unwrap();
-        if changes.is_empty() {
-            break;
-        }
-        resumed.extend(
-            changes
-                .iter()
-                .map(|c| c["position"].as_str().unwrap().to_owned()),
-        );
-        after = page["next"].as_str().unwrap().to_owned();
-    }
+    let resumed = poll_until_empty(&app, delivered.last().map(String::as_str), 100).await;
     let mut all = delivered.clone();
-    all.extend(resumed);
+    all.extend(positions(&resumed));
     let everything = poll_all_positions(&app).await;
     assert_eq!(everything.len(), total);
     assert_eq!(all, everything);
 }
 
 async fn poll_all_positions(app: &TestApp) -> Vec<String> {
-    let mut positions = Vec::new();
-    let mut after = String::new();
+    positions(&poll_until_empty(app, None, 100).await)
+}
+
+/// Every change after `after` (`None`: the oldest kept), polled `limit` at a time with
+/// `wait=0`, each page from the previous one's `next`.
+async fn poll_until_empty(app: &TestApp, after: Option<&str>, limit: u32) -> Vec<Value> {
+    let mut changes = Vec::new();
+    let mut after = after
+        .map(|position| format!("&after={position}"))
+        .unwrap_or_default();
     loop {
-        let page = poll(app, &format!("?wait=0&limit=100{after}")).await;
-        let changes = page["changes"].as_array().unwrap();
-        if changes.is_empty() {
-            return positions;
+        let page = poll(app, &format!("?wait=0&limit={limit}{after}")).await;
+        let page_changes = page["changes"].as_array().unwrap();
+        if page_changes.is_empty() {
+            return changes;
         }
-        positions.extend(
-            changes
-                .iter()
-                .map(|c| c["position"].as_str().unwrap().to_owned()),
-        );
+        changes.extend(page_changes.iter().cloned());
         after = format!("&after={}", page["next"].as_str().unwrap());
     }
+}
+
+fn positions(changes: &[Value]) -> Vec<String> {
+    changes
+        .iter()
+        .map(|c| c["position"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
