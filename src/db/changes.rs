@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgExecutor, PgPool};
 
-use super::{Error, students::StudentRow};
+use super::{Error, readable, students::StudentRow};
 use crate::domain::{ChangeActor, ChangeKind, Position, RecordedChange, Student};
 
 /// The columns of a change, in `ChangeRow` order (xid8 travels as text: sqlx has no type
@@ -67,18 +67,6 @@ impl TryFrom<ChangeRow> for RecordedChange {
             changed_at: row.changed_at,
         })
     }
-}
-
-/// Converts rows, leaving out (and logging) any that cannot be read: one bad row a hand-made
-/// insert left must not stop the feed.
-fn readable(rows: impl IntoIterator<Item = ChangeRow>) -> Vec<RecordedChange> {
-    rows.into_iter()
-        .filter_map(|row| {
-            RecordedChange::try_from(row)
-                .inspect_err(|err| tracing::error!(error = %err, "left an unreadable change out"))
-                .ok()
-        })
-        .collect()
 }
 
 /// One read of the feed: the changes after a position, oldest first, up to a limit.

@@ -165,6 +165,24 @@ pub fn pool(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
         ))
 }
 
+/// `rows` read as `T`, leaving out (and logging) any that cannot be read: one bad row a
+/// hand-made insert left must not cost the page, or stop the feed.
+fn readable<R, T: TryFrom<R, Error = Error>>(rows: impl IntoIterator<Item = R>) -> Vec<T> {
+    rows.into_iter()
+        .filter_map(|row| {
+            T::try_from(row)
+                .inspect_err(|err| {
+                    tracing::error!(
+                        error = %err,
+                        of = std::any::type_name::<T>(),
+                        "left an unreadable row out"
+                    )
+                })
+                .ok()
+        })
+        .collect()
+}
+
 /// A pool of two connections of its own, with `pool`'s settings, for a follower of
 /// notifications (the token cache, the change feed): one holds the LISTEN, the other reads, so a
 /// request pool full of slow work cannot delay it.

@@ -62,18 +62,9 @@ pub struct Fetched {
 }
 
 pub(super) fn to_students(rows: Vec<StudentRow>) -> Fetched {
-    let count = rows.len();
-    let students = rows
-        .into_iter()
-        .filter_map(|row| {
-            Student::try_from(row)
-                .inspect_err(|err| tracing::error!(error = %err, "left an unreadable row out"))
-                .ok()
-        })
-        .collect();
     Fetched {
-        students,
-        rows: count,
+        rows: rows.len(),
+        students: super::readable(rows),
     }
 }
 
