@@ -94,6 +94,10 @@ pub struct Config {
     /// number and a unit, `s`, `m`, `h` or `d`.
     #[arg(long, env = "CHANGE_RETENTION", default_value = "7d", value_parser = parse_duration)]
     pub change_retention: std::time::Duration,
+    /// The largest file `POST /api/students/import` reads, in bytes (other requests: 64 KiB).
+    /// The upload is streamed, so this bounds how long an import runs, not its memory.
+    #[arg(long, env = "IMPORT_MAX_BYTES", default_value_t = 100 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub import_max_bytes: u64,
 }
 
 /// `30d`, `12h`, `90m`, `3600s`: a whole number above 0 and a unit.

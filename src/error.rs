@@ -49,7 +49,7 @@ fn clamp(mut text: String, max: usize) -> String {
 }
 
 /// One thing wrong with a request, precise enough to show next to the input that caused it.
-#[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize, serde::Deserialize)]
 pub struct FieldError {
     /// Where: a JSON pointer into the body (`/name`), or `query.<name>`, `path.<name>`,
     /// `header.<name>`.
@@ -61,6 +61,14 @@ pub struct FieldError {
     /// What is wrong, for programs: `required`, `type`, `too_long`, `invalid_email`, …
     #[oai(validator(max_length = 50, pattern = "^[a-z_]+$"))]
     pub code: String,
+    /// The line of an imported file where the bad row starts (counting from 1, the CSV
+    /// header included); only in an import's errors.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "1"), maximum(value = "9223372036854775807"))
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<i64>,
 }
 
 impl FieldError {
@@ -69,7 +77,14 @@ impl FieldError {
             location: location.into(),
             message: message.into(),
             code: code.to_owned(),
+            line: None,
         }
+    }
+
+    /// The same error, placed on a line of an imported file.
+    pub fn on_line(mut self, line: u64) -> Self {
+        self.line = i64::try_from(line).ok();
+        self
     }
 
     /// A domain rule's violation, at `location`.
@@ -78,6 +93,7 @@ impl FieldError {
             location: location.into(),
             message: violation.message,
             code: violation.code.as_str().to_owned(),
+            line: None,
         }
     }
 }
@@ -162,6 +178,17 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("the request body is not valid JSON: {0}")]
     MalformedBody(String),
+    #[error(
+        "{invalid} of the file's {rows} rows break the rules ({errors} errors{}); nothing was \
+         written. Fix them, or import with `on_error=skip` to write the other rows",
+        if .errors > &(MAX_FIELD_ERRORS as u64) { "; the first 1,000 are listed" } else { "" }
+    )]
+    InvalidRows {
+        rows: u64,
+        invalid: u64,
+        errors: u64,
+        listed: Vec<FieldError>,
+    },
     #[error("student {0} does not exist")]
     StudentNotFound(i64),
     #[error("no route matches this path")]
@@ -231,6 +258,11 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
          field, parameter or header",
     ),
     (
+        "invalid-rows",
+        "422: rows of an import break the rules; `errors` names each bad row and field \
+         (`/rows/17/email`) with its `line`, and nothing was written",
+    ),
+    (
         "malformed-body",
         "400: the body is not JSON (or repeats a key)",
     ),
@@ -252,14 +284,20 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
         "precondition-failed",
         "412: `If-Match` is not the student's current ETag",
     ),
-    ("payload-too-large", "413: the body is larger than 64 KiB"),
+    (
+        "payload-too-large",
+        "413: the body is larger than 64 KiB (an import's: than `IMPORT_MAX_BYTES`, default \
+         100 MiB)",
+    ),
     (
         "request-timeout",
-        "408: the body took more than 10 seconds to arrive",
+        "408: the body took more than 10 seconds to arrive (an import's: 10 seconds passed \
+         without a byte)",
     ),
     (
         "unsupported-media-type",
-        "415: the body is not `application/json`",
+        "415: the body is not `application/json` (an import's: not `text/csv` or \
+         `application/x-ndjson`)",
     ),
     (
         "malformed-request",
@@ -329,7 +367,9 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::InvalidRows { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::MalformedBody(_) | ApiError::InvalidHost(_) => StatusCode::BAD_REQUEST,
             ApiError::UnreadableHead(status) => *status,
             ApiError::StudentNotFound(_) | ApiError::RouteNotFound | ApiError::TokenNotFound(_) => {
@@ -356,6 +396,7 @@ impl ApiError {
     fn kind_and_title(&self) -> (&'static str, &'static str) {
         match self {
             ApiError::Validation(_) => ("validation-failed", "Your request is not valid"),
+            ApiError::InvalidRows { .. } => ("invalid-rows", "Rows of the file are not valid"),
             ApiError::MalformedBody(_) => ("malformed-body", "The request body is not valid JSON"),
             ApiError::StudentNotFound(_) => ("student-not-found", "Student not found"),
             ApiError::RouteNotFound => ("not-found", "Not found"),
@@ -417,13 +458,14 @@ impl ApiError {
             other => other.to_string(),
         };
         let errors = match self {
-            ApiError::Validation(errors) => errors
+            ApiError::Validation(errors) | ApiError::InvalidRows { listed: errors, .. } => errors
                 .iter()
                 .take(MAX_FIELD_ERRORS)
                 .map(|error| FieldError {
                     location: clamp(error.location.clone(), MAX_LOCATION_CHARS),
                     message: clamp(error.message.clone(), MAX_MESSAGE_CHARS),
                     code: error.code.clone(),
+                    line: error.line,
                 })
                 .collect(),
             ApiError::EmailTaken => vec![FieldError::new(
@@ -600,6 +642,12 @@ mod tests {
     fn one_of_each() -> Vec<ApiError> {
         vec![
             ApiError::Validation(vec![]),
+            ApiError::InvalidRows {
+                rows: 2,
+                invalid: 1,
+                errors: 1,
+                listed: vec![],
+            },
             ApiError::MalformedBody(String::new()),
             ApiError::StudentNotFound(1),
             ApiError::RouteNotFound,

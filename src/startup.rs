@@ -325,7 +325,7 @@ impl Application {
                 anonymous_per_minute: config.rate_limit_anonymous_per_minute,
             },
             health: db::Health::new(&pool),
-            work: ExpensiveWork::for_pool(config.database_pool_size),
+            work: ExpensiveWork::for_pool(config.database_pool_size, config.import_max_bytes),
             limits: ConnectionLimits::new(
                 max_connections,
                 usize::try_from(config.database_pool_size).unwrap_or(usize::MAX),

@@ -25,19 +25,23 @@ pub struct ExpensiveWork {
     size: usize,
     /// See [`EXPORT_STALL_LIMIT`].
     pub export_stall: Duration,
+    /// The largest import upload, in bytes (`IMPORT_MAX_BYTES`).
+    pub import_max_bytes: u64,
 }
 
 /// Held for as long as the expensive work runs.
 pub type Slot = OwnedSemaphorePermit;
 
 impl ExpensiveWork {
-    /// Half of a pool of `pool_size` connections (at least one).
-    pub fn for_pool(pool_size: u32) -> Self {
+    /// Half of a pool of `pool_size` connections (at least one); imports up to
+    /// `import_max_bytes`.
+    pub fn for_pool(pool_size: u32, import_max_bytes: u64) -> Self {
         let size = usize::try_from(pool_size / 2).unwrap_or(1).max(1);
         Self {
             slots: Arc::new(Semaphore::new(size)),
             size,
             export_stall: EXPORT_STALL_LIMIT,
+            import_max_bytes,
         }
     }
 

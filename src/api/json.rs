@@ -90,20 +90,33 @@ impl<T: ParseFromJSON + 'static> ParsePayload for JsonBody<T> {
         if bytes.is_empty() {
             return Err(ApiError::MalformedBody("the body is empty".to_owned()).into());
         }
-        let value = serde_json::from_slice::<UniqueKeys>(&bytes)
-            .map_err(|err| ApiError::MalformedBody(err.to_string()))?
-            .0;
-        let errors = validation::check::<T>(&value);
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors).into());
-        }
-        // The schema check passed, so this only fails if a type's parser is stricter than the
-        // schema it publishes: still the client's input, so still a 422, never a 500.
-        let value = T::parse_from_json(Some(value)).map_err(|err| {
-            ApiError::Validation(vec![FieldError::new("", "invalid", err.into_message())])
-        })?;
-        Ok(Self(value))
+        let value = parse(&bytes).map_err(ApiError::MalformedBody)?;
+        validated(value)
+            .map(Self)
+            .map_err(|errors| ApiError::Validation(errors).into())
     }
+}
+
+/// A JSON document with no repeated keys (see [`UniqueKeys`]), or why it is not one.
+pub fn parse(bytes: &[u8]) -> Result<serde_json::Value, String> {
+    serde_json::from_slice::<UniqueKeys>(bytes)
+        .map(|unique| unique.0)
+        .map_err(|err| err.to_string())
+}
+
+/// `value` as a `T`, or every way it breaks `T`'s published schema: the one check of every
+/// request body, and of every row of an import.
+pub fn validated<T: ParseFromJSON + 'static>(
+    value: serde_json::Value,
+) -> Result<T, Vec<FieldError>> {
+    let errors = validation::check::<T>(&value);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // The schema check passed, so this only fails if a type's parser is stricter than the
+    // schema it publishes: still the client's input, so still a 422, never a 500.
+    T::parse_from_json(Some(value))
+        .map_err(|err| vec![FieldError::new("", "invalid", err.into_message())])
 }
 
 /// Responses are written straight from the structs by serde: poem-openapi's `ToJSON` first

@@ -1,6 +1,6 @@
 //! Idempotent creates: the `idempotency_keys` table (migration 3) and its expiry.
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::{
     Error,
@@ -28,22 +28,7 @@ pub async fn insert_once(
         "email": student.email.as_ref().map(Email::as_str),
     });
     let mut tx = pool.begin().await?;
-    let locked: bool =
-        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(key)
-            .fetch_one(&mut *tx)
-            .await?;
-    if !locked {
-        return Err(Error::KeyInUse);
-    }
-    let earlier: Option<(serde_json::Value, serde_json::Value)> = sqlx::query_as(
-        "SELECT request, response FROM idempotency_keys \
-         WHERE key = $1 AND created_at > now() - make_interval(hours => $2)",
-    )
-    .bind(key)
-    .bind(IDEMPOTENCY_TTL_HOURS)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let earlier = claim(&mut tx, key).await?;
     if let Some((earlier_request, response)) = earlier {
         if earlier_request != request {
             return Err(Error::KeyReused);
@@ -80,6 +65,52 @@ pub async fn insert_once(
     .await?;
     tx.commit().await?;
     Student::try_from(row)
+}
+
+/// Takes `key` for the caller's transaction, and returns its live record (the request and the
+/// answer it got), if any. A transaction-scoped advisory lock on the key serialises requests
+/// carrying it: while one runs, another gets [`Error::KeyInUse`] at once instead of waiting.
+pub async fn claim(
+    conn: &mut PgConnection,
+    key: &str,
+) -> Result<Option<(serde_json::Value, serde_json::Value)>, Error> {
+    let locked: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(key)
+            .fetch_one(&mut *conn)
+            .await?;
+    if !locked {
+        return Err(Error::KeyInUse);
+    }
+    Ok(sqlx::query_as(
+        "SELECT request, response FROM idempotency_keys \
+         WHERE key = $1 AND created_at > now() - make_interval(hours => $2)",
+    )
+    .bind(key)
+    .bind(IDEMPOTENCY_TTL_HOURS)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Records the answer `request` got under `key`, in the caller's transaction (which holds the
+/// key from [`claim`]). An expired record of the same key is overwritten.
+pub async fn remember(
+    conn: &mut PgConnection,
+    key: &str,
+    request: &serde_json::Value,
+    response: &serde_json::Value,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO idempotency_keys (key, request, response) VALUES ($1, $2, $3) \
+         ON CONFLICT (key) DO UPDATE SET request = EXCLUDED.request, \
+             response = EXCLUDED.response, created_at = now()",
+    )
+    .bind(key)
+    .bind(request)
+    .bind(response)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Deletes idempotency keys past their 24 hours; returns how many.

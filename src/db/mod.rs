@@ -5,6 +5,7 @@ mod changes;
 mod error;
 mod health;
 mod idempotency;
+mod import;
 mod listing;
 mod students;
 mod token_cache;
@@ -28,7 +29,11 @@ pub use change_feed::{
 pub use changes::{FeedRead, HistoryPage, history, prune_changes, read_feed};
 pub use error::{EMAIL_UNIQUE_INDEX, Error, is_unavailable};
 pub use health::{CHECK_INTERVAL, Health, RETRY_INTERVAL};
-pub use idempotency::{IDEMPOTENCY_TTL_HOURS, expire_idempotency_keys, insert_once};
+pub use idempotency::{
+    IDEMPOTENCY_TTL_HOURS, claim as claim_idempotency_key, expire_idempotency_keys, insert_once,
+    remember as remember_idempotency_key,
+};
+pub use import::{Duplicate, Duplicates, Import};
 pub use listing::{count, export_page, list};
 pub use students::{Actor, Expected, Fetched, delete, get, insert, replace, update};
 pub use token_cache::{CachedToken, RELOAD_INTERVAL, TOKENS_CHANNEL, TokenCache, Verdict};

@@ -131,6 +131,7 @@ pub fn test_config(database_url: Option<String>) -> Config {
         rate_limit_per_minute: 0,
         rate_limit_anonymous_per_minute: 0,
         change_retention: std::time::Duration::from_secs(7 * 86_400),
+        import_max_bytes: 100 * 1024 * 1024,
     }
 }
 

@@ -26,7 +26,7 @@ use poem_openapi::{
 };
 use sqlx::PgPool;
 
-use super::{list_query::ListQuery, schemas::StudentRead};
+use super::{list_query::ListQuery, schemas::StudentRead, spreadsheet};
 use crate::{
     api::{budget::Slot, types::Timestamp},
     db::{self, Fetched},
@@ -87,24 +87,14 @@ fn csv_rows(students: &[Student], header: bool) -> Bytes {
         let updated_at = Timestamp(student.updated_at).to_rfc3339();
         let _ = writer.write_record([
             id.as_str(),
-            &spreadsheet_safe(student.name.as_str()),
+            &spreadsheet::neutralise(student.name.as_str()),
             student.grade.as_str(),
-            &spreadsheet_safe(student.email.as_ref().map_or("", |e| e.as_str())),
+            &spreadsheet::neutralise(student.email.as_ref().map_or("", |e| e.as_str())),
             &created_at,
             &updated_at,
         ]);
     }
     Bytes::from(writer.into_inner().unwrap_or_default())
-}
-
-/// A spreadsheet runs a cell that starts with `=`, `+`, `-` or `@` as a formula (CSV
-/// injection); a leading `'` makes it show the text instead. NDJSON keeps values exact.
-fn spreadsheet_safe(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}").into()
-    } else {
-        value.into()
-    }
 }
 
 fn ndjson_lines(students: Vec<Student>) -> Bytes {
@@ -248,16 +238,4 @@ impl ApiResponse for ExportResponse {
     }
 
     fn register(_registry: &mut poem_openapi::registry::Registry) {}
-}
-
-#[cfg(test)]
-mod tests {
-    use super::spreadsheet_safe;
-
-    #[test]
-    fn cells_a_spreadsheet_would_run_are_shown_as_text() {
-        assert_eq!(spreadsheet_safe("=1+2"), "'=1+2");
-        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(spreadsheet_safe("Ada = 1"), "Ada = 1");
-    }
 }

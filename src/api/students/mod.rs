@@ -5,10 +5,12 @@ pub(crate) mod cursor;
 mod etag;
 mod export;
 mod fields;
+mod import;
 mod list_query;
 pub(crate) mod params;
 mod responses;
 pub(crate) mod schemas;
+mod spreadsheet;
 
 use poem::web::Data;
 use poem_openapi::{
@@ -20,6 +22,7 @@ use sqlx::PgPool;
 use self::{
     cursor::Cursor,
     export::{ExportFormat, ExportResponse},
+    import::{ImportErrors, ImportOptions, ImportResponse, ImportUpload, OnError},
     list_query::{ListParams, ListQuery},
     params::{
         CountMode, EntityTags, IdempotencyKey, SearchText, StudentId, StudentSort, TimeBound,
@@ -241,6 +244,62 @@ impl StudentsApi {
             location,
             tag,
         ))
+    }
+
+    /// Import students
+    ///
+    /// Creates a student of every row of a CSV or NDJSON file, by exactly the rules of
+    /// `createStudent`; an e-mail address used twice in the file, or by a student, is an error
+    /// too. The file is streamed: it is read as it arrives, up to `IMPORT_MAX_BYTES` (default
+    /// 100 MiB), never held whole. CSV: a header row naming the columns (`name`, `grade`,
+    /// `email`; an export's `id`, `created_at` and `updated_at` are read past), RFC 4180
+    /// quoting, an empty `email` for none, and a leading `'` the export put before `=`, `+`,
+    /// `-` or `@` dropped again, so an export imports as it is. NDJSON: one `StudentCreate`
+    /// object a line (an export's lines too).
+    ///
+    /// All or nothing: when any row breaks a rule nothing is written, and the answer is a
+    /// `422` `invalid-rows` problem naming every bad row and field (`/rows/17/email`, rows
+    /// counted from 1, with the file's `line`), the first 1,000, with the totals in `detail`.
+    /// `on_error=skip` writes the valid rows instead and lists the others in the report.
+    /// `dry_run=true` checks everything and writes nothing (`200`). Imported students appear
+    /// in the change feed, one `created` event each, made by the importing token. An import
+    /// holds one of the connections set aside for expensive work (`503` `busy` when none is
+    /// free).
+    #[oai(
+        path = "/api/students/import",
+        method = "post",
+        operation_id = "importStudents"
+    )]
+    #[allow(clippy::too_many_arguments)] // one per parameter, as the spec lists them
+    async fn import(
+        &self,
+        caller: Authorized<WriteStudents>,
+        Data(pool): Data<&PgPool>,
+        Data(work): Data<&ExpensiveWork>,
+        Data(feed): Data<&ChangeFeed>,
+        /// `true`: check every row and report what an import would do, writing nothing.
+        dry_run: Query<Option<bool>>,
+        /// What to do with rows that break a rule: `reject` (default) writes nothing and
+        /// answers `422`; `skip` writes the others and lists them in the report.
+        on_error: Query<Option<OnError>>,
+        /// Makes the import safe to retry: a retry with the same key, the same file and the
+        /// same `on_error` within 24 hours gets the first answer and writes nothing (a digest
+        /// of the file is kept, not the file). The same key with another file is `422`; while
+        /// the first import still runs, `409`. A dry run ignores it.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<IdempotencyKey>>,
+        upload: ImportUpload,
+    ) -> Result<ImportResponse, Failure<ImportErrors>> {
+        let options = ImportOptions {
+            dry_run: dry_run.0.unwrap_or(false),
+            on_error: on_error.0.unwrap_or_default(),
+        };
+        let key = idempotency_key.0.as_ref().map(IdempotencyKey::as_str);
+        let answer = import::run(pool, work, &caller.actor(), key, options, upload).await?;
+        if matches!(answer, ImportResponse::Created(_)) {
+            feed.written();
+        }
+        Ok(answer)
     }
 
     /// Get a student
