@@ -23,6 +23,7 @@ mod hardening;
 mod harness;
 mod helpers;
 mod idempotency;
+mod import;
 mod listing;
 mod openapi;
 mod protocol;
