@@ -16,11 +16,44 @@ pub struct Cli {
 pub enum Command {
     /// Print the OpenAPI document as YAML and exit.
     Openapi,
+    /// Import a CSV or NDJSON file of students into a running server (`importStudents`), with a
+    /// progress bar; prints the report, and exits non-zero naming every bad row when the file
+    /// is refused.
+    Import(ImportArgs),
     /// Manage API tokens in the database directly (for the first token, and for operators).
     Token {
         #[command(subcommand)]
         action: TokenCommand,
     },
+}
+
+/// `students-api import FILE`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportArgs {
+    /// The file: CSV with a header row (`name,grade,email`) or NDJSON.
+    pub file: std::path::PathBuf,
+    /// The server's base URL.
+    #[arg(
+        long,
+        env = "STUDENTS_API_URL",
+        default_value = "http://localhost:3000"
+    )]
+    pub url: String,
+    /// An API token with the scope `students:write`.
+    #[arg(long, env = "STUDENTS_API_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// `csv` or `ndjson`; by default from the file's extension (`.ndjson`, `.jsonl`: NDJSON).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Check every row and report, writing nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the valid rows and report the others, instead of refusing the whole file.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Makes the import safe to retry: a retry with the same key and file writes nothing twice.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

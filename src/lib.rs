@@ -3,7 +3,8 @@
 //! Modules import downwards only: [`cli`] → `startup` → `middleware` → `openapi` → [`api`] →
 //! [`error`] → [`db`] → [`domain`]. [`server`] (the connection loop) sits beside `middleware`
 //! and uses [`slow_clients`], [`error`] and [`request_id`]; [`jobs`] sits beside `startup` and
-//! uses only [`db`]. [`api::auth`] counts requests with [`rate_limit`]. [`request_id`],
+//! uses only [`db`]. [`remote`] (`students-api import`, a client of a running server) uses
+//! only [`config`]. [`api::auth`] counts requests with [`rate_limit`]. [`request_id`],
 //! [`config`], [`telemetry`], [`embedded_pg`], [`rate_limit`] and [`slow_clients`] are leaves that import nothing of ours. `../shared/tools/module-cycles` (run
 //! by CI) checks the direction.
 
@@ -18,6 +19,7 @@ pub mod jobs;
 pub mod middleware;
 pub mod openapi;
 pub mod rate_limit;
+pub mod remote;
 pub mod request_id;
 pub mod server;
 pub mod slow_clients;

@@ -26,6 +26,15 @@ async fn main() -> ExitCode {
             print!("{}", openapi::spec_yaml());
             return ExitCode::SUCCESS;
         }
+        Some(Command::Import(args)) => {
+            return match students_api::remote::import(&args).await {
+                Ok(code) => code,
+                Err(err) => {
+                    eprintln!("students-api import: {err}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Some(Command::Token { action }) => {
             return match students_api::cli::token(&cli.config, action).await {
                 Ok(output) => {

@@ -404,3 +404,36 @@ async fn a_spreadsheet_round_trip_refuses_the_bad_grade_then_lands_the_fix() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_cli_streams_a_file_and_exits_non_zero_naming_the_bad_rows() {
+    let app = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("students-api-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("roster.csv");
+    std::fs::write(&good, "name,grade,email\nAda,A,ada@example.com\nBob,B,\n").unwrap();
+    let bad = dir.join("roster.ndjson");
+    std::fs::write(
+        &bad,
+        "{\"name\":\"Eve\",\"grade\":\"A\"}\n{\"name\":\"Cy\",\"grade\":\"Q\"}\n",
+    )
+    .unwrap();
+    let run = |file: &std::path::Path| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_students-api"))
+            .arg("import")
+            .arg(file)
+            .args(["--url", &app.url(""), "--token", &app.token])
+            .env_remove("STUDENTS_API_URL")
+            .output()
+    };
+    let output = run(&good).await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("2 students created"), "{stdout}");
+    let output = run(&bad).await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("line 2, /rows/2/grade"), "{stderr}");
+    assert_eq!(app.student_count().await, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
