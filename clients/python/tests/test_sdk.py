@@ -16,6 +16,7 @@ from students_api_client import AuthenticatedClient, Client
 from students_api_client.api.changes import get_student_history, poll_changes
 from students_api_client.api.health import get_health, get_readiness
 from students_api_client.follow import FeedError, follow_changes
+from students_api_client.imports import ImportFailed, import_students
 from students_api_client.api.tokens import create_token, list_tokens, revoke_token
 from students_api_client.api.students import (
     create_student,
@@ -234,3 +235,41 @@ def test_the_event_stream_through_the_clients_httpx_client(client):
         for line in lines:
             if line.startswith("data: ") and name in line:
                 break
+
+
+def names_with(client: AuthenticatedClient, tag: str) -> list[str]:
+    page = list_students.sync(client=client, q=tag)
+    assert isinstance(page, StudentPage)
+    return sorted(student.name for student in page.items)
+
+
+def test_import_students_takes_csv_and_ndjson_and_reports_bad_rows(client: AuthenticatedClient) -> None:
+    tag = f"imp{os.getpid()}py"
+    csv = f"name,grade,email\nAda {tag},A+,{fresh_email('ada')}\nBob {tag},B,\n"
+    report = import_students(client, csv, idempotency_key=f"import-{tag}")
+    assert (report.rows, report.valid, report.invalid, report.created) == (2, 2, 0, 2)
+    assert report.dry_run is False and report.errors == []
+    assert names_with(client, tag) == [f"Ada {tag}", f"Bob {tag}"]
+
+    ndjson = (
+        f'{{"name": "Cid {tag}", "grade": "C", "email": "{fresh_email("cid")}"}}\n'
+        f'{{"name": "Dee {tag}", "grade": "D"}}\n'
+    ).encode()
+    assert import_students(client, ndjson, format="ndjson").created == 2
+    assert len(names_with(client, tag)) == 4
+
+    # A bad grade on row 2 (the file's line 3): the 422 names it, and nothing is written.
+    bad = f"name,grade,email\nEve {tag},A,\nFay {tag},Z,\n"
+    with pytest.raises(ImportFailed) as refused:
+        import_students(client, bad)
+    assert refused.value.status == 422
+    assert refused.value.problem.type_ == "urn:students-api:problem:invalid-rows"
+    assert [(e.location, e.line) for e in refused.value.errors] == [("/rows/2/grade", 3)]
+    assert len(names_with(client, tag)) == 4
+
+    # A dry run with `skip`: the report of what would happen, and still nothing written.
+    dry = import_students(client, bad, dry_run=True, on_error="skip")
+    assert dry.dry_run is True
+    assert (dry.valid, dry.invalid, dry.created) == (1, 1, 0)
+    assert dry.errors[0].location == "/rows/2/grade"
+    assert len(names_with(client, tag)) == 4

@@ -709,6 +709,10 @@ pub mod types {
     pub struct FieldError {
         ///What is wrong, for programs: `required`, `type`, `too_long`, `invalid_email`, …
         pub code: FieldErrorCode,
+        /// The line of an imported file where the bad row starts (counting from 1, the CSV
+        /// header included); only in an import's errors.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub line: ::std::option::Option<::std::num::NonZeroU64>,
         /// Where: a JSON pointer into the body (`/name`), or `query.<name>`, `path.<name>`,
         /// `header.<name>`.
         pub location: FieldErrorLocation,
@@ -1153,6 +1157,28 @@ pub mod types {
                 })
         }
     }
+    ///What an import did, or (a dry run) would do.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ImportReport {
+        ///Students created; 0 in a dry run.
+        pub created: i64,
+        ///Whether nothing was written because `dry_run` was asked for.
+        pub dry_run: bool,
+        /// What is wrong with the invalid rows, the first 1,000 in file order: `location` names
+        /// the row and field (`/rows/17/email`, rows counted from 1), `line` the file's line.
+        pub errors: ::std::vec::Vec<FieldError>,
+        ///Rows that break a rule: left out with `on_error=skip`.
+        pub invalid: i64,
+        ///Students in the file (its rows, blank lines aside).
+        pub rows: i64,
+        ///Rows that obey every rule: what an import writes.
+        pub valid: i64,
+    }
+    impl ImportReport {
+        pub fn builder() -> builder::ImportReport {
+            Default::default()
+        }
+    }
     ///Opaque; copy it from `next_cursor`. Valid only with the filter and sort of the page it came from.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -1483,6 +1509,57 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///What to do with rows that break a rule.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum OnError {
+        #[serde(rename = "reject")]
+        Reject,
+        #[serde(rename = "skip")]
+        Skip,
+    }
+    impl ::std::fmt::Display for OnError {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Reject => f.write_str("reject"),
+                Self::Skip => f.write_str("skip"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for OnError {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "reject" => Ok(Self::Reject),
+                "skip" => Ok(Self::Skip),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OnError {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for OnError {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///`PollChangesAfter`
@@ -3341,6 +3418,10 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct FieldError {
             code: ::std::result::Result<super::FieldErrorCode, ::std::string::String>,
+            line: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
             location: ::std::result::Result<super::FieldErrorLocation, ::std::string::String>,
             message: ::std::result::Result<super::FieldErrorMessage, ::std::string::String>,
         }
@@ -3348,6 +3429,7 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     code: Err("no value supplied for code".to_string()),
+                    line: Ok(Default::default()),
                     location: Err("no value supplied for location".to_string()),
                     message: Err("no value supplied for message".to_string()),
                 }
@@ -3362,6 +3444,16 @@ pub mod types {
                 self.code = value
                     .try_into()
                     .map_err(|e| format!("error converting supplied value for code: {e}"));
+                self
+            }
+            pub fn line<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.line = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for line: {e}"));
                 self
             }
             pub fn location<T>(mut self, value: T) -> Self
@@ -3392,6 +3484,7 @@ pub mod types {
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     code: value.code?,
+                    line: value.line?,
                     location: value.location?,
                     message: value.message?,
                 })
@@ -3401,6 +3494,7 @@ pub mod types {
             fn from(value: super::FieldError) -> Self {
                 Self {
                     code: Ok(value.code),
+                    line: Ok(value.line),
                     location: Ok(value.location),
                     message: Ok(value.message),
                 }
@@ -3561,6 +3655,117 @@ pub mod types {
                 Self {
                     changes: Ok(value.changes),
                     next_cursor: Ok(value.next_cursor),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ImportReport {
+            created: ::std::result::Result<i64, ::std::string::String>,
+            dry_run: ::std::result::Result<bool, ::std::string::String>,
+            errors:
+                ::std::result::Result<::std::vec::Vec<super::FieldError>, ::std::string::String>,
+            invalid: ::std::result::Result<i64, ::std::string::String>,
+            rows: ::std::result::Result<i64, ::std::string::String>,
+            valid: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ImportReport {
+            fn default() -> Self {
+                Self {
+                    created: Err("no value supplied for created".to_string()),
+                    dry_run: Err("no value supplied for dry_run".to_string()),
+                    errors: Err("no value supplied for errors".to_string()),
+                    invalid: Err("no value supplied for invalid".to_string()),
+                    rows: Err("no value supplied for rows".to_string()),
+                    valid: Err("no value supplied for valid".to_string()),
+                }
+            }
+        }
+        impl ImportReport {
+            pub fn created<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created: {e}"));
+                self
+            }
+            pub fn dry_run<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dry_run = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for dry_run: {e}"));
+                self
+            }
+            pub fn errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::FieldError>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.errors = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for errors: {e}"));
+                self
+            }
+            pub fn invalid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invalid = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for invalid: {e}"));
+                self
+            }
+            pub fn rows<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rows = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for rows: {e}"));
+                self
+            }
+            pub fn valid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.valid = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for valid: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ImportReport> for super::ImportReport {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ImportReport,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created: value.created?,
+                    dry_run: value.dry_run?,
+                    errors: value.errors?,
+                    invalid: value.invalid?,
+                    rows: value.rows?,
+                    valid: value.valid?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ImportReport> for ImportReport {
+            fn from(value: super::ImportReport) -> Self {
+                Self {
+                    created: Ok(value.created),
+                    dry_run: Ok(value.dry_run),
+                    errors: Ok(value.errors),
+                    invalid: Ok(value.invalid),
+                    rows: Ok(value.rows),
+                    valid: Ok(value.valid),
                 }
             }
         }
@@ -4833,6 +5038,7 @@ pub mod types {
 /// **Problem types** (`type` is `urn:students-api:problem:` and one of these):
 ///
 /// - `validation-failed`: 422: the request is well-formed but breaks the contract; `errors` names every bad field, parameter or header
+/// - `invalid-rows`: 422: rows of an import break the rules; `errors` names each bad row and field (`/rows/17/email`) with its `line`, and nothing was written
 /// - `malformed-body`: 400: the body is not JSON (or repeats a key)
 /// - `student-not-found`: 404: no student has this id
 /// - `not-found`: 404: no route has this path
@@ -4840,9 +5046,9 @@ pub mod types {
 /// - `email-taken`: 409: another student has this e-mail address, ignoring case
 /// - `idempotency-key-in-use`: 409: a request with this `Idempotency-Key` is still running; retry after `Retry-After`
 /// - `precondition-failed`: 412: `If-Match` is not the student's current ETag
-/// - `payload-too-large`: 413: the body is larger than 64 KiB
-/// - `request-timeout`: 408: the body took more than 10 seconds to arrive
-/// - `unsupported-media-type`: 415: the body is not `application/json`
+/// - `payload-too-large`: 413: the body is larger than 64 KiB (an import's: than `IMPORT_MAX_BYTES`, default 100 MiB)
+/// - `request-timeout`: 408: the body took more than 10 seconds to arrive (an import's: 10 seconds passed without a byte)
+/// - `unsupported-media-type`: 415: the body is not `application/json` (an import's: not `text/csv` or `application/x-ndjson`)
 /// - `malformed-request`: 400: the request line or a header breaks HTTP/1.1 (obs-fold, two different `Content-Length`s, an unknown version, NUL or a bare CR in a header); the connection is closed
 /// - `uri-too-long`: 414: the request target is longer than the server reads; the connection is closed
 /// - `headers-too-large`: 431: more than 100 header fields, or a head over about 400 KiB; the connection is closed
@@ -7071,3 +7277,5 @@ impl Client {
 }
 /// Following the change feed: [`Client::follow_changes`] (written by hand).
 pub mod follow;
+/// Importing a CSV or NDJSON file: [`Client::import_students`] (written by hand).
+pub mod import;

@@ -571,3 +571,99 @@ async fn stream_changes_sends_server_sent_events_as_they_happen() {
     assert!(text.starts_with("retry: "), "{text}");
     assert!(text.contains("event: created\n"), "{text}");
 }
+
+/// The names of the students whose name holds `tag`, sorted.
+async fn names_with(client: &Client, tag: &str) -> Vec<String> {
+    let page = client
+        .list_students()
+        .q(tag)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let mut names: Vec<String> = page.items.iter().map(|s| s.name.to_string()).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn import_students_takes_csv_and_ndjson_and_reports_bad_rows_as_a_typed_422() {
+    let client = client();
+    let tag = format!("imp{}rs", std::process::id());
+
+    // CSV: 201, every row created, the students listed.
+    let csv = format!(
+        "name,grade,email\nAda {tag},A+,{}\nBob {tag},B,\n",
+        fresh_email("ada")
+    );
+    let created = client
+        .import_students()
+        .csv(csv)
+        .idempotency_key(format!("import-{tag}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let report = created.into_inner();
+    assert_eq!((report.rows, report.valid, report.invalid), (2, 2, 0));
+    assert_eq!(report.created, 2);
+    assert!(!report.dry_run && report.errors.is_empty());
+    assert_eq!(
+        names_with(&client, &tag).await,
+        [format!("Ada {tag}"), format!("Bob {tag}")]
+    );
+
+    // NDJSON, sent as such.
+    let ndjson = format!(
+        "{}\n{}\n",
+        serde_json::json!({"name": format!("Cid {tag}"), "grade": "C", "email": fresh_email("cid")}),
+        serde_json::json!({"name": format!("Dee {tag}"), "grade": "D"}),
+    );
+    let report = client
+        .import_students()
+        .ndjson(ndjson)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(report.created, 2);
+    assert_eq!(names_with(&client, &tag).await.len(), 4);
+
+    // A bad grade on row 2 (line 3): a typed 422 naming it, and nothing written.
+    let bad = format!("name,grade,email\nEve {tag},A,\nFay {tag},Z,\n");
+    let refused = problem(client.import_students().csv(bad.clone()).send().await);
+    assert_eq!(refused.status, 422);
+    assert_eq!(
+        refused.type_.as_str(),
+        "urn:students-api:problem:invalid-rows"
+    );
+    let errors: Vec<(&str, Option<u64>)> = refused
+        .errors
+        .iter()
+        .map(|e| (e.location.as_str(), e.line.map(|l| l.get())))
+        .collect();
+    assert_eq!(errors, [("/rows/2/grade", Some(3))]);
+    assert_eq!(names_with(&client, &tag).await.len(), 4);
+
+    // A dry run of the same file with `skip`: a 200 report, still nothing written.
+    let dry = client
+        .import_students()
+        .csv(bad)
+        .dry_run(true)
+        .on_error(students_api_client::types::OnError::Skip)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dry.status(), 200);
+    let report = dry.into_inner();
+    assert!(report.dry_run);
+    assert_eq!((report.valid, report.invalid, report.created), (1, 1, 0));
+    assert_eq!(report.errors[0].location.as_str(), "/rows/2/grade");
+    assert_eq!(names_with(&client, &tag).await.len(), 4);
+
+    // No file: refused before sending.
+    assert!(matches!(
+        client.import_students().send().await,
+        Err(Error::InvalidRequest(_))
+    ));
+}

@@ -19,6 +19,8 @@ import {
   getHealth,
   getReadiness,
   getStudent,
+  importStudents,
+  importStudentsFile,
   listStudents,
   listTokens,
   replaceStudent,
@@ -233,4 +235,59 @@ test('followChanges stops with a FeedError on a position it cannot follow', asyn
     assert.equal(error.status, 422);
     return true;
   });
+});
+
+/** The names of the students whose name holds `tag`, sorted. */
+async function namesWith(tag: string): Promise<string[]> {
+  const page = await listStudents({ client, query: { q: tag } });
+  assert.equal(page.response.status, 200);
+  return (page.data?.items ?? []).map((s) => s.name).sort();
+}
+
+test('importStudentsFile takes CSV and NDJSON, a bad row is a typed 422, a dry run writes nothing', async () => {
+  const tag = `imp${process.pid}ts`;
+  const csv = `name,grade,email\nAda ${tag},A+,${freshEmail('ada')}\nBob ${tag},B,\n`;
+  const created = await importStudentsFile({ client, file: csv, idempotencyKey: `import-${tag}` });
+  assert.equal(created.response.status, 201);
+  assert.deepEqual(
+    [created.data?.rows, created.data?.valid, created.data?.invalid, created.data?.created],
+    [2, 2, 0, 2],
+  );
+  assert.equal(created.data?.dry_run, false);
+  assert.deepEqual(await namesWith(tag), [`Ada ${tag}`, `Bob ${tag}`]);
+
+  // NDJSON: a Blob of that type is sent as such; so is the generated call told its Content-Type.
+  const line = (name: string, grade: string) => JSON.stringify({ name: `${name} ${tag}`, grade }) + '\n';
+  const blob = new Blob([line('Cid', 'C')], { type: 'application/x-ndjson' });
+  const fromBlob = await importStudentsFile({ client, file: blob });
+  assert.equal(fromBlob.response.status, 201);
+  assert.equal(fromBlob.data?.created, 1);
+  const generated = await importStudents({
+    client,
+    body: new Blob([line('Dee', 'D')]),
+    headers: { 'Content-Type': 'application/x-ndjson' },
+  });
+  assert.equal(generated.response.status, 201);
+  assert.equal(generated.data?.created, 1);
+  assert.equal((await namesWith(tag)).length, 4);
+
+  // A bad grade on row 2 (the file's line 3): a typed 422 naming it; nothing written.
+  const bad = `name,grade,email\nEve ${tag},A,\nFay ${tag},Z,\n`;
+  const refused = await importStudentsFile({ client, file: bad, format: 'csv' });
+  assert.equal(refused.response.status, 422);
+  const problem: Problem | undefined = refused.error;
+  assert.equal(problem?.type, 'urn:students-api:problem:invalid-rows');
+  assert.deepEqual(
+    problem?.errors.map((e) => [e.location, e.line]),
+    [['/rows/2/grade', 3]],
+  );
+  assert.equal((await namesWith(tag)).length, 4);
+
+  // A dry run with `skip`: the report of what would happen, and still nothing written.
+  const dry = await importStudentsFile({ client, file: bad, dryRun: true, onError: 'skip' });
+  assert.equal(dry.response.status, 200);
+  assert.equal(dry.data?.dry_run, true);
+  assert.deepEqual([dry.data?.valid, dry.data?.invalid, dry.data?.created], [1, 1, 0]);
+  assert.equal(dry.data?.errors[0]?.location, '/rows/2/grade');
+  assert.equal((await namesWith(tag)).length, 4);
 });

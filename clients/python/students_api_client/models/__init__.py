@@ -12,7 +12,9 @@ from .grade import Grade
 from .grade_change import GradeChange
 from .health_status import HealthStatus
 from .history_page import HistoryPage
+from .import_report import ImportReport
 from .name_change import NameChange
+from .on_error import OnError
 from .problem import Problem
 from .scope import Scope
 from .student import Student
@@ -40,7 +42,9 @@ __all__ = (
     "GradeChange",
     "HealthStatus",
     "HistoryPage",
+    "ImportReport",
     "NameChange",
+    "OnError",
     "Problem",
     "Scope",
     "Student",

@@ -6,6 +6,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="FieldError")
 
 
@@ -18,11 +20,14 @@ class FieldError:
             `header.<name>`.
         message (str): What is wrong, for people.
         code (str): What is wrong, for programs: `required`, `type`, `too_long`, `invalid_email`, …
+        line (int | Unset): The line of an imported file where the bad row starts (counting from 1, the CSV
+            header included); only in an import's errors.
     """
 
     location: str
     message: str
     code: str
+    line: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -31,6 +36,8 @@ class FieldError:
         message = self.message
 
         code = self.code
+
+        line = self.line
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -41,6 +48,8 @@ class FieldError:
                 "code": code,
             }
         )
+        if line is not UNSET:
+            field_dict["line"] = line
 
         return field_dict
 
@@ -53,10 +62,13 @@ class FieldError:
 
         code = d.pop("code")
 
+        line = d.pop("line", UNSET)
+
         field_error = cls(
             location=location,
             message=message,
             code=code,
+            line=line,
         )
 
         field_error.additional_properties = d

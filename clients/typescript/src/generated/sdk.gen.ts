@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { CreateStudentData, CreateStudentErrors, CreateStudentResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, ExportStudentsData, ExportStudentsErrors, ExportStudentsResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentHistoryData, GetStudentHistoryErrors, GetStudentHistoryResponses, GetStudentResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, PollChangesData, PollChangesErrors, PollChangesResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, StreamChangesData, StreamChangesErrors, StreamChangesResponse, StreamChangesResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses } from './types.gen.js';
+import type { CreateStudentData, CreateStudentErrors, CreateStudentResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, ExportStudentsData, ExportStudentsErrors, ExportStudentsResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentHistoryData, GetStudentHistoryErrors, GetStudentHistoryResponses, GetStudentResponses, ImportStudentsData, ImportStudentsErrors, ImportStudentsResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, PollChangesData, PollChangesErrors, PollChangesResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, StreamChangesData, StreamChangesErrors, StreamChangesResponse, StreamChangesResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -69,6 +69,38 @@ export const exportStudents = <ThrowOnError extends boolean = false>(options?: O
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/students/export',
     ...options
+});
+
+/**
+ * Import students
+ *
+ * Creates a student of every row of a CSV or NDJSON file, by exactly the rules of
+ * `createStudent`; an e-mail address used twice in the file, or by a student, is an error
+ * too. The file is streamed: it is read as it arrives, up to `IMPORT_MAX_BYTES` (default
+ * 100 MiB), never held whole. CSV: a header row naming the columns (`name`, `grade`,
+ * `email`; an export's `id`, `created_at` and `updated_at` are read past), RFC 4180
+ * quoting, an empty `email` for none, and a leading `'` the export put before `=`, `+`,
+ * `-` or `@` dropped again, so an export imports as it is. NDJSON: one `StudentCreate`
+ * object a line (an export's lines too).
+ *
+ * All or nothing: when any row breaks a rule nothing is written, and the answer is a
+ * `422` `invalid-rows` problem naming every bad row and field (`/rows/17/email`, rows
+ * counted from 1, with the file's `line`), the first 1,000, with the totals in `detail`.
+ * `on_error=skip` writes the valid rows instead and lists the others in the report.
+ * `dry_run=true` checks everything and writes nothing (`200`). Imported students appear
+ * in the change feed, one `created` event each, made by the importing token. An import
+ * holds one of the connections set aside for expensive work (`503` `busy` when none is
+ * free).
+ */
+export const importStudents = <ThrowOnError extends boolean = false>(options: Options<ImportStudentsData, ThrowOnError>) => (options.client ?? client).post<ImportStudentsResponses, ImportStudentsErrors, ThrowOnError>({
+    bodySerializer: null,
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/students/import',
+    ...options,
+    headers: {
+        'Content-Type': 'text/csv',
+        ...options.headers
+    }
 });
 
 /**

@@ -94,6 +94,11 @@ export type FieldError = {
      * What is wrong, for programs: `required`, `type`, `too_long`, `invalid_email`, …
      */
     code: string;
+    /**
+     * The line of an imported file where the bad row starts (counting from 1, the CSV
+     * header included); only in an import's errors.
+     */
+    line?: number;
 };
 
 /**
@@ -139,6 +144,39 @@ export type HistoryPage = {
 };
 
 /**
+ * ImportReport
+ *
+ * What an import did, or (a dry run) would do.
+ */
+export type ImportReport = {
+    /**
+     * Students in the file (its rows, blank lines aside).
+     */
+    rows: number;
+    /**
+     * Rows that obey every rule: what an import writes.
+     */
+    valid: number;
+    /**
+     * Rows that break a rule: left out with `on_error=skip`.
+     */
+    invalid: number;
+    /**
+     * Students created; 0 in a dry run.
+     */
+    created: number;
+    /**
+     * What is wrong with the invalid rows, the first 1,000 in file order: `location` names
+     * the row and field (`/rows/17/email`, rows counted from 1), `line` the file's line.
+     */
+    errors: Array<FieldError>;
+    /**
+     * Whether nothing was written because `dry_run` was asked for.
+     */
+    dry_run: boolean;
+};
+
+/**
  * NameChange
  *
  * `name` before and after a change (`null`: none, as before a create or after a delete).
@@ -153,6 +191,11 @@ export type NameChange = {
      */
     after: string | null;
 };
+
+/**
+ * What to do with rows that break a rule.
+ */
+export type OnError = 'reject' | 'skip';
 
 /**
  * Problem
@@ -773,6 +816,99 @@ export type ExportStudentsResponses = {
 };
 
 export type ExportStudentsResponse = ExportStudentsResponses[keyof ExportStudentsResponses];
+
+export type ImportStudentsData = {
+    /**
+     * CSV with a header row naming its columns (`name`, `grade`, `email`; an export's `id`, `created_at`, `updated_at` are read past), or one `StudentCreate` object a line. UTF-8, with or without a BOM.
+     */
+    body: Blob | File;
+    headers?: {
+        /**
+         * Makes the import safe to retry: a retry with the same key, the same file and the
+         * same `on_error` within 24 hours gets the first answer and writes nothing (a digest
+         * of the file is kept, not the file). The same key with another file is `422`; while
+         * the first import still runs, `409`. A dry run ignores it.
+         */
+        'Idempotency-Key'?: string;
+    };
+    path?: never;
+    query?: {
+        /**
+         * `true`: check every row and report what an import would do, writing nothing.
+         */
+        dry_run?: boolean;
+        /**
+         * What to do with rows that break a rule: `reject` (default) writes nothing and
+         * answers `422`; `skip` writes the others and lists them in the report.
+         */
+        on_error?: OnError;
+    };
+    url: '/api/students/import';
+};
+
+export type ImportStudentsErrors = {
+    /**
+     * The upload broke off before its end.
+     */
+    400: Problem;
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No byte of the upload arrived for 10 seconds; nothing was written.
+     */
+    408: Problem;
+    /**
+     * A request with this `Idempotency-Key` is still running, or another request took one of the file's e-mail addresses while the import ran; nothing was written.
+     */
+    409: Problem;
+    /**
+     * The upload is larger than `IMPORT_MAX_BYTES` (default 100 MiB); nothing was written.
+     */
+    413: Problem;
+    /**
+     * The body is neither `text/csv` nor `application/x-ndjson`.
+     */
+    415: Problem;
+    /**
+     * Rows break the rules (`invalid-rows`: `errors` names each bad row and field, with its line), the CSV header names unknown columns, a parameter is invalid, or the `Idempotency-Key` was used with another file; nothing was written.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unavailable, or every connection set aside for expensive work is in use (`busy`); retry after `Retry-After`.
+     */
+    503: Problem;
+};
+
+export type ImportStudentsError = ImportStudentsErrors[keyof ImportStudentsErrors];
+
+export type ImportStudentsResponses = {
+    /**
+     * A dry run: every row was checked and nothing written; the report says what an import
+     * of this file would do.
+     */
+    200: ImportReport;
+    /**
+     * The students were created (with `on_error=skip`, those of the valid rows) in one
+     * transaction; the report counts them and lists what was left out.
+     */
+    201: ImportReport;
+};
+
+export type ImportStudentsResponse = ImportStudentsResponses[keyof ImportStudentsResponses];
 
 export type DeleteStudentData = {
     body?: never;
