@@ -9,9 +9,11 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use serde_json::{Map, Value};
 
-use super::super::{schemas::StudentCreate, spreadsheet};
 use crate::{
-    api::json,
+    api::{
+        json,
+        students::{schemas::StudentCreate, spreadsheet},
+    },
     domain::{Email, NewStudent},
     error::FieldError,
 };
@@ -413,7 +415,10 @@ fn read_ndjson<F: FnMut(Batch) -> bool>(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed step is a failed test
 mod tests {
-    use super::*;
+    use crate::api::students::import::rows::{
+        Format, MAX_ERRORS, MAX_ROW_BYTES, ReadError, Tally, read,
+    };
+    use crate::error::FieldError;
 
     fn read_all(format: Format, text: &str) -> (Tally, String, Vec<FieldError>) {
         let mut copy = Vec::new();
