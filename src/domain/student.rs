@@ -80,7 +80,8 @@ impl StudentName {
 /// The form of an address (without surrounding whitespace): a local part of 1–64 of the
 /// characters RFC 5322 allows unquoted, `@`, and a host name of dot-separated labels of letters,
 /// digits and inner hyphens. ASCII only. A macro so the patterns below can be built with
-/// `concat!`; the same text is the CHECK `students_email_format` (migration 5).
+/// `concat!`; the CHECK `students_email_format` is the same rule (migration 13 writes it for
+/// PostgreSQL's speed; `tests/api/rules.rs` holds the two together at every bound).
 macro_rules! email_address {
     () => {
         r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
@@ -100,7 +101,7 @@ impl Email {
         min_chars: 0,
         max_chars: Some(254),
     };
-    /// A stored address, exactly: what the table's CHECK `students_email_format` holds.
+    /// A stored address, exactly: what the table's CHECK `students_email_format` accepts.
     pub const ADDRESS: &str = concat!("^", email_address!(), "$");
     /// An address as sent: surrounding whitespace (not control characters) is allowed and
     /// trimmed. Published in the spec.
