@@ -292,7 +292,7 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     (
         "request-timeout",
         "408: the body took more than 10 seconds to arrive (an import's: 10 seconds passed \
-         without a byte)",
+         without a byte, or with less than 10 KiB)",
     ),
     (
         "unsupported-media-type",

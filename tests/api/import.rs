@@ -437,3 +437,39 @@ async fn the_cli_streams_a_file_and_exits_non_zero_naming_the_bad_rows() {
     assert_eq!(app.student_count().await, 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A body sent as `parts`, each after `pause`.
+fn trickle(parts: Vec<&'static str>, pause: std::time::Duration) -> reqwest::Body {
+    let stream = futures_util::stream::unfold(parts.into_iter(), move |mut parts| async move {
+        let part = parts.next()?;
+        tokio::time::sleep(pause).await;
+        Some((Ok::<_, std::io::Error>(part), parts))
+    });
+    reqwest::Body::wrap_stream(stream)
+}
+
+#[tokio::test]
+async fn a_stalled_or_trickling_upload_is_408_and_writes_nothing() {
+    let app = spawn_app().await;
+    let send = |body: reqwest::Body| {
+        app.client
+            .post(app.url("/api/students/import"))
+            .header("content-type", CSV)
+            .body(body)
+            .send()
+    };
+    let second = std::time::Duration::from_secs(1);
+    // Stalls: nothing for 11 seconds after the first rows.
+    let stalled = send(trickle(vec!["name,grade\nAda,A\n", "Bob,B\n"], 11 * second));
+    // Trickles: a row every 2 seconds, far under 10 KiB in 10 seconds.
+    let rows = vec!["name,grade\n"]
+        .into_iter()
+        .chain(std::iter::repeat_n("Cy,C\n", 8))
+        .collect();
+    let trickling = send(trickle(rows, 2 * second));
+    let (stalled, trickling) = tokio::join!(stalled, trickling);
+    for response in [stalled, trickling] {
+        assert_problem(response.unwrap(), 408).await;
+    }
+    assert_eq!(app.student_count().await, 0);
+}

@@ -89,7 +89,8 @@ impl ErrorStatuses for ImportErrors {
         (400, "The upload broke off before its end."),
         (
             408,
-            "No byte of the upload arrived for 10 seconds; nothing was written.",
+            "No byte of the upload arrived for 10 seconds, or less than 10 KiB in 10 seconds; \
+             nothing was written.",
         ),
         (
             409,
@@ -237,8 +238,13 @@ impl<'a> ApiExtractor<'a> for ImportUpload {
     }
 }
 
+/// The slowest upload read: less than this in a [`BODY_TIMEOUT`] window is a `408`, so a client
+/// trickling a file in cannot hold a connection and an expensive-work slot for hours.
+pub const MIN_BYTES_PER_WINDOW: u64 = 10 * 1024;
+
 /// Reads `body` chunk by chunk into `chunks` (while anyone takes them), bounded by `limit`
-/// bytes and by [`BODY_TIMEOUT`] without a byte; returns the SHA-256 of all of it.
+/// bytes, by [`BODY_TIMEOUT`] without a byte and by [`MIN_BYTES_PER_WINDOW`]; returns the
+/// SHA-256 of all of it.
 async fn pump(
     body: Body,
     limit: u64,
@@ -247,6 +253,7 @@ async fn pump(
     let mut stream = std::pin::pin!(body.into_bytes_stream());
     let mut digest = Sha256::new();
     let mut total = 0u64;
+    let (mut window_start, mut window_bytes) = (tokio::time::Instant::now(), 0u64);
     loop {
         let chunk = match tokio::time::timeout(BODY_TIMEOUT, stream.next()).await {
             Err(_) => return Err(ApiError::RequestTimeout),
@@ -261,6 +268,13 @@ async fn pump(
         total += chunk.len() as u64;
         if total > limit {
             return Err(too_large(limit));
+        }
+        window_bytes += chunk.len() as u64;
+        if window_start.elapsed() >= BODY_TIMEOUT {
+            if window_bytes < MIN_BYTES_PER_WINDOW {
+                return Err(ApiError::RequestTimeout);
+            }
+            (window_start, window_bytes) = (tokio::time::Instant::now(), 0);
         }
         digest.update(&chunk);
         if let Some(chunks) = &chunks
