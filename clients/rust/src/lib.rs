@@ -5047,7 +5047,7 @@ pub mod types {
 /// - `idempotency-key-in-use`: 409: a request with this `Idempotency-Key` is still running; retry after `Retry-After`
 /// - `precondition-failed`: 412: `If-Match` is not the student's current ETag
 /// - `payload-too-large`: 413: the body is larger than 64 KiB (an import's: than `IMPORT_MAX_BYTES`, default 100 MiB)
-/// - `request-timeout`: 408: the body took more than 10 seconds to arrive (an import's: 10 seconds passed without a byte)
+/// - `request-timeout`: 408: the body took more than 10 seconds to arrive (an import's: 10 seconds passed without a byte, or with less than 10 KiB)
 /// - `unsupported-media-type`: 415: the body is not `application/json` (an import's: not `text/csv` or `application/x-ndjson`)
 /// - `malformed-request`: 400: the request line or a header breaks HTTP/1.1 (obs-fold, two different `Content-Length`s, an unknown version, NUL or a bare CR in a header); the connection is closed
 /// - `uri-too-long`: 414: the request target is longer than the server reads; the connection is closed

@@ -860,7 +860,7 @@ export type ImportStudentsErrors = {
      */
     403: Problem;
     /**
-     * No byte of the upload arrived for 10 seconds; nothing was written.
+     * No byte of the upload arrived for 10 seconds, or less than 10 KiB in 10 seconds; nothing was written.
      */
     408: Problem;
     /**
