@@ -15,12 +15,17 @@ drawn as invalid, such as `If-Match: 0`, and then reports the server's 422 as "v
 rejected". Such a header in a case judged valid is quoted (`"0"`, a well-formed tag) just before
 the call; cases judged invalid keep their garbage, so the 422 for a malformed condition is still
 tested.
+
+An import's NDJSON file is bytes like any other file: schemathesis has no serializer for
+`application/x-ndjson`, so it uses the one of `application/octet-stream`.
 """
 
 import re
 import itertools
 
 import schemathesis
+
+schemathesis.serializer.alias("application/x-ndjson", "application/octet-stream")
 
 UNIQUE = itertools.count()
 VALID_KEY = re.compile(r"^[!-~]{1,200}$")

@@ -182,9 +182,10 @@ impl<'a> ApiExtractor<'a> for ImportUpload {
     type ParamRawType = ();
 
     fn request_meta() -> Option<MetaRequest> {
-        let file = || {
+        let file = |example: &str| {
             MetaSchemaRef::Inline(Box::new(MetaSchema {
                 format: Some("binary"),
+                example: Some(serde_json::Value::from(example)),
                 ..MetaSchema::new("string")
             }))
         };
@@ -197,11 +198,15 @@ impl<'a> ApiExtractor<'a> for ImportUpload {
             content: vec![
                 MetaMediaType {
                     content_type: CSV,
-                    schema: file(),
+                    schema: file(
+                        "name,grade,email\nAda Lovelace,A-,ada@example.com\nAlan Turing,B+,\n",
+                    ),
                 },
                 MetaMediaType {
                     content_type: NDJSON,
-                    schema: file(),
+                    schema: file(
+                        "{\"name\": \"Ada Lovelace\", \"grade\": \"A-\", \"email\": \"ada@example.com\"}\n",
+                    ),
                 },
             ],
             required: true,

@@ -166,8 +166,12 @@ def sync_detailed(
         dry_run (bool | Unset):
         on_error (OnError | Unset): What to do with rows that break a rule.
         idempotency_key (str | Unset):
-        body (File):
-        body (File):
+        body (File):  Example: name,grade,email
+            Ada Lovelace,A-,ada@example.com
+            Alan Turing,B+,
+            .
+        body (File):  Example: {"name": "Ada Lovelace", "grade": "A-", "email": "ada@example.com"}
+            .
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -223,8 +227,12 @@ def sync(
         dry_run (bool | Unset):
         on_error (OnError | Unset): What to do with rows that break a rule.
         idempotency_key (str | Unset):
-        body (File):
-        body (File):
+        body (File):  Example: name,grade,email
+            Ada Lovelace,A-,ada@example.com
+            Alan Turing,B+,
+            .
+        body (File):  Example: {"name": "Ada Lovelace", "grade": "A-", "email": "ada@example.com"}
+            .
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -275,8 +283,12 @@ async def asyncio_detailed(
         dry_run (bool | Unset):
         on_error (OnError | Unset): What to do with rows that break a rule.
         idempotency_key (str | Unset):
-        body (File):
-        body (File):
+        body (File):  Example: name,grade,email
+            Ada Lovelace,A-,ada@example.com
+            Alan Turing,B+,
+            .
+        body (File):  Example: {"name": "Ada Lovelace", "grade": "A-", "email": "ada@example.com"}
+            .
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -330,8 +342,12 @@ async def asyncio(
         dry_run (bool | Unset):
         on_error (OnError | Unset): What to do with rows that break a rule.
         idempotency_key (str | Unset):
-        body (File):
-        body (File):
+        body (File):  Example: name,grade,email
+            Ada Lovelace,A-,ada@example.com
+            Alan Turing,B+,
+            .
+        body (File):  Example: {"name": "Ada Lovelace", "grade": "A-", "email": "ada@example.com"}
+            .
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
