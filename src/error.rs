@@ -178,6 +178,8 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("the request body is not valid JSON: {0}")]
     MalformedBody(String),
+    #[error("the upload broke off before its end ({0}); nothing was written")]
+    UploadIncomplete(String),
     #[error(
         "{invalid} of the file's {rows} rows break the rules ({errors} errors{}); nothing was \
          written. Fix them, or import with `on_error=skip` to write the other rows",
@@ -239,8 +241,8 @@ pub enum ApiError {
     #[error("the database is unavailable")]
     Unavailable(#[source] db::Error),
     #[error(
-        "searches, exact counts and exports may use {slots} database connections at once, \
-         and all are in use; retry after `Retry-After` seconds, or narrow the request"
+        "searches, exact counts, exports and imports may use {slots} database connections at \
+         once, and all are in use; retry after `Retry-After` seconds, or narrow the request"
     )]
     Busy { slots: usize },
     #[error("the database is not migrated yet")]
@@ -265,6 +267,11 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     (
         "malformed-body",
         "400: the body is not JSON (or repeats a key)",
+    ),
+    (
+        "upload-incomplete",
+        "400: an import's upload broke off (the connection closed before the declared length, \
+         or its chunked encoding broke); nothing was written",
     ),
     ("student-not-found", "404: no student has this id"),
     ("not-found", "404: no route has this path"),
@@ -356,7 +363,7 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     (
         "busy",
         "503: every database connection set aside for expensive work (searches, exact \
-         counts, exports) is in use; retry after `Retry-After`",
+         counts, exports, imports) is in use; retry after `Retry-After`",
     ),
     (
         "internal-error",
@@ -370,7 +377,9 @@ impl ApiError {
             ApiError::Validation(_) | ApiError::InvalidRows { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            ApiError::MalformedBody(_) | ApiError::InvalidHost(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedBody(_)
+            | ApiError::UploadIncomplete(_)
+            | ApiError::InvalidHost(_) => StatusCode::BAD_REQUEST,
             ApiError::UnreadableHead(status) => *status,
             ApiError::StudentNotFound(_) | ApiError::RouteNotFound | ApiError::TokenNotFound(_) => {
                 StatusCode::NOT_FOUND
@@ -398,6 +407,7 @@ impl ApiError {
             ApiError::Validation(_) => ("validation-failed", "Your request is not valid"),
             ApiError::InvalidRows { .. } => ("invalid-rows", "Rows of the file are not valid"),
             ApiError::MalformedBody(_) => ("malformed-body", "The request body is not valid JSON"),
+            ApiError::UploadIncomplete(_) => ("upload-incomplete", "The upload is incomplete"),
             ApiError::StudentNotFound(_) => ("student-not-found", "Student not found"),
             ApiError::RouteNotFound => ("not-found", "Not found"),
             ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
@@ -649,6 +659,7 @@ mod tests {
                 listed: vec![],
             },
             ApiError::MalformedBody(String::new()),
+            ApiError::UploadIncomplete(String::new()),
             ApiError::StudentNotFound(1),
             ApiError::RouteNotFound,
             ApiError::MethodNotAllowed,

@@ -44,29 +44,19 @@ pub async fn import(args: &ImportArgs) -> Result<ExitCode, RemoteError> {
             )));
         }
     };
-    let file = tokio::fs::File::open(&args.file)
+    let metadata = tokio::fs::metadata(&args.file)
         .await
         .map_err(|source| RemoteError::File {
             path: path.clone(),
             source,
         })?;
-    let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-    let bar = ProgressBar::new(size).with_style(
-        ProgressStyle::with_template(
-            "{bar:30} {bytes}/{total_bytes} {msg} {bytes_per_sec} ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let progress = bar.clone();
-    let mut lines = 0u64;
-    let chunks = tokio_util_stream(file).map(move |chunk| {
-        if let Ok(chunk) = &chunk {
-            lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
-            progress.inc(chunk.len() as u64);
-            progress.set_message(format!("{lines} lines"));
-        }
-        chunk
-    });
+    if metadata.is_dir() {
+        return Err(RemoteError::Usage(format!(
+            "{path} is a directory, not a file"
+        )));
+    }
+    // A pipe (`<(…)`, /dev/stdin) has no length: it is sent chunked, and read once.
+    let size = metadata.is_file().then_some(metadata.len());
     let mut url = format!("{}/api/students/import", args.url.trim_end_matches('/'));
     let mut query = Vec::new();
     if args.dry_run {
@@ -78,18 +68,67 @@ pub async fn import(args: &ImportArgs) -> Result<ExitCode, RemoteError> {
     if !query.is_empty() {
         url = format!("{url}?{}", query.join("&"));
     }
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .bearer_auth(&args.token)
-        .header(reqwest::header::CONTENT_TYPE, content_type)
-        .header(reqwest::header::CONTENT_LENGTH, size)
-        .body(reqwest::Body::wrap_stream(chunks));
-    if let Some(key) = &args.idempotency_key {
-        request = request.header("Idempotency-Key", key);
-    }
-    let response = request.send().await;
-    bar.finish_and_clear();
-    let response = response?;
+    let client = reqwest::Client::new();
+    let mut attempt = 1;
+    let response = loop {
+        let file = tokio::fs::File::open(&args.file)
+            .await
+            .map_err(|source| RemoteError::File {
+                path: path.clone(),
+                source,
+            })?;
+        let bar = match size {
+            Some(size) => ProgressBar::new(size),
+            None => ProgressBar::no_length(),
+        };
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {msg} {bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let progress = bar.clone();
+        let mut lines = 0u64;
+        let chunks = file_chunks(file).map(move |chunk| {
+            if let Ok(chunk) = &chunk {
+                lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+                progress.inc(chunk.len() as u64);
+                progress.set_message(format!("{lines} lines"));
+            }
+            chunk
+        });
+        let mut request = client
+            .post(&url)
+            .bearer_auth(&args.token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(reqwest::Body::wrap_stream(chunks));
+        if let Some(size) = size {
+            request = request.header(reqwest::header::CONTENT_LENGTH, size);
+        }
+        if let Some(key) = &args.idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await;
+        bar.finish_and_clear();
+        let response = response?;
+        // Busy (every slot for expensive work taken): a file can be sent again; a pipe cannot.
+        if response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE
+            && size.is_some()
+            && attempt < 5
+        {
+            let wait = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
+                .unwrap_or(1)
+                .min(30);
+            eprintln!("{path}: the server is busy; retrying in {wait} s");
+            tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+            attempt += 1;
+            continue;
+        }
+        break response;
+    };
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if status.is_success() {
@@ -115,7 +154,7 @@ pub async fn import(args: &ImportArgs) -> Result<ExitCode, RemoteError> {
 }
 
 /// Reads a file as a stream of chunks.
-fn tokio_util_stream(
+fn file_chunks(
     file: tokio::fs::File,
 ) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> {
     futures_util::stream::unfold(file, |mut file| async move {

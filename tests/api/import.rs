@@ -435,6 +435,29 @@ async fn the_cli_streams_a_file_and_exits_non_zero_naming_the_bad_rows() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("line 2, /rows/2/grade"), "{stderr}");
     assert_eq!(app.student_count().await, 2);
+    // A pipe has no length: it is streamed as it comes.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_students-api"))
+        .args(["import", "/dev/stdin", "--format", "csv"])
+        .args(["--url", &app.url(""), "--token", &app.token])
+        .env_remove("STUDENTS_API_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"name,grade\nPiped,C\n").await.unwrap();
+    }
+    let piped = child.wait_with_output().await.unwrap();
+    assert!(piped.status.success(), "{piped:?}");
+    assert_eq!(app.student_count().await, 3);
+    let output = run(&dir).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("is a directory"),
+        "{output:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -471,5 +494,28 @@ async fn a_stalled_or_trickling_upload_is_408_and_writes_nothing() {
     for response in [stalled, trickling] {
         assert_problem(response.unwrap(), 408).await;
     }
+    assert_eq!(app.student_count().await, 0);
+}
+
+#[tokio::test]
+async fn an_upload_that_breaks_off_is_400_upload_incomplete_and_writes_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let mut stream = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let request = app.authorized(
+        b"POST /api/students/import HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/csv\r\n\
+          Content-Length: 100\r\n\r\nname,grade\nAda,A\n",
+    );
+    stream.write_all(&request).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("urn:students-api:problem:upload-incomplete"),
+        "{answer}"
+    );
     assert_eq!(app.student_count().await, 0);
 }

@@ -5040,6 +5040,7 @@ pub mod types {
 /// - `validation-failed`: 422: the request is well-formed but breaks the contract; `errors` names every bad field, parameter or header
 /// - `invalid-rows`: 422: rows of an import break the rules; `errors` names each bad row and field (`/rows/17/email`) with its `line`, and nothing was written
 /// - `malformed-body`: 400: the body is not JSON (or repeats a key)
+/// - `upload-incomplete`: 400: an import's upload broke off (the connection closed before the declared length, or its chunked encoding broke); nothing was written
 /// - `student-not-found`: 404: no student has this id
 /// - `not-found`: 404: no route has this path
 /// - `method-not-allowed`: 405: the path exists, the method does not (`Allow` lists them)
@@ -5061,7 +5062,7 @@ pub mod types {
 /// - `token-not-found`: 404: no token has this id
 /// - `position-expired`: 410: the change feed's position is older than the retention (`CHANGE_RETENTION`); resync: take the feed's position (`pollChanges?after=now&wait=0`), list the students, then follow from that position
 /// - `service-unavailable`: 503: the database cannot be reached or is not migrated yet; retry after `Retry-After`
-/// - `busy`: 503: every database connection set aside for expensive work (searches, exact counts, exports) is in use; retry after `Retry-After`
+/// - `busy`: 503: every database connection set aside for expensive work (searches, exact counts, exports, imports) is in use; retry after `Retry-After`
 /// - `internal-error`: 500: a fault on our side, logged with the request id
 ///
 /// Version: 0.1.0

@@ -160,10 +160,9 @@ impl ImportUpload {
         let Ok(mime) = content_type.parse::<mime::Mime>() else {
             return refuse(format!("`{content_type}` is not a media type"));
         };
-        if mime
-            .get_param(mime::CHARSET)
-            .is_some_and(|charset| charset != mime::UTF_8)
-        {
+        if mime.get_param(mime::CHARSET).is_some_and(|charset| {
+            !["utf-8", "utf8"].contains(&charset.as_str().to_ascii_lowercase().as_str())
+        }) {
             return refuse(format!("the charset of `{content_type}` is not UTF-8"));
         }
         match mime.essence_str() {
@@ -263,11 +262,7 @@ async fn pump(
         let chunk = match tokio::time::timeout(BODY_TIMEOUT, stream.next()).await {
             Err(_) => return Err(ApiError::RequestTimeout),
             Ok(None) => break,
-            Ok(Some(Err(err))) => {
-                return Err(ApiError::MalformedBody(format!(
-                    "the upload broke off: {err}"
-                )));
-            }
+            Ok(Some(Err(err))) => return Err(ApiError::UploadIncomplete(err.to_string())),
             Ok(Some(Ok(chunk))) => chunk,
         };
         total += chunk.len() as u64;
@@ -390,17 +385,23 @@ pub async fn run(
     let read = reader
         .await
         .map_err(|err| ApiError::Internal(Box::new(err)))?;
-    let digest = match (uploaded, loaded, read) {
-        (Err(err), ..) => return Err(err),
-        (_, Err(err), _) => return Err(err.into()),
-        (_, _, Err(ReadError::Header(errors))) => return Err(ApiError::Validation(errors)),
-        (_, _, Err(ReadError::Io(err))) => return Err(ApiError::Internal(Box::new(err))),
-        (_, _, Err(ReadError::Stopped)) => {
-            return Err(ApiError::Internal("the row reader stopped".into()));
-        }
-        (Ok(digest), Ok(()), Ok(tally)) => (digest, tally),
+    let outcome = match (uploaded, loaded, read) {
+        (Err(err), ..) => Err(err),
+        (_, Err(err), _) => Err(err.into()),
+        (_, _, Err(ReadError::Header(errors))) => Err(ApiError::Validation(errors)),
+        (_, _, Err(ReadError::Io(err))) => Err(ApiError::Internal(Box::new(err))),
+        (_, _, Err(ReadError::Stopped)) => Err(ApiError::Internal("the row reader stopped".into())),
+        (Ok(digest), Ok(()), Ok(tally)) => Ok((digest, tally)),
     };
-    let (digest, tally) = digest;
+    let (digest, tally) = match outcome {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            // Ended cleanly, the connection goes back to the pool (rolled back) instead of
+            // being closed mid-COPY.
+            let _ = copy.abort("the import was refused").await;
+            return Err(err);
+        }
+    };
     copy.finish().await.map_err(db::Error::from)?;
 
     let duplicates = import.duplicates(MAX_ERRORS as i64).await?;

@@ -81,13 +81,31 @@ pub fn read(
         batch_rows: 0,
         send,
     };
-    let input = BufReader::with_capacity(64 * 1024, reader);
+    let input = BufReader::with_capacity(64 * 1024, without_bom(reader)?);
     match format {
         Format::Csv => read_csv(input, &mut rows)?,
         Format::Ndjson => read_ndjson(input, &mut rows)?,
     }
     rows.flush()?;
     Ok(rows.tally)
+}
+
+/// `reader` without a leading UTF-8 byte-order mark, however the upload's chunks split it.
+fn without_bom(mut reader: impl Read) -> io::Result<impl Read> {
+    let mut start = [0u8; 3];
+    let mut filled = 0;
+    while filled < start.len() {
+        match reader.read(&mut start[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    let kept = if start[..filled] == *b"\xEF\xBB\xBF" {
+        0
+    } else {
+        filled
+    };
+    Ok(io::Cursor::new(start[..kept].to_vec()).chain(reader))
 }
 
 struct Rows<F> {
@@ -176,6 +194,16 @@ enum Column {
 fn columns(fields: &[&[u8]]) -> Result<Vec<Column>, Vec<FieldError>> {
     let mut columns = Vec::with_capacity(fields.len());
     let mut errors = Vec::new();
+    if fields.iter().any(|field| field.contains(&b'\r')) {
+        return Err(vec![
+            FieldError::new(
+                "/header",
+                "line_endings",
+                "holds a carriage return: lines must end with LF or CRLF (not CR alone)",
+            )
+            .on_line(1),
+        ]);
+    }
     for (index, raw) in fields.iter().enumerate() {
         let location = format!("/header/{}", index + 1);
         let name = String::from_utf8_lossy(raw).trim().to_ascii_lowercase();
@@ -291,11 +319,19 @@ fn read_csv<F: FnMut(Batch) -> bool>(
     let (mut out_len, mut ends_len) = (0, 0);
     let (mut too_long, mut too_many) = (false, false);
     let mut header: Option<Vec<Column>> = None;
-    let mut start_line = parser.line();
+    // Lines are counted from the bytes read, not by csv_core (which skips blank lines
+    // without counting them): a record starts on the line after the newlines read before it,
+    // less those inside its quoted cells.
+    let (mut newlines, mut ended_with_newline) = (0u64, false);
     loop {
         let available = input.fill_buf()?;
         let (result, read, written, ended) =
             parser.read_record(available, &mut output[out_len..], &mut ends[ends_len..]);
+        let consumed = &available[..read];
+        newlines += consumed.iter().filter(|&&byte| byte == b'\n').count() as u64;
+        if let Some(&last) = consumed.last() {
+            ended_with_newline = last == b'\n';
+        }
         input.consume(read);
         out_len += written;
         ends_len += ended;
@@ -306,8 +342,9 @@ fn read_csv<F: FnMut(Batch) -> bool>(
             csv_core::ReadRecordResult::OutputEndsFull => (too_many, ends_len) = (true, 0),
             csv_core::ReadRecordResult::End => break,
             csv_core::ReadRecordResult::Record => {
-                let line = start_line;
-                start_line = parser.line();
+                let inside = output[..out_len].iter().filter(|&&b| b == b'\n').count() as u64;
+                let last_line = newlines + u64::from(!ended_with_newline);
+                let line = last_line.saturating_sub(inside).max(1);
                 let problem = if too_long {
                     Some(format!("is longer than {MAX_ROW_BYTES} bytes"))
                 } else if too_many {
@@ -391,10 +428,7 @@ fn read_ndjson<F: FnMut(Batch) -> bool>(
             rows.row(line, Err(vec![FieldError::new("", "too_long", problem)]))?;
             continue;
         }
-        let mut content = text.as_slice();
-        if line == 1 {
-            content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
-        }
+        let content = text.as_slice();
         if content.trim_ascii().is_empty() {
             continue;
         }
@@ -445,6 +479,84 @@ mod tests {
             copy,
             "1\t2\tAda\tA\tada@example.com\n2\t3\tLovelace, \"Ada\" \\\\\tB+\t\\N\n3\t5\t=1+2\tC\t\\N\n"
         );
+    }
+
+    /// A reader that hands over one byte at a time, as the worst-chunked upload would.
+    struct OneByte<'a>(&'a [u8]);
+
+    impl std::io::Read for OneByte<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some((&first, rest)) = self.0.split_first() else {
+                return Ok(0);
+            };
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = first;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_however_the_upload_is_split() {
+        for format in [Format::Csv, Format::Ndjson] {
+            let text = match format {
+                Format::Csv => "\u{FEFF}name,grade\nAda,A\n",
+                Format::Ndjson => "\u{FEFF}{\"name\":\"Ada\",\"grade\":\"A\"}\n",
+            };
+            let mut copy = Vec::new();
+            let tally = read(format, OneByte(text.as_bytes()), |batch| {
+                copy.extend(batch.copy);
+                true
+            })
+            .unwrap();
+            assert_eq!((tally.rows, tally.bad_rows), (1, 0), "{format:?}");
+            assert_eq!(
+                String::from_utf8(copy).unwrap(),
+                format!(
+                    "1\t{}\tAda\tA\t\\N\n",
+                    if format == Format::Csv { 2 } else { 1 }
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn blank_lines_count_as_lines_in_csv_too() {
+        let (_, _, errors) = read_all(
+            Format::Csv,
+            "name,grade,email\nG1,A,\n\nG2,Z,\n\n\nG3,Q,\n\"Multi\nline\",Q,\nLast,Q,",
+        );
+        let lines: Vec<Option<i64>> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [Some(4), Some(7), Some(8), Some(8), Some(10)]);
+        let (_, _, errors) = read_all(Format::Csv, "name,grade\r\n\r\n\r\nB1,Z\r\n");
+        assert_eq!(errors[0].line, Some(4));
+    }
+
+    #[test]
+    fn a_row_of_more_than_64_fields_is_an_error_of_its_own() {
+        let wide = vec!["x"; 70].join(",");
+        let (tally, copy, errors) = read_all(Format::Csv, &format!("name,grade\n{wide}\nAda,A\n"));
+        assert_eq!((tally.rows, tally.bad_rows), (2, 1));
+        assert_eq!(
+            (errors[0].location.as_str(), errors[0].line),
+            ("/rows/1", Some(2))
+        );
+        assert!(
+            errors[0].message.contains("more than 64 fields"),
+            "{errors:?}"
+        );
+        assert_eq!(copy, "2\t3\tAda\tA\t\\N\n");
+    }
+
+    #[test]
+    fn carriage_returns_alone_are_named_as_line_endings() {
+        let result = read(Format::Csv, "name,grade\rAda,A\r".as_bytes(), |_| true);
+        let Err(ReadError::Header(errors)) = result else {
+            panic!("{result:?}");
+        };
+        assert_eq!(errors[0].code, "line_endings");
     }
 
     #[test]
