@@ -51,18 +51,7 @@ impl<T: ParseFromJSON + 'static> ParsePayload for JsonBody<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        // A compressed body is a media type we do not read (415), not malformed JSON (400).
-        if let Some(encoding) = request
-            .headers()
-            .get(poem::http::header::CONTENT_ENCODING)
-            .filter(|encoding| !encoding.as_bytes().eq_ignore_ascii_case(b"identity"))
-        {
-            return Err(ApiError::UnsupportedMediaType(format!(
-                "the content encoding `{}` is not supported; send the body uncompressed",
-                String::from_utf8_lossy(encoding.as_bytes())
-            ))
-            .into());
-        }
+        uncompressed(request)?;
         // A declared length over the limit is refused before a byte is read: waiting for a
         // body we would refuse anyway only holds the connection.
         let declared = request
@@ -94,6 +83,21 @@ impl<T: ParseFromJSON + 'static> ParsePayload for JsonBody<T> {
         validated(value)
             .map(Self)
             .map_err(|errors| ApiError::Validation(errors).into())
+    }
+}
+
+/// Refuses a compressed body: a media type we do not read (415), not a malformed one (400).
+pub fn uncompressed(request: &Request) -> Result<(), ApiError> {
+    match request
+        .headers()
+        .get(poem::http::header::CONTENT_ENCODING)
+        .filter(|encoding| !encoding.as_bytes().eq_ignore_ascii_case(b"identity"))
+    {
+        Some(encoding) => Err(ApiError::UnsupportedMediaType(format!(
+            "the content encoding `{}` is not supported; send the body uncompressed",
+            String::from_utf8_lossy(encoding.as_bytes())
+        ))),
+        None => Ok(()),
     }
 }
 

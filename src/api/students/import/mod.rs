@@ -27,7 +27,7 @@ use crate::{
     api::{
         budget::ExpensiveWork,
         contract::{ErrorStatuses, statuses},
-        json::{BODY_TIMEOUT, JsonBody},
+        json::{self, BODY_TIMEOUT, JsonBody},
     },
     db::{self, Actor, Duplicate},
     error::{ApiError, FieldError},
@@ -217,18 +217,7 @@ impl<'a> ApiExtractor<'a> for ImportUpload {
         body: &mut RequestBody,
         _options: ExtractParamOptions<()>,
     ) -> poem::Result<Self> {
-        // A compressed body is a media type we do not read.
-        if let Some(encoding) = request
-            .headers()
-            .get(poem::http::header::CONTENT_ENCODING)
-            .filter(|encoding| !encoding.as_bytes().eq_ignore_ascii_case(b"identity"))
-        {
-            return Err(ApiError::UnsupportedMediaType(format!(
-                "the content encoding `{}` is not supported; send the file uncompressed",
-                String::from_utf8_lossy(encoding.as_bytes())
-            ))
-            .into());
-        }
+        json::uncompressed(request)?;
         let format = Self::format(request.content_type())?;
         let declared_length = request
             .headers()
