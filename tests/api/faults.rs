@@ -20,6 +20,11 @@ use students_api::{
 
 use crate::helpers::{serve, test_config};
 
+/// The two load tests here measure latencies (a 503 within 50 ms): run side by side on a 2-core
+/// machine, each one's 64 clients and PostgreSQL restarts slowed the other past its bound. They
+/// take turns; other tests still run beside them.
+static UNDER_LOAD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// What one request saw.
 struct Outcome {
     status: u16,
@@ -31,6 +36,7 @@ const WRITERS: usize = 8;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn restarts_and_crashes_under_load_answer_201_or_fast_503_and_lose_nothing() {
+    let _turn = UNDER_LOAD.lock().await;
     let pg = Arc::new(Mutex::new(EmbeddedPostgres::start_throwaway().unwrap()));
     let url = pg.lock().unwrap().url("faults");
     let config = test_config(Some(url));
@@ -223,6 +229,7 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_long_outage_is_a_503_within_50_ms_and_service_resumes_within_1_s_of_return() {
+    let _turn = UNDER_LOAD.lock().await;
     const CLIENTS: usize = 64;
     let pg = Arc::new(Mutex::new(EmbeddedPostgres::start_throwaway().unwrap()));
     let url = pg.lock().unwrap().url("outage");
