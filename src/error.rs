@@ -181,8 +181,9 @@ pub enum ApiError {
     #[error("the upload broke off before its end ({0}); nothing was written")]
     UploadIncomplete(String),
     #[error(
-        "{invalid} of the file's {rows} rows break the rules ({errors} errors{}); nothing was \
+        "{invalid} of the file's {rows} rows break the rules ({errors} {}{}); nothing was \
          written. Fix them, or import with `on_error=skip` to write the other rows",
+        if *.errors == 1 { "error" } else { "errors" },
         if .errors > &(MAX_FIELD_ERRORS as u64) { "; the first 1,000 are listed" } else { "" }
     )]
     InvalidRows {
