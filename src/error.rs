@@ -48,6 +48,9 @@ fn clamp(mut text: String, max: usize) -> String {
     text
 }
 
+/// What a `taken` e-mail error says: one create's, or an import row's.
+pub const TAKEN: &str = "is already used by another student (compared case-insensitively)";
+
 /// One thing wrong with a request, precise enough to show next to the input that caused it.
 #[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize, serde::Deserialize)]
 pub struct FieldError {
@@ -479,11 +482,7 @@ impl ApiError {
                     line: error.line,
                 })
                 .collect(),
-            ApiError::EmailTaken => vec![FieldError::new(
-                "/email",
-                "taken",
-                "is already used by another student (compared case-insensitively)",
-            )],
+            ApiError::EmailTaken => vec![FieldError::new("/email", "taken", TAKEN)],
             ApiError::PreconditionFailed => vec![FieldError::new(
                 "header.If-Match",
                 "stale",

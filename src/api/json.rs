@@ -54,11 +54,7 @@ impl<T: ParseFromJSON + 'static> ParsePayload for JsonBody<T> {
         uncompressed(request)?;
         // A declared length over the limit is refused before a byte is read: waiting for a
         // body we would refuse anyway only holds the connection.
-        let declared = request
-            .headers()
-            .get(poem::http::header::CONTENT_LENGTH)
-            .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        if declared_length(request).is_some_and(|length| length > MAX_BODY_BYTES as u64) {
             return Err(ApiError::PayloadTooLarge {
                 limit_bytes: MAX_BODY_BYTES,
             }
@@ -84,6 +80,14 @@ impl<T: ParseFromJSON + 'static> ParsePayload for JsonBody<T> {
             .map(Self)
             .map_err(|errors| ApiError::Validation(errors).into())
     }
+}
+
+/// The body's length as `Content-Length` declares it, if it does.
+pub fn declared_length(request: &Request) -> Option<u64> {
+    request
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok())
 }
 
 /// Refuses a compressed body: a media type we do not read (415), not a malformed one (400).

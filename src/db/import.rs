@@ -7,6 +7,22 @@ use sqlx::{PgConnection, Postgres, Transaction, postgres::PgCopyIn};
 
 use super::{Error, students::Actor};
 
+/// The staged rows whose e-mail address a student has (`earlier_row` null), or an earlier row
+/// of the file has: the one definition of a duplicate, for reporting and for leaving them out
+/// (a macro so `concat!` can use it).
+macro_rules! duplicate_rows {
+    () => {
+        "WITH numbered AS (\
+             SELECT row, line, email, min(row) OVER (PARTITION BY email) AS first_row \
+             FROM import_rows WHERE email IS NOT NULL), \
+         duplicate AS (\
+             SELECT n.row, n.line, \
+                    CASE WHEN s.id IS NULL THEN n.first_row END AS earlier_row \
+             FROM numbered n LEFT JOIN students s ON lower(s.email) = n.email \
+             WHERE s.id IS NOT NULL OR n.row > n.first_row) "
+    };
+}
+
 /// An import under way: its transaction, which holds the staged rows.
 #[derive(Debug)]
 pub struct Import {
@@ -72,18 +88,11 @@ impl Import {
         sqlx::query("ANALYZE import_rows")
             .execute(&mut *self.tx)
             .await?;
-        let found: Vec<(i64, i64, Option<i64>, i64)> = sqlx::query_as(
-            "WITH numbered AS (\
-                 SELECT row, line, email, min(row) OVER (PARTITION BY email) AS first_row \
-                 FROM import_rows WHERE email IS NOT NULL), \
-             duplicate AS (\
-                 SELECT n.row, n.line, \
-                        CASE WHEN s.id IS NULL THEN n.first_row END AS earlier_row \
-                 FROM numbered n LEFT JOIN students s ON lower(s.email) = n.email \
-                 WHERE s.id IS NOT NULL OR n.row > n.first_row) \
-             SELECT row, line, earlier_row, count(*) OVER () FROM duplicate \
-             ORDER BY row LIMIT $1",
-        )
+        let found: Vec<(i64, i64, Option<i64>, i64)> = sqlx::query_as(concat!(
+            duplicate_rows!(),
+            "SELECT row, line, earlier_row, count(*) OVER () FROM duplicate \
+             ORDER BY row LIMIT $1"
+        ))
         .bind(limit)
         .fetch_all(&mut *self.tx)
         .await?;
@@ -103,13 +112,10 @@ impl Import {
 
     /// Leaves out the rows [`Self::duplicates`] finds (the first of a file's repeats stays).
     pub async fn drop_duplicates(&mut self) -> Result<(), Error> {
-        sqlx::query(
-            "DELETE FROM import_rows i \
-             WHERE EXISTS (SELECT 1 FROM students s WHERE lower(s.email) = i.email) \
-                OR i.row IN (SELECT row FROM (\
-                    SELECT row, row_number() OVER (PARTITION BY email ORDER BY row) AS nth \
-                    FROM import_rows WHERE email IS NOT NULL) d WHERE d.nth > 1)",
-        )
+        sqlx::query(concat!(
+            duplicate_rows!(),
+            "DELETE FROM import_rows WHERE row IN (SELECT row FROM duplicate)"
+        ))
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -30,7 +30,7 @@ use crate::{
         json::{self, BODY_TIMEOUT, JsonBody},
     },
     db::{self, Actor, Duplicate},
-    error::{ApiError, FieldError},
+    error::{ApiError, FieldError, TAKEN},
 };
 
 /// What to do with rows that break a rule.
@@ -219,13 +219,9 @@ impl<'a> ApiExtractor<'a> for ImportUpload {
     ) -> poem::Result<Self> {
         json::uncompressed(request)?;
         let format = Self::format(request.content_type())?;
-        let declared_length = request
-            .headers()
-            .get(poem::http::header::CONTENT_LENGTH)
-            .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
         Ok(Self {
             format,
-            declared_length,
+            declared_length: json::declared_length(request),
             body: body.take()?,
         })
     }
@@ -438,11 +434,7 @@ fn merge(mut errors: Vec<FieldError>, duplicates: &[Duplicate]) -> Vec<FieldErro
     errors.extend(duplicates.iter().map(|duplicate| {
         let location = format!("/rows/{}/email", duplicate.row);
         let error = match duplicate.earlier_row {
-            None => FieldError::new(
-                location,
-                "taken",
-                "is already used by another student (compared case-insensitively)",
-            ),
+            None => FieldError::new(location, "taken", TAKEN),
             Some(earlier) => FieldError::new(
                 location,
                 "duplicate",
