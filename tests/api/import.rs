@@ -519,3 +519,51 @@ async fn an_upload_that_breaks_off_is_400_upload_incomplete_and_writes_nothing()
     );
     assert_eq!(app.student_count().await, 0);
 }
+
+#[tokio::test]
+async fn an_import_takes_a_slot_for_expensive_work_and_a_second_finds_none_free() {
+    // A pool of 2: one slot for expensive work.
+    let app = spawn_app_with(|config| config.database_pool_size = 2).await;
+    let holding = app
+        .client
+        .post(app.url("/api/students/import"))
+        .header("content-type", CSV)
+        .body(trickle(
+            vec!["name,grade\n", "Ada,A\n"],
+            std::time::Duration::from_secs(2),
+        ))
+        .send();
+    let second = async {
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        import(&app, "", CSV, "name,grade\nBob,B\n").await
+    };
+    let (holding, second) = tokio::join!(holding, second);
+    let problem = assert_problem(second, 503).await;
+    assert_eq!(problem["type"], "urn:students-api:problem:busy");
+    assert_eq!(read_report(holding.unwrap(), 201).await["created"], 1);
+}
+
+#[tokio::test]
+async fn an_address_taken_while_the_import_runs_fails_it_whole_with_409() {
+    let app = spawn_app().await;
+    // Another writer holds the address in an open transaction: the import's check cannot see
+    // it, and its insert waits on the unique index until that writer commits.
+    let mut other = app.pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO students (name, grade, email) VALUES ('Other', 'A', 'race@example.com')",
+    )
+    .execute(&mut *other)
+    .await
+    .unwrap();
+    let body = "name,grade,email\nAda,A,ada@example.com\nRacer,B,race@example.com\n";
+    let importing = import(&app, "", CSV, body);
+    let committing = async {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        other.commit().await.unwrap();
+    };
+    let (response, ()) = tokio::join!(importing, committing);
+    let problem = assert_problem(response, 409).await;
+    assert_eq!(problem["type"], "urn:students-api:problem:email-taken");
+    let names: Vec<String> = students(&app).await.into_iter().map(|s| s.0).collect();
+    assert_eq!(names, ["Other"], "nothing of the import was written");
+}
