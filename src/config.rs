@@ -20,6 +20,13 @@ pub enum Command {
     /// progress bar; prints the report, and exits non-zero naming every bad row when the file
     /// is refused.
     Import(ImportArgs),
+    /// Ask a running server on this machine whether it is ready (`GET /readyz`); exit 0 if it
+    /// answers 200 within 3 s, else 1. For container health checks: the slim image has no curl.
+    Healthcheck {
+        /// What to ask. Default: `http://127.0.0.1:$PORT/readyz`.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Manage API tokens in the database directly (for the first token, and for operators).
     Token {
         #[command(subcommand)]

@@ -35,6 +35,10 @@ async fn main() -> ExitCode {
                 }
             };
         }
+        Some(Command::Healthcheck { url }) => {
+            let url = url.unwrap_or_else(|| format!("http://127.0.0.1:{}/readyz", cli.config.port));
+            return students_api::remote::healthcheck(&url).await;
+        }
         Some(Command::Token { action }) => {
             return match students_api::cli::token(&cli.config, action).await {
                 Ok(output) => {

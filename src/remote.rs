@@ -23,6 +23,27 @@ pub enum RemoteError {
     Http(#[from] reqwest::Error),
 }
 
+/// `students-api healthcheck`: success when `url` answers 200 within 3 s. What failed goes to
+/// stderr, which Docker keeps in the container's health log.
+pub async fn healthcheck(url: &str) -> ExitCode {
+    let answer = reqwest::Client::new()
+        .get(url)
+        .timeout(std::time::Duration::from_secs(3))
+        .send()
+        .await;
+    match answer {
+        Ok(response) if response.status() == reqwest::StatusCode::OK => ExitCode::SUCCESS,
+        Ok(response) => {
+            eprintln!("{url} answered {}", response.status());
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("{url} did not answer: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Sends the file; prints the report (stdout) or the refusal (stderr). Exit status 0 for a
 /// `201`/`200`, 1 when the server refused the file.
 pub async fn import(args: &ImportArgs) -> Result<ExitCode, RemoteError> {

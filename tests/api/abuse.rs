@@ -248,3 +248,40 @@ async fn a_header_the_api_reads_that_is_not_ascii_is_a_422_not_ignored() {
     assert_eq!(problem["errors"][0]["location"], "header.Idempotency-Key");
     assert_eq!(app.student_count().await, 1);
 }
+
+/// quick-xml (poem's dependency) has two denial-of-service advisories (deny.toml): a start tag
+/// with many attributes, many namespace declarations. Every operation that takes a body refuses
+/// XML as a 415 before reading it, so they are never reached.
+#[tokio::test]
+async fn xml_bodies_are_refused_unread() {
+    let app = spawn_app().await;
+    let student = app.create_student("Ada", "A", None).await;
+    let one = format!("/api/students/{}", student["id"]);
+    let attributes: String = (0..4_000).map(|i| format!(" a{i}=\"\"")).collect();
+    let namespaces: String = (0..2_000)
+        .map(|i| format!(" xmlns:n{i}=\"u{i}\""))
+        .collect();
+    for body in [
+        format!("<student{attributes}/>"),
+        format!("<n0:student{namespaces}/>"),
+    ] {
+        for (method, path) in [
+            (Method::POST, "/api/students"),
+            (Method::PUT, one.as_str()),
+            (Method::PATCH, one.as_str()),
+            (Method::POST, "/api/students/import"),
+            (Method::POST, "/api/tokens"),
+        ] {
+            for content_type in ["application/xml", "text/xml"] {
+                let response = app
+                    .send_raw(method.clone(), path, Some(content_type), body.clone())
+                    .await;
+                let problem = assert_problem(response, 415).await;
+                assert!(
+                    problem["detail"].as_str().unwrap().contains(content_type),
+                    "{method} {path} {content_type}: {problem}"
+                );
+            }
+        }
+    }
+}

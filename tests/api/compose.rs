@@ -52,4 +52,70 @@ fn the_dockerfile_is_multi_stage_and_runs_the_binary() {
 
     assert!(stages >= 2, "a build stage and a runtime stage");
     assert!(dockerfile.contains("students-api"));
+    // The runtime stage: what `docker run` starts. (The build stage itself is replayed by
+    // scripts/check-docker-build, which scripts/test runs.)
+    let runtime = dockerfile.rsplit("\nFROM ").next().unwrap();
+    let user = runtime
+        .lines()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("the runtime stage names its user");
+    let uid: u32 = user
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("a numeric uid");
+    assert!(uid >= 1000, "not root, nor a system account: {user}");
+    let healthcheck = runtime
+        .split("HEALTHCHECK")
+        .nth(1)
+        .expect("the image has a health check");
+    assert!(
+        healthcheck.contains(r#"CMD ["students-api", "healthcheck"]"#),
+        "{healthcheck}"
+    );
+}
+
+/// `students-api healthcheck`, the image's HEALTHCHECK: exit 0 for a ready server, 1 for one that
+/// cannot reach its database (503) and for a port where nothing listens.
+#[tokio::test]
+async fn the_healthcheck_command_passes_only_a_ready_server() {
+    async fn healthcheck(port: u16) -> (bool, String) {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_students-api"))
+            .arg("healthcheck")
+            .env("PORT", port.to_string())
+            .output()
+            .await
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+    let port = |app: &crate::helpers::TestApp| app.address.rsplit(':').next().unwrap().parse();
+
+    let ready = crate::helpers::spawn_app().await;
+    assert_eq!(
+        healthcheck(port(&ready).unwrap()).await,
+        (true, String::new())
+    );
+
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_secs(1))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/students")
+        .unwrap();
+    let mut app =
+        students_api::startup::Application::bind(&crate::helpers::test_config(None), pool)
+            .await
+            .unwrap();
+    app.assume_prepared();
+    let unready = crate::helpers::serve(app).await;
+    let (passed, said) = healthcheck(port(&unready).unwrap()).await;
+    assert!(!passed && said.contains("503"), "{said}");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let (passed, said) = healthcheck(closed_port).await;
+    assert!(!passed && said.contains("did not answer"), "{said}");
 }
