@@ -99,6 +99,22 @@ pub struct Config {
     /// PostgreSQL URL. Unset: start the embedded PostgreSQL server instead.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// A direct connection to the primary, for what a transaction-pooling proxy cannot carry:
+    /// the LISTENs of the change feed and the token cache, and migrations (their lock is held
+    /// across transactions). Default: `DATABASE_URL`.
+    #[arg(long, env = "DATABASE_LISTEN_URL", hide_env_values = true)]
+    pub database_listen_url: Option<String>,
+    /// A read replica for listing and exporting students. Everything that must see the latest
+    /// write (get by id, ETags, idempotency, the change feed, tokens) stays on `DATABASE_URL`.
+    /// Default: none, everything on `DATABASE_URL`.
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]
+    pub database_read_url: Option<String>,
+    /// What `DATABASE_URL` points at: `direct` (PostgreSQL itself) or `transaction` (a pooler in
+    /// transaction mode, such as PgBouncer's `pool_mode = transaction`). `transaction` sends no
+    /// session settings and keeps no prepared statements across transactions, and reads the
+    /// statement timeout from the pooler's `connect_query` (README, "Deploying").
+    #[arg(long, env = "DATABASE_POOLER", value_enum, default_value_t = Pooler::Direct)]
+    pub database_pooler: Pooler,
     /// Most connections the service holds to PostgreSQL. More is not faster: past about four
     /// per core, connections only queue inside PostgreSQL (the README's "Performance" section
     /// has the figures).
@@ -138,6 +154,29 @@ pub struct Config {
     /// The upload is streamed, so this bounds how long an import runs, not its memory.
     #[arg(long, env = "IMPORT_MAX_BYTES", default_value_t = 100 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub import_max_bytes: u64,
+    /// `human` (the default) or `json`: one JSON object per line, for log shippers.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// Also serve `GET /metrics` here, without a token, for in-cluster scraping
+    /// (`0.0.0.0:9090`). The main listener serves it to tokens with `metrics:read` either way.
+    #[arg(long, env = "METRICS_ADDRESS")]
+    pub metrics_address: Option<String>,
+}
+
+/// What `DATABASE_URL` points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Pooler {
+    /// PostgreSQL itself (or a session-mode pooler).
+    Direct,
+    /// A pooler that lends a server connection for one transaction at a time.
+    Transaction,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
 }
 
 /// `30d`, `12h`, `90m`, `3600s`: a whole number above 0 and a unit.

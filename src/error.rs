@@ -148,6 +148,19 @@ pub enum AuthFailure {
 }
 
 impl AuthFailure {
+    /// A name for metrics: `auth_failures_total{reason="revoked"}`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "missing",
+            AuthFailure::NotBearer => "not_bearer",
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::Mistyped => "mistyped",
+            AuthFailure::Unknown => "unknown",
+            AuthFailure::Expired => "expired",
+            AuthFailure::Revoked => "revoked",
+        }
+    }
+
     /// What the client sent wrong, in a sentence.
     fn explain(self) -> &'static str {
         match self {

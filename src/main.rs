@@ -53,7 +53,7 @@ async fn main() -> ExitCode {
         }
         None => {}
     }
-    telemetry::init();
+    telemetry::init(cli.config.log_format == students_api::config::LogFormat::Json);
     let app = match Application::build(cli.config).await {
         Ok(app) => app,
         Err(err) => {

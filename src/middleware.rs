@@ -6,7 +6,7 @@ use std::{any::Any, sync::Arc, time::Instant};
 
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Request, Response,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, Method, StatusCode, header},
     middleware::{CatchPanic, Cors},
 };
 use tracing::Instrument;
@@ -18,6 +18,7 @@ use crate::{
     error::{ApiError, FieldError},
     openapi,
     request_id::{self, HEADER as REQUEST_ID_HEADER},
+    telemetry,
 };
 
 /// Wraps the routes in everything above. `allowed_origins` empty: no CORS headers at all, so
@@ -157,16 +158,24 @@ async fn answer<E: Endpoint>(
 ) -> poem::Result<Response> {
     // The gatekeeper fills in the rest for `/api/` requests: `auth` (token, anonymous, or why
     // the credential was refused) and the token's id and name, never its secret.
+    let method = method_label(request.method());
+    let route = openapi::route_label(request.uri().path());
+    let operation = openapi::operation_id(method, route);
     let span = tracing::info_span!(
         "request",
         id = %id,
-        method = %request.method(),
+        method,
         path = %request.uri().path(),
+        operation,
         auth = tracing::field::Empty,
         token_id = tracing::field::Empty,
         token_name = tracing::field::Empty
     );
     let started = Instant::now();
+    let active = metrics::gauge!(telemetry::ACTIVE_REQUESTS);
+    active.increment(1.0);
+    // Decremented however the request ends (a client that hangs up drops this future).
+    let _active = DecrementOnDrop(active);
     let uri = request.uri().clone(); // shares the request's bytes: no copy on the hot path
     let docs = is_docs_page(uri.path());
     let api = uri.path().starts_with("/api/");
@@ -179,6 +188,17 @@ async fn answer<E: Endpoint>(
             .into_response(),
     };
     let status = response.status();
+    // A change stream's head comes at once and its body lasts as long as the client stays:
+    // neither is a request's duration (the stream is counted by change_feed_subscribers).
+    if operation != Some(STREAM_OPERATION) {
+        metrics::histogram!(
+            telemetry::REQUEST_DURATION,
+            "method" => method,
+            "route" => route,
+            "status" => status.as_str().to_owned()
+        )
+        .record(started.elapsed().as_secs_f64());
+    }
     span.in_scope(|| {
         tracing::info!(
             status = status.as_u16(),
@@ -216,6 +236,34 @@ async fn answer<E: Endpoint>(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(response)
+}
+
+/// The change feed's long-lived stream.
+const STREAM_OPERATION: &str = "streamChanges";
+
+/// A method as a bounded label: the standard ones by name, any other as `other` (a client may
+/// send any token as a method).
+fn method_label(method: &Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "CONNECT" => "CONNECT",
+        _ => "other",
+    }
+}
+
+struct DecrementOnDrop(metrics::Gauge);
+
+impl Drop for DecrementOnDrop {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
 }
 
 /// Headers that hold one value: given twice, poem would read the first and ignore the other

@@ -160,6 +160,62 @@ fn route_of(path: &str) -> Option<&'static str> {
         .map(|(template, _)| template.as_str())
 }
 
+/// The routes served beside the document's operations, as metrics and logs name them.
+const OTHER_ROUTES: [&str; 6] = [
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/openapi.yaml",
+    "/metrics",
+    "/",
+];
+
+/// The route `path` is served by, as a bounded label for metrics: its template in the
+/// document (`/api/students/{id}`), one of the other routes, or `unmatched` (a 404). Never the
+/// path itself: ids would make a series per student.
+pub fn route_label(path: &str) -> &'static str {
+    route_of(path)
+        .or_else(|| {
+            let page = path
+                .strip_suffix('/')
+                .filter(|p| !p.is_empty())
+                .unwrap_or(path);
+            OTHER_ROUTES.iter().copied().find(|route| *route == page)
+        })
+        .unwrap_or("unmatched")
+}
+
+/// The operation id of `method` on the route `template` (from [`route_label`]), if the
+/// document has one (`HEAD` is its `GET`).
+pub fn operation_id(method: &str, template: &str) -> Option<&'static str> {
+    // Template → (method, id): looked up per request without building a key.
+    static IDS: LazyLock<HashMap<String, Vec<(String, String)>>> = LazyLock::new(|| {
+        let Some(paths) = document()["paths"].as_object() else {
+            return HashMap::new();
+        };
+        paths
+            .iter()
+            .map(|(template, methods)| {
+                let ids = methods
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(method, operation)| {
+                        let id = operation["operationId"].as_str()?.to_owned();
+                        Some((method.to_ascii_uppercase(), id))
+                    })
+                    .collect();
+                (template.clone(), ids)
+            })
+            .collect()
+    });
+    let method = if method == "HEAD" { "GET" } else { method };
+    IDS.get(template)?
+        .iter()
+        .find(|(m, _)| m == method)
+        .map(|(_, id)| id.as_str())
+}
+
 /// The methods the spec lists for the path that `path` matches, as an `Allow` header value
 /// (`GET, POST`); `None` when no path matches. A 405 must say what is allowed (RFC 9110).
 pub fn allowed_methods(path: &str) -> Option<&'static str> {

@@ -12,16 +12,18 @@ use sqlx::PgPool;
 
 use crate::{
     api::{
-        auth::{AuthSettings, Gatekeeper},
+        auth::{AuthSettings, Gatekeeper, METRICS_PATH},
         budget::ExpensiveWork,
+        metrics::Metrics,
     },
-    config::Config,
-    db::{self, ChangeFeed, MigrationState, TokenCache},
+    config::{Config, Pooler},
+    db::{self, ChangeFeed, ListenPool, MigrationState, ReadPool, TokenCache},
     domain::{SCOPES, TokenName, TokenSecret},
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
     error::ApiError,
     jobs, middleware, openapi,
     server::{self, ConnectionLimits},
+    telemetry,
 };
 
 /// The database the embedded server holds the students in.
@@ -45,6 +47,8 @@ pub enum StartupError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Settings(String),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: String,
@@ -56,6 +60,8 @@ pub enum StartupError {
 #[derive(Debug, Clone)]
 pub struct Shared {
     pub pool: PgPool,
+    /// Listing and export read here: a replica's pool, or `pool` again.
+    pub read_pool: PgPool,
     pub migrations: MigrationState,
     pub health: db::Health,
     pub work: ExpensiveWork,
@@ -73,6 +79,7 @@ pub fn app(
 ) -> impl Endpoint + use<> {
     let Shared {
         pool,
+        read_pool,
         migrations,
         health,
         work,
@@ -82,7 +89,13 @@ pub fn app(
     let api = openapi::api_service();
     let migrations_data = migrations.clone();
     let gatekeeper = Gatekeeper::new(tokens.clone(), auth, pool.clone());
+    let metrics = Metrics::with_token(pool.clone(), feed.clone())
+        .catch_all_error(middleware::problem_response)
+        .with(gatekeeper.clone());
     let routes = Route::new()
+        // Not in the document, and not behind the database gate: metrics matter most while
+        // the database is away.
+        .at(METRICS_PATH, metrics)
         .nest(
             "/docs",
             Route::new().at("/", page_built_on_first_visit(openapi::swagger_ui_html)),
@@ -139,6 +152,7 @@ pub fn app(
             .with(gatekeeper),
         )
         .data(pool)
+        .data(ReadPool(read_pool))
         .data(tokens)
         .data(feed)
         .data(work)
@@ -146,15 +160,68 @@ pub fn app(
     middleware::harden(routes, allowed_hosts, allowed_origins)
 }
 
-/// The database's URL: `DATABASE_URL`, or the embedded server's, which is started (and which
-/// the caller must stop).
-async fn database_url(config: &Config) -> Result<(String, Option<EmbeddedPostgres>), StartupError> {
+/// The database's URLs: `DATABASE_URL` (and `DATABASE_LISTEN_URL`, for LISTEN and
+/// migrations; default the same), or the embedded server's, which is started (and which the
+/// caller must stop).
+async fn database_url(config: &Config) -> Result<(Urls, Option<EmbeddedPostgres>), StartupError> {
     match &config.database_url {
-        Some(url) => Ok((url.clone(), None)),
+        Some(url) => {
+            let direct = config.database_listen_url.clone();
+            if direct.is_none() && config.database_pooler == Pooler::Transaction {
+                return Err(StartupError::Settings(
+                    "DATABASE_POOLER=transaction needs DATABASE_LISTEN_URL: a direct connection \
+                     to PostgreSQL for LISTEN and migrations, which a transaction pooler cannot \
+                     carry"
+                        .to_owned(),
+                ));
+            }
+            Ok((
+                Urls {
+                    pooled: url.clone(),
+                    direct: direct.unwrap_or_else(|| url.clone()),
+                    pooler: match config.database_pooler {
+                        Pooler::Direct => db::Pooler::Direct,
+                        Pooler::Transaction => db::Pooler::Transaction,
+                    },
+                },
+                None,
+            ))
+        }
         None => {
             let embedded = start_embedded().await?;
-            Ok((embedded.url(EMBEDDED_DATABASE), Some(embedded)))
+            let url = embedded.url(EMBEDDED_DATABASE);
+            Ok((
+                Urls {
+                    pooled: url.clone(),
+                    direct: url,
+                    pooler: db::Pooler::Direct,
+                },
+                Some(embedded),
+            ))
         }
+    }
+}
+
+/// Where the service's connections go.
+struct Urls {
+    /// Requests' queries: PostgreSQL, or a pooler in front of it.
+    pooled: String,
+    /// PostgreSQL itself: LISTEN and migrations.
+    direct: String,
+    pooler: db::Pooler,
+}
+
+impl Urls {
+    /// The request pool, and the direct one (lazy: it connects for migrations, and its settings
+    /// are copied by the followers of notifications).
+    fn pools(&self, size: u32) -> Result<(PgPool, ListenPool), sqlx::Error> {
+        let pool = db::pool(&self.pooled, size, self.pooler)?;
+        let direct = if self.direct == self.pooled {
+            pool.clone()
+        } else {
+            db::pool(&self.direct, 2, db::Pooler::Direct)?
+        };
+        Ok((pool, ListenPool(direct)))
     }
 }
 
@@ -213,9 +280,9 @@ impl std::fmt::Debug for Database {
 
 impl Database {
     pub async fn open(config: &Config) -> Result<Self, StartupError> {
-        let (url, embedded) = database_url(config).await?;
-        let pool = db::pool(&url, 2)?;
-        db::prepare(&url, &pool).await?;
+        let (urls, embedded) = database_url(config).await?;
+        let (pool, direct) = urls.pools(2)?;
+        db::prepare(&urls.direct, &direct.0).await?;
         Ok(Self { pool, embedded })
     }
 
@@ -236,6 +303,8 @@ pub const FIRST_TOKEN_FILE: &str = "first-token";
 /// A service bound to its port, ready to run.
 pub struct Application {
     listener: tokio::net::TcpListener,
+    /// `METRICS_ADDRESS`'s listener, if set.
+    metrics_listener: Option<tokio::net::TcpListener>,
     tokens: TokenCache,
     feed: ChangeFeed,
     auth: AuthSettings,
@@ -243,6 +312,8 @@ pub struct Application {
     work: ExpensiveWork,
     limits: ConnectionLimits,
     pool: PgPool,
+    read_pool: PgPool,
+    direct: ListenPool,
     port: u16,
     allowed_hosts: Vec<String>,
     allowed_origins: Vec<String>,
@@ -262,9 +333,9 @@ impl std::fmt::Debug for Application {
 impl Application {
     /// Prepares the database (embedded or given; created and migrated) and binds the listener.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let (url, embedded) = database_url(&config).await?;
-        let pool = db::pool(&url, config.database_pool_size)?;
-        let migrations = match db::prepare(&url, &pool).await {
+        let (urls, embedded) = database_url(&config).await?;
+        let (pool, direct) = urls.pools(config.database_pool_size)?;
+        let migrations = match db::prepare(&urls.direct, &direct.0).await {
             Ok(secret) => {
                 let migrations = MigrationState::default();
                 migrations.mark_applied(secret);
@@ -278,8 +349,8 @@ impl Application {
                 );
                 let migrations = MigrationState::default();
                 tokio::spawn(jobs::migrate_when_back(
-                    url,
-                    pool.clone(),
+                    urls.direct.clone(),
+                    direct.0.clone(),
                     migrations.clone(),
                 ));
                 migrations
@@ -287,6 +358,11 @@ impl Application {
             Err(err) => return Err(err.into()),
         };
         let mut app = Self::bind(&config, pool).await?;
+        app.direct = direct;
+        if let Some(url) = &config.database_read_url {
+            // A replica serves reads only: no migrations there (they arrive by replication).
+            app.read_pool = db::pool(url, config.database_pool_size, db::Pooler::Direct)?;
+        }
         if migrations.is_applied() {
             // After the first-run token is made, so one read sees it.
             match &embedded {
@@ -306,10 +382,23 @@ impl Application {
     /// Binds the listener for a pool that is already prepared (tests use this to point the
     /// service at a database that is down).
     pub async fn bind(config: &Config, pool: PgPool) -> Result<Self, StartupError> {
+        // Installed before the first request, so nothing it would count is lost.
+        telemetry::metrics();
         let address = format!("{}:{}", config.host, config.port);
         let listener = tokio::net::TcpListener::bind(address.clone())
             .await
             .map_err(|source| StartupError::Listen { address, source })?;
+        let metrics_listener = match &config.metrics_address {
+            Some(address) => Some(
+                tokio::net::TcpListener::bind(address.as_str())
+                    .await
+                    .map_err(|source| StartupError::Listen {
+                        address: address.clone(),
+                        source,
+                    })?,
+            ),
+            None => None,
+        };
         let port = listener
             .local_addr()
             .map(|addr| addr.port())
@@ -317,6 +406,7 @@ impl Application {
         let max_connections = usize::try_from(config.max_connections).unwrap_or(usize::MAX);
         Ok(Self {
             listener,
+            metrics_listener,
             tokens: TokenCache::default(),
             feed: ChangeFeed::new(config.change_retention),
             auth: AuthSettings {
@@ -330,6 +420,8 @@ impl Application {
                 max_connections,
                 usize::try_from(config.database_pool_size).unwrap_or(usize::MAX),
             ),
+            read_pool: pool.clone(),
+            direct: ListenPool(pool.clone()),
             pool,
             port,
             allowed_hosts: config.allowed_hosts.clone(),
@@ -343,6 +435,14 @@ impl Application {
     /// The port actually bound (useful with port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `METRICS_ADDRESS` bound, if it is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+            .map(|address| address.port())
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -387,15 +487,33 @@ impl Application {
             self.pool.clone(),
             self.feed.retention(),
         ));
-        let feed = tokio::spawn(self.feed.clone().run(self.pool.clone()));
+        let feed = tokio::spawn(self.feed.clone().run(self.direct.clone()));
         let health = tokio::spawn(self.health.clone().watch());
-        let tokens = tokio::spawn(self.tokens.clone().follow(self.pool.clone()));
+        let tokens = tokio::spawn(self.tokens.clone().follow(self.direct.clone()));
+        let tidy = tokio::spawn(telemetry::keep_metrics_tidy());
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
+        let scraping = self.metrics_listener.map(|listener| {
+            let mut stopped = stopped.clone();
+            tokio::spawn(server::serve(
+                listener,
+                Route::new().at(
+                    METRICS_PATH,
+                    Metrics::open(self.pool.clone(), self.feed.clone()),
+                ),
+                ConnectionLimits::new(64, 0),
+                async move {
+                    let _ = stopped.wait_for(|stopped| *stopped).await;
+                },
+                Duration::from_secs(1),
+            ))
+        });
         tracing::info!(
             "listening on port {0}; Swagger UI at http://localhost:{0}/docs",
             self.port
         );
         let shared = Shared {
             pool: self.pool.clone(),
+            read_pool: self.read_pool.clone(),
             migrations: self.migrations.clone(),
             health: self.health.clone(),
             work: self.work.clone(),
@@ -407,6 +525,7 @@ impl Application {
         let stop = async move {
             stop.await;
             closing.close();
+            let _ = stopping.send(true);
         };
         let app = app(
             shared,
@@ -419,9 +538,15 @@ impl Application {
         pruning.abort();
         health.abort();
         tokens.abort();
+        tidy.abort();
+        if let Some(scraping) = scraping {
+            let _ = scraping.await;
+        }
         self.feed.close();
         let _ = feed.await;
         self.pool.close().await;
+        self.read_pool.close().await;
+        self.direct.0.close().await;
         if let Some(embedded) = self.embedded {
             tokio::task::spawn_blocking(move || embedded.stop())
                 .await

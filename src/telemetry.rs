@@ -1,16 +1,157 @@
-//! Logging through `tracing`, filtered by `RUST_LOG` (default: info for this crate and poem).
-//! Colours only on a terminal: a log file or a log shipper gets plain text.
+//! Logs and metrics.
+//!
+//! Logs go through `tracing`, filtered by `RUST_LOG` (default: info for this crate and poem):
+//! human-readable lines by default (colours only on a terminal), or with `LOG_FORMAT=json` one
+//! JSON object per line for log shippers, each answer carrying its request's span (request id,
+//! operation id, token id) beside its status and latency.
+//!
+//! Metrics go through the `metrics` facade into a Prometheus recorder, rendered by `GET /metrics`
+//! (`api::metrics`). Every label value comes from a fixed set (route templates, never paths), so
+//! a client cannot grow the series without bound.
 
-use std::io::IsTerminal;
+use std::{io::IsTerminal, sync::OnceLock, time::Duration};
 
-use tracing_subscriber::{EnvFilter, fmt};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::{
+    EnvFilter, Layer, filter::Targets, fmt, layer::SubscriberExt, util::SubscriberInitExt,
+};
 
-pub fn init() {
+/// Seconds from a request's head to its response's head, by `method`, `route` (the path
+/// template) and `status`. Change streams stay out: they last as long as the client stays.
+pub const REQUEST_DURATION: &str = "http_server_request_duration_seconds";
+/// Requests being answered right now (until their response's head is sent).
+pub const ACTIVE_REQUESTS: &str = "http_server_active_requests";
+/// Connections of the request pool, by `state`: `idle` or `in_use`.
+pub const POOL_CONNECTIONS: &str = "db_pool_connections";
+/// The most connections the request pool opens (`DATABASE_POOL_SIZE`).
+pub const POOL_MAX: &str = "db_pool_max_connections";
+/// Seconds a query waited for a connection of the pool (sqlx's own measurement).
+pub const POOL_ACQUIRE: &str = "db_pool_acquire_duration_seconds";
+/// Failed database statements, by `kind` (`unavailable`, `timeout`, `unique_violation`, …).
+pub const DB_ERRORS: &str = "db_errors_total";
+/// Open change-feed subscriptions (streams and long polls) on this instance.
+pub const FEED_SUBSCRIBERS: &str = "change_feed_subscribers";
+/// Seconds from a change's commit to this instance's feed sharing it with its subscribers.
+pub const FEED_LAG: &str = "change_feed_lag_seconds";
+/// Requests refused for their credentials, by `reason` (`missing`, `revoked`, `unknown`, …).
+pub const AUTH_FAILURES: &str = "auth_failures_total";
+/// Requests refused with 429, by `client` (`token` or `address`).
+pub const RATE_LIMITED: &str = "rate_limited_total";
+
+/// Latency buckets, in seconds: 1 ms to 10 s.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Starts logging. A second call (tests spawning several apps) keeps the first subscriber.
+pub fn init(json: bool) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("students_api=info,poem=info,sqlx=warn"));
-    // A second call (tests spawning several apps) keeps the first subscriber.
-    let _ = fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal())
-        .try_init();
+    let lines = if json {
+        fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed()
+    } else {
+        fmt::layer()
+            .with_ansi(std::io::stdout().is_terminal())
+            .boxed()
+    };
+    let _ =
+        tracing_subscriber::registry()
+            .with(lines.with_filter(filter))
+            .with(PoolAcquireTimes.with_filter(
+                Targets::new().with_target("sqlx::pool::acquire", tracing::Level::TRACE),
+            ))
+            .try_init();
+}
+
+/// The process's Prometheus recorder, installed on first use.
+pub fn metrics() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("another metrics recorder is installed; /metrics will be empty");
+        }
+        describe();
+        handle
+    })
+}
+
+/// Drains the histograms' recent samples into their buckets, now and then, so they hold
+/// no more memory however long nobody scrapes.
+pub async fn keep_metrics_tidy() {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        metrics().run_upkeep();
+    }
+}
+
+/// The `# HELP` lines.
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_histogram!(
+        REQUEST_DURATION,
+        Unit::Seconds,
+        "Time from a request's head to its response's head, by route template; change streams excluded."
+    );
+    describe_gauge!(ACTIVE_REQUESTS, "Requests being answered now.");
+    describe_gauge!(
+        POOL_CONNECTIONS,
+        "Connections of the request pool to PostgreSQL, by state."
+    );
+    describe_gauge!(POOL_MAX, "The most connections the request pool opens.");
+    describe_histogram!(
+        POOL_ACQUIRE,
+        Unit::Seconds,
+        "Time a query waited for a pool connection."
+    );
+    describe_counter!(DB_ERRORS, "Failed database statements, by kind.");
+    describe_gauge!(
+        FEED_SUBSCRIBERS,
+        "Open change-feed subscriptions on this instance."
+    );
+    describe_histogram!(
+        FEED_LAG,
+        Unit::Seconds,
+        "Time from a change's commit to this instance's feed sharing it."
+    );
+    describe_counter!(
+        AUTH_FAILURES,
+        "Requests refused for their credentials, by reason."
+    );
+    describe_counter!(RATE_LIMITED, "Requests refused with 429, by client kind.");
+}
+
+/// Feeds [`POOL_ACQUIRE`] from sqlx's own "acquired connection" events (`acquired_after_secs`),
+/// which the pool emits when its `acquire_time_level` is on (`db::pool`): sqlx exposes the
+/// measurement no other way.
+struct PoolAcquireTimes;
+
+impl<S: tracing::Subscriber> Layer<S> for PoolAcquireTimes {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Seconds(Option<f64>);
+        impl Visit for Seconds {
+            fn record_f64(&mut self, field: &Field, value: f64) {
+                if field.name() == "acquired_after_secs" {
+                    self.0 = Some(value);
+                }
+            }
+            fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+        }
+        let mut seconds = Seconds(None);
+        event.record(&mut seconds);
+        if let Some(seconds) = seconds.0 {
+            metrics::histogram!(POOL_ACQUIRE).record(seconds);
+        }
+    }
 }

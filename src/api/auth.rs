@@ -1,7 +1,7 @@
 //! Who may call what. An operation takes an [`Authorized<R>`] argument, where `R` names the scope
 //! it needs (`Authorized<WriteStudents>`): that one type publishes the requirement in the spec
 //! (the `bearerAuth` scheme, with the scope) and enforces it. [`Gatekeeper::admit`] runs first
-//! for every `/api/` request: it reads the bearer token once (against the in-memory
+//! for every `/api/` request (and `/metrics`): it reads the bearer token once (against the in-memory
 //! [`TokenCache`], no database round trip), applies the rate limits and leaves its finding in
 //! the request for the operation's `Authorized<R>` to judge.
 
@@ -29,6 +29,9 @@ use crate::{
     error::{ApiError, AuthFailure},
     rate_limit::{Quota, RateLimiter},
 };
+
+/// Prometheus metrics: outside the OpenAPI document, but behind the gatekeeper (`metrics:read`).
+pub const METRICS_PATH: &str = "/metrics";
 
 /// The security scheme's name in the spec.
 pub const BEARER_SCHEME: &str = "bearerAuth";
@@ -170,37 +173,41 @@ impl<'a, R: Requirement> ApiExtractor<'a> for Authorized<R> {
         _body: &mut RequestBody,
         _options: ExtractParamOptions<()>,
     ) -> poem::Result<Self> {
-        let authorized = |token| Authorized {
-            token,
+        Ok(Authorized {
+            token: judge(request, R::SCOPE)?,
             _needs: PhantomData,
-        };
-        // No finding means the gatekeeper did not run: refuse, never let through.
-        let credential = request
-            .extensions()
-            .get::<Credential>()
-            .cloned()
-            .unwrap_or(Credential::Refused(AuthFailure::Missing));
-        match credential {
-            Credential::Token(token) if token.scopes.contains(&R::SCOPE) => {
-                Ok(authorized(Some(token)))
-            }
-            Credential::Token(_) => Err(ApiError::InsufficientScope(R::SCOPE).into()),
-            Credential::Anonymous { open_reads: true } if R::SCOPE == Scope::StudentsRead => {
-                Ok(authorized(None))
-            }
-            Credential::Anonymous { .. } => Err(ApiError::Unauthorized {
-                why: AuthFailure::Missing,
-                needed: R::SCOPE,
-            }
-            .into()),
-            Credential::Unjudged => Err(ApiError::NotReady.into()),
-            Credential::Refused(why) => Err(ApiError::Unauthorized {
-                why,
-                needed: R::SCOPE,
-            }
-            .into()),
-        }
+        })
     }
+}
+
+/// Whether the request may do what `scope` allows, as the gatekeeper found its credentials:
+/// the token (`None`: an anonymous read), or the problem that refuses it (counted in
+/// `auth_failures_total`). The one judgement for operations and for `/metrics`.
+pub fn judge(request: &Request, scope: Scope) -> Result<Option<Arc<CachedToken>>, ApiError> {
+    // No finding means the gatekeeper did not run: refuse, never let through.
+    let credential = request
+        .extensions()
+        .get::<Credential>()
+        .cloned()
+        .unwrap_or(Credential::Refused(AuthFailure::Missing));
+    let refusal = match credential {
+        Credential::Token(token) if token.scopes.contains(&scope) => return Ok(Some(token)),
+        Credential::Anonymous { open_reads: true } if scope == Scope::StudentsRead => {
+            return Ok(None);
+        }
+        Credential::Unjudged => return Err(ApiError::NotReady),
+        Credential::Token(_) => ("insufficient_scope", ApiError::InsufficientScope(scope)),
+        Credential::Anonymous { .. } => (
+            AuthFailure::Missing.as_str(),
+            ApiError::Unauthorized {
+                why: AuthFailure::Missing,
+                needed: scope,
+            },
+        ),
+        Credential::Refused(why) => (why.as_str(), ApiError::Unauthorized { why, needed: scope }),
+    };
+    metrics::counter!(crate::telemetry::AUTH_FAILURES, "reason" => refusal.0).increment(1);
+    Err(refusal.1)
 }
 
 /// Who is counted against a rate limit: a valid token, or else the client's address (an IPv6
@@ -257,7 +264,8 @@ impl Gatekeeper {
         endpoint: &E,
         mut request: Request,
     ) -> poem::Result<Response> {
-        if !request.uri().path().starts_with("/api/") {
+        let path = request.uri().path();
+        if !(path.starts_with("/api/") || path == METRICS_PATH) {
             return endpoint
                 .call(request)
                 .await
@@ -287,15 +295,19 @@ impl Gatekeeper {
             }
         }
         let mut response = match quota {
-            Some(quota) if !quota.allowed => ApiError::RateLimited {
-                limit: quota.limit,
-                client: match credential {
+            Some(quota) if !quota.allowed => {
+                let client = match credential {
                     Credential::Token(_) => "token",
                     _ => "address",
-                },
-                retry_after_secs: quota.reset_secs,
+                };
+                metrics::counter!(crate::telemetry::RATE_LIMITED, "client" => client).increment(1);
+                ApiError::RateLimited {
+                    limit: quota.limit,
+                    client,
+                    retry_after_secs: quota.reset_secs,
+                }
+                .into_problem_response()
             }
-            .into_problem_response(),
             _ => {
                 if let Credential::Token(token) = &credential {
                     self.touch(token.id);

@@ -7,6 +7,7 @@ pub mod changes;
 pub mod contract;
 pub mod health;
 pub mod json;
+pub mod metrics;
 pub mod rejections;
 pub mod students;
 pub mod tokens;

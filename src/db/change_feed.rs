@@ -209,8 +209,8 @@ impl ChangeFeed {
     /// Runs the hub until [`Self::close`]: reads new changes when woken and shares them. It
     /// works on a pool of its own, made from `pool`'s settings: one connection holds the
     /// LISTEN, the other reads and announces, so a busy request pool cannot delay the feed.
-    pub async fn run(self, pool: PgPool) {
-        let own = super::follower_pool(&pool);
+    pub async fn run(self, direct: super::ListenPool) {
+        let own = super::follower_pool(&direct);
         let announcer = tokio::spawn(self.clone().announce(own.clone()));
         let mut closed = self.inner.closed.subscribe();
         tokio::select! {
@@ -310,6 +310,11 @@ impl ChangeFeed {
                 continue;
             }
             if read.through > after {
+                let now = chrono::Utc::now();
+                for change in &read.changes {
+                    let lag = (now - change.changed_at).to_std().unwrap_or_default();
+                    metrics::histogram!(crate::telemetry::FEED_LAG).record(lag.as_secs_f64());
+                }
                 let items = read.changes.into_iter().map(FeedItem::new).collect();
                 self.share(after, read.through, items);
                 after = read.through;

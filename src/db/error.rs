@@ -38,6 +38,32 @@ pub enum Error {
 
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
+        metrics::counter!(crate::telemetry::DB_ERRORS, "kind" => kind(&err)).increment(1);
+        Self::classify(err)
+    }
+}
+
+/// A failed statement's kind, as `db_errors_total` counts it: a few fixed values.
+fn kind(err: &sqlx::Error) -> &'static str {
+    use sqlx::Error as E;
+    match err {
+        E::PoolTimedOut => "pool_timeout",
+        E::RowNotFound => "not_found",
+        E::Database(db) => match db.code().as_deref() {
+            Some("57014") => "statement_timeout",
+            Some("23505") => "unique_violation",
+            Some(CHECK_VIOLATION) => "check_violation",
+            Some("40001" | "40P01") => "serialization",
+            code if is_unavailable_sqlstate(code) => "unavailable",
+            _ => "other",
+        },
+        err if is_unavailable(err) => "unavailable",
+        _ => "other",
+    }
+}
+
+impl Error {
+    fn classify(err: sqlx::Error) -> Self {
         use sqlx::Error as E;
         if let E::Database(db) = &err {
             let constraint = db.constraint().unwrap_or_default();

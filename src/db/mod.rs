@@ -158,17 +158,43 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
 
 /// A pool of up to `size` connections to `url`. Lazy: the service starts even while the
 /// database is still coming up.
-pub fn pool(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
+///
+/// Behind a transaction pooler (`Pooler::Transaction`), a connection is a different server
+/// connection in each transaction, so nothing may outlive one: no session settings in the
+/// startup packet (PgBouncer refuses `options`; its `connect_query` sets the statement timeout
+/// instead) and no prepared statements kept by name (sqlx then uses the unnamed one).
+pub fn pool(url: &str, size: u32, pooler: Pooler) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
+    let options = options.application_name("students-api");
+    let options = match pooler {
+        Pooler::Direct => options.options([("statement_timeout", STATEMENT_TIMEOUT)]),
+        Pooler::Transaction => options.statement_cache_capacity(0),
+    };
     Ok(PgPoolOptions::new()
         .max_connections(size)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_lazy_with(
-            options
-                .application_name("students-api")
-                .options([("statement_timeout", STATEMENT_TIMEOUT)]),
-        ))
+        // Emitted as a tracing event, which telemetry turns into db_pool_acquire_duration_seconds.
+        .acquire_time_level(tracing::log::LevelFilter::Trace)
+        .connect_lazy_with(options))
 }
+
+/// What `DATABASE_URL` points at (`config::Pooler`, restated here so the database layer does
+/// not depend on the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooler {
+    Direct,
+    Transaction,
+}
+
+/// The pool that serves listing and export: a read replica's when `DATABASE_READ_URL` is set,
+/// else the primary's.
+#[derive(Debug, Clone)]
+pub struct ReadPool(pub PgPool);
+
+/// A direct connection's settings, for LISTEN and migrations (`DATABASE_LISTEN_URL`): the
+/// follower pools of the change feed and the token cache copy them.
+#[derive(Debug, Clone)]
+pub struct ListenPool(pub PgPool);
 
 /// `rows` read as `T`, leaving out (and logging) any that cannot be read: one bad row a
 /// hand-made insert left must not cost the page, or stop the feed.
@@ -188,13 +214,13 @@ fn readable<R, T: TryFrom<R, Error = Error>>(rows: impl IntoIterator<Item = R>) 
         .collect()
 }
 
-/// A pool of two connections of its own, with `pool`'s settings, for a follower of
+/// A pool of two connections of its own, with `direct`'s settings, for a follower of
 /// notifications (the token cache, the change feed): one holds the LISTEN, the other reads, so a
 /// request pool full of slow work cannot delay it.
-fn follower_pool(pool: &PgPool) -> PgPool {
+fn follower_pool(direct: &ListenPool) -> PgPool {
     PgPoolOptions::new()
         .max_connections(2)
-        .connect_lazy_with((*pool.connect_options()).clone())
+        .connect_lazy_with((*direct.0.connect_options()).clone())
 }
 
 /// A LISTEN on `channel`, tried again every second until it holds (the database may be away).

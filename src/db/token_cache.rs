@@ -235,10 +235,10 @@ impl TokenCache {
     /// Keeps the cache current for as long as it runs: rereads each token a notification
     /// names (everything after a bulk change, or a lost connection) and everything every
     /// [`RELOAD_INTERVAL`] (every second until the first read succeeds). It works on a pool of
-    /// its own, made from `pool`'s settings: one connection holds the LISTEN for good, the
+    /// its own, made from `direct`'s settings: one connection holds the LISTEN for good, the
     /// other rereads, so a request pool full of exports cannot delay a revoke.
-    pub async fn follow(self, pool: PgPool) {
-        let own = super::follower_pool(&pool);
+    pub async fn follow(self, direct: super::ListenPool) {
+        let own = super::follower_pool(&direct);
         loop {
             let mut listener = super::listen(&own, TOKENS_CHANNEL).await;
             // Listening now: whatever changed before is read by this reload.

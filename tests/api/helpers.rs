@@ -17,7 +17,7 @@ fn server_url() -> &'static str {
     SERVER.get_or_init(|| {
         let _ = dotenvy::dotenv();
         if std::env::var_os("TEST_LOG").is_some() {
-            students_api::telemetry::init();
+            students_api::telemetry::init(false);
         }
         if let Ok(url) = std::env::var("DATABASE_URL") {
             return url;
@@ -132,6 +132,11 @@ pub fn test_config(database_url: Option<String>) -> Config {
         rate_limit_anonymous_per_minute: 0,
         change_retention: std::time::Duration::from_secs(7 * 86_400),
         import_max_bytes: 100 * 1024 * 1024,
+        database_listen_url: None,
+        database_read_url: None,
+        database_pooler: students_api::config::Pooler::Direct,
+        log_format: students_api::config::LogFormat::Human,
+        metrics_address: None,
     }
 }
 

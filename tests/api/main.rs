@@ -25,6 +25,7 @@ mod helpers;
 mod idempotency;
 mod import;
 mod listing;
+mod metrics;
 mod openapi;
 mod protocol;
 mod rules;

@@ -161,10 +161,10 @@ async fn a_revoke_reaches_every_instances_token_cache_within_a_second() {
     // Two instances on one database, each with its cache following the table.
     let mut caches = Vec::new();
     for _ in 0..2 {
-        let pool = db::pool(&url, 2).unwrap();
+        let pool = db::pool(&url, 2, db::Pooler::Direct).unwrap();
         db::prepare(&url, &pool).await.unwrap();
         let cache = TokenCache::default();
-        tokio::spawn(cache.clone().follow(pool));
+        tokio::spawn(cache.clone().follow(db::ListenPool(pool)));
         caches.push(cache);
     }
     let (a, b) = (&caches[0], &caches[1]);

@@ -43,7 +43,7 @@ use crate::{
         json::JsonBody,
         types::Nullable,
     },
-    db::{self, ChangeFeed, MigrationState},
+    db::{self, ChangeFeed, MigrationState, ReadPool},
     domain::{Email, Grade, PageLimit, Student},
     error::ApiError,
 };
@@ -70,7 +70,7 @@ impl StudentsApi {
     async fn list(
         &self,
         _caller: Authorized<ReadStudents>,
-        Data(pool): Data<&PgPool>,
+        Data(replica): Data<&ReadPool>,
         Data(work): Data<&ExpensiveWork>,
         Data(prepared): Data<&MigrationState>,
         /// Only these grades; repeat it for several (`grade=A&grade=B%2B`).
@@ -116,7 +116,14 @@ impl StudentsApi {
             .transpose()?;
         // One extra row tells whether another page follows, without a COUNT. The cursor comes
         // from the last student returned: rows after it are read again, none are skipped.
-        let fetched = db::list(pool, &query.filter, query.sort, keyset.as_ref(), limit + 1).await?;
+        let fetched = db::list(
+            &replica.0,
+            &query.filter,
+            query.sort,
+            keyset.as_ref(),
+            limit + 1,
+        )
+        .await?;
         let mut students = fetched.students;
         let next_cursor = if fetched.rows as i64 > limit {
             students.truncate(limit as usize);
@@ -127,7 +134,7 @@ impl StudentsApi {
             None
         };
         let total = if counted {
-            Some(db::count(pool, &query.filter).await?)
+            Some(db::count(&replica.0, &query.filter).await?)
         } else {
             None
         };
@@ -166,7 +173,7 @@ impl StudentsApi {
     async fn export(
         &self,
         _caller: Authorized<ReadStudents>,
-        Data(pool): Data<&PgPool>,
+        Data(replica): Data<&ReadPool>,
         Data(work): Data<&ExpensiveWork>,
         /// `csv` (default) or `ndjson`.
         format: Query<Option<ExportFormat>>,
@@ -198,10 +205,11 @@ impl StudentsApi {
             sort: sort.0,
         });
         let slot = work.begin()?;
-        let first = db::export_page(pool, &query.filter, query.sort, None, export::BATCH).await?;
+        let first =
+            db::export_page(&replica.0, &query.filter, query.sort, None, export::BATCH).await?;
         let format = format.0.unwrap_or(ExportFormat::Csv);
         Ok(ExportResponse::stream(
-            pool.clone(),
+            replica.0.clone(),
             query,
             format,
             first,
