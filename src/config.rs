@@ -154,6 +154,13 @@ pub struct Config {
     /// The upload is streamed, so this bounds how long an import runs, not its memory.
     #[arg(long, env = "IMPORT_MAX_BYTES", default_value_t = 100 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub import_max_bytes: u64,
+    /// How long to keep serving after SIGTERM before closing the listener, with `/readyz`
+    /// answering 503 and every HTTP/1 response closing its connection, so a load balancer
+    /// stops sending requests first. Behind nginx, longer than its upstream `keepalive_timeout`;
+    /// behind a balancer that probes `/readyz`, longer than its probe interval. `0`: close at
+    /// once (one instance, nothing to drain to).
+    #[arg(long, env = "SHUTDOWN_DRAIN", default_value = "0", value_parser = parse_drain)]
+    pub shutdown_drain: std::time::Duration,
     /// `human` (the default) or `json`: one JSON object per line, for log shippers.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -199,6 +206,15 @@ pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
         .filter(|s| *s <= i64::MAX as u64 / 1_000)
         .map(std::time::Duration::from_secs)
         .ok_or_else(usage)
+}
+
+/// `0`, or a duration as [`parse_duration`] reads it.
+fn parse_drain(raw: &str) -> Result<std::time::Duration, String> {
+    if raw == "0" {
+        Ok(std::time::Duration::ZERO)
+    } else {
+        parse_duration(raw)
+    }
 }
 
 /// `duration` as [`parse_duration`] reads it, in the largest whole unit (`7d`, `90m`).

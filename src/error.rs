@@ -264,6 +264,9 @@ pub enum ApiError {
     Busy { slots: usize },
     #[error("the database is not migrated yet")]
     NotReady,
+    /// SIGTERM arrived: this instance is draining, so a balancer sends the request elsewhere.
+    #[error("this instance is shutting down")]
+    ShuttingDown,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -412,9 +415,10 @@ impl ApiError {
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::Unavailable(_) | ApiError::NotReady | ApiError::Busy { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Unavailable(_)
+            | ApiError::NotReady
+            | ApiError::ShuttingDown
+            | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -451,7 +455,7 @@ impl ApiError {
                 431 => ("headers-too-large", "Request headers too large"),
                 _ => ("malformed-request", "The request is not valid HTTP"),
             },
-            ApiError::Unavailable(_) | ApiError::NotReady => {
+            ApiError::Unavailable(_) | ApiError::NotReady | ApiError::ShuttingDown => {
                 ("service-unavailable", "Service temporarily unavailable")
             }
             ApiError::Busy { .. } => ("busy", "Too busy for expensive queries"),
@@ -465,6 +469,9 @@ impl ApiError {
         let detail = match self {
             ApiError::Unavailable(_) | ApiError::NotReady => {
                 "The database cannot be reached; retry shortly.".to_owned()
+            }
+            ApiError::ShuttingDown => {
+                "This instance is shutting down; retry, and another will answer.".to_owned()
             }
             ApiError::Internal(_) => {
                 "Something went wrong on our side; it has been logged.".to_owned()
@@ -528,6 +535,7 @@ impl ApiError {
             self,
             ApiError::Unavailable(_)
                 | ApiError::NotReady
+                | ApiError::ShuttingDown
                 | ApiError::Busy { .. }
                 | ApiError::IdempotencyKeyInUse
         );
@@ -706,6 +714,7 @@ mod tests {
             ApiError::UnreadableHead(StatusCode::URI_TOO_LONG),
             ApiError::UnreadableHead(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
             ApiError::NotReady,
+            ApiError::ShuttingDown,
             ApiError::Busy { slots: 1 },
             ApiError::Internal("x".into()),
         ]

@@ -12,7 +12,7 @@ use poem::{
 use tracing::Instrument;
 
 use crate::{
-    api::rejections,
+    api::{health::Draining, rejections},
     config,
     domain::Code,
     error::{ApiError, FieldError},
@@ -69,6 +69,29 @@ pub fn harden<E: Endpoint + 'static>(
                 request_id::scope(id.clone(), answer(&endpoint, request, id, refused)).await
             }
         })
+}
+
+/// While the instance drains (SIGTERM), every HTTP/1 response says `Connection: close`: the
+/// balancer opens a new connection for its next request, and once the drain outlasts the
+/// balancer's idle keep-alive, no connection it might reuse is left when the listener closes.
+/// (HTTP/2 connections get a GOAWAY at the end instead; `Connection` is not an HTTP/2 header.)
+pub fn close_connections_while_draining<E: Endpoint + 'static>(
+    endpoint: E,
+    draining: Draining,
+) -> impl Endpoint + use<E> {
+    endpoint.around(move |endpoint, request| {
+        let draining = draining.clone();
+        async move {
+            let http1 = request.version() < poem::http::Version::HTTP_2;
+            let mut response = endpoint.call(request).await?.into_response();
+            if http1 && draining.is_on() {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(response)
+        }
+    })
 }
 
 /// Any error as a problem: ours were rendered where they arose; the rest are poem's.

@@ -14,6 +14,7 @@ use crate::{
     api::{
         auth::{AuthSettings, Gatekeeper, METRICS_PATH},
         budget::ExpensiveWork,
+        health::Draining,
         metrics::Metrics,
     },
     config::{Config, Pooler},
@@ -62,6 +63,7 @@ pub struct Shared {
     pub pool: PgPool,
     /// Listing and export read here: a replica's pool, or `pool` again.
     pub read_pool: PgPool,
+    pub draining: Draining,
     pub migrations: MigrationState,
     pub health: db::Health,
     pub work: ExpensiveWork,
@@ -80,6 +82,7 @@ pub fn app(
     let Shared {
         pool,
         read_pool,
+        draining,
         migrations,
         health,
         work,
@@ -156,8 +159,12 @@ pub fn app(
         .data(tokens)
         .data(feed)
         .data(work)
-        .data(migrations_data);
-    middleware::harden(routes, allowed_hosts, allowed_origins)
+        .data(migrations_data)
+        .data(draining.clone());
+    middleware::close_connections_while_draining(
+        middleware::harden(routes, allowed_hosts, allowed_origins),
+        draining,
+    )
 }
 
 /// The database's URLs: `DATABASE_URL` (and `DATABASE_LISTEN_URL`, for LISTEN and
@@ -314,6 +321,9 @@ pub struct Application {
     pool: PgPool,
     read_pool: PgPool,
     direct: ListenPool,
+    draining: Draining,
+    /// How long to keep serving after SIGTERM, with readiness at 503, before closing.
+    drain: Duration,
     port: u16,
     allowed_hosts: Vec<String>,
     allowed_origins: Vec<String>,
@@ -422,6 +432,8 @@ impl Application {
             ),
             read_pool: pool.clone(),
             direct: ListenPool(pool.clone()),
+            draining: Draining::default(),
+            drain: config.shutdown_drain,
             pool,
             port,
             allowed_hosts: config.allowed_hosts.clone(),
@@ -514,6 +526,7 @@ impl Application {
         let shared = Shared {
             pool: self.pool.clone(),
             read_pool: self.read_pool.clone(),
+            draining: self.draining.clone(),
             migrations: self.migrations.clone(),
             health: self.health.clone(),
             work: self.work.clone(),
@@ -522,9 +535,18 @@ impl Application {
         };
         // Open change streams end at once on SIGTERM, not after the grace period.
         let closing = self.feed.clone();
+        let (draining, drain) = (self.draining.clone(), self.drain);
         let stop = async move {
             stop.await;
+            draining.start();
             closing.close();
+            if !drain.is_zero() {
+                tracing::info!(
+                    seconds = drain.as_secs_f64(),
+                    "stopping: readiness answers 503 while balancers drain this instance"
+                );
+                tokio::time::sleep(drain).await;
+            }
             let _ = stopping.send(true);
         };
         let app = app(

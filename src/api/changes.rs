@@ -227,6 +227,10 @@ async fn subscribe(
     filter: FeedFilter,
     on_lag: OnLag,
 ) -> Result<Subscription, ApiError> {
+    // Stopping: a stream opened now would end at once; the client's retry belongs elsewhere.
+    if feed.is_closed() {
+        return Err(ApiError::ShuttingDown);
+    }
     let from = match start {
         None => None,
         Some(FeedStart::After(position)) => Some(position),

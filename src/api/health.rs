@@ -1,5 +1,10 @@
 //! `/healthz` (the process answers) and `/readyz` (and can reach PostgreSQL).
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use sqlx::PgPool;
@@ -37,6 +42,22 @@ impl HealthResponse {
     }
 }
 
+/// Whether this instance has been told to stop (SIGTERM) and is draining: `/readyz` answers
+/// 503 so balancers stop sending it requests, and every HTTP/1 response closes its connection
+/// so none is left idle in a balancer's pool when the listener closes. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    pub fn start(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// The longest `/readyz` takes.
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(900);
 
@@ -63,12 +84,17 @@ impl HealthApi {
     /// Readiness
     ///
     /// Answers `200` when the database takes queries, `503` problem+json when it does not:
-    /// at once while the database is known to be away, else within 1 s.
+    /// at once while the database is known to be away, else within 1 s. Also `503` from the
+    /// moment the instance is told to stop (SIGTERM), so a balancer drains it first.
     #[oai(path = "/readyz", method = "get", operation_id = "getReadiness")]
     async fn readyz(
         &self,
         Data(pool): Data<&PgPool>,
+        Data(draining): Data<&Draining>,
     ) -> Result<HealthResponse, Failure<ReadyErrors>> {
+        if draining.is_on() {
+            return Err(ApiError::ShuttingDown.into());
+        }
         // A probe with a 1 s timeout must see a 503, not a timeout of its own.
         match tokio::time::timeout(READY_TIMEOUT, db::ping(pool)).await {
             Ok(Ok(())) => Ok(HealthResponse::ok()),

@@ -177,6 +177,11 @@ impl ChangeFeed {
         self.inner.closed.send_replace(true);
     }
 
+    /// Whether [`Self::close`] was called: the instance is stopping.
+    pub fn is_closed(&self) -> bool {
+        *self.inner.closed.borrow()
+    }
+
     pub fn subscribers(&self) -> usize {
         self.inner.subscribers.load(Ordering::Relaxed)
     }

@@ -137,6 +137,7 @@ pub fn test_config(database_url: Option<String>) -> Config {
         database_pooler: students_api::config::Pooler::Direct,
         log_format: students_api::config::LogFormat::Human,
         metrics_address: None,
+        shutdown_drain: std::time::Duration::ZERO,
     }
 }
 

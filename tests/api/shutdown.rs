@@ -176,3 +176,55 @@ async fn sigterm_ends_open_change_streams_at_once() {
         );
     }
 }
+
+/// Behind a load balancer (`SHUTDOWN_DRAIN`): after SIGTERM the instance keeps serving for the
+/// drain, with `/readyz` at 503 (a balancer that probes it stops sending requests) and every
+/// HTTP/1 response closing its connection (so none is left idle in a balancer's pool), new
+/// change streams refused with 503 (a client's reconnect goes elsewhere); then it closes.
+#[tokio::test]
+async fn sigterm_with_a_drain_serves_with_readiness_503_then_closes() {
+    let scratch = Scratch::new("sigterm-drain");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_students-api"));
+    command
+        .env_remove("DATABASE_URL")
+        .env("STUDENTS_API_PGDATA", scratch.data_dir())
+        .env("SHUTDOWN_DRAIN", "2s");
+    let mut app = crate::binary::start(command);
+    let client = app.client();
+    let url = |path: &str| format!("http://127.0.0.1:{}{path}", app.port);
+    assert_eq!(
+        client.get(url("/readyz")).send().await.unwrap().status(),
+        200
+    );
+    let before = client.get(url("/api/students")).send().await.unwrap();
+    assert!(
+        before.headers().get("connection").is_none(),
+        "keep-alive before the signal"
+    );
+
+    let stopped = std::time::Instant::now();
+    signal(&app.child, "-TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ready = client.get(url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let served = client.get(url("/api/students")).send().await.unwrap();
+    assert_eq!(served.status(), 200, "still serving while draining");
+    assert_eq!(served.headers()["connection"], "close");
+    let stream = client
+        .get(url("/api/students/changes?after=now"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 503);
+    assert_eq!(stream.headers()["retry-after"], "1");
+
+    let status = tokio::task::spawn_blocking(move || app.child.wait().unwrap())
+        .await
+        .unwrap();
+    let took = stopped.elapsed();
+    assert!(status.success(), "{status}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        "the drain, then a prompt exit: {took:?}"
+    );
+}

@@ -5478,7 +5478,8 @@ impl Client {
     /// Readiness
     ///
     /// Answers `200` when the database takes queries, `503` problem+json when it does not:
-    /// at once while the database is known to be away, else within 1 s.
+    /// at once while the database is known to be away, else within 1 s. Also `503` from the
+    /// moment the instance is told to stop (SIGTERM), so a balancer drains it first.
     ///
     /// Sends a `GET` request to `/readyz`
     ///

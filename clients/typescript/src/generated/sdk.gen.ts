@@ -270,6 +270,7 @@ export const getHealth = <ThrowOnError extends boolean = false>(options?: Option
  * Readiness
  *
  * Answers `200` when the database takes queries, `503` problem+json when it does not:
- * at once while the database is known to be away, else within 1 s.
+ * at once while the database is known to be away, else within 1 s. Also `503` from the
+ * moment the instance is told to stop (SIGTERM), so a balancer drains it first.
  */
 export const getReadiness = <ThrowOnError extends boolean = false>(options?: Options<GetReadinessData, ThrowOnError>) => (options?.client ?? client).get<GetReadinessResponses, GetReadinessErrors, ThrowOnError>({ url: '/readyz', ...options });

@@ -55,7 +55,8 @@ def sync_detailed(
     """Readiness
 
      Answers `200` when the database takes queries, `503` problem+json when it does not:
-    at once while the database is known to be away, else within 1 s.
+    at once while the database is known to be away, else within 1 s. Also `503` from the
+    moment the instance is told to stop (SIGTERM), so a balancer drains it first.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -81,7 +82,8 @@ def sync(
     """Readiness
 
      Answers `200` when the database takes queries, `503` problem+json when it does not:
-    at once while the database is known to be away, else within 1 s.
+    at once while the database is known to be away, else within 1 s. Also `503` from the
+    moment the instance is told to stop (SIGTERM), so a balancer drains it first.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -103,7 +105,8 @@ async def asyncio_detailed(
     """Readiness
 
      Answers `200` when the database takes queries, `503` problem+json when it does not:
-    at once while the database is known to be away, else within 1 s.
+    at once while the database is known to be away, else within 1 s. Also `503` from the
+    moment the instance is told to stop (SIGTERM), so a balancer drains it first.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,7 +130,8 @@ async def asyncio(
     """Readiness
 
      Answers `200` when the database takes queries, `503` problem+json when it does not:
-    at once while the database is known to be away, else within 1 s.
+    at once while the database is known to be away, else within 1 s. Also `503` from the
+    moment the instance is told to stop (SIGTERM), so a balancer drains it first.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
