@@ -148,12 +148,21 @@ pub async fn prepare(url: &str, pool: &PgPool) -> Result<CursorSecret, PrepareEr
     Ok(CursorSecret(key))
 }
 
-/// Creates the database named in `url` when it does not exist yet.
+/// Creates the database named in `url` when it does not exist yet. Several instances starting
+/// at once race to create it: losing that race (`duplicate_database`, or the catalog's unique
+/// index) means it exists, which is all we wanted.
 pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
-    if !Postgres::database_exists(url).await? {
-        Postgres::create_database(url).await?;
+    if Postgres::database_exists(url).await? {
+        return Ok(());
     }
-    Ok(())
+    match Postgres::create_database(url).await {
+        Err(sqlx::Error::Database(err))
+            if matches!(err.code().as_deref(), Some("42P04" | "23505")) =>
+        {
+            Ok(())
+        }
+        result => result,
+    }
 }
 
 /// A pool of up to `size` connections to `url`. Lazy: the service starts even while the

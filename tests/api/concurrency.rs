@@ -351,3 +351,20 @@ async fn a_write_without_if_match_racing_the_create_of_its_id_is_never_a_412() {
         "{statuses:?}"
     );
 }
+
+/// Several instances starting at once on a new database (a deployment's first rollout) race to
+/// create it; every one must start.
+#[tokio::test]
+async fn instances_starting_at_once_all_create_or_find_the_database() {
+    let url = crate::helpers::fresh_database_url();
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { students_api::db::ensure_database(&url).await })
+        })
+        .collect();
+    for racer in racers {
+        racer.await.unwrap().unwrap();
+    }
+    crate::helpers::drop_database(&url);
+}
