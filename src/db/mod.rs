@@ -17,7 +17,7 @@ use std::{
 };
 
 use sqlx::{
-    Connection, PgPool, Postgres,
+    Connection, Executor, PgPool, Postgres,
     migrate::{MigrateDatabase, Migrator},
     postgres::{PgConnectOptions, PgListener, PgPoolOptions},
 };
@@ -168,23 +168,43 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
 /// A pool of up to `size` connections to `url`. Lazy: the service starts even while the
 /// database is still coming up.
 ///
-/// Behind a transaction pooler (`Pooler::Transaction`), a connection is a different server
-/// connection in each transaction, so nothing may outlive one: no session settings in the
-/// startup packet (PgBouncer refuses `options`; its `connect_query` sets the statement timeout
-/// instead) and no prepared statements kept by name (sqlx then uses the unnamed one).
+/// Behind a transaction pooler (`Pooler::Transaction`, PgBouncer's `pool_mode = transaction`)
+/// each transaction may run on another server connection, and PgBouncer 1.18 (Debian 12's)
+/// does not carry prepared statements between them. sqlx prepares every statement in one round
+/// trip and binds it in the next, so a statement outside a transaction could be prepared on one
+/// server connection and bound on another's. So in that mode every use of a pooled connection
+/// is one transaction: `BEGIN` when it is handed out, `COMMIT` when it comes back, then
+/// `DEALLOCATE ALL` (sqlx names its statements per client connection, and with its cache off it
+/// never closes them: left behind, they would collide with another client's). No session
+/// settings either: PgBouncer refuses `options` at connect, so its `connect_query` sets the
+/// statement timeout (README, "Deploying"). Costs two round trips per use of a connection.
 pub fn pool(url: &str, size: u32, pooler: Pooler) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
     let options = options.application_name("students-api");
-    let options = match pooler {
-        Pooler::Direct => options.options([("statement_timeout", STATEMENT_TIMEOUT)]),
-        Pooler::Transaction => options.statement_cache_capacity(0),
-    };
-    Ok(PgPoolOptions::new()
+    let pool = PgPoolOptions::new()
         .max_connections(size)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         // Emitted as a tracing event, which telemetry turns into db_pool_acquire_duration_seconds.
-        .acquire_time_level(tracing::log::LevelFilter::Trace)
-        .connect_lazy_with(options))
+        .acquire_time_level(tracing::log::LevelFilter::Trace);
+    Ok(match pooler {
+        Pooler::Direct => {
+            pool.connect_lazy_with(options.options([("statement_timeout", STATEMENT_TIMEOUT)]))
+        }
+        Pooler::Transaction => pool
+            // `BEGIN` tests the connection: no separate ping.
+            .test_before_acquire(false)
+            .after_connect(|conn, _| Box::pin(async move { conn.execute("BEGIN").await.map(drop) }))
+            .before_acquire(|conn, _| {
+                Box::pin(async move { conn.execute("BEGIN").await.map(|_| true) })
+            })
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    // A failed transaction's COMMIT rolls it back; a broken connection is closed.
+                    Ok(conn.execute("COMMIT; DEALLOCATE ALL").await.is_ok())
+                })
+            })
+            .connect_lazy_with(options.statement_cache_capacity(0)),
+    })
 }
 
 /// What `DATABASE_URL` points at (`config::Pooler`, restated here so the database layer does

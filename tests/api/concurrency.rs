@@ -368,3 +368,14 @@ async fn instances_starting_at_once_all_create_or_find_the_database() {
     }
     crate::helpers::drop_database(&url);
 }
+
+/// Behind a transaction pooler, LISTEN and migrations need a direct connection: starting
+/// without one is refused at once, naming the setting, instead of failing later in a LISTEN.
+#[tokio::test]
+async fn a_transaction_pooler_without_a_direct_url_is_refused_at_start() {
+    let mut config = crate::helpers::test_config(Some(crate::helpers::fresh_database_url()));
+    config.database_pooler = students_api::config::Pooler::Transaction;
+    let refused = students_api::startup::Application::build(config).await;
+    let message = refused.err().map(|err| err.to_string()).unwrap_or_default();
+    assert!(message.contains("DATABASE_LISTEN_URL"), "{message}");
+}
