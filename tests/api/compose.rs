@@ -229,13 +229,19 @@ fn the_cluster_profile_runs_three_instances_through_pgbouncer_behind_the_balance
     // The balancer and Prometheus name every instance; PgBouncer listens where DATABASE_URL
     // points and is the transaction pooler DATABASE_POOLER says.
     let haproxy = read("deploy/haproxy/haproxy.cfg");
-    assert!(haproxy.contains("uri /readyz"), "HAProxy drains on readiness");
+    assert!(
+        haproxy.contains("uri /readyz"),
+        "HAProxy drains on readiness"
+    );
     assert!(
         environment(first, "SHUTDOWN_DRAIN") != "0",
         "instances drain before closing"
     );
     let lb_volumes = format!("{:?}", compose["services"]["lb"]["volumes"]);
-    assert!(lb_volumes.contains("deploy/haproxy/haproxy.cfg"), "{lb_volumes}");
+    assert!(
+        lb_volumes.contains("deploy/haproxy/haproxy.cfg"),
+        "{lb_volumes}"
+    );
     let nginx = read("deploy/nginx/nginx.conf");
     let prometheus = read("deploy/prometheus/prometheus.yml");
     let metrics_port = environment(first, "METRICS_ADDRESS")
