@@ -714,7 +714,6 @@ mod tests {
             ApiError::UnreadableHead(StatusCode::URI_TOO_LONG),
             ApiError::UnreadableHead(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
             ApiError::NotReady,
-            ApiError::ShuttingDown,
             ApiError::Busy { slots: 1 },
             ApiError::Internal("x".into()),
         ]
