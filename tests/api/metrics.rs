@@ -309,3 +309,32 @@ async fn json_logs_name_the_request_and_the_pool_acquire_time_is_measured() {
     pool.close().await;
     crate::helpers::drop_database(&url);
 }
+
+/// Metrics matter most while the database is away: `METRICS_ADDRESS` answers then, and the
+/// failed statements are counted.
+#[tokio::test]
+async fn metrics_answer_with_the_database_away_and_count_its_errors() {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/students")
+        .unwrap();
+    let mut config = crate::helpers::test_config(None);
+    config.metrics_address = Some("127.0.0.1:0".to_owned());
+    let mut app = students_api::startup::Application::bind(&config, pool)
+        .await
+        .unwrap();
+    app.assume_prepared();
+    let port = app.metrics_port().unwrap();
+    let app = crate::helpers::serve(app).await;
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let failed = |text: &str| {
+        ["unavailable", "pool_timeout"]
+            .iter()
+            .map(|kind| sample(text, "db_errors_total", &[("kind", kind)]).unwrap_or(0.0))
+            .sum::<f64>()
+    };
+    let before = failed(&scrape(&reqwest::Client::new(), &url).await);
+    assert_problem(app.get("/readyz").await, 503).await;
+    let after = failed(&scrape(&reqwest::Client::new(), &url).await);
+    assert!(after > before, "{before} → {after}");
+}
