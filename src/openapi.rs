@@ -176,10 +176,11 @@ const OTHER_ROUTES: [&str; 6] = [
 pub fn route_label(path: &str) -> &'static str {
     route_of(path)
         .or_else(|| {
-            let page = path
-                .strip_suffix('/')
-                .filter(|p| !p.is_empty())
-                .unwrap_or(path);
+            // The docs pages are served with and without a trailing slash.
+            let page = match path {
+                "/docs/" | "/redoc/" => &path[..path.len() - 1],
+                _ => path,
+            };
             OTHER_ROUTES.iter().copied().find(|route| *route == page)
         })
         .unwrap_or("unmatched")

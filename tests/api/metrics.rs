@@ -108,6 +108,8 @@ async fn requests_are_counted_by_route_template_never_by_path() {
     for n in 0..5 {
         app.get(&format!("/no/such/page/{n}?x={n}")).await;
     }
+    // Near misses of the fixed routes are unmatched too.
+    app.get("/metrics/").await;
     let odd = app
         .client
         .request(
@@ -144,6 +146,15 @@ async fn requests_are_counted_by_route_template_never_by_path() {
             &[("method", "other")]
         )
         .is_some()
+    );
+    assert!(
+        sample(
+            &after,
+            "http_server_request_duration_seconds_count",
+            &[("route", "/metrics"), ("status", "404")]
+        )
+        .is_none(),
+        "{after}"
     );
     for line in after.lines().filter(|l| l.contains("route=")) {
         assert!(
