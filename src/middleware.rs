@@ -2,11 +2,15 @@
 //! access log line and every problem body), security headers, CORS from an allow-list, and a
 //! logged 500 problem instead of a dropped connection when a handler panics.
 
-use std::{any::Any, sync::Arc, time::Instant};
+use std::{
+    any::Any,
+    sync::{Arc, LazyLock},
+    time::Instant,
+};
 
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Request, Response,
-    http::{HeaderValue, Method, StatusCode, header},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::{CatchPanic, Cors},
 };
 use tracing::Instrument;
@@ -195,7 +199,7 @@ async fn answer<E: Endpoint>(
         token_name = tracing::field::Empty
     );
     let started = Instant::now();
-    let active = metrics::gauge!(telemetry::ACTIVE_REQUESTS);
+    let active = telemetry::active_requests();
     active.increment(1.0);
     // Decremented however the request ends (a client that hangs up drops this future).
     let _active = DecrementOnDrop(active);
@@ -214,13 +218,7 @@ async fn answer<E: Endpoint>(
     // A change stream's head comes at once and its body lasts as long as the client stays:
     // neither is a request's duration (the stream is counted by change_feed_subscribers).
     if operation != Some(STREAM_OPERATION) {
-        metrics::histogram!(
-            telemetry::REQUEST_DURATION,
-            "method" => method,
-            "route" => route,
-            "status" => status.as_str().to_owned()
-        )
-        .record(started.elapsed().as_secs_f64());
+        telemetry::record_request(method, route, status, started.elapsed().as_secs_f64());
     }
     span.in_scope(|| {
         tracing::info!(
@@ -281,7 +279,7 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-struct DecrementOnDrop(metrics::Gauge);
+struct DecrementOnDrop(&'static metrics::Gauge);
 
 impl Drop for DecrementOnDrop {
     fn drop(&mut self) {
@@ -292,7 +290,13 @@ impl Drop for DecrementOnDrop {
 /// Headers that hold one value: given twice, poem would read the first and ignore the other
 /// (a retry keyed on the wrong `Idempotency-Key`, a body read as the wrong type). `If-Match`
 /// and `If-None-Match` are lists, so several lines of them are one list.
-const SINGLE_VALUE_HEADERS: [&str; 2] = ["Idempotency-Key", "Content-Type"];
+const SINGLE_VALUE_HEADERS: [(&str, HeaderName); 2] = [
+    (
+        "Idempotency-Key",
+        HeaderName::from_static("idempotency-key"),
+    ),
+    ("Content-Type", header::CONTENT_TYPE),
+];
 
 /// What poem-openapi's extractors would silently misread, as a 422 naming each parameter:
 /// - a header that holds one value given twice;
@@ -302,16 +306,23 @@ const SINGLE_VALUE_HEADERS: [&str; 2] = ["Idempotency-Key", "Content-Type"];
 /// - a query parameter the operation does not declare (`export?limit=5`): it would be ignored,
 ///   and the client would believe it had been applied.
 fn misread_parameters(request: &Request) -> Option<ApiError> {
-    let mut errors: Vec<FieldError> = openapi::header_parameters()
+    // Parsed once: looking a header up by a `&str` parses and hashes the name each time.
+    static HEADER_PARAMETERS: LazyLock<Vec<(&'static str, HeaderName)>> = LazyLock::new(|| {
+        openapi::header_parameters()
+            .iter()
+            .filter_map(|name| Some((name.as_str(), HeaderName::try_from(name.as_str()).ok()?)))
+            .collect()
+    });
+    let mut errors: Vec<FieldError> = HEADER_PARAMETERS
         .iter()
-        .filter(|name| {
+        .filter(|(_, header)| {
             request
                 .headers()
-                .get_all(name.as_str())
+                .get_all(header)
                 .iter()
                 .any(|value| value.to_str().is_err())
         })
-        .map(|name| {
+        .map(|(name, _)| {
             FieldError::new(
                 format!("header.{name}"),
                 Code::InvalidParameter.as_str(),
@@ -319,8 +330,8 @@ fn misread_parameters(request: &Request) -> Option<ApiError> {
             )
         })
         .collect();
-    for name in SINGLE_VALUE_HEADERS {
-        if request.headers().get_all(name).iter().count() > 1 {
+    for (name, header) in SINGLE_VALUE_HEADERS {
+        if request.headers().get_all(header).iter().count() > 1 {
             errors.push(FieldError::new(
                 format!("header.{name}"),
                 Code::InvalidParameter.as_str(),

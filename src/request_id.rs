@@ -1,6 +1,16 @@
 //! The id of the request being answered: taken from the caller's `X-Request-Id` when it is a
-//! sane token (so ids can be followed across services), else a new random one. It is readable
+//! sane token (so ids can be followed across services), else a new one. It is readable
 //! anywhere below the middleware that sets it (problem bodies quote it, log lines carry it).
+//!
+//! New ids cost no system call: 128 random bits are drawn from the OS once per process, and each
+//! id is a process-wide counter mixed with them through a bijective 64-bit mixer (splitmix64's
+//! finaliser). Ids look random, never repeat within a process (the counter does not wrap for
+//! 2^64 ids), and ids of different processes collide only if their random seeds do.
+
+use std::sync::{
+    LazyLock,
+    atomic::{AtomicU64, Ordering},
+};
 
 /// The header that carries the request id both ways.
 pub const HEADER: &str = "x-request-id";
@@ -33,11 +43,57 @@ pub fn from_header(value: Option<&str>) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+        .unwrap_or_else(new_id)
+}
+
+/// The process's random seeds: one offsets the counter, the other keys the id's upper half.
+static SEEDS: LazyLock<[u64; 2]> = LazyLock::new(|| {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness (never seen on Linux): ids stay unique within the process, and the
+        // clock and the process id keep those of other processes apart.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes = (nanos ^ (u128::from(std::process::id()) << 96)).to_le_bytes();
+    }
+    let (low, high) = bytes.split_at(8);
+    let word = |half: &[u8]| half.try_into().map_or(0, u64::from_le_bytes);
+    [word(low), word(high)]
+});
+
+/// Ids made so far by this process.
+static ISSUED: AtomicU64 = AtomicU64::new(0);
+
+/// splitmix64's finaliser: a bijection on 64-bit words that spreads every input bit over all
+/// output bits.
+const fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A new id: 32 lowercase hex digits, unique within the process.
+fn new_id() -> String {
+    let [offset, key] = *SEEDS;
+    let n = ISSUED.fetch_add(1, Ordering::Relaxed);
+    // Distinct counters give distinct words (adding an odd multiple of `n` and `mix` are both
+    // bijections), so the low half alone keeps ids unique; the high half only looks random.
+    let low = mix(offset.wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+    let high = mix(low ^ key);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(32);
+    for byte in high.to_be_bytes().into_iter().chain(low.to_be_bytes()) {
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    id
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::from_header;
 
     #[test]
@@ -47,5 +103,20 @@ mod tests {
             let id = from_header(Some(bad));
             assert_eq!(id.len(), 32, "{bad:?} gets a new id");
         }
+    }
+
+    #[test]
+    fn new_ids_are_32_lowercase_hex_digits_and_never_repeat() {
+        let ids: HashSet<String> = (0..100_000).map(|_| from_header(None)).collect();
+        assert_eq!(ids.len(), 100_000);
+        assert!(ids.iter().all(|id| {
+            id.len() == 32
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        }));
+        // Consecutive ids share no telling prefix: the counter does not show.
+        let (a, b) = (from_header(None), from_header(None));
+        assert_ne!(a[..8], b[..8]);
     }
 }

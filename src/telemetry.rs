@@ -9,9 +9,11 @@
 //! (`api::metrics`). Every label value comes from a fixed set (route templates, never paths), so
 //! a client cannot grow the series without bound.
 
-use std::{io::IsTerminal, sync::OnceLock, time::Duration};
+use std::{cell::RefCell, collections::HashMap, io::IsTerminal, sync::OnceLock, time::Duration};
 
+use metrics::{Gauge, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use poem::http::StatusCode;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::{
     EnvFilter, Layer, filter::Targets, fmt, layer::SubscriberExt, util::SubscriberInitExt,
@@ -86,6 +88,51 @@ pub fn metrics() -> &'static PrometheusHandle {
     })
 }
 
+/// Records one answered request in [`REQUEST_DURATION`]. The handle of each (method, route,
+/// status) series is looked up in the recorder's registry once per thread, then kept: the hot
+/// path neither builds a labelled key (an allocation for the labels and the status text) nor
+/// hashes it into the shared registry. The labels come from fixed sets, so the cache is bounded.
+pub fn record_request(method: &'static str, route: &'static str, status: StatusCode, seconds: f64) {
+    thread_local! {
+        static SERIES: RefCell<HashMap<(&'static str, &'static str, u16), Histogram>> =
+            RefCell::new(HashMap::new());
+    }
+    SERIES.with(|series| {
+        series
+            .borrow_mut()
+            .entry((method, route, status.as_u16()))
+            .or_insert_with(|| {
+                // A handle made before the recorder is installed would record nowhere.
+                metrics();
+                metrics::histogram!(
+                    REQUEST_DURATION,
+                    "method" => method,
+                    "route" => route,
+                    "status" => status.as_str().to_owned()
+                )
+            })
+            .record(seconds);
+    });
+}
+
+/// The [`ACTIVE_REQUESTS`] gauge, looked up once.
+pub fn active_requests() -> &'static Gauge {
+    static GAUGE: OnceLock<Gauge> = OnceLock::new();
+    GAUGE.get_or_init(|| {
+        metrics();
+        metrics::gauge!(ACTIVE_REQUESTS)
+    })
+}
+
+/// The [`POOL_ACQUIRE`] histogram, looked up once.
+fn pool_acquire() -> &'static Histogram {
+    static HISTOGRAM: OnceLock<Histogram> = OnceLock::new();
+    HISTOGRAM.get_or_init(|| {
+        metrics();
+        metrics::histogram!(POOL_ACQUIRE)
+    })
+}
+
 /// Drains the histograms' recent samples into their buckets, now and then, so they hold
 /// no more memory however long nobody scrapes.
 pub async fn keep_metrics_tidy() {
@@ -151,7 +198,7 @@ impl<S: tracing::Subscriber> Layer<S> for PoolAcquireTimes {
         let mut seconds = Seconds(None);
         event.record(&mut seconds);
         if let Some(seconds) = seconds.0 {
-            metrics::histogram!(POOL_ACQUIRE).record(seconds);
+            pool_acquire().record(seconds);
         }
     }
 }
