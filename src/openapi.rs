@@ -147,12 +147,13 @@ fn route_of(path: &str) -> Option<&'static str> {
             })
             .collect()
     });
-    let wanted: Vec<&str> = path.split('/').collect();
+    // Per request: compared segment by segment, nothing allocated.
+    let wanted = path.split('/').count();
     TEMPLATES
         .iter()
         .filter(|(_, segments)| {
-            segments.len() == wanted.len()
-                && segments.iter().zip(&wanted).all(|(t, w)| {
+            segments.len() == wanted
+                && segments.iter().zip(path.split('/')).all(|(t, w)| {
                     t == w || (t.starts_with('{') && t.ends_with('}') && !w.is_empty())
                 })
         })
