@@ -12,12 +12,15 @@ mod token_cache;
 mod tokens;
 
 use std::{
-    sync::{Arc, OnceLock},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
 use sqlx::{
-    Connection, Executor, PgPool, Postgres,
+    Connection, Executor, PgConnection, PgPool, Postgres,
     migrate::{MigrateDatabase, Migrator},
     postgres::{PgConnectOptions, PgListener, PgPoolOptions},
 };
@@ -168,16 +171,12 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
 /// A pool of up to `size` connections to `url`. Lazy: the service starts even while the
 /// database is still coming up.
 ///
-/// Behind a transaction pooler (`Pooler::Transaction`, PgBouncer's `pool_mode = transaction`)
-/// each transaction may run on another server connection, and PgBouncer 1.18 (Debian 12's)
-/// does not carry prepared statements between them. sqlx prepares every statement in one round
-/// trip and binds it in the next, so a statement outside a transaction could be prepared on one
-/// server connection and bound on another's. So in that mode every use of a pooled connection
-/// is one transaction: `BEGIN` when it is handed out, `COMMIT` when it comes back, then
-/// `DEALLOCATE ALL` (sqlx names its statements per client connection, and with its cache off it
-/// never closes them: left behind, they would collide with another client's). No session
-/// settings either: PgBouncer refuses `options` at connect, so its `connect_query` sets the
-/// statement timeout (README, "Deploying"). Costs two round trips per use of a connection.
+/// Behind a transaction pooler (`Pooler::Transaction`; README, "Deploying") sqlx's
+/// prepare-then-bind round trips must not straddle two server connections, so every use of a
+/// pooled connection is one transaction: `BEGIN` when it is handed out, `COMMIT` when it comes
+/// back. A write the client is told about is committed before that, by [`settle`]. The pooler
+/// deallocates sqlx's named statements between leases (`server_reset_query`), and PgBouncer
+/// refuses the `options` startup parameter, so its `connect_query` sets the statement timeout.
 pub fn pool(url: &str, size: u32, pooler: Pooler) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
     let options = options.application_name("students-api");
@@ -190,21 +189,41 @@ pub fn pool(url: &str, size: u32, pooler: Pooler) -> Result<PgPool, sqlx::Error>
         Pooler::Direct => {
             pool.connect_lazy_with(options.options([("statement_timeout", STATEMENT_TIMEOUT)]))
         }
-        Pooler::Transaction => pool
-            // `BEGIN` tests the connection: no separate ping.
-            .test_before_acquire(false)
-            .after_connect(|conn, _| Box::pin(async move { conn.execute("BEGIN").await.map(drop) }))
-            .before_acquire(|conn, _| {
-                Box::pin(async move { conn.execute("BEGIN").await.map(|_| true) })
-            })
-            .after_release(|conn, _| {
-                Box::pin(async move {
-                    // A failed transaction's COMMIT rolls it back; a broken connection is closed.
-                    Ok(conn.execute("COMMIT; DEALLOCATE ALL").await.is_ok())
+        Pooler::Transaction => {
+            TRANSACTION_POOLER.store(true, Ordering::Relaxed);
+            pool
+                // `BEGIN` tests the connection: no separate ping.
+                .test_before_acquire(false)
+                // A connection past its lifetime is closed without `after_release`: what its
+                // lease wrote and did not settle would be rolled back.
+                .max_lifetime(None)
+                .after_connect(|conn, _| {
+                    Box::pin(async move { conn.execute("BEGIN").await.map(drop) })
                 })
-            })
-            .connect_lazy_with(options.statement_cache_capacity(0)),
+                .before_acquire(|conn, _| {
+                    Box::pin(async move { conn.execute("BEGIN").await.map(|_| true) })
+                })
+                // A lease that ended its own transaction (`tx.commit()`) gets a warning here.
+                .after_release(|conn, _| {
+                    Box::pin(async move { Ok(conn.execute("COMMIT").await.is_ok()) })
+                })
+                .connect_lazy_with(options.statement_cache_capacity(0))
+        }
     })
+}
+
+/// Whether a pool was made for a transaction pooler (one mode per process).
+static TRANSACTION_POOLER: AtomicBool = AtomicBool::new(false);
+
+/// Makes what `conn` wrote durable before the caller answers. On a direct connection each
+/// statement committed itself; behind a transaction pooler the lease's transaction is committed
+/// now (not when the connection comes back, after the answer) and the next one opened in the
+/// same round trip, so the lease keeps its server connection.
+async fn settle(conn: &mut PgConnection) -> Result<(), Error> {
+    if TRANSACTION_POOLER.load(Ordering::Relaxed) {
+        conn.execute("COMMIT; BEGIN").await?;
+    }
+    Ok(())
 }
 
 /// What `DATABASE_URL` points at (`config::Pooler`, restated here so the database layer does

@@ -129,6 +129,7 @@ async fn written_or_why_not(
 }
 
 pub async fn insert(pool: &PgPool, student: &NewStudent, actor: &Actor) -> Result<Student, Error> {
+    let mut conn = pool.acquire().await?;
     let row: StudentRow = sqlx::query_as(concat!(
         with_actor!("$4", "$5"),
         "INSERT INTO students (name, grade, email) SELECT $1, $2, $3 FROM actor RETURNING ",
@@ -139,8 +140,9 @@ pub async fn insert(pool: &PgPool, student: &NewStudent, actor: &Actor) -> Resul
     .bind(student.email.as_ref().map(Email::as_str))
     .bind(actor.token_id)
     .bind(&actor.name)
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
+    super::settle(&mut conn).await?;
     Student::try_from(row)
 }
 
@@ -164,6 +166,7 @@ pub async fn replace(
     expected: Expected<'_>,
     actor: &Actor,
 ) -> Result<Student, Error> {
+    let mut conn = pool.acquire().await?;
     let row = sqlx::query_as(concat!(
         with_actor!("$6", "$7"),
         "UPDATE students SET name = $2, grade = $3, email = $4 FROM actor \
@@ -177,8 +180,10 @@ pub async fn replace(
     .bind(expected)
     .bind(actor.token_id)
     .bind(&actor.name)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
+    super::settle(&mut conn).await?;
+    drop(conn); // before asking why a write missed, which takes a connection of its own
     written_or_why_not(pool, id, row, expected).await
 }
 
@@ -191,6 +196,7 @@ pub async fn update(
     expected: Expected<'_>,
     actor: &Actor,
 ) -> Result<Student, Error> {
+    let mut conn = pool.acquire().await?;
     let row = sqlx::query_as(concat!(
         with_actor!("$7", "$8"),
         "UPDATE students SET \
@@ -214,8 +220,10 @@ pub async fn update(
     .bind(expected)
     .bind(actor.token_id)
     .bind(&actor.name)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
+    super::settle(&mut conn).await?;
+    drop(conn); // before asking why a write missed, which takes a connection of its own
     written_or_why_not(pool, id, row, expected).await
 }
 
@@ -226,6 +234,7 @@ pub async fn delete(
     expected: Expected<'_>,
     actor: &Actor,
 ) -> Result<(), Error> {
+    let mut conn = pool.acquire().await?;
     let result = sqlx::query(concat!(
         with_actor!("$3", "$4"),
         "DELETE FROM students USING actor \
@@ -235,8 +244,10 @@ pub async fn delete(
     .bind(expected)
     .bind(actor.token_id)
     .bind(&actor.name)
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
+    super::settle(&mut conn).await?;
+    drop(conn); // before asking why a write missed, which takes a connection of its own
     if result.rows_affected() > 0 {
         Ok(())
     } else {

@@ -87,6 +87,7 @@ pub async fn insert_token(
     let mut scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
     scopes.sort_unstable();
     scopes.dedup();
+    let mut conn = pool.acquire().await?;
     let row: TokenRow = sqlx::query_as(concat!(
         "INSERT INTO api_tokens (name, secret_sha256, display_prefix, scopes, expires_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING ",
@@ -97,8 +98,9 @@ pub async fn insert_token(
     .bind(secret.display_prefix())
     .bind(&scopes)
     .bind(expires_at)
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
+    super::settle(&mut conn).await?;
     row.try_into()
 }
 
@@ -120,13 +122,15 @@ pub async fn list_tokens(pool: &PgPool) -> Result<Vec<TokenRecord>, Error> {
 
 /// Revokes token `id` (a second revoke keeps the first time); `None` if there is no such token.
 pub async fn revoke_token(pool: &PgPool, id: i64) -> Result<Option<TokenRecord>, Error> {
+    let mut conn = pool.acquire().await?;
     let row: Option<TokenRow> = sqlx::query_as(concat!(
         "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING ",
         token_columns!()
     ))
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
+    super::settle(&mut conn).await?;
     row.map(TryInto::try_into).transpose()
 }
 
