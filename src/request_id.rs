@@ -77,10 +77,13 @@ const fn mix(mut z: u64) -> u64 {
 fn new_id() -> String {
     let [offset, key] = *SEEDS;
     let n = ISSUED.fetch_add(1, Ordering::Relaxed);
-    // Distinct counters give distinct words (adding an odd multiple of `n` and `mix` are both
-    // bijections), so the low half alone keeps ids unique; the high half only looks random.
-    let low = mix(offset.wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
-    let high = mix(low ^ key);
+    // Distinct counters give distinct words (adding an odd multiple of `n`, `mix` and `^ key`
+    // are all bijections), so the low half alone keeps ids unique; the high half only looks
+    // random.
+    // The key inside the low half too: the mixer is public and invertible, so without it two
+    // ids would tell how many requests were answered between them.
+    let low = mix(mix(offset.wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15))) ^ key);
+    let high = mix(low ^ key.rotate_left(32));
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut id = String::with_capacity(32);
     for byte in high.to_be_bytes().into_iter().chain(low.to_be_bytes()) {

@@ -30,18 +30,20 @@ pub const POOL_CONNECTIONS: &str = "db_pool_connections";
 pub const POOL_MAX: &str = "db_pool_max_connections";
 /// Seconds a query waited for a connection of the pool (sqlx's own measurement).
 pub const POOL_ACQUIRE: &str = "db_pool_acquire_duration_seconds";
-/// Failed database statements, by `kind` (`unavailable`, `timeout`, `unique_violation`, …).
+/// Failed database statements, by `kind` (`unavailable`, `pool_timeout`, `statement_timeout`,
+/// `unique_violation`, …).
 pub const DB_ERRORS: &str = "db_errors_total";
 /// Open change-feed subscriptions (streams and long polls) on this instance.
 pub const FEED_SUBSCRIBERS: &str = "change_feed_subscribers";
-/// Seconds from a change's commit to this instance's feed sharing it with its subscribers.
+/// Seconds from the start of a change's transaction to this instance's feed sharing it with its
+/// subscribers (so a long transaction shows as lag).
 pub const FEED_LAG: &str = "change_feed_lag_seconds";
 /// Requests refused for their credentials, by `reason` (`missing`, `revoked`, `unknown`, …).
 pub const AUTH_FAILURES: &str = "auth_failures_total";
 /// Requests refused with 429, by `client` (`token` or `address`).
 pub const RATE_LIMITED: &str = "rate_limited_total";
 
-/// Latency buckets, in seconds: 1 ms to 10 s.
+/// Latency buckets, in seconds: 0.5 ms to 10 s.
 const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
@@ -170,7 +172,7 @@ fn describe() {
     describe_histogram!(
         FEED_LAG,
         Unit::Seconds,
-        "Time from a change's commit to this instance's feed sharing it."
+        "Time from the start of a change's transaction to this instance's feed sharing it."
     );
     describe_counter!(
         AUTH_FAILURES,
