@@ -48,10 +48,15 @@ const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Info for this crate and poem, warnings from sqlx. PostgreSQL's notices are left out: behind
+/// a transaction pooler every lease that commits its own transaction draws "there is no
+/// transaction in progress" (README, "Deploying").
+const DEFAULT_FILTER: &str = "students_api=info,poem=info,sqlx=warn,sqlx::postgres::notice=error";
+
 /// Starts logging. A second call (tests spawning several apps) keeps the first subscriber.
 pub fn init(json: bool) {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("students_api=info,poem=info,sqlx=warn"));
+        .unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let lines = if json {
         fmt::layer()
             .json()
