@@ -55,8 +55,8 @@ const DEFAULT_FILTER: &str = "students_api=info,poem=info,sqlx=warn,sqlx::postgr
 
 /// Starts logging. A second call (tests spawning several apps) keeps the first subscriber.
 pub fn init(json: bool) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let lines = if json {
         fmt::layer()
             .json()
