@@ -206,7 +206,7 @@ async fn answer<E: Endpoint>(
     let uri = request.uri().clone(); // shares the request's bytes: no copy on the hot path
     let docs = is_docs_page(uri.path());
     let api = uri.path().starts_with("/api/");
-    let mut response = match refused.or_else(|| misread_parameters(&request)) {
+    let mut response = match refused.or_else(|| misread_parameters(&request, method, route)) {
         Some(problem) => span.in_scope(|| problem.into_problem_response()),
         None => endpoint
             .call(request)
@@ -305,7 +305,7 @@ const SINGLE_VALUE_HEADERS: [(&str, HeaderName); 2] = [
 /// - a single-value query parameter given twice (`limit=1&limit=100`): only the first would count;
 /// - a query parameter the operation does not declare (`export?limit=5`): it would be ignored,
 ///   and the client would believe it had been applied.
-fn misread_parameters(request: &Request) -> Option<ApiError> {
+fn misread_parameters(request: &Request, method: &str, route: &str) -> Option<ApiError> {
     // Parsed once: looking a header up by a `&str` parses and hashes the name each time.
     static HEADER_PARAMETERS: LazyLock<Vec<(&'static str, HeaderName)>> = LazyLock::new(|| {
         openapi::header_parameters()
@@ -340,7 +340,7 @@ fn misread_parameters(request: &Request) -> Option<ApiError> {
         }
     }
     if let Some(query) = request.uri().query() {
-        let declared = openapi::query_parameters(request.method().as_str(), request.uri().path());
+        let declared = openapi::query_parameters(method, route);
         if let Some(declared) = declared {
             for (name, _) in form_urlencoded::parse(query.as_bytes()) {
                 let location = format!("query.{}", name.escape_default());

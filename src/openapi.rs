@@ -187,37 +187,6 @@ pub fn route_label(path: &str) -> &'static str {
         .unwrap_or("unmatched")
 }
 
-/// The operation id of `method` on the route `template` (from [`route_label`]), if the
-/// document has one (`HEAD` is its `GET`).
-pub fn operation_id(method: &str, template: &str) -> Option<&'static str> {
-    // Template → (method, id): looked up per request without building a key.
-    static IDS: LazyLock<HashMap<String, Vec<(String, String)>>> = LazyLock::new(|| {
-        let Some(paths) = document()["paths"].as_object() else {
-            return HashMap::new();
-        };
-        paths
-            .iter()
-            .map(|(template, methods)| {
-                let ids = methods
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(method, operation)| {
-                        let id = operation["operationId"].as_str()?.to_owned();
-                        Some((method.to_ascii_uppercase(), id))
-                    })
-                    .collect();
-                (template.clone(), ids)
-            })
-            .collect()
-    });
-    let method = if method == "HEAD" { "GET" } else { method };
-    IDS.get(template)?
-        .iter()
-        .find(|(m, _)| m == method)
-        .map(|(_, id)| id.as_str())
-}
-
 /// The methods the spec lists for the path that `path` matches, as an `Allow` header value
 /// (`GET, POST`); `None` when no path matches. A 405 must say what is allowed (RFC 9110).
 pub fn allowed_methods(path: &str) -> Option<&'static str> {
@@ -260,12 +229,19 @@ pub fn single_value_query_parameters() -> &'static [String] {
     &NAMES
 }
 
-/// The query parameters the operation at `method` and `path` declares, or `None` when no
-/// operation of the document serves them (the docs pages, the spec documents, a method the path
-/// lacks: that is routing's 405, not a parameter problem).
-pub fn query_parameters(method: &str, path: &str) -> Option<&'static [String]> {
-    // Template → method → names: looked up per request without building a key.
-    static OPERATIONS: LazyLock<HashMap<String, HashMap<String, Vec<String>>>> =
+/// What the middleware reads of one operation of the document.
+#[derive(Debug)]
+struct Operation {
+    id: Option<String>,
+    /// The query parameters it declares.
+    query: Vec<String>,
+}
+
+/// The operation of `method` on the route `template` (from [`route_label`]), if the document
+/// has one (`HEAD` is its `GET`). Looked up per request without building a key.
+fn operation(method: &str, template: &str) -> Option<&'static Operation> {
+    // Template → method → operation.
+    static OPERATIONS: LazyLock<HashMap<String, HashMap<String, Operation>>> =
         LazyLock::new(|| {
             let Some(paths) = document()["paths"].as_object() else {
                 return HashMap::new();
@@ -278,7 +254,7 @@ pub fn query_parameters(method: &str, path: &str) -> Option<&'static [String]> {
                         .into_iter()
                         .flatten()
                         .map(|(method, operation)| {
-                            let names = operation["parameters"]
+                            let query = operation["parameters"]
                                 .as_array()
                                 .into_iter()
                                 .flatten()
@@ -287,7 +263,8 @@ pub fn query_parameters(method: &str, path: &str) -> Option<&'static [String]> {
                                     Some(parameter["name"].as_str()?.to_owned())
                                 })
                                 .collect();
-                            (method.to_ascii_uppercase(), names)
+                            let id = operation["operationId"].as_str().map(str::to_owned);
+                            (method.to_ascii_uppercase(), Operation { id, query })
                         })
                         .collect();
                     (template.clone(), by_method)
@@ -295,10 +272,20 @@ pub fn query_parameters(method: &str, path: &str) -> Option<&'static [String]> {
                 .collect()
         });
     let method = if method == "HEAD" { "GET" } else { method };
-    OPERATIONS
-        .get(route_of(path)?)?
-        .get(method)
-        .map(Vec::as_slice)
+    OPERATIONS.get(template)?.get(method)
+}
+
+/// The operation id of `method` on the route `template` (from [`route_label`]).
+pub fn operation_id(method: &str, template: &str) -> Option<&'static str> {
+    operation(method, template)?.id.as_deref()
+}
+
+/// The query parameters the operation of `method` on the route `template` (from
+/// [`route_label`]) declares, or `None` when no operation of the document serves them (the
+/// docs pages, the spec documents, a method the path lacks: that is routing's 405, not a
+/// parameter problem).
+pub fn query_parameters(method: &str, template: &str) -> Option<&'static [String]> {
+    operation(method, template).map(|operation| operation.query.as_slice())
 }
 
 /// The names of the parameters, of any operation, that `select` picks; sorted, once each.

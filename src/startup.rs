@@ -186,10 +186,7 @@ async fn database_url(config: &Config) -> Result<(Urls, Option<EmbeddedPostgres>
                 Urls {
                     pooled: url.clone(),
                     direct: direct.unwrap_or_else(|| url.clone()),
-                    pooler: match config.database_pooler {
-                        Pooler::Direct => db::Pooler::Direct,
-                        Pooler::Transaction => db::Pooler::Transaction,
-                    },
+                    pooler: config.database_pooler,
                 },
                 None,
             ))
@@ -201,7 +198,7 @@ async fn database_url(config: &Config) -> Result<(Urls, Option<EmbeddedPostgres>
                 Urls {
                     pooled: url.clone(),
                     direct: url,
-                    pooler: db::Pooler::Direct,
+                    pooler: Pooler::Direct,
                 },
                 Some(embedded),
             ))
@@ -215,7 +212,7 @@ struct Urls {
     pooled: String,
     /// PostgreSQL itself: LISTEN and migrations.
     direct: String,
-    pooler: db::Pooler,
+    pooler: Pooler,
 }
 
 impl Urls {
@@ -226,7 +223,7 @@ impl Urls {
         let direct = if self.direct == self.pooled {
             pool.clone()
         } else {
-            db::pool(&self.direct, 2, db::Pooler::Direct)?
+            db::pool(&self.direct, 2, Pooler::Direct)?
         };
         Ok((pool, ListenPool(direct)))
     }
@@ -371,7 +368,7 @@ impl Application {
         app.direct = direct;
         if let Some(url) = &config.database_read_url {
             // A replica serves reads only: no migrations there (they arrive by replication).
-            app.read_pool = db::pool(url, config.database_pool_size, db::Pooler::Direct)?;
+            app.read_pool = db::pool(url, config.database_pool_size, Pooler::Direct)?;
         }
         if migrations.is_applied() {
             // After the first-run token is made, so one read sees it.

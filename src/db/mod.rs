@@ -25,6 +25,7 @@ use sqlx::{
     postgres::{PgConnectOptions, PgListener, PgPoolOptions},
 };
 
+pub use crate::config::Pooler;
 pub use change_feed::{
     ANNOUNCE_EVERY, CHANGES_CHANNEL, ChangeFeed, FeedError, FeedFilter, FeedItem, OnLag,
     POLL_INTERVAL, Subscription,
@@ -224,14 +225,6 @@ async fn settle(conn: &mut PgConnection) -> Result<(), Error> {
         conn.execute("COMMIT; BEGIN").await?;
     }
     Ok(())
-}
-
-/// What `DATABASE_URL` points at (`config::Pooler`, restated here so the database layer does
-/// not depend on the command line).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pooler {
-    Direct,
-    Transaction,
 }
 
 /// The pool that serves listing and export: a read replica's when `DATABASE_READ_URL` is set,
