@@ -119,6 +119,25 @@ async fn the_healthcheck_command_passes_only_a_ready_server() {
     drop(closed);
     let (passed, said) = healthcheck(closed_port).await;
     assert!(!passed && said.contains("did not answer"), "{said}");
+
+    // A server that takes the connection and never answers: given up on after 3 s.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let holding = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let started = std::time::Instant::now();
+    let (passed, said) = healthcheck(silent_port).await;
+    let took = started.elapsed();
+    assert!(!passed && said.contains("did not answer"), "{said}");
+    assert!(
+        took >= std::time::Duration::from_secs(3) && took < std::time::Duration::from_secs(6),
+        "{took:?}"
+    );
+    holding.abort();
 }
 
 /// `docker-compose.yml` with its `<<: *api` merges applied, as Compose reads it.

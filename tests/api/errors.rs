@@ -374,3 +374,19 @@ async fn a_compressed_body_is_a_415_not_malformed_json() {
     );
     assert_eq!(app.student_count().await, 0);
 }
+
+/// `DATABASE_READ_URL` serves lists and exports only: with the replica away those are a 503
+/// problem, while reads by id, writes and readiness (the primary's) go on.
+#[tokio::test]
+async fn a_replica_away_costs_lists_a_503_and_nothing_else() {
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.database_read_url = Some("postgres://postgres@127.0.0.1:1/students".to_owned());
+    })
+    .await;
+    let student = app.create_student("Ada", "A", None).await;
+    assert_problem(app.get("/api/students").await, 503).await;
+    assert_problem(app.get("/api/students/export").await, 503).await;
+    let by_id = app.get(&format!("/api/students/{}", student["id"])).await;
+    assert_eq!(by_id.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 200);
+}

@@ -358,6 +358,8 @@ async fn metrics_answer_with_the_database_away_and_count_its_errors() {
             .map(|kind| sample(text, "db_errors_total", &[("kind", kind)]).unwrap_or(0.0))
             .sum::<f64>()
     };
+    // On the main listener a token cannot be judged before the tokens were ever read: 503.
+    assert_problem(app.get("/metrics").await, 503).await;
     let before = failed(&scrape(&reqwest::Client::new(), &url).await);
     assert_problem(app.get("/readyz").await, 503).await;
     let after = failed(&scrape(&reqwest::Client::new(), &url).await);
