@@ -149,7 +149,7 @@ async fn changes_past_their_retention_are_pruned() {
     .await
     .unwrap();
     let week = std::time::Duration::from_secs(7 * 86_400);
-    assert_eq!(db::prune_changes(&app.pool, week).await.unwrap(), 1);
+    assert_eq!(app.prune_changes(week).await, 1);
     assert_eq!(recorded(&app).await.len(), 2);
     // The mark moved to the pruned change: the feed refuses positions before it (410).
     let (marked, oldest_kept): (bool, bool) = sqlx::query_as(
@@ -181,7 +181,7 @@ async fn pruning_removes_a_prefix_of_the_feed_never_a_change_behind_a_kept_one()
     .await
     .unwrap();
     let week = std::time::Duration::from_secs(7 * 86_400);
-    assert_eq!(db::prune_changes(&app.pool, week).await.unwrap(), 2);
+    assert_eq!(app.prune_changes(week).await, 2);
     let kept: Vec<String> =
         sqlx::query_scalar("SELECT student->>'name' FROM student_changes ORDER BY feed_xid, seq")
             .fetch_all(&app.pool)

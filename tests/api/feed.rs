@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use students_api::{
-    db,
     embedded_pg::{EmbeddedPostgres, Shutdown},
     startup::Application,
 };
@@ -402,7 +401,7 @@ async fn a_position_past_the_retention_is_410_and_no_position_starts_at_the_olde
     )
     .await;
     let week = Duration::from_secs(7 * 86_400);
-    assert_eq!(db::prune_changes(&app.pool, week).await.unwrap(), 2);
+    assert_eq!(app.prune_changes(week).await, 2);
 
     let gone = app
         .get(&format!("/api/students/changes/poll?after={early}&wait=0"))

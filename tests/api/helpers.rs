@@ -237,6 +237,25 @@ pub fn builder_with_token(token: &str) -> reqwest::ClientBuilder {
 }
 
 impl TestApp {
+    /// Prunes the changes older than `retention`, as the job does, until a run deletes some
+    /// (at most 5 s). The feed's horizon is the oldest transaction the server sees running,
+    /// less those `pg_stat_activity` places in other databases; one that ends between the
+    /// statement's snapshot and its read of that view (likely another test's) holds the horizon
+    /// back for that run. The job meets the same and prunes on its next round; a test that
+    /// asked once failed under load (0 for 1).
+    pub async fn prune_changes(&self, retention: std::time::Duration) -> u64 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let deleted = students_api::db::prune_changes(&self.pool, retention)
+                .await
+                .unwrap();
+            if deleted > 0 || std::time::Instant::now() > deadline {
+                return deleted;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// The database this app was given (and drops at the end), if any.
     pub fn database_url(&self) -> Option<&str> {
         self.database_url.as_deref()
