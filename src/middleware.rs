@@ -4,20 +4,24 @@
 
 use std::{
     any::Any,
+    panic::AssertUnwindSafe,
     sync::{Arc, LazyLock},
     time::Instant,
 };
 
+use futures_util::FutureExt;
 use poem::{
-    Endpoint, EndpointExt, IntoResponse, Request, Response,
-    http::{HeaderName, HeaderValue, Method, StatusCode, header},
-    middleware::{CatchPanic, Cors},
+    Endpoint, EndpointExt, Request, Response,
+    endpoint::BoxEndpoint,
+    http::{Extensions, HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware::Cors,
 };
 use tracing::Instrument;
 
 use crate::{
     api::{health::Draining, rejections},
     config,
+    db::{self, MigrationState},
     domain::Code,
     error::{ApiError, FieldError},
     openapi,
@@ -25,16 +29,159 @@ use crate::{
     telemetry,
 };
 
-/// Wraps the routes in everything above. `allowed_origins` empty: no CORS headers at all, so
-/// browsers keep pages of other origins out.
-pub fn harden<E: Endpoint + 'static>(
-    routes: E,
-    allowed_hosts: &[String],
-    allowed_origins: &[String],
-) -> impl Endpoint + use<E> {
-    let allowed_hosts: Arc<[String]> = allowed_hosts.into();
+/// Everything a request passes on its way to its route and back, in one endpoint: the host
+/// check, the request id and log span, the parameter checks, metrics, the values the routes
+/// read (`Data<…>`), panics and errors as problems, the security headers and, while the
+/// instance drains, `Connection: close`.
+///
+/// One hand-written endpoint, not a stack of poem layers: each layer (`around`, `with`,
+/// `data`, `catch_all_error`) is an `async` state that takes the 472-byte request by value and
+/// holds the future inside it, so a request's future grew to 31 KB and was copied into boxes
+/// and between layers on every request: in the profile that was most of what we spent beyond
+/// the bare axum peer.
+pub struct Front {
+    /// The routes, behind CORS when origins are allowed; boxed, so this future stays small.
+    routes: BoxEndpoint<'static, Response>,
+    allowed_hosts: Arc<[String]>,
+    /// What every request carries for the routes' `Data` extractors (pools, caches).
+    shared: Extensions,
+    draining: Draining,
+}
+
+impl std::fmt::Debug for Front {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Front")
+            .field("allowed_hosts", &self.allowed_hosts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Front {
+    /// `allowed_origins` empty: no CORS headers at all, so browsers keep pages of other
+    /// origins out.
+    pub fn new<E: Endpoint + 'static>(
+        routes: E,
+        allowed_hosts: &[String],
+        allowed_origins: &[String],
+    ) -> Self {
+        let routes = if allowed_origins.is_empty() {
+            routes.map_to_response().boxed()
+        } else {
+            // Errors become problems inside CORS: poem's Cors turns an error from the routes
+            // into its own plain-text response before we could see it.
+            routes
+                .catch_all_error(problem_response)
+                .with(cors(allowed_origins))
+                .map_to_response()
+                .boxed()
+        };
+        Self {
+            routes,
+            allowed_hosts: allowed_hosts.into(),
+            shared: Extensions::new(),
+            draining: Draining::default(),
+        }
+    }
+
+    /// Every request carries a clone of `value` (`Data<&T>` in a handler).
+    #[must_use]
+    pub fn data<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.shared.insert(value);
+        self
+    }
+
+    /// While `draining` is on, HTTP/1 responses close their connection (see [`Draining`]).
+    #[must_use]
+    pub fn draining(mut self, draining: Draining) -> Self {
+        self.draining = draining;
+        self
+    }
+}
+
+impl Endpoint for Front {
+    type Output = Response;
+
+    async fn call(&self, mut request: Request) -> poem::Result<Response> {
+        // Two ids are no id: which one the caller meant cannot be told.
+        let mut ids = request.headers().get_all(REQUEST_ID_HEADER).iter();
+        let id = request_id::from_header(match (ids.next(), ids.next()) {
+            (Some(id), None) => id.to_str().ok(),
+            _ => None,
+        });
+        let refused = host_refused(&request, &self.allowed_hosts);
+        request.extensions_mut().extend(self.shared.clone());
+        // While draining, the balancer opens a new connection for its next request; once the
+        // drain outlasts its idle keep-alive, no connection it might reuse is left when the
+        // listener closes. (HTTP/2 connections get a GOAWAY at the end instead; `Connection`
+        // is not an HTTP/2 header.)
+        let http1 = request.version() < poem::http::Version::HTTP_2;
+        let mut response = request_id::scope(id.clone(), self.answer(request, id, refused)).await;
+        if http1 && self.draining.is_on() {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        Ok(response)
+    }
+}
+
+/// The API's gate to the database: `503` until the migrations are applied, and at once while
+/// the breaker knows the database is away; a `503` from the API makes the breaker look.
+/// Liveness (`/healthz`) passes: it never needs the database. Errors are rendered as problems
+/// here, so the gatekeeper outside adds its headers to poem's rejections too.
+pub struct DatabaseGate {
+    api: BoxEndpoint<'static, Response>,
+    migrations: MigrationState,
+    health: db::Health,
+}
+
+impl std::fmt::Debug for DatabaseGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseGate").finish_non_exhaustive()
+    }
+}
+
+impl DatabaseGate {
+    pub fn new(
+        api: BoxEndpoint<'static, Response>,
+        migrations: MigrationState,
+        health: db::Health,
+    ) -> Self {
+        Self {
+            api,
+            migrations,
+            health,
+        }
+    }
+}
+
+impl Endpoint for DatabaseGate {
+    type Output = Response;
+
+    async fn call(&self, request: Request) -> poem::Result<Response> {
+        let liveness = request.uri().path() == "/healthz";
+        if !liveness {
+            if !self.migrations.is_applied() {
+                return Ok(ApiError::NotReady.into_problem_response());
+            }
+            if self.health.is_down() {
+                return Ok(ApiError::Unavailable(db::Error::Down).into_problem_response());
+            }
+        }
+        let response = match self.api.call(request).await {
+            Ok(response) => response,
+            Err(err) => problem(err),
+        };
+        if !liveness && response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            self.health.suspect();
+        }
+        Ok(response)
+    }
+}
+
+fn cors(allowed_origins: &[String]) -> Cors {
     // Browsers may send every header an operation declares (If-Match, Idempotency-Key, …).
-    let cors = Cors::new()
+    Cors::new()
         .allow_origins(allowed_origins.iter().map(String::as_str))
         .allow_headers(
             openapi::header_parameters()
@@ -52,54 +199,15 @@ pub fn harden<E: Endpoint + 'static>(
             header::HeaderName::from_static("ratelimit-remaining"),
             header::HeaderName::from_static("ratelimit-reset"),
         ])
-        .max_age(600);
-    // Errors become problems inside CORS too: poem's Cors turns an error from the routes into
-    // its own plain-text response before an outer handler could see it.
-    routes
-        .catch_all_error(problem_response)
-        .with_if(!allowed_origins.is_empty(), cors)
-        .catch_all_error(problem_response)
-        .with(CatchPanic::new().with_handler(panic_response))
-        .around(move |endpoint, request| {
-            let allowed_hosts = Arc::clone(&allowed_hosts);
-            async move {
-                // Two ids are no id: which one the caller meant cannot be told.
-                let mut ids = request.headers().get_all(REQUEST_ID_HEADER).iter();
-                let id = request_id::from_header(match (ids.next(), ids.next()) {
-                    (Some(id), None) => id.to_str().ok(),
-                    _ => None,
-                });
-                let refused = host_refused(&request, &allowed_hosts);
-                request_id::scope(id.clone(), answer(&endpoint, request, id, refused)).await
-            }
-        })
-}
-
-/// While the instance drains (SIGTERM), every HTTP/1 response says `Connection: close`: the
-/// balancer opens a new connection for its next request, and once the drain outlasts the
-/// balancer's idle keep-alive, no connection it might reuse is left when the listener closes.
-/// (HTTP/2 connections get a GOAWAY at the end instead; `Connection` is not an HTTP/2 header.)
-pub fn close_connections_while_draining<E: Endpoint + 'static>(
-    endpoint: E,
-    draining: Draining,
-) -> impl Endpoint + use<E> {
-    endpoint.around(move |endpoint, request| {
-        let draining = draining.clone();
-        async move {
-            let http1 = request.version() < poem::http::Version::HTTP_2;
-            let mut response = endpoint.call(request).await?.into_response();
-            if http1 && draining.is_on() {
-                response
-                    .headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            }
-            Ok(response)
-        }
-    })
+        .max_age(600)
 }
 
 /// Any error as a problem: ours were rendered where they arose; the rest are poem's.
 pub async fn problem_response(err: poem::Error) -> Response {
+    problem(err)
+}
+
+fn problem(err: poem::Error) -> Response {
     if err.is_from_response() {
         err.into_response()
     } else {
@@ -176,87 +284,90 @@ fn host_name(value: &str) -> Option<String> {
     (port_ok && host_ok).then(|| host.to_ascii_lowercase())
 }
 
-/// Runs one request inside its log span, then stamps the response.
-async fn answer<E: Endpoint>(
-    endpoint: &E,
-    request: Request,
-    id: String,
-    refused: Option<ApiError>,
-) -> poem::Result<Response> {
-    // The gatekeeper fills in the rest for `/api/` requests: `auth` (token, anonymous, or why
-    // the credential was refused) and the token's id and name, never its secret.
-    let method = method_label(request.method());
-    let route = openapi::route_label(request.uri().path());
-    let operation = openapi::operation_id(method, route);
-    let span = tracing::info_span!(
-        "request",
-        id = %id,
-        method,
-        path = %request.uri().path(),
-        operation,
-        auth = tracing::field::Empty,
-        token_id = tracing::field::Empty,
-        token_name = tracing::field::Empty
-    );
-    let started = Instant::now();
-    let active = telemetry::active_requests();
-    active.increment(1.0);
-    // Decremented however the request ends (a client that hangs up drops this future).
-    let _active = DecrementOnDrop(active);
-    let uri = request.uri().clone(); // shares the request's bytes: no copy on the hot path
-    let docs = is_docs_page(uri.path());
-    let api = uri.path().starts_with("/api/");
-    let mut response = match refused.or_else(|| misread_parameters(&request, method, route)) {
-        Some(problem) => span.in_scope(|| problem.into_problem_response()),
-        None => endpoint
-            .call(request)
-            .instrument(span.clone())
-            .await?
-            .into_response(),
-    };
-    let status = response.status();
-    // A change stream's head comes at once and its body lasts as long as the client stays:
-    // neither is a request's duration (the stream is counted by change_feed_subscribers).
-    if operation != Some(STREAM_OPERATION) {
-        telemetry::record_request(method, route, status, started.elapsed().as_secs_f64());
-    }
-    span.in_scope(|| {
-        tracing::info!(
-            status = status.as_u16(),
-            micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            "answered"
-        )
-    });
-    let headers = response.headers_mut();
-    if status == StatusCode::METHOD_NOT_ALLOWED
-        && let Some(allow) = openapi::allowed_methods(uri.path())
-    {
-        headers.insert(header::ALLOW, HeaderValue::from_static(allow));
-    }
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        headers.insert(REQUEST_ID_HEADER, value);
-    }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    if !docs {
-        // The API serves data, never pages: nothing may run, load or frame it.
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+impl Front {
+    /// Runs one request inside its log span, then stamps the response.
+    async fn answer(&self, request: Request, id: String, refused: Option<ApiError>) -> Response {
+        // The gatekeeper fills in the rest for `/api/` requests: `auth` (token, anonymous, or why
+        // the credential was refused) and the token's id and name, never its secret.
+        let method = method_label(request.method());
+        let route = openapi::route_label(request.uri().path());
+        let operation = openapi::operation_id(method, route);
+        let span = tracing::info_span!(
+            "request",
+            id = %id,
+            method,
+            path = %request.uri().path(),
+            operation,
+            auth = tracing::field::Empty,
+            token_id = tracing::field::Empty,
+            token_name = tracing::field::Empty
         );
-        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        let started = Instant::now();
+        let active = telemetry::active_requests();
+        active.increment(1.0);
+        // Decremented however the request ends (a client that hangs up drops this future).
+        let _active = DecrementOnDrop(active);
+        let uri = request.uri().clone(); // shares the request's bytes: no copy on the hot path
+        let docs = is_docs_page(uri.path());
+        let api = uri.path().starts_with("/api/");
+        let mut response = match refused.or_else(|| misread_parameters(&request, method, route)) {
+            Some(problem) => span.in_scope(|| problem.into_problem_response()),
+            None => {
+                let answered = AssertUnwindSafe(self.routes.call(request))
+                    .catch_unwind()
+                    .instrument(span.clone())
+                    .await;
+                match answered {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(err)) => span.in_scope(|| problem(err)),
+                    Err(panic) => span.in_scope(|| panic_response(panic)),
+                }
+            }
+        };
+        let status = response.status();
+        // A change stream's head comes at once and its body lasts as long as the client stays:
+        // neither is a request's duration (the stream is counted by change_feed_subscribers).
+        if operation != Some(STREAM_OPERATION) {
+            telemetry::record_request(method, route, status, started.elapsed().as_secs_f64());
+        }
+        span.in_scope(|| {
+            tracing::info!(
+                status = status.as_u16(),
+                micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                "answered"
+            )
+        });
+        let headers = response.headers_mut();
+        if status == StatusCode::METHOD_NOT_ALLOWED
+            && let Some(allow) = openapi::allowed_methods(uri.path())
+        {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            headers.insert(REQUEST_ID_HEADER, value);
+        }
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        if !docs {
+            // The API serves data, never pages: nothing may run, load or frame it.
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            );
+            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        }
+        if api && !headers.contains_key(header::CACHE_CONTROL) {
+            // Student records are personal data: no shared or browser cache keeps them.
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        response
     }
-    if api && !headers.contains_key(header::CACHE_CONTROL) {
-        // Student records are personal data: no shared or browser cache keeps them.
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    Ok(response)
 }
 
 /// The change feed's long-lived stream.
@@ -385,7 +496,7 @@ fn misread_parameters(request: &Request, method: &str, route: &str) -> Option<Ap
 }
 
 /// Swagger UI and ReDoc run their own scripts and styles; a strict CSP would blank them.
-fn is_docs_page(path: &str) -> bool {
+pub fn is_docs_page(path: &str) -> bool {
     ["/docs", "/redoc"].iter().any(|page| {
         path.strip_prefix(page)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))

@@ -161,9 +161,9 @@ pub async fn serve<E>(
     grace: Duration,
 ) -> io::Result<()>
 where
-    E: Endpoint + 'static,
+    E: Endpoint<Output = poem::Response> + 'static,
 {
-    let endpoint = Arc::new(endpoint.map_to_response().boxed());
+    let endpoint = Arc::new(endpoint.boxed());
     let local = LocalAddr(Addr::SocketAddr(listener.local_addr()?));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let (stopping, stopped) = watch::channel(false);

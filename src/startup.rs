@@ -21,8 +21,9 @@ use crate::{
     db::{self, ChangeFeed, ListenPool, MigrationState, ReadPool, TokenCache},
     domain::{SCOPES, TokenName, TokenSecret},
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
-    error::ApiError,
-    jobs, middleware, openapi,
+    jobs,
+    middleware::{self, DatabaseGate, Front},
+    openapi,
     server::{self, ConnectionLimits},
     telemetry,
 };
@@ -71,14 +72,14 @@ pub struct Shared {
     pub feed: ChangeFeed,
 }
 
-/// Every route of the service, hardened (see [`middleware::harden`]): every error is
-/// problem+json, every response carries a request id and security headers.
+/// Every route of the service behind its [`Front`]: every error is problem+json, every
+/// response carries a request id and security headers.
 pub fn app(
     shared: Shared,
     auth: &AuthSettings,
     allowed_hosts: &[String],
     allowed_origins: &[String],
-) -> impl Endpoint + use<> {
+) -> Front {
     let Shared {
         pool,
         read_pool,
@@ -89,13 +90,12 @@ pub fn app(
         tokens,
         feed,
     } = shared;
-    let api = openapi::api_service();
-    let migrations_data = migrations.clone();
     let gatekeeper = Gatekeeper::new(tokens.clone(), auth, pool.clone());
     let metrics = Metrics::with_token(pool.clone(), feed.clone())
         .catch_all_error(middleware::problem_response)
         .with(gatekeeper.clone());
-    let routes = Route::new()
+    // Keep in step with `is_page`.
+    let pages = Route::new()
         // Not in the document, and not behind the database gate: metrics matter most while
         // the database is away.
         .at(METRICS_PATH, metrics)
@@ -114,57 +114,52 @@ pub fn app(
         .at(
             "/openapi.yaml",
             document_endpoint(openapi::spec_yaml(), "application/yaml"),
-        )
-        .nest(
-            "/",
-            api.around(move |endpoint, request| {
-                let (migrations, health) = (migrations.clone(), health.clone());
-                async move {
-                    // Liveness never needs the database; everything else does.
-                    if request.uri().path() == "/healthz" {
-                        return endpoint
-                            .call(request)
-                            .await
-                            .map(IntoResponse::into_response);
-                    }
-                    if !migrations.is_applied() {
-                        return Err(ApiError::NotReady.into());
-                    }
-                    // The breaker: while the database is known to be away, fail at once.
-                    if health.is_down() {
-                        return Err(ApiError::Unavailable(db::Error::Down).into());
-                    }
-                    let result = endpoint
-                        .call(request)
-                        .await
-                        .map(IntoResponse::into_response);
-                    let status = match &result {
-                        Ok(response) => response.status(),
-                        Err(err) => err.status(),
-                    };
-                    if status == poem::http::StatusCode::SERVICE_UNAVAILABLE {
-                        health.suspect();
-                    }
-                    result
-                }
-            })
-            // Rendered here so the gatekeeper adds its headers to poem's rejections too.
-            .catch_all_error(middleware::problem_response)
-            // Outside the database gate: a caller is refused or limited with the database
-            // away too, and tokens are checked in memory.
-            .with(gatekeeper),
-        )
+        );
+    let api = DatabaseGate::new(
+        poem::IntoEndpoint::into_endpoint(openapi::api_service()),
+        migrations.clone(),
+        health,
+    )
+    // Outside the database gate: a caller is refused or limited with the database away too,
+    // and tokens are checked in memory.
+    .with(gatekeeper);
+    Front::new(Site { pages, api }, allowed_hosts, allowed_origins)
         .data(pool)
         .data(ReadPool(read_pool))
         .data(tokens)
         .data(feed)
         .data(work)
-        .data(migrations_data)
-        .data(draining.clone());
-    middleware::close_connections_while_draining(
-        middleware::harden(routes, allowed_hosts, allowed_origins),
-        draining,
-    )
+        .data(migrations)
+        .data(draining.clone())
+        .draining(draining)
+}
+
+/// The API and, beside it, the pages that are not in its document.
+#[derive(Debug)]
+struct Site<P, A> {
+    pages: P,
+    api: A,
+}
+
+impl<P: Endpoint, A: Endpoint<Output = poem::Response>> Endpoint for Site<P, A> {
+    type Output = poem::Response;
+
+    async fn call(&self, request: poem::Request) -> poem::Result<poem::Response> {
+        if is_page(request.uri().path()) {
+            self.pages
+                .call(request)
+                .await
+                .map(IntoResponse::into_response)
+        } else {
+            self.api.call(request).await
+        }
+    }
+}
+
+/// The paths `Site::pages` answers: the documents, Swagger UI, ReDoc and `/metrics`.
+fn is_page(path: &str) -> bool {
+    matches!(path, METRICS_PATH | "/openapi.json" | "/openapi.yaml")
+        || middleware::is_docs_page(path)
 }
 
 /// The database's URLs: `DATABASE_URL` (and `DATABASE_LISTEN_URL`, for LISTEN and

@@ -162,11 +162,13 @@ async fn a_panicking_handler_is_a_logged_500_problem_not_a_dropped_connection() 
         .unwrap()
         .port();
     let routes = Route::new().at("/boom", get(boom)).map_to_response();
-    tokio::spawn(Server::new_with_acceptor(acceptor).run(middleware::harden(
-        routes,
-        &["*".to_owned()],
-        &[],
-    )));
+    tokio::spawn(
+        Server::new_with_acceptor(acceptor).run(middleware::Front::new(
+            routes,
+            &["*".to_owned()],
+            &[],
+        )),
+    );
 
     let response = reqwest::get(format!("http://127.0.0.1:{port}/boom"))
         .await
