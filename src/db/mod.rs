@@ -56,6 +56,12 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// so a stuck query holds a connection for seconds, not forever.
 pub const STATEMENT_TIMEOUT: &str = "5s";
 
+/// A connection idle longer than this is pinged before it is lent (one that fails is replaced
+/// unseen): the server, a firewall or a pooler may have closed it meanwhile. One lent again
+/// sooner is not: under load that saves a round trip per request (sqlx pings every time by
+/// default); a connection lost in between costs its request a `503`, with nothing written.
+pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// The longest a statement of expensive work (a search, an exact count, an export's page) may
 /// run: a share of the pool is set aside for such work (`api::budget`), and this keeps it
 /// turning over.
@@ -187,9 +193,18 @@ pub fn pool(url: &str, size: u32, pooler: Pooler) -> Result<PgPool, sqlx::Error>
         // Emitted as a tracing event, which telemetry turns into db_pool_acquire_duration_seconds.
         .acquire_time_level(tracing::log::LevelFilter::Trace);
     Ok(match pooler {
-        Pooler::Direct => {
-            pool.connect_lazy_with(options.options([("statement_timeout", STATEMENT_TIMEOUT)]))
-        }
+        Pooler::Direct => pool
+            // sqlx's default pings every connection it lends: one more round trip per request.
+            .test_before_acquire(false)
+            .before_acquire(|conn, lent| {
+                Box::pin(async move {
+                    if lent.idle_for < PING_AFTER_IDLE {
+                        return Ok(true);
+                    }
+                    conn.ping().await.map(|()| true)
+                })
+            })
+            .connect_lazy_with(options.options([("statement_timeout", STATEMENT_TIMEOUT)])),
         Pooler::Transaction => {
             TRANSACTION_POOLER.store(true, Ordering::Relaxed);
             pool

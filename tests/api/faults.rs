@@ -355,3 +355,27 @@ async fn a_long_outage_is_a_503_within_50_ms_and_service_resumes_within_1_s_of_r
         .unwrap();
     assert_eq!(stored, acknowledged.len() as i64, "every 201 is stored");
 }
+
+/// The pool pings a connection only when it sat idle for a while (`PING_AFTER_IDLE`), not on
+/// every lend: one the server closed meanwhile is found and replaced, and the requests after it
+/// never see the loss.
+#[tokio::test]
+async fn connections_the_server_closed_while_idle_are_replaced_unseen() {
+    let app = crate::helpers::spawn_app().await;
+    let id = app.create_student("Idle", "A", None).await["id"]
+        .as_i64()
+        .unwrap();
+    let closed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(closed > 0, "the service holds idle connections");
+    tokio::time::sleep(students_api::db::PING_AFTER_IDLE + Duration::from_millis(200)).await;
+    for _ in 0..20 {
+        let response = app.get(&format!("/api/students/{id}")).await;
+        assert_eq!(response.status(), 200);
+    }
+}
