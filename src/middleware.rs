@@ -344,7 +344,8 @@ impl Front {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         if let Ok(value) = HeaderValue::from_str(&id) {
-            headers.insert(REQUEST_ID_HEADER, value);
+            const ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+            headers.insert(ID, value);
         }
         headers.insert(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -136,28 +136,46 @@ fn docs_page(html: String, old_title: &str, title: &str) -> String {
 /// (`/api/students/export` is the export, not student "export"), and a template segment
 /// matches one non-empty path segment (`/api/students/` has no id).
 fn route_of(path: &str) -> Option<&'static str> {
-    static TEMPLATES: LazyLock<Vec<(String, Vec<String>)>> = LazyLock::new(|| {
-        document()["paths"]
+    /// A template split at `/`: `Some(literal)` or `None` for a `{parameter}`.
+    type Segments = Vec<Option<String>>;
+    // The most literal segments first: `/api/students/export` before `/api/students/{id}`.
+    static TEMPLATES: LazyLock<Vec<(String, Segments)>> = LazyLock::new(|| {
+        let mut templates: Vec<(String, Segments)> = document()["paths"]
             .as_object()
             .into_iter()
             .flat_map(|paths| paths.keys())
             .map(|template| {
-                let segments = template.split('/').map(str::to_owned).collect();
+                let segments = template
+                    .split('/')
+                    .map(|t| (!(t.starts_with('{') && t.ends_with('}'))).then(|| t.to_owned()))
+                    .collect();
                 (template.clone(), segments)
             })
-            .collect()
+            .collect();
+        templates.sort_by_key(|(_, segments)| std::cmp::Reverse(segments.iter().flatten().count()));
+        templates
     });
-    // Per request: compared segment by segment, nothing allocated.
-    let wanted = path.split('/').count();
+    const MOST_SEGMENTS: usize = 16;
+    // Per request: the path split once, on the stack; nothing allocated.
+    let mut parts = [""; MOST_SEGMENTS];
+    let mut count = 0;
+    for part in path.split('/') {
+        *parts.get_mut(count)? = part; // longer than any template
+        count += 1;
+    }
+    let parts = &parts[..count];
     TEMPLATES
         .iter()
-        .filter(|(_, segments)| {
-            segments.len() == wanted
-                && segments.iter().zip(path.split('/')).all(|(t, w)| {
-                    t == w || (t.starts_with('{') && t.ends_with('}') && !w.is_empty())
-                })
+        .find(|(_, segments)| {
+            segments.len() == count
+                && segments
+                    .iter()
+                    .zip(parts)
+                    .all(|(segment, part)| match segment {
+                        Some(literal) => literal == part,
+                        None => !part.is_empty(),
+                    })
         })
-        .max_by_key(|(_, segments)| segments.iter().filter(|t| !t.starts_with('{')).count())
         .map(|(template, _)| template.as_str())
 }
 

@@ -446,11 +446,16 @@ fn rate_key(address: IpAddr) -> IpAddr {
 
 /// The `RateLimit-*` headers (IETF httpapi draft, version 6's three fields) of a quota: the
 /// limit, what is left, and seconds until the window resets.
-fn quota_headers(quota: &Quota) -> [(&'static str, u64); 3] {
+fn quota_headers(quota: &Quota) -> [(poem::http::HeaderName, u64); 3] {
+    // Consts: a name given as `&str` is parsed and checked again on every insert.
+    use poem::http::HeaderName;
+    const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+    const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+    const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
     [
-        ("ratelimit-limit", u64::from(quota.limit)),
-        ("ratelimit-remaining", u64::from(quota.remaining)),
-        ("ratelimit-reset", quota.reset_secs),
+        (LIMIT, u64::from(quota.limit)),
+        (REMAINING, u64::from(quota.remaining)),
+        (RESET, quota.reset_secs),
     ]
 }
 
