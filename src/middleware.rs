@@ -19,7 +19,7 @@ use poem::{
 use tracing::Instrument;
 
 use crate::{
-    api::{health::Draining, rejections},
+    api::{rejections, state::Draining},
     config,
     db::{self, MigrationState},
     domain::Code,

@@ -14,8 +14,8 @@ use crate::{
     api::{
         auth::{AuthSettings, Gatekeeper, METRICS_PATH},
         budget::ExpensiveWork,
-        health::Draining,
         metrics::Metrics,
+        state::{Draining, State},
     },
     config::{Config, Pooler},
     db::{self, ChangeFeed, ListenPool, MigrationState, ReadPool, TokenCache},
@@ -124,13 +124,15 @@ pub fn app(
     // and tokens are checked in memory.
     .with(gatekeeper);
     Front::new(Site { pages, api }, allowed_hosts, allowed_origins)
-        .data(pool)
-        .data(ReadPool(read_pool))
-        .data(tokens)
-        .data(feed)
-        .data(work)
-        .data(migrations)
-        .data(draining.clone())
+        .data(Arc::new(State {
+            pool,
+            read_pool: ReadPool(read_pool),
+            tokens,
+            feed,
+            work,
+            migrations,
+            draining: draining.clone(),
+        }))
         .draining(draining)
 }
 

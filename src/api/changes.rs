@@ -23,6 +23,7 @@ use crate::{
         auth::{Authorized, ReadStudents},
         contract::{ErrorStatuses, Failure, statuses::*},
         json::JsonBody,
+        state::State,
         students::{params::StudentId, schemas::StudentRead},
         types::{Nullable, Timestamp, inline_scalar_type},
     },
@@ -79,8 +80,7 @@ impl ChangesApi {
     async fn stream(
         &self,
         _caller: Authorized<ReadStudents>,
-        Data(pool): Data<&PgPool>,
-        Data(feed): Data<&ChangeFeed>,
+        Data(state): Data<&Arc<State>>,
         /// Start after this position (an event's `id`), or `now`.
         after: Query<Option<FeedStart>>,
         /// Resume after this event's `id` (browsers' `EventSource` sends it when it
@@ -95,6 +95,8 @@ impl ChangesApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "9223372036854775807")))]
         student_id: Query<Option<i64>>,
     ) -> Result<ChangeStream, Failure<FeedErrors>> {
+        let pool = &state.pool;
+        let feed = &state.feed;
         let start = match last_event_id.0 {
             Some(FeedPosition(position)) => Some(FeedStart::After(position)),
             None => after.0,
@@ -128,8 +130,7 @@ impl ChangesApi {
     async fn poll(
         &self,
         _caller: Authorized<ReadStudents>,
-        Data(pool): Data<&PgPool>,
-        Data(feed): Data<&ChangeFeed>,
+        Data(state): Data<&Arc<State>>,
         /// Start after this position (`next` from the previous answer), or `now`; without
         /// it, from the oldest change kept.
         after: Query<Option<FeedStart>>,
@@ -149,6 +150,8 @@ impl ChangesApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "9223372036854775807")))]
         student_id: Query<Option<i64>>,
     ) -> Result<PollResponse, Failure<FeedErrors>> {
+        let pool = &state.pool;
+        let feed = &state.feed;
         let filter = FeedFilter {
             grades: grade.0.unwrap_or_default(),
             student_id: student_id.0,
@@ -190,7 +193,7 @@ impl ChangesApi {
     async fn history(
         &self,
         _caller: Authorized<ReadStudents>,
-        Data(pool): Data<&PgPool>,
+        Data(state): Data<&Arc<State>>,
         /// The student's id.
         id: Path<StudentId>,
         /// At most this many changes.
@@ -198,6 +201,7 @@ impl ChangesApi {
         /// `next_cursor` from the previous page.
         cursor: Query<Option<FeedPosition>>,
     ) -> Result<HistoryResponse, Failure<HistoryErrors>> {
+        let pool = &state.pool;
         let id = id.0.get()?;
         let limit = limit.0.unwrap_or_default().get();
         let before = cursor.0.map(|FeedPosition(position)| position);

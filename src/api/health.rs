@@ -1,19 +1,16 @@
 //! `/healthz` (the process answers) and `/readyz` (and can reach PostgreSQL).
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
+use std::sync::Arc;
 
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use sqlx::PgPool;
 
 use crate::{
     api::{
         ApiTags,
         contract::{ErrorStatuses, Failure, statuses::UNAVAILABLE},
         json::JsonBody,
+        state::State,
     },
     db,
     error::ApiError,
@@ -39,22 +36,6 @@ impl HealthResponse {
         HealthResponse::Ok(JsonBody(HealthStatus {
             status: "ok".to_owned(),
         }))
-    }
-}
-
-/// Whether this instance has been told to stop (SIGTERM) and is draining: `/readyz` answers
-/// 503 so balancers stop sending it requests, and every HTTP/1 response closes its connection
-/// so none is left idle in a balancer's pool when the listener closes. Cheap to clone.
-#[derive(Debug, Clone, Default)]
-pub struct Draining(Arc<AtomicBool>);
-
-impl Draining {
-    pub fn start(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    pub fn is_on(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -89,9 +70,10 @@ impl HealthApi {
     #[oai(path = "/readyz", method = "get", operation_id = "getReadiness")]
     async fn readyz(
         &self,
-        Data(pool): Data<&PgPool>,
-        Data(draining): Data<&Draining>,
+        Data(state): Data<&Arc<State>>,
     ) -> Result<HealthResponse, Failure<ReadyErrors>> {
+        let pool = &state.pool;
+        let draining = &state.draining;
         if draining.is_on() {
             return Err(ApiError::ShuttingDown.into());
         }

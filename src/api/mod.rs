@@ -9,6 +9,7 @@ pub mod health;
 pub mod json;
 pub mod metrics;
 pub mod rejections;
+pub mod state;
 pub mod students;
 pub mod tokens;
 pub mod types;

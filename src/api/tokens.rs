@@ -1,6 +1,8 @@
 //! `/api/tokens`: make, list and revoke API tokens over HTTP (`tokens:admin`). The same as
 //! `students-api token …` does against the database directly.
 
+use std::sync::Arc;
+
 use chrono::{TimeDelta, Utc};
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, registry::MetaSchema};
@@ -13,12 +15,13 @@ use crate::{
         auth::{AdminTokens, Authorized},
         contract::{ErrorStatuses, Failure, statuses::*},
         json::JsonBody,
+        state::State,
         types::{
             IdOf, Nullable, PathId, Timestamp, domain_string_type, inline_scalar_type,
             named_scalar_type,
         },
     },
-    db::{self, CachedToken, TokenCache, TokenRecord},
+    db::{self, CachedToken, TokenRecord},
     domain::{SCOPES, Scope, StudentName, TokenName},
     error::{ApiError, AuthFailure},
 };
@@ -229,10 +232,11 @@ impl TokensApi {
     async fn create(
         &self,
         caller: Authorized<AdminTokens>,
-        Data(pool): Data<&sqlx::PgPool>,
-        Data(cache): Data<&TokenCache>,
+        Data(state): Data<&Arc<State>>,
         body: JsonBody<TokenCreate>,
     ) -> Result<CreatedResponse, Failure<CreateErrors>> {
+        let pool = &state.pool;
+        let cache = &state.tokens;
         let TokenCreate {
             name,
             scopes,
@@ -276,8 +280,9 @@ impl TokensApi {
     async fn list(
         &self,
         _caller: Authorized<AdminTokens>,
-        Data(pool): Data<&sqlx::PgPool>,
+        Data(state): Data<&Arc<State>>,
     ) -> Result<ListResponse, Failure<ListErrors>> {
+        let pool = &state.pool;
         let tokens = db::list_tokens(pool).await?;
         Ok(ListResponse::Ok(JsonBody(TokenList {
             items: tokens.into_iter().map(Into::into).collect(),
@@ -297,11 +302,12 @@ impl TokensApi {
     async fn revoke(
         &self,
         _caller: Authorized<AdminTokens>,
-        Data(pool): Data<&sqlx::PgPool>,
-        Data(cache): Data<&TokenCache>,
+        Data(state): Data<&Arc<State>>,
         /// The token's id.
         id: Path<TokenId>,
     ) -> Result<RevokedResponse, Failure<RevokeErrors>> {
+        let pool = &state.pool;
+        let cache = &state.tokens;
         let id = id.0.get()?;
         match db::revoke_token(pool, id).await? {
             Some(_) => {

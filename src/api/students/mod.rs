@@ -12,12 +12,13 @@ mod responses;
 pub(crate) mod schemas;
 mod spreadsheet;
 
+use std::sync::Arc;
+
 use poem::web::Data;
 use poem_openapi::{
     OpenApi,
     param::{Header, Path, Query},
 };
-use sqlx::PgPool;
 
 use self::{
     cursor::Cursor,
@@ -38,12 +39,12 @@ use crate::{
     api::{
         ApiTags,
         auth::{Authorized, ReadStudents, WriteStudents},
-        budget::ExpensiveWork,
         contract::Failure,
         json::JsonBody,
+        state::State,
         types::Nullable,
     },
-    db::{self, ChangeFeed, MigrationState, ReadPool},
+    db,
     domain::{Email, Grade, PageLimit, Student},
     error::ApiError,
 };
@@ -70,9 +71,7 @@ impl StudentsApi {
     async fn list(
         &self,
         _caller: Authorized<ReadStudents>,
-        Data(replica): Data<&ReadPool>,
-        Data(work): Data<&ExpensiveWork>,
-        Data(prepared): Data<&MigrationState>,
+        Data(state): Data<&Arc<State>>,
         /// Only these grades; repeat it for several (`grade=A&grade=B%2B`).
         #[oai(validator(max_items = 11))] // one of each of GRADES
         grade: Query<Option<Vec<Grade>>>,
@@ -98,6 +97,9 @@ impl StudentsApi {
         /// `exact` adds `total`, the number of matches across all pages.
         count: Query<Option<CountMode>>,
     ) -> Result<ListResponse, Failure<ListErrors>> {
+        let replica = &state.read_pool;
+        let work = &state.work;
+        let prepared = &state.migrations;
         let query = ListQuery::from(ListParams {
             grades: grade.0.unwrap_or_default(),
             email: email.0,
@@ -173,8 +175,7 @@ impl StudentsApi {
     async fn export(
         &self,
         _caller: Authorized<ReadStudents>,
-        Data(replica): Data<&ReadPool>,
-        Data(work): Data<&ExpensiveWork>,
+        Data(state): Data<&Arc<State>>,
         /// `csv` (default) or `ndjson`.
         format: Query<Option<ExportFormat>>,
         /// Only these grades; repeat it for several.
@@ -195,6 +196,8 @@ impl StudentsApi {
         /// The order: a field, `-` first for descending.
         sort: Query<Option<StudentSort>>,
     ) -> Result<ExportResponse, Failure<ExportErrors>> {
+        let replica = &state.read_pool;
+        let work = &state.work;
         let query = ListQuery::from(ListParams {
             grades: grade.0.unwrap_or_default(),
             email: email.0,
@@ -229,8 +232,7 @@ impl StudentsApi {
     async fn create(
         &self,
         caller: Authorized<WriteStudents>,
-        Data(pool): Data<&PgPool>,
-        Data(feed): Data<&ChangeFeed>,
+        Data(state): Data<&Arc<State>>,
         /// Makes the create safe to retry: a retry with the same key and body within 24 hours
         /// gets the first answer (same student, `201`) and creates nothing. The same key with
         /// another body is `422`; while the first request still runs, `409`.
@@ -238,6 +240,8 @@ impl StudentsApi {
         idempotency_key: Header<Option<IdempotencyKey>>,
         body: JsonBody<StudentCreate>,
     ) -> Result<CreatedResponse, Failure<CreateErrors>> {
+        let pool = &state.pool;
+        let feed = &state.feed;
         let student = match &idempotency_key.0 {
             None => db::insert(pool, &body.0.into(), &caller.actor()).await?,
             Some(key) => {
@@ -282,9 +286,7 @@ impl StudentsApi {
     async fn import(
         &self,
         caller: Authorized<WriteStudents>,
-        Data(pool): Data<&PgPool>,
-        Data(work): Data<&ExpensiveWork>,
-        Data(feed): Data<&ChangeFeed>,
+        Data(state): Data<&Arc<State>>,
         /// `true`: check every row and report what an import would do, writing nothing.
         dry_run: Query<Option<bool>>,
         /// What to do with rows that break a rule: `reject` (default) writes nothing and
@@ -298,6 +300,9 @@ impl StudentsApi {
         idempotency_key: Header<Option<IdempotencyKey>>,
         upload: ImportUpload,
     ) -> Result<ImportResponse, Failure<ImportErrors>> {
+        let pool = &state.pool;
+        let work = &state.work;
+        let feed = &state.feed;
         let options = ImportOptions {
             dry_run: dry_run.0.unwrap_or(false),
             on_error: on_error.0.unwrap_or_default(),
@@ -321,7 +326,7 @@ impl StudentsApi {
     async fn get(
         &self,
         _caller: Authorized<ReadStudents>,
-        Data(pool): Data<&PgPool>,
+        Data(state): Data<&Arc<State>>,
         /// The student's id.
         id: Path<StudentId>,
         /// An ETag you hold (`"3"`, or a list); if it is still current the answer is `304`
@@ -329,6 +334,7 @@ impl StudentsApi {
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<EntityTags>>,
     ) -> Result<ReadResponse, Failure<GetErrors>> {
+        let pool = &state.pool;
         let id = id.0.get()?;
         let student = db::get(pool, id)
             .await?
@@ -355,8 +361,7 @@ impl StudentsApi {
     async fn replace(
         &self,
         caller: Authorized<WriteStudents>,
-        Data(pool): Data<&PgPool>,
-        Data(feed): Data<&ChangeFeed>,
+        Data(state): Data<&Arc<State>>,
         /// The student's id.
         id: Path<StudentId>,
         /// Write only if the student is still at this ETag (from a `GET` or the last write);
@@ -365,6 +370,8 @@ impl StudentsApi {
         if_match: Header<Option<EntityTags>>,
         body: JsonBody<StudentReplace>,
     ) -> Result<UpdatedResponse, Failure<WriteErrors>> {
+        let pool = &state.pool;
+        let feed = &state.feed;
         let id = id.0.get()?;
         let expected = etag::if_match(if_match.0.as_ref());
         let student = db::replace(
@@ -391,8 +398,7 @@ impl StudentsApi {
     async fn update(
         &self,
         caller: Authorized<WriteStudents>,
-        Data(pool): Data<&PgPool>,
-        Data(feed): Data<&ChangeFeed>,
+        Data(state): Data<&Arc<State>>,
         /// The student's id.
         id: Path<StudentId>,
         /// Write only if the student is still at this ETag (from a `GET` or the last write);
@@ -401,6 +407,8 @@ impl StudentsApi {
         if_match: Header<Option<EntityTags>>,
         body: JsonBody<StudentPatch>,
     ) -> Result<UpdatedResponse, Failure<WriteErrors>> {
+        let pool = &state.pool;
+        let feed = &state.feed;
         let id = id.0.get()?;
         let expected = etag::if_match(if_match.0.as_ref());
         let student = db::update(
@@ -426,14 +434,15 @@ impl StudentsApi {
     async fn delete(
         &self,
         caller: Authorized<WriteStudents>,
-        Data(pool): Data<&PgPool>,
-        Data(feed): Data<&ChangeFeed>,
+        Data(state): Data<&Arc<State>>,
         /// The student's id.
         id: Path<StudentId>,
         /// Delete only if the student is still at this ETag; else `412` and it stays.
         #[oai(name = "If-Match")]
         if_match: Header<Option<EntityTags>>,
     ) -> Result<DeletedResponse, Failure<DeleteErrors>> {
+        let pool = &state.pool;
+        let feed = &state.feed;
         let id = id.0.get()?;
         let expected = etag::if_match(if_match.0.as_ref());
         db::delete(pool, id, expected.as_deref(), &caller.actor()).await?;
