@@ -166,9 +166,13 @@ pub enum OnLag {
 }
 
 impl ChangeFeed {
-    /// This instance has written a student: read now, and tell the other instances.
+    /// This instance has written a student: read now, and tell the other instances. With nobody
+    /// subscribed the hub reads nothing, so it is left asleep (a wake-up per create cost 2–3%
+    /// of a create's CPU); a subscriber wakes it when it goes live.
     pub fn written(&self) {
-        self.inner.wake.notify_one();
+        if self.inner.batches.receiver_count() > 0 {
+            self.inner.wake.notify_one();
+        }
         self.inner.announce.notify_one();
     }
 
