@@ -1,6 +1,7 @@
-//! What every response gets, whichever route answered it: a request id (in `X-Request-Id`, the
-//! access log line and every problem body), security headers, CORS from an allow-list, and a
-//! logged 500 problem instead of a dropped connection when a handler panics.
+//! What every request passes ([`Front`], [`DatabaseGate`]) and every response gets, whichever
+//! route answered it: a request id (in `X-Request-Id`, the access log line and every problem
+//! body), security headers, CORS from an allow-list, and a logged 500 problem instead of a
+//! dropped connection when a handler panics.
 
 use std::{
     any::Any,
@@ -36,9 +37,8 @@ use crate::{
 ///
 /// One hand-written endpoint, not a stack of poem layers: each layer (`around`, `with`,
 /// `data`, `catch_all_error`) is an `async` state that takes the 472-byte request by value and
-/// holds the future inside it, so a request's future grew to 31 KB and was copied into boxes
-/// and between layers on every request: in the profile that was most of what we spent beyond
-/// the bare axum peer.
+/// holds the future inside it: a request's future had grown to 31 KB, copied into boxes and
+/// between layers on every request (`bench/results/2026-11-26-speed-2.md`).
 pub struct Front {
     /// The routes, behind CORS when origins are allowed; boxed, so this future stays small.
     routes: BoxEndpoint<'static, Response>,
