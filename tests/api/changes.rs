@@ -137,7 +137,7 @@ async fn a_change_made_in_psql_is_recorded_with_the_database_role() {
 
 #[tokio::test]
 async fn changes_past_their_retention_are_pruned() {
-    let app = spawn_app().await;
+    let (app, _server) = crate::helpers::spawn_app_on_own_server().await;
     for n in 0..3 {
         app.create_student(&format!("Student {n}"), "A", None).await;
     }
@@ -168,7 +168,7 @@ async fn changes_past_their_retention_are_pruned() {
 /// takes a prefix of the feed, so the mark never passes a change that is kept.
 #[tokio::test]
 async fn pruning_removes_a_prefix_of_the_feed_never_a_change_behind_a_kept_one() {
-    let app = spawn_app().await;
+    let (app, _server) = crate::helpers::spawn_app_on_own_server().await;
     for name in ["First", "Second", "Third"] {
         app.create_student(name, "A", None).await;
     }

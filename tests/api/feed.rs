@@ -388,7 +388,7 @@ async fn filters_by_grade_and_student() {
 
 #[tokio::test]
 async fn a_position_past_the_retention_is_410_and_no_position_starts_at_the_oldest_kept() {
-    let app = spawn_app().await;
+    let (app, _server) = crate::helpers::spawn_app_on_own_server().await;
     for n in 0..3 {
         app.create_student(&format!("Student {n}"), "A", None).await;
     }
