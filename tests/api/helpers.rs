@@ -170,9 +170,8 @@ pub async fn spawn_app_adjusted(
 /// with a token of every scope for [`TestApp::client`] to send.
 /// An app on a PostgreSQL server of its own, for tests that depend on every transaction the
 /// server runs: the change feed's horizon (and so pruning) waits for any transaction it cannot
-/// place in another database, and on the shared server another test's held it back for over
-/// 5 s (likely one with subtransactions: their ids are in the snapshot, not in
-/// `pg_stat_activity`).
+/// place in another database, and on the shared server something held it back for over 5 s
+/// (not subtransactions: their ids are not in the snapshot; which transaction, is not known).
 pub async fn spawn_app_on_own_server() -> (TestApp, EmbeddedPostgres) {
     let pg = tokio::task::spawn_blocking(EmbeddedPostgres::start_throwaway)
         .await
