@@ -77,6 +77,8 @@ pub struct TokenCreate {
     pub expires_in_days: Option<i32>,
 }
 
+impl super::json::Body for TokenCreate {}
+
 impl poem_openapi::types::Example for TokenCreate {
     fn example() -> Self {
         Self {

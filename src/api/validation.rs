@@ -37,6 +37,20 @@ pub fn check<T: Type + 'static>(value: &Value) -> Vec<FieldError> {
     errors
 }
 
+/// Whether `value` passes the published schema of the field type `T`, judged exactly as
+/// [`check`] judges a field of that type: the one-pass reading of a create body
+/// ([`Body::read_valid`](super::json::Body::read_valid)) asks this, so it accepts nothing the
+/// full check would refuse.
+pub fn field_passes<T: Type + 'static>(value: &Value) -> bool {
+    let registry = registry_of::<T>();
+    let mut errors = Vec::new();
+    Walker {
+        registry: &registry,
+    }
+    .check(&T::schema_ref(), value, "", &mut errors);
+    errors.is_empty()
+}
+
 /// Schemas are built once per type: registering walks every nested type.
 fn registry_of<T: Type + 'static>() -> Arc<Registry> {
     static CACHE: LazyLock<RwLock<HashMap<TypeId, Arc<Registry>>>> =

@@ -1,6 +1,8 @@
 //! Wire types: one schema per direction (create, replace, patch, read), and their conversions
 //! to and from the domain.
 
+use std::borrow::Cow;
+
 use chrono::DateTime;
 use poem_openapi::{
     Object,
@@ -10,7 +12,10 @@ use serde::Serialize;
 
 use super::cursor::Cursor;
 use crate::{
-    api::types::{Nullable, Timestamp},
+    api::{
+        json::{Body, valid_field},
+        types::{Nullable, Timestamp},
+    },
     domain::{Email, Grade, NewStudent, Student, StudentChanges, StudentName},
 };
 
@@ -43,6 +48,42 @@ pub struct StudentCreate {
     #[oai(nullable)]
     pub email: Option<Email>,
 }
+
+/// A create body as sent, borrowed from the request's bytes: the shape serde can check in one
+/// pass (each field once, nothing else, the right JSON types), values not judged yet.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StudentCreateFields<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    grade: Cow<'a, str>,
+    /// Absent and `null` are both "no e-mail", as in the schema.
+    #[serde(borrow, default)]
+    email: Option<Cow<'a, str>>,
+}
+
+/// Every create passes here, so a valid one is read in one pass; the full path's three (a JSON
+/// tree with duplicate keys refused, the schema walk, poem-openapi's build from the tree) were
+/// 5% of a create's CPU. Each field is still judged by its schema and its parse
+/// ([`valid_field`]); whatever this refuses, the full path reports in full.
+impl Body for StudentCreate {
+    fn read_valid(bytes: &[u8]) -> Option<Self> {
+        let fields: StudentCreateFields<'_> = serde_json::from_slice(bytes).ok()?;
+        Some(Self {
+            name: valid_field(&fields.name)?,
+            grade: valid_field(&fields.grade)?,
+            email: match fields.email {
+                Some(email) => Some(valid_field(&email)?),
+                None => None,
+            },
+        })
+    }
+}
+
+impl Body for StudentReplace {}
+
+impl Body for StudentPatch {}
 
 /// Every writable field of a student, replacing all of them. `email` must be present; `null`
 /// clears it. Unknown fields are refused with 422.
@@ -188,4 +229,109 @@ fn example_name() -> StudentName {
 
 fn example_email() -> Option<Email> {
     Email::parse("ada@example.com").ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StudentCreate;
+    use crate::api::json::{Body, parse, validated};
+
+    /// Every create body is read by the one pass or, when that declines, by the full path: the
+    /// one pass must accept exactly the bodies the full path accepts, and build the same value.
+    #[test]
+    fn one_pass_reading_of_a_create_agrees_with_the_full_path() {
+        let names = [
+            r#""Ada Lovelace""#,
+            r#""  Zoë \"Z\" O'Brien, Jr. \\ 李  ""#,
+            r#""\u0041da""#,
+            r#""""#,
+            r#""   ""#,
+            r#""Ada\u0000""#,
+            r#""Ada\u200b""#,
+            r#""\u200b""#,
+            r#""A\u202eda""#,
+            r#""\ud83d\ude00""#,
+            r#""\udb40\udc41""#,
+            r#""\ud800""#,
+            r#""\tAda""#,
+            r#""Ada\n""#,
+            r#""\u0301""#,
+            "\"Ada\u{3000}\"",
+            "\"\u{3164}\"",
+            repeated(100, 'a'),
+            repeated(101, 'a'),
+            repeated(100, 'é'),
+            "null",
+            "42",
+            "[\"Ada\"]",
+            "{}",
+        ];
+        let grades = [
+            r#""A""#, r#""B+""#, r#""F""#, r#""a""#, r#"" A""#, r#""E""#, "null", "1",
+        ];
+        let emails = [
+            None,
+            Some("null"),
+            Some(r#""ada@example.com""#),
+            Some(r#""  ADA@Example.COM ""#),
+            Some(r#""ada@""#),
+            Some(r#""ada@exa mple.com""#),
+            Some(r#""ada@xn--bcher-kva.de""#),
+            Some(r#""ada@bücher.de""#),
+            Some(r#""ada\u200b@example.com""#),
+            Some(r#""""#),
+            Some("7"),
+        ];
+        let mut bodies = Vec::new();
+        for name in names {
+            for grade in grades {
+                for email in emails {
+                    let email = email.map_or(String::new(), |e| format!(r#", "email": {e}"#));
+                    bodies.push(format!(r#"{{"name": {name}, "grade": {grade}{email}}}"#));
+                }
+            }
+        }
+        bodies.extend(
+            [
+                r#"{"name": "Ada", "grade": "A", "id": 7}"#,
+                r#"{"name": "Ada", "grade": "A", "nickname": "A"}"#,
+                r#"{"name": "Ada", "grade": "A", "name": "Eve"}"#,
+                r#"{"name": "Ada", "grade": "A", "n\u0061me": "Eve"}"#,
+                r#"{"name": "Ada", "grade": "A", "email": null, "email": null}"#,
+                r#"{"name": "Ada"}"#,
+                r#"{"grade": "A"}"#,
+                r#"{"name": "Ada", "grade": "A"} trailing"#,
+                r#"{"name": "Ada", "grade": "A"}   "#,
+                r#"[{"name": "Ada", "grade": "A"}]"#,
+                r#""name""#,
+                "null",
+                "{}",
+                "\u{feff}{\"name\": \"Ada\", \"grade\": \"A\"}",
+            ]
+            .map(str::to_owned),
+        );
+        let mut accepted = 0;
+        for body in &bodies {
+            let full = parse(body.as_bytes())
+                .ok()
+                .and_then(|value| validated::<StudentCreate>(value).ok());
+            let one_pass = StudentCreate::read_valid(body.as_bytes());
+            assert_eq!(
+                format!("{one_pass:?}"),
+                format!("{full:?}"),
+                "the two readings disagree on {body}"
+            );
+            accepted += usize::from(full.is_some());
+        }
+        // Both outcomes are exercised, many times.
+        assert!(
+            accepted > 100 && bodies.len() - accepted > 1_000,
+            "{accepted}"
+        );
+    }
+
+    /// A JSON string of `n` times `c`.
+    fn repeated(n: usize, c: char) -> &'static str {
+        Box::leak(format!("\"{}\"", c.to_string().repeat(n)).into_boxed_str())
+    }
 }
