@@ -129,6 +129,7 @@ pub fn app(
             read_pool: ReadPool(read_pool),
             tokens,
             feed,
+            creates: db::Creates::default(),
             work,
             migrations,
             draining: draining.clone(),

@@ -9,7 +9,7 @@ use sqlx::PgPool;
 
 use crate::{
     api::budget::ExpensiveWork,
-    db::{ChangeFeed, MigrationState, ReadPool, TokenCache},
+    db::{ChangeFeed, Creates, MigrationState, ReadPool, TokenCache},
 };
 
 /// One value in each request's extensions (`Data<&Arc<State>>`), not one per field: each was a
@@ -21,6 +21,8 @@ pub struct State {
     pub read_pool: ReadPool,
     pub tokens: TokenCache,
     pub feed: ChangeFeed,
+    /// Creates waiting for a connection, written together.
+    pub creates: Creates,
     pub work: ExpensiveWork,
     pub migrations: MigrationState,
     pub draining: Draining,

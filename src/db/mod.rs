@@ -2,6 +2,7 @@
 
 mod change_feed;
 mod changes;
+mod creates;
 mod error;
 mod health;
 mod idempotency;
@@ -31,6 +32,7 @@ pub use change_feed::{
     POLL_INTERVAL, Subscription,
 };
 pub use changes::{FeedRead, HistoryPage, history, prune_changes, read_feed};
+pub use creates::{Creates, MAX_BATCH};
 pub use error::{EMAIL_UNIQUE_INDEX, Error, is_unavailable};
 pub use health::{CHECK_INTERVAL, Health, RETRY_INTERVAL};
 pub use idempotency::{
@@ -240,6 +242,11 @@ static TRANSACTION_POOLER: AtomicBool = AtomicBool::new(false);
 /// now (not when the connection comes back, after the answer) and the next one opened in the
 /// same round trip, so the lease keeps its server connection.
 async fn settle(conn: &mut PgConnection) -> Result<(), Error> {
+    Ok(settle_raw(conn).await?)
+}
+
+/// [`settle`], with sqlx's error as it came.
+async fn settle_raw(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     if TRANSACTION_POOLER.load(Ordering::Relaxed) {
         conn.execute("COMMIT; BEGIN").await?;
     }

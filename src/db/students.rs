@@ -1,7 +1,7 @@
 //! The students queries. Every write is one statement, so no error leaves half a row behind.
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, PgPool};
+use sqlx::{FromRow, PgConnection, PgPool};
 
 use super::Error;
 use crate::domain::{Email, Grade, NewStudent, Student, StudentChanges, StudentName};
@@ -130,6 +130,15 @@ async fn written_or_why_not(
 
 pub async fn insert(pool: &PgPool, student: &NewStudent, actor: &Actor) -> Result<Student, Error> {
     let mut conn = pool.acquire().await?;
+    insert_on(&mut conn, student, actor).await
+}
+
+/// [`insert`] on a connection the caller holds.
+pub(super) async fn insert_on(
+    conn: &mut PgConnection,
+    student: &NewStudent,
+    actor: &Actor,
+) -> Result<Student, Error> {
     let row: StudentRow = sqlx::query_as(concat!(
         with_actor!("$4", "$5"),
         "INSERT INTO students (name, grade, email) SELECT $1, $2, $3 FROM actor RETURNING ",
@@ -142,7 +151,7 @@ pub async fn insert(pool: &PgPool, student: &NewStudent, actor: &Actor) -> Resul
     .bind(&actor.name)
     .fetch_one(&mut *conn)
     .await?;
-    super::settle(&mut conn).await?;
+    super::settle(conn).await?;
     Student::try_from(row)
 }
 

@@ -14,6 +14,7 @@ mod changes;
 mod compose;
 mod concurrency;
 mod connections;
+mod creates;
 mod embedded;
 mod errors;
 mod export;

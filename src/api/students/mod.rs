@@ -243,7 +243,12 @@ impl StudentsApi {
         let pool = &state.pool;
         let feed = &state.feed;
         let student = match &idempotency_key.0 {
-            None => db::insert(pool, &body.0.into(), &caller.actor()).await?,
+            None => {
+                state
+                    .creates
+                    .insert(pool, body.0.into(), caller.actor())
+                    .await?
+            }
             Some(key) => {
                 db::insert_once(pool, key.as_str(), &body.0.into(), &caller.actor()).await?
             }

@@ -1,0 +1,240 @@
+//! Creates that wait for a connection at the same moment share one `INSERT`.
+//!
+//! Under load a create spends most of its time waiting: for a pooled connection, then for its
+//! commit to reach the disk. Whoever gets a connection first writes every create then waiting
+//! (of the same actor) in one statement: one round trip, one commit, one run of the change
+//! trigger for all of them, and nobody waits longer than they would have for a connection of
+//! their own. Alone, a create is written exactly as before. Each caller still gets its own
+//! answer: its own student, or its own error (a batch that fails, an e-mail taken, sends
+//! each create back to be written alone, so one bad row never costs the others).
+
+use std::sync::{
+    Arc, Mutex, MutexGuard,
+    atomic::{AtomicU64, Ordering},
+};
+
+use sqlx::{PgPool, Postgres, pool::PoolConnection};
+use tokio::sync::oneshot;
+
+use super::{
+    Error,
+    students::{Actor, StudentRow, columns, insert_on, with_actor},
+};
+use crate::domain::{Email, NewStudent, Student};
+
+/// At most this many creates share a statement.
+pub const MAX_BATCH: usize = 64;
+
+/// The creates waiting for a connection. Cheap to clone (one shared queue).
+#[derive(Debug, Clone, Default)]
+pub struct Creates(Arc<Queue>);
+
+#[derive(Debug, Default)]
+struct Queue {
+    waiting: Mutex<Vec<Waiting>>,
+    next_ticket: AtomicU64,
+}
+
+/// One create waiting to be written, and where its answer goes.
+#[derive(Debug)]
+struct Waiting {
+    ticket: u64,
+    student: NewStudent,
+    actor: Actor,
+    answer: oneshot::Sender<Answer>,
+}
+
+#[derive(Debug)]
+enum Answer {
+    Written(Result<Student, Error>),
+    /// The shared statement failed, so nothing of it was written: write this one alone.
+    Alone(NewStudent, Actor),
+}
+
+impl Creates {
+    /// Writes `student`, made by `actor`: alone, or with the creates waiting beside it.
+    pub async fn insert(
+        &self,
+        pool: &PgPool,
+        student: NewStudent,
+        actor: Actor,
+    ) -> Result<Student, Error> {
+        let ticket = self.0.next_ticket.fetch_add(1, Ordering::Relaxed);
+        let (answer, mut answered) = oneshot::channel();
+        self.waiting().push(Waiting {
+            ticket,
+            student,
+            actor,
+            answer,
+        });
+        let acquired = tokio::select! {
+            biased;
+            // Someone else's statement wrote it while this one waited for a connection.
+            answer = &mut answered => return self.settle(pool, answer).await,
+            acquired = pool.acquire() => acquired,
+        };
+        let mut conn = match acquired {
+            Ok(conn) => conn,
+            // Taken back, so no statement writes it after the caller was told it failed.
+            Err(err) => match self.withdraw(ticket) {
+                Some(_) => return Err(err.into()),
+                None => return self.settle(pool, answered.await).await,
+            },
+        };
+        let mut batch = self.take(ticket);
+        match batch.len() {
+            // Already taken by a statement under way: its answer comes from there.
+            0 => {
+                drop(conn);
+                self.settle(pool, answered.await).await
+            }
+            1 => {
+                let own = batch.swap_remove(0);
+                insert_on(&mut conn, &own.student, &own.actor).await
+            }
+            _ => {
+                // A task of its own: a caller that hangs up must not cancel the others' write.
+                tokio::spawn(write(conn, batch));
+                self.settle(pool, answered.await).await
+            }
+        }
+    }
+
+    /// The caller's answer; written alone if the shared statement failed.
+    async fn settle(
+        &self,
+        pool: &PgPool,
+        answer: Result<Answer, oneshot::error::RecvError>,
+    ) -> Result<Student, Error> {
+        match answer {
+            Ok(Answer::Written(result)) => result,
+            Ok(Answer::Alone(student, actor)) => super::insert(pool, &student, &actor).await,
+            Err(_) => Err(Error::Corrupt(
+                "the statement writing this create ended without an answer".to_owned(),
+            )),
+        }
+    }
+
+    fn waiting(&self) -> MutexGuard<'_, Vec<Waiting>> {
+        match self.0.waiting.lock() {
+            Ok(waiting) => waiting,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Removes the create `ticket` from the queue, if it is still there.
+    fn withdraw(&self, ticket: u64) -> Option<Waiting> {
+        let mut waiting = self.waiting();
+        let at = waiting.iter().position(|w| w.ticket == ticket)?;
+        Some(waiting.swap_remove(at))
+    }
+
+    /// The create `ticket` and, after it, up to [`MAX_BATCH`] in all of the creates waiting by
+    /// the same actor (the change trigger records one actor per statement). Empty if `ticket`
+    /// was already taken.
+    fn take(&self, ticket: u64) -> Vec<Waiting> {
+        let mut waiting = self.waiting();
+        let Some(at) = waiting.iter().position(|w| w.ticket == ticket) else {
+            return Vec::new();
+        };
+        let own = waiting.remove(at);
+        let mut batch = vec![own];
+        let mut index = 0;
+        while index < waiting.len() && batch.len() < MAX_BATCH {
+            if waiting[index].actor == batch[0].actor {
+                batch.push(waiting.remove(index));
+            } else {
+                index += 1;
+            }
+        }
+        batch
+    }
+}
+
+/// Writes `batch` (two or more creates by one actor) in one statement, and answers each.
+async fn write(mut conn: PoolConnection<Postgres>, batch: Vec<Waiting>) {
+    let names: Vec<&str> = batch.iter().map(|w| w.student.name.as_str()).collect();
+    let grades: Vec<&str> = batch.iter().map(|w| w.student.grade.as_str()).collect();
+    let emails: Vec<Option<&str>> = batch
+        .iter()
+        .map(|w| w.student.email.as_ref().map(Email::as_str))
+        .collect();
+    let actor = &batch[0].actor;
+    // `RETURNING` gives the rows in the order they were inserted, which `ORDER BY` fixes to the
+    // batch's (Django's `bulk_create` relies on the same); each row is also checked against
+    // the create it answers.
+    let written: Result<Vec<StudentRow>, sqlx::Error> = async {
+        let rows = sqlx::query_as(concat!(
+            with_actor!("$4", "$5"),
+            "INSERT INTO students (name, grade, email) \
+             SELECT u.name, u.grade, u.email FROM actor, \
+                    unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY \
+                    AS u(name, grade, email, n) \
+             ORDER BY u.n RETURNING ",
+            columns!()
+        ))
+        .bind(&names)
+        .bind(&grades)
+        .bind(&emails)
+        .bind(actor.token_id)
+        .bind(&actor.name)
+        .fetch_all(&mut *conn)
+        .await?;
+        super::settle_raw(&mut conn).await?;
+        Ok(rows)
+    }
+    .await;
+    drop((names, grades, emails));
+    match written {
+        Ok(rows) if rows.len() == batch.len() => {
+            for (waiting, row) in batch.into_iter().zip(rows) {
+                let answer = Student::try_from(row).and_then(|student| {
+                    if student.name == waiting.student.name
+                        && student.grade == waiting.student.grade
+                        && student.email == waiting.student.email
+                    {
+                        Ok(student)
+                    } else {
+                        Err(Error::Corrupt(format!(
+                            "a shared create returned student {} for another create",
+                            student.id
+                        )))
+                    }
+                });
+                // A caller that hung up no longer waits for its answer; its student stays.
+                let _ = waiting.answer.send(Answer::Written(answer));
+            }
+        }
+        Ok(rows) => {
+            let error = format!("{} rows back for {} creates", rows.len(), batch.len());
+            for waiting in batch {
+                let _ = waiting
+                    .answer
+                    .send(Answer::Written(Err(Error::Corrupt(error.clone()))));
+            }
+        }
+        // PostgreSQL refused the statement (an e-mail taken, most likely), so none of it was
+        // written: each create is tried alone and gets its own answer.
+        Err(sqlx::Error::Database(refused)) => {
+            tracing::debug!(error = %refused, creates = batch.len(), "a shared create was refused; each is written alone");
+            drop(conn);
+            for waiting in batch {
+                let _ = waiting
+                    .answer
+                    .send(Answer::Alone(waiting.student, waiting.actor));
+            }
+        }
+        // The connection failed: whether the statement was committed is unknown, so nothing is
+        // tried again (that could write each student twice); each caller hears it, as a
+        // create of its own would have (503).
+        Err(err) => {
+            let err = Error::from(err);
+            tracing::warn!(error = %err, creates = batch.len(), "a shared create failed");
+            for waiting in batch {
+                let _ = waiting.answer.send(Answer::Written(Err(Error::Unavailable(
+                    sqlx::Error::Protocol(format!("a shared create failed: {err}")),
+                ))));
+            }
+        }
+    }
+}
