@@ -126,7 +126,7 @@ impl Creates {
     fn withdraw(&self, ticket: u64) -> Option<Waiting> {
         let mut waiting = self.waiting();
         let at = waiting.iter().position(|w| w.ticket == ticket)?;
-        Some(waiting.swap_remove(at))
+        Some(waiting.remove(at))
     }
 
     /// The create `ticket` and, after it, up to [`MAX_BATCH`] in all of the creates waiting by
@@ -138,15 +138,16 @@ impl Creates {
             return Vec::new();
         };
         let own = waiting.remove(at);
-        let mut batch = vec![own];
-        let mut index = 0;
-        while index < waiting.len() && batch.len() < MAX_BATCH {
-            if waiting[index].actor == batch[0].actor {
-                batch.push(waiting.remove(index));
-            } else {
-                index += 1;
-            }
-        }
+        // One pass, oldest first: the queue can be long when thousands of clients post at once.
+        let mut room = MAX_BATCH - 1;
+        let mut batch: Vec<Waiting> = Vec::with_capacity(room.min(waiting.len()) + 1);
+        batch.push(own);
+        let actor = batch[0].actor.clone();
+        batch.extend(waiting.extract_if(.., |w| {
+            let take = room > 0 && w.actor == actor;
+            room -= usize::from(take);
+            take
+        }));
         batch
     }
 }
@@ -236,5 +237,63 @@ async fn write(mut conn: PoolConnection<Postgres>, batch: Vec<Waiting>) {
                 ))));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Grade, StudentName};
+
+    fn queue_of(actors: &[&str]) -> (Creates, Vec<oneshot::Receiver<Answer>>) {
+        let creates = Creates::default();
+        let mut answers = Vec::new();
+        for (ticket, actor) in actors.iter().enumerate() {
+            let (answer, answered) = oneshot::channel();
+            answers.push(answered);
+            creates.waiting().push(Waiting {
+                ticket: ticket as u64,
+                student: NewStudent {
+                    name: StudentName::from_stored(format!("Student {ticket}")),
+                    grade: Grade::parse("A").unwrap_or_else(|_| unreachable!()),
+                    email: None,
+                },
+                actor: Actor {
+                    token_id: None,
+                    name: (*actor).to_owned(),
+                },
+                answer,
+            });
+        }
+        (creates, answers)
+    }
+
+    #[test]
+    fn a_statement_takes_its_own_create_then_the_oldest_of_the_same_actor_up_to_the_cap() {
+        let mut actors = vec!["b"; 3];
+        actors.extend(["a"; 100]);
+        actors.insert(50, "b");
+        let (creates, _answers) = queue_of(&actors);
+        let own = 10; // an "a"
+        let batch = creates.take(own);
+        assert_eq!(batch.len(), MAX_BATCH);
+        assert_eq!(batch[0].ticket, own);
+        assert!(batch.iter().all(|w| w.actor.name == "a"));
+        let tickets: Vec<u64> = batch[1..].iter().map(|w| w.ticket).collect();
+        assert!(tickets.is_sorted(), "oldest first: {tickets:?}");
+        // The rest wait: the other actor's four, and the "a"s past the cap.
+        let left = creates.waiting();
+        assert_eq!(left.len(), actors.len() - MAX_BATCH);
+        assert_eq!(left.iter().filter(|w| w.actor.name == "b").count(), 4);
+    }
+
+    #[test]
+    fn a_create_already_taken_or_withdrawn_takes_nothing() {
+        let (creates, _answers) = queue_of(&["a", "a"]);
+        assert!(creates.withdraw(0).is_some());
+        assert!(creates.take(0).is_empty());
+        assert!(creates.withdraw(0).is_none());
+        assert_eq!(creates.take(1).len(), 1);
+        assert!(creates.take(1).is_empty());
     }
 }
