@@ -67,6 +67,12 @@ impl Creates {
             actor,
             answer,
         });
+        // A caller that hangs up while its create waits takes it back: otherwise the next
+        // create by the same token, minutes later, would write it.
+        let _unless_taken = Withdraw {
+            creates: self,
+            ticket,
+        };
         let acquired = tokio::select! {
             biased;
             // Someone else's statement wrote it while this one waited for a connection.
@@ -149,6 +155,18 @@ impl Creates {
             take
         }));
         batch
+    }
+}
+
+/// Takes a create back from the queue when dropped, if no statement has taken it yet.
+struct Withdraw<'a> {
+    creates: &'a Creates,
+    ticket: u64,
+}
+
+impl Drop for Withdraw<'_> {
+    fn drop(&mut self) {
+        self.creates.withdraw(self.ticket);
     }
 }
 

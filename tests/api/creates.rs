@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use students_api::{
     db,
-    domain::{SCOPES, TokenName},
+    domain::{Grade, NewStudent, SCOPES, StudentName, TokenName},
 };
 
 use crate::helpers::{TestApp, client_with_token, spawn_app_with};
@@ -175,4 +175,38 @@ async fn creates_by_different_tokens_at_once_are_recorded_with_their_own_token()
         .unwrap();
         assert_eq!(recorded, Some(token_id), "student {student_id}");
     }
+}
+
+/// A caller that hangs up while its create waits for a connection takes it back: the next
+/// create by the same token must not write it, minutes later.
+#[tokio::test]
+async fn a_create_whose_caller_gave_up_while_it_waited_is_never_written() {
+    let app = one_connection_app().await;
+    let creates = db::Creates::default();
+    let actor = db::Actor {
+        token_id: None,
+        name: "test".to_owned(),
+    };
+    let student = |name: &str| NewStudent {
+        name: StudentName::parse(name).unwrap(),
+        grade: Grade::parse("A").unwrap(),
+        email: None,
+    };
+    let held = app.pool.acquire().await.unwrap();
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(200),
+        creates.insert(&app.pool, student("Abandoned"), actor.clone()),
+    )
+    .await;
+    assert!(gave_up.is_err(), "it waited for the only connection");
+    drop(held);
+    creates
+        .insert(&app.pool, student("Later"), actor)
+        .await
+        .unwrap();
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM students ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(names, ["Later"]);
 }
