@@ -76,7 +76,7 @@ impl Creates {
         let acquired = tokio::select! {
             biased;
             // Someone else's statement wrote it while this one waited for a connection.
-            answer = &mut answered => return self.settle(pool, answer).await,
+            answer = &mut answered => return self.outcome(pool, answer).await,
             acquired = pool.acquire() => acquired,
         };
         let mut conn = match acquired {
@@ -84,7 +84,7 @@ impl Creates {
             // Taken back, so no statement writes it after the caller was told it failed.
             Err(err) => match self.withdraw(ticket) {
                 Some(_) => return Err(err.into()),
-                None => return self.settle(pool, answered.await).await,
+                None => return self.outcome(pool, answered.await).await,
             },
         };
         let mut batch = self.take(ticket);
@@ -92,7 +92,7 @@ impl Creates {
             // Already taken by a statement under way: its answer comes from there.
             0 => {
                 drop(conn);
-                self.settle(pool, answered.await).await
+                self.outcome(pool, answered.await).await
             }
             1 => {
                 let own = batch.swap_remove(0);
@@ -101,13 +101,13 @@ impl Creates {
             _ => {
                 // A task of its own: a caller that hangs up must not cancel the others' write.
                 tokio::spawn(write(conn, batch));
-                self.settle(pool, answered.await).await
+                self.outcome(pool, answered.await).await
             }
         }
     }
 
     /// The caller's answer; written alone if the shared statement failed.
-    async fn settle(
+    async fn outcome(
         &self,
         pool: &PgPool,
         answer: Result<Answer, oneshot::error::RecvError>,
