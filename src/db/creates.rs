@@ -3,10 +3,12 @@
 //! Under load a create spends most of its time waiting: for a pooled connection, then for its
 //! commit to reach the disk. Whoever gets a connection first writes every create then waiting
 //! (of the same actor) in one statement: one round trip, one commit, one run of the change
-//! trigger for all of them, and nobody waits longer than they would have for a connection of
-//! their own. Alone, a create is written exactly as before. Each caller still gets its own
-//! answer: its own student, or its own error (a batch that fails, an e-mail taken, sends
-//! each create back to be written alone, so one bad row never costs the others).
+//! trigger for all of them. No create waits for a batch to fill; alone, a create is written
+//! exactly as before. Each caller still gets its own answer: its own student, or its own error.
+//! A statement PostgreSQL refuses for a row's sake (an e-mail taken: SQLSTATE class 23 or 22)
+//! wrote nothing, so each of its creates is tried again alone; any other failure leaves the
+//! outcome unknown, and each caller gets the `503` a create of its own would have got, never a
+//! second write.
 
 use std::sync::{
     Arc, Mutex, MutexGuard,
@@ -15,6 +17,7 @@ use std::sync::{
 
 use sqlx::{PgPool, Postgres, pool::PoolConnection};
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use super::{
     Error,
@@ -42,6 +45,9 @@ struct Waiting {
     student: NewStudent,
     actor: Actor,
     answer: oneshot::Sender<Answer>,
+    /// Told when another caller's statement takes this create, so its caller stops waiting for
+    /// a connection it would only hand on.
+    taken: Option<oneshot::Sender<()>>,
 }
 
 #[derive(Debug)]
@@ -61,35 +67,49 @@ impl Creates {
     ) -> Result<Student, Error> {
         let ticket = self.0.next_ticket.fetch_add(1, Ordering::Relaxed);
         let (answer, mut answered) = oneshot::channel();
+        let (taken, mut taken_by_another) = oneshot::channel();
         self.waiting().push(Waiting {
             ticket,
             student,
             actor,
             answer,
+            taken: Some(taken),
         });
         // A caller that hangs up while its create waits takes it back: otherwise the next
         // create by the same token, minutes later, would write it.
-        let _unless_taken = Withdraw {
+        let mut unless_taken = Withdraw {
             creates: self,
             ticket,
+            armed: true,
         };
         let acquired = tokio::select! {
             biased;
-            // Someone else's statement wrote it while this one waited for a connection.
-            answer = &mut answered => return self.outcome(pool, answer).await,
+            answer = &mut answered => {
+                unless_taken.armed = false;
+                return self.outcome(pool, answer).await;
+            }
+            // Another caller's statement has it: wait for that, not for a connection.
+            _ = &mut taken_by_another => {
+                unless_taken.armed = false;
+                return self.outcome(pool, answered.await).await;
+            }
             acquired = pool.acquire() => acquired,
         };
         let mut conn = match acquired {
             Ok(conn) => conn,
             // Taken back, so no statement writes it after the caller was told it failed.
-            Err(err) => match self.withdraw(ticket) {
-                Some(_) => return Err(err.into()),
-                None => return self.outcome(pool, answered.await).await,
-            },
+            Err(err) => {
+                unless_taken.armed = false;
+                return match self.withdraw(ticket) {
+                    Some(_) => Err(err.into()),
+                    None => self.outcome(pool, answered.await).await,
+                };
+            }
         };
         let mut batch = self.take(ticket);
+        unless_taken.armed = false;
         match batch.len() {
-            // Already taken by a statement under way: its answer comes from there.
+            // Taken by a statement under way just now: its answer comes from there.
             0 => {
                 drop(conn);
                 self.outcome(pool, answered.await).await
@@ -100,7 +120,7 @@ impl Creates {
             }
             _ => {
                 // A task of its own: a caller that hangs up must not cancel the others' write.
-                tokio::spawn(write(conn, batch));
+                tokio::spawn(write(conn, batch).instrument(tracing::Span::current()));
                 self.outcome(pool, answered.await).await
             }
         }
@@ -154,20 +174,39 @@ impl Creates {
             room -= usize::from(take);
             take
         }));
+        drop(waiting);
+        for joined in &mut batch[1..] {
+            if let Some(taken) = joined.taken.take() {
+                let _ = taken.send(());
+            }
+        }
         batch
     }
 }
 
-/// Takes a create back from the queue when dropped, if no statement has taken it yet.
+/// Takes a create back from the queue when dropped while armed (its caller went away before a
+/// statement took it). Disarmed as soon as the create's fate is known, so a create that ends
+/// normally does not search the queue again.
 struct Withdraw<'a> {
     creates: &'a Creates,
     ticket: u64,
+    armed: bool,
 }
 
 impl Drop for Withdraw<'_> {
     fn drop(&mut self) {
-        self.creates.withdraw(self.ticket);
+        if self.armed {
+            self.creates.withdraw(self.ticket);
+        }
     }
+}
+
+/// Why a shared statement wrote nothing, or may have.
+enum Failure {
+    /// Refused for a row's sake (SQLSTATE class 23 or 22): nothing was written.
+    Refused(Box<dyn sqlx::error::DatabaseError>),
+    /// The outcome is unknown.
+    Unknown(sqlx::Error),
 }
 
 /// Writes `batch` (two or more creates by one actor) in one statement, and answers each.
@@ -182,27 +221,37 @@ async fn write(mut conn: PoolConnection<Postgres>, batch: Vec<Waiting>) {
     // `RETURNING` gives the rows in the order they were inserted, which `ORDER BY` fixes to the
     // batch's (Django's `bulk_create` relies on the same); each row is also checked against
     // the create it answers.
-    let written: Result<Vec<StudentRow>, sqlx::Error> = async {
-        let rows = sqlx::query_as(concat!(
-            with_actor!("$4", "$5"),
-            "INSERT INTO students (name, grade, email) \
-             SELECT u.name, u.grade, u.email FROM actor, \
-                    unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY \
-                    AS u(name, grade, email, n) \
-             ORDER BY u.n RETURNING ",
-            columns!()
-        ))
-        .bind(&names)
-        .bind(&grades)
-        .bind(&emails)
-        .bind(actor.token_id)
-        .bind(&actor.name)
-        .fetch_all(&mut *conn)
-        .await?;
-        super::settle_raw(&mut conn).await?;
-        Ok(rows)
-    }
+    let inserted: Result<Vec<StudentRow>, sqlx::Error> = sqlx::query_as(concat!(
+        with_actor!("$4", "$5"),
+        "INSERT INTO students (name, grade, email) \
+         SELECT u.name, u.grade, u.email FROM actor, \
+                unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY \
+                AS u(name, grade, email, n) \
+         ORDER BY u.n RETURNING ",
+        columns!()
+    ))
+    .bind(&names)
+    .bind(&grades)
+    .bind(&emails)
+    .bind(actor.token_id)
+    .bind(&actor.name)
+    .fetch_all(&mut *conn)
     .await;
+    let written = match inserted {
+        Ok(rows) => match super::settle_raw(&mut conn).await {
+            Ok(()) => Ok(rows),
+            // A commit that failed may still have happened.
+            Err(err) => Err(Failure::Unknown(err)),
+        },
+        Err(sqlx::Error::Database(refused))
+            if refused
+                .code()
+                .is_some_and(|code| code.starts_with("23") || code.starts_with("22")) =>
+        {
+            Err(Failure::Refused(refused))
+        }
+        Err(err) => Err(Failure::Unknown(err)),
+    };
     drop((names, grades, emails));
     match written {
         Ok(rows) if rows.len() == batch.len() => {
@@ -232,9 +281,9 @@ async fn write(mut conn: PoolConnection<Postgres>, batch: Vec<Waiting>) {
                     .send(Answer::Written(Err(Error::Corrupt(error.clone()))));
             }
         }
-        // PostgreSQL refused the statement (an e-mail taken, most likely), so none of it was
-        // written: each create is tried alone and gets its own answer.
-        Err(sqlx::Error::Database(refused)) => {
+        // PostgreSQL refused the statement for a row's sake (an e-mail taken, most likely), so
+        // none of it was written: each create is tried alone and gets its own answer.
+        Err(Failure::Refused(refused)) => {
             tracing::debug!(error = %refused, creates = batch.len(), "a shared create was refused; each is written alone");
             drop(conn);
             for waiting in batch {
@@ -243,10 +292,10 @@ async fn write(mut conn: PoolConnection<Postgres>, batch: Vec<Waiting>) {
                     .send(Answer::Alone(waiting.student, waiting.actor));
             }
         }
-        // The connection failed: whether the statement was committed is unknown, so nothing is
-        // tried again (that could write each student twice); each caller hears it, as a
-        // create of its own would have (503).
-        Err(err) => {
+        // The connection, the server or the commit failed: whether the statement was committed
+        // is unknown, so nothing is tried again (that could write each student twice); each
+        // caller hears it, as a create of its own would have (503).
+        Err(Failure::Unknown(err)) => {
             let err = Error::from(err);
             tracing::warn!(error = %err, creates = batch.len(), "a shared create failed");
             for waiting in batch {
@@ -263,12 +312,14 @@ mod tests {
     use super::*;
     use crate::domain::{Grade, StudentName};
 
-    fn queue_of(actors: &[&str]) -> (Creates, Vec<oneshot::Receiver<Answer>>) {
+    /// A queue of creates by `actors`, and each one's "taken by another statement" signal.
+    fn queue_of(actors: &[&str]) -> (Creates, Vec<oneshot::Receiver<()>>) {
         let creates = Creates::default();
-        let mut answers = Vec::new();
+        let mut signals = Vec::new();
         for (ticket, actor) in actors.iter().enumerate() {
-            let (answer, answered) = oneshot::channel();
-            answers.push(answered);
+            let (answer, _) = oneshot::channel();
+            let (taken, signal) = oneshot::channel();
+            signals.push(signal);
             creates.waiting().push(Waiting {
                 ticket: ticket as u64,
                 student: NewStudent {
@@ -281,9 +332,10 @@ mod tests {
                     name: (*actor).to_owned(),
                 },
                 answer,
+                taken: Some(taken),
             });
         }
-        (creates, answers)
+        (creates, signals)
     }
 
     #[test]
@@ -291,9 +343,15 @@ mod tests {
         let mut actors = vec!["b"; 3];
         actors.extend(["a"; 100]);
         actors.insert(50, "b");
-        let (creates, _answers) = queue_of(&actors);
+        let (creates, mut signals) = queue_of(&actors);
         let own = 10; // an "a"
         let batch = creates.take(own);
+        // Each create that joined is told, so its caller stops waiting for a connection; the
+        // taker's own is not, nor those left waiting.
+        for (ticket, signal) in signals.iter_mut().enumerate() {
+            let joined = batch[1..].iter().any(|w| w.ticket == ticket as u64);
+            assert_eq!(signal.try_recv().is_ok(), joined, "create {ticket}");
+        }
         assert_eq!(batch.len(), MAX_BATCH);
         assert_eq!(batch[0].ticket, own);
         assert!(batch.iter().all(|w| w.actor.name == "a"));
@@ -307,7 +365,7 @@ mod tests {
 
     #[test]
     fn a_create_already_taken_or_withdrawn_takes_nothing() {
-        let (creates, _answers) = queue_of(&["a", "a"]);
+        let (creates, _signals) = queue_of(&["a", "a"]);
         assert!(creates.withdraw(0).is_some());
         assert!(creates.take(0).is_empty());
         assert!(creates.withdraw(0).is_none());
