@@ -33,6 +33,9 @@ pub const POOL_ACQUIRE: &str = "db_pool_acquire_duration_seconds";
 /// Failed database statements, by `kind` (`unavailable`, `pool_timeout`, `statement_timeout`,
 /// `unique_violation`, …).
 pub const DB_ERRORS: &str = "db_errors_total";
+/// Creates written by each `INSERT` of a create (`db::Creates`): above 1 when creates waiting
+/// at the same moment share a statement.
+pub const CREATES_PER_STATEMENT: &str = "db_creates_per_statement";
 /// Open change-feed subscriptions (streams and long polls) on this instance.
 pub const FEED_SUBSCRIBERS: &str = "change_feed_subscribers";
 /// Seconds from the start of a change's transaction to this instance's feed sharing it with its
@@ -42,6 +45,9 @@ pub const FEED_LAG: &str = "change_feed_lag_seconds";
 pub const AUTH_FAILURES: &str = "auth_failures_total";
 /// Requests refused with 429, by `client` (`token` or `address`).
 pub const RATE_LIMITED: &str = "rate_limited_total";
+
+/// Buckets of [`CREATES_PER_STATEMENT`], up to `db::MAX_BATCH`.
+const STATEMENT_SIZES: [f64; 7] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
 /// Latency buckets, in seconds: 0.5 ms to 10 s.
 const BUCKETS: [f64; 14] = [
@@ -84,6 +90,12 @@ pub fn metrics() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let builder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &BUCKETS)
+            .and_then(|builder| {
+                builder.set_buckets_for_metric(
+                    Matcher::Full(CREATES_PER_STATEMENT.to_owned()),
+                    &STATEMENT_SIZES,
+                )
+            })
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
@@ -170,6 +182,10 @@ fn describe() {
         "Time a query waited for a pool connection."
     );
     describe_counter!(DB_ERRORS, "Failed database statements, by kind.");
+    describe_histogram!(
+        CREATES_PER_STATEMENT,
+        "Creates written by each INSERT of a create: above 1 when creates share a statement."
+    );
     describe_gauge!(
         FEED_SUBSCRIBERS,
         "Open change-feed subscriptions on this instance."

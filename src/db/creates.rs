@@ -23,7 +23,10 @@ use super::{
     Error,
     students::{Actor, StudentRow, columns, insert_on, with_actor},
 };
-use crate::domain::{Email, NewStudent, Student};
+use crate::{
+    domain::{Email, NewStudent, Student},
+    telemetry::CREATES_PER_STATEMENT,
+};
 
 /// At most this many creates share a statement.
 pub const MAX_BATCH: usize = 64;
@@ -116,6 +119,7 @@ impl Creates {
             }
             1 => {
                 let own = batch.swap_remove(0);
+                metrics::histogram!(CREATES_PER_STATEMENT).record(1.0);
                 insert_on(&mut conn, &own.student, &own.actor).await
             }
             _ => {
@@ -218,6 +222,7 @@ async fn write(mut conn: PoolConnection<Postgres>, batch: Vec<Waiting>) {
         .map(|w| w.student.email.as_ref().map(Email::as_str))
         .collect();
     let actor = &batch[0].actor;
+    metrics::histogram!(CREATES_PER_STATEMENT).record(batch.len() as f64);
     // `RETURNING` gives the rows in the order they were inserted, which `ORDER BY` fixes to the
     // batch's (Django's `bulk_create` relies on the same); each row is also checked against
     // the create it answers.

@@ -10,7 +10,10 @@ use students_api::{
     domain::{Grade, NewStudent, SCOPES, StudentName, TokenName},
 };
 
-use crate::helpers::{TestApp, client_with_token, spawn_app_with};
+use crate::{
+    helpers::{TestApp, client_with_token, spawn_app_with},
+    metrics::{sample, scrape},
+};
 
 /// One connection for the whole service, so creates queue behind each other and share.
 async fn one_connection_app() -> TestApp {
@@ -65,7 +68,11 @@ async fn creates_made_at_once_share_statements_and_each_gets_its_own_student() {
     // Two identical bodies are two students.
     bodies.push(json!({"name": "Twin", "grade": "A"}));
     bodies.push(json!({"name": "Twin", "grade": "A"}));
+    let scraped = || async { scrape(&app.client, &app.url("/metrics")).await };
+    let reading = |text: &str, name: &str| sample(text, name, &[]).unwrap_or(0.0);
+    let before = scraped().await;
     let answers = post_all(&app, &app.client, &bodies).await;
+    let after = scraped().await;
 
     let mut ids = Vec::new();
     for (body, (status, student)) in bodies.iter().zip(&answers) {
@@ -100,6 +107,14 @@ async fn creates_made_at_once_share_statements_and_each_gets_its_own_student() {
         largest_statement(&app).await > 1,
         "42 creates at once on one connection never shared a statement"
     );
+    // Operators see the sharing: fewer statements than creates. (Other tests' creates in the
+    // same process add to both.)
+    let creates = reading(&after, "db_creates_per_statement_sum")
+        - reading(&before, "db_creates_per_statement_sum");
+    let statements = reading(&after, "db_creates_per_statement_count")
+        - reading(&before, "db_creates_per_statement_count");
+    assert!(creates >= 42.0 && statements < creates, "{after}");
+    assert!(sample(&after, "db_creates_per_statement_bucket", &[("le", "64")]).is_some());
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use crate::helpers::{assert_problem, client_with_token, make_token, spawn_app, s
 use students_api::domain::Scope;
 
 /// The value of the first sample of `name` whose labels include every `labels` pair.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter(|line| {
@@ -28,7 +28,7 @@ fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         .and_then(|line| line.rsplit(' ').next()?.parse().ok())
 }
 
-async fn scrape(client: &reqwest::Client, url: &str) -> String {
+pub async fn scrape(client: &reqwest::Client, url: &str) -> String {
     let response = client.get(url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
