@@ -152,6 +152,15 @@ fn pool_acquire() -> &'static Histogram {
     })
 }
 
+/// The [`CREATES_PER_STATEMENT`] histogram, looked up once (it is recorded on every create).
+pub fn creates_per_statement() -> &'static Histogram {
+    static HISTOGRAM: OnceLock<Histogram> = OnceLock::new();
+    HISTOGRAM.get_or_init(|| {
+        metrics();
+        metrics::histogram!(CREATES_PER_STATEMENT)
+    })
+}
+
 /// Drains the histograms' recent samples into their buckets, now and then, so they hold
 /// no more memory however long nobody scrapes.
 pub async fn keep_metrics_tidy() {

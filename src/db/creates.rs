@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     domain::{Email, NewStudent, Student},
-    telemetry::CREATES_PER_STATEMENT,
+    telemetry,
 };
 
 /// At most this many creates share a statement.
@@ -105,6 +105,9 @@ impl Creates {
         };
         let mut batch = self.take(ticket);
         unless_taken.armed = false;
+        if !batch.is_empty() {
+            telemetry::creates_per_statement().record(batch.len() as f64);
+        }
         match batch.len() {
             // Taken by a statement under way just now: its answer comes from there.
             0 => {
@@ -113,7 +116,6 @@ impl Creates {
             }
             1 => {
                 let own = batch.swap_remove(0);
-                metrics::histogram!(CREATES_PER_STATEMENT).record(1.0);
                 insert_on(&mut conn, &own.student, &own.actor).await
             }
             _ => {
@@ -148,9 +150,7 @@ impl Creates {
 
     /// Removes the create `ticket` from the queue, if it is still there.
     fn withdraw(&self, ticket: u64) -> Option<Waiting> {
-        let mut waiting = self.waiting();
-        let at = waiting.iter().position(|w| w.ticket == ticket)?;
-        Some(waiting.remove(at))
+        remove(&mut self.waiting(), ticket)
     }
 
     /// The create `ticket` and, after it, up to [`MAX_BATCH`] in all of the creates waiting by
@@ -158,22 +158,26 @@ impl Creates {
     /// was already taken.
     fn take(&self, ticket: u64) -> Vec<Waiting> {
         let mut waiting = self.waiting();
-        let Some(at) = waiting.iter().position(|w| w.ticket == ticket) else {
+        let Some(own) = remove(&mut waiting, ticket) else {
             return Vec::new();
         };
-        let own = waiting.remove(at);
         // One pass, oldest first: the queue can be long when thousands of clients post at once.
         let mut room = MAX_BATCH - 1;
-        let mut batch: Vec<Waiting> = Vec::with_capacity(room.min(waiting.len()) + 1);
-        batch.push(own);
-        let actor = batch[0].actor.clone();
-        batch.extend(waiting.extract_if(.., |w| {
-            let take = room > 0 && w.actor == actor;
-            room -= usize::from(take);
-            take
-        }));
-        batch
+        let others: Vec<Waiting> = waiting
+            .extract_if(.., |w| {
+                let take = room > 0 && w.actor == own.actor;
+                room -= usize::from(take);
+                take
+            })
+            .collect();
+        std::iter::once(own).chain(others).collect()
     }
+}
+
+/// Removes the create `ticket` from `waiting`, keeping the others in order.
+fn remove(waiting: &mut Vec<Waiting>, ticket: u64) -> Option<Waiting> {
+    let at = waiting.iter().position(|w| w.ticket == ticket)?;
+    Some(waiting.remove(at))
 }
 
 /// Takes a create back from the queue when dropped while armed (its caller went away before a
@@ -210,7 +214,6 @@ async fn write(mut conn: PoolConnection<Postgres>, batch: Vec<Waiting>) {
         .map(|w| w.student.email.as_ref().map(Email::as_str))
         .collect();
     let actor = &batch[0].actor;
-    metrics::histogram!(CREATES_PER_STATEMENT).record(batch.len() as f64);
     // `RETURNING` gives the rows in the order they were inserted, which `ORDER BY` fixes to the
     // batch's (Django's `bulk_create` relies on the same); each row is also checked against
     // the create it answers.
