@@ -3,6 +3,10 @@
 use clap::{Parser, Subcommand};
 
 /// A typed-contract REST API for students.
+/// `IMPORT_MAX_BYTES` unless set: the largest file an import reads, in bytes (the spec
+/// publishes it as the upload's `maxLength`).
+pub const DEFAULT_IMPORT_MAX_BYTES: u64 = 100 * 1024 * 1024;
+
 #[derive(Debug, Parser)]
 #[command(name = "students-api", version, about)]
 pub struct Cli {
@@ -152,7 +156,7 @@ pub struct Config {
     pub change_retention: std::time::Duration,
     /// The largest file `POST /api/students/import` reads, in bytes (other requests: 64 KiB).
     /// The upload is streamed, so this bounds how long an import runs, not its memory.
-    #[arg(long, env = "IMPORT_MAX_BYTES", default_value_t = 100 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "IMPORT_MAX_BYTES", default_value_t = DEFAULT_IMPORT_MAX_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
     pub import_max_bytes: u64,
     /// How long to keep serving after SIGTERM before closing the listener, with `/readyz`
     /// answering 503 and every HTTP/1 response closing its connection, so a load balancer

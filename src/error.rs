@@ -72,6 +72,14 @@ pub struct FieldError {
     )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<i64>,
+    /// With `line`, for a CSV file whose quoting is broken: the column on that line (counting
+    /// characters from 1) where it breaks.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "1"), maximum(value = "9223372036854775807"))
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<i64>,
 }
 
 impl FieldError {
@@ -81,6 +89,7 @@ impl FieldError {
             message: message.into(),
             code: code.to_owned(),
             line: None,
+            column: None,
         }
     }
 
@@ -90,6 +99,13 @@ impl FieldError {
         self
     }
 
+    /// The same error, placed on a line and column of an imported file.
+    pub fn at(self, line: u64, column: u64) -> Self {
+        let mut placed = self.on_line(line);
+        placed.column = i64::try_from(column).ok();
+        placed
+    }
+
     /// A domain rule's violation, at `location`.
     pub fn violation(location: impl Into<String>, violation: Violation) -> Self {
         Self {
@@ -97,6 +113,7 @@ impl FieldError {
             message: violation.message,
             code: violation.code.as_str().to_owned(),
             line: None,
+            column: None,
         }
     }
 }
@@ -500,6 +517,7 @@ impl ApiError {
                     message: clamp(error.message.clone(), MAX_MESSAGE_CHARS),
                     code: error.code.clone(),
                     line: error.line,
+                    column: error.column,
                 })
                 .collect(),
             ApiError::EmailTaken => vec![FieldError::new("/email", "taken", TAKEN)],

@@ -211,12 +211,7 @@ fn problem(err: poem::Error) -> Response {
     if err.is_from_response() {
         err.into_response()
     } else {
-        rejections::from_poem(&err, |name| {
-            openapi::header_parameters()
-                .iter()
-                .any(|header| header.eq_ignore_ascii_case(name))
-        })
-        .into_problem_response()
+        rejections::from_poem(&err, &openapi::PublishedSpec).into_problem_response()
     }
 }
 

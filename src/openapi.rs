@@ -13,6 +13,7 @@ use crate::{
         changes::ChangesApi,
         contract::{example_of, example_problem, statuses},
         health::HealthApi,
+        rejections::SpecFacts,
         students::{StudentsApi, grade_variant_names, sort_variant_names},
         tokens::{TokensApi, scope_variant_names},
     },
@@ -245,6 +246,34 @@ pub fn single_value_query_parameters() -> &'static [String] {
         })
     });
     &NAMES
+}
+
+/// The published document, as poem's rejections need it (`api::rejections`).
+#[derive(Debug, Clone, Copy)]
+pub struct PublishedSpec;
+
+impl SpecFacts for PublishedSpec {
+    fn is_header(&self, name: &str) -> bool {
+        header_parameters()
+            .iter()
+            .any(|header| header.eq_ignore_ascii_case(name))
+    }
+
+    fn enum_values(&self, schema: &str) -> Option<&[String]> {
+        static ENUMS: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(|| {
+            document()["components"]["schemas"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(name, schema)| {
+                    let values = schema["enum"].as_array()?;
+                    let values = values.iter().filter_map(|v| Some(v.as_str()?.to_owned()));
+                    Some((name.clone(), values.collect()))
+                })
+                .collect()
+        });
+        ENUMS.get(schema).map(Vec::as_slice)
+    }
 }
 
 /// What the middleware reads of one operation of the document.

@@ -9,11 +9,18 @@ use crate::{
     error::{ApiError, FieldError},
 };
 
-/// Turns an error poem or poem-openapi raised into our problem. poem-openapi reports query and
-/// header parameters alike; `is_header` tells which names are headers.
-pub fn from_poem(err: &poem::Error, is_header: impl Fn(&str) -> bool) -> ApiError {
+/// What the published spec says that poem's errors do not: which parameter names are headers
+/// (poem-openapi reports query and header parameters alike), and the values of an enum schema
+/// by its name (poem-openapi's enums say only "Expect a valid enumeration value.").
+pub trait SpecFacts {
+    fn is_header(&self, name: &str) -> bool;
+    fn enum_values(&self, schema: &str) -> Option<&[String]>;
+}
+
+/// Turns an error poem or poem-openapi raised into our problem.
+pub fn from_poem(err: &poem::Error, spec: &impl SpecFacts) -> ApiError {
     if let Some(param) = err.downcast_ref::<ParseParamError>() {
-        let place = if is_header(param.name) {
+        let place = if spec.is_header(param.name) {
             "header"
         } else {
             "query"
@@ -21,14 +28,14 @@ pub fn from_poem(err: &poem::Error, is_header: impl Fn(&str) -> bool) -> ApiErro
         return ApiError::Validation(vec![FieldError::new(
             format!("{place}.{}", param.name),
             Code::InvalidParameter.as_str(),
-            in_our_words(&param.reason),
+            in_our_words(&param.reason, spec),
         )]);
     }
     if let Some(path) = err.downcast_ref::<ParsePathError>() {
         return ApiError::Validation(vec![FieldError::new(
             format!("path.{}", path.name),
             Code::InvalidParameter.as_str(),
-            in_our_words(&path.reason),
+            in_our_words(&path.reason, spec),
         )]);
     }
     if let Some(content_type) = err.downcast_ref::<ContentTypeError>() {
@@ -51,8 +58,9 @@ pub fn from_poem(err: &poem::Error, is_header: impl Fn(&str) -> bool) -> ApiErro
 
 /// poem-openapi wraps a parser's message in its own type names: `failed to parse "PageLimit":
 /// must be … (occurred while parsing "optional_PageLimit")`. Our parameter types say what they
-/// accept in the API's words, so keep just that; for the built-in types, say it ourselves.
-fn in_our_words(reason: &str) -> String {
+/// accept in the API's words, so keep just that; for the built-in types and poem-openapi's
+/// enums, say it ourselves.
+fn in_our_words(reason: &str, spec: &impl SpecFacts) -> String {
     let mut text = reason;
     while let Some(start) = text.rfind(" (occurred while parsing \"")
         && text.ends_with("\")")
@@ -65,38 +73,67 @@ fn in_our_words(reason: &str) -> String {
     else {
         return text.to_owned();
     };
-    match type_name {
-        "boolean" => "must be `true` or `false`".to_owned(),
+    match (type_name, spec.enum_values(type_name)) {
+        ("boolean", _) => "must be `true` or `false`".to_owned(),
+        (_, Some(values)) if message == POEM_ENUM_MESSAGE => {
+            format!("must be one of {}", values.join(", "))
+        }
         _ => message.to_owned(),
     }
 }
 
+/// What poem-openapi's derived `Enum` says of a value it does not know.
+const POEM_ENUM_MESSAGE: &str = "Expect a valid enumeration value.";
+
 #[cfg(test)]
 mod tests {
-    use super::in_our_words;
+    use super::{SpecFacts, in_our_words};
+
+    struct Spec;
+    impl SpecFacts for Spec {
+        fn is_header(&self, _: &str) -> bool {
+            false
+        }
+        fn enum_values(&self, schema: &str) -> Option<&[String]> {
+            static ON_ERROR: std::sync::LazyLock<Vec<String>> =
+                std::sync::LazyLock::new(|| vec!["reject".to_owned(), "skip".to_owned()]);
+            (schema == "OnError").then_some(ON_ERROR.as_slice())
+        }
+    }
 
     #[test]
     fn parameter_messages_lose_poems_type_names() {
         assert_eq!(
             in_our_words(
                 "failed to parse \"PageLimit\": must be a whole number from 1 to 100 \
-                 (occurred while parsing \"optional_PageLimit\")"
+                 (occurred while parsing \"optional_PageLimit\")",
+                &Spec
             ),
             "must be a whole number from 1 to 100"
         );
         assert_eq!(
             in_our_words(
                 "failed to parse \"Grade\": must be one of A+, F (occurred while parsing \
-                 \"[Grade]\") (occurred while parsing \"optional_[Grade]\")"
+                 \"[Grade]\") (occurred while parsing \"optional_[Grade]\")",
+                &Spec
             ),
             "must be one of A+, F"
         );
         assert_eq!(
             in_our_words(
                 "failed to parse \"boolean\": provided string was not `true` or `false` \
-                 (occurred while parsing \"optional_boolean\")"
+                 (occurred while parsing \"optional_boolean\")",
+                &Spec
             ),
             "must be `true` or `false`"
+        );
+        assert_eq!(
+            in_our_words(
+                "failed to parse \"OnError\": Expect a valid enumeration value. \
+                 (occurred while parsing \"optional_OnError\")",
+                &Spec
+            ),
+            "must be one of reject, skip"
         );
     }
 }

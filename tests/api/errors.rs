@@ -1,7 +1,7 @@
 //! Every error class answers problem+json that says what is wrong, and writes nothing.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
 use students_api::startup::Application;
 
@@ -257,6 +257,59 @@ async fn bad_query_parameters_are_explained_in_the_apis_words() {
         assert_eq!(error_locations(&problem)[0].0, location, "{query}");
         let said = problem["errors"][0]["message"].as_str().unwrap();
         assert_eq!(said, message, "{query}");
+    }
+}
+
+/// Every query parameter whose schema is an enum (ours or poem-openapi's derived ones), found
+/// in the served spec, answers an unknown value with its values, in our words.
+#[tokio::test]
+async fn every_enum_query_parameter_names_its_values_for_an_unknown_one() {
+    let app = spawn_app().await;
+    let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let mut checked = Vec::new();
+    for (path, methods) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in methods.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let values = enum_values(&spec, &parameter["schema"]);
+                let (true, Some(values)) = (parameter["in"] == "query", values) else {
+                    continue;
+                };
+                let name = parameter["name"].as_str().unwrap();
+                let url = format!("{}?{name}=surely-not-one", path.replace("{id}", "1"));
+                let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let response = app.send_raw(method, &url, Some("text/csv"), "").await;
+                let problem = assert_problem(response, 422).await;
+                let error = &problem["errors"][0];
+                assert_eq!(
+                    (&error["location"], &error["message"]),
+                    (
+                        &json!(format!("query.{name}")),
+                        &json!(format!("must be one of {}", values.join(", ")))
+                    ),
+                    "{url}"
+                );
+                checked.push(url);
+            }
+        }
+    }
+    assert!(checked.len() >= 5, "only {checked:?}");
+}
+
+/// The values of an enum schema, or of an array of one, following `$ref`s.
+fn enum_values(spec: &Value, schema: &Value) -> Option<Vec<String>> {
+    let schema = match schema["$ref"].as_str() {
+        Some(reference) => spec.pointer(reference.trim_start_matches('#'))?,
+        None => schema,
+    };
+    match schema["enum"].as_array() {
+        Some(values) => Some(
+            values
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        ),
+        None if schema["type"] == "array" => enum_values(spec, &schema["items"]),
+        None => None,
     }
 }
 

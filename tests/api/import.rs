@@ -224,6 +224,91 @@ async fn a_header_that_names_unknown_columns_is_refused_before_any_row() {
     assert_eq!(app.student_count().await, 0);
 }
 
+/// RFC 4180 quoting only: a stray quote would otherwise import other text than the file holds
+/// (`"ef"gh` read as `efgh`), or swallow the rest of the file.
+#[tokio::test]
+async fn broken_csv_quoting_is_refused_with_its_line_and_column_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let body = "name,grade\nGood,A\n\"ef\"gh,B\nab\"cd,C\n\"Also, good\",A\n";
+    let problem = assert_problem(import(&app, "", CSV, body).await, 422).await;
+    let errors: Vec<(&str, &str, i64, i64)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let field = |name: &str| e[name].as_i64().unwrap();
+            let text = |name: &str| e[name].as_str().unwrap();
+            (
+                text("location"),
+                text("code"),
+                field("line"),
+                field("column"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            ("/rows/2", "csv_quoting", 3, 5),
+            ("/rows/3", "csv_quoting", 4, 3)
+        ]
+    );
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("text after a closing quote"),
+        "{problem}"
+    );
+    // Skipping leaves the broken rows out; it never writes what csv_core made of them.
+    let report = read_report(import(&app, "?on_error=skip", CSV, body).await, 201).await;
+    assert_eq!(
+        (&report["created"], &report["invalid"]),
+        (&json!(2), &json!(2))
+    );
+    let names: Vec<String> = students(&app).await.into_iter().map(|s| s.0).collect();
+    assert_eq!(names, ["Good", "Also, good"]);
+
+    // An unterminated quote names where it opened, not a field count on another line.
+    let problem = assert_problem(
+        import(&app, "", CSV, "name,grade\nab,A\n\"ef,B\nx,A\ny,B\n").await,
+        422,
+    )
+    .await;
+    let error = &problem["errors"][0];
+    assert_eq!(
+        (&error["location"], &error["line"], &error["column"]),
+        (&json!("/rows/2"), &json!(3), &json!(1))
+    );
+    assert!(
+        error["message"].as_str().unwrap().contains("never closed"),
+        "{problem}"
+    );
+    // In the header too.
+    let problem = assert_problem(import(&app, "", CSV, "na\"me,grade\nA,A\n").await, 422).await;
+    assert_eq!(error_locations(&problem), [pair("/header", "csv_quoting")]);
+    assert_eq!(app.student_count().await, 2);
+}
+
+#[tokio::test]
+async fn an_unknown_on_error_is_a_422_naming_the_parameter_and_its_values() {
+    let app = spawn_app().await;
+    let problem = assert_problem(
+        import(&app, "?on_error=ignore", CSV, "name,grade\nA,A\n").await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        error_locations(&problem),
+        [pair("query.on_error", "invalid_parameter")]
+    );
+    assert_eq!(
+        problem["errors"][0]["message"],
+        "must be one of reject, skip"
+    );
+    assert_eq!(app.student_count().await, 0);
+}
+
 #[tokio::test]
 async fn other_media_types_and_compressed_files_are_415() {
     let app = spawn_app().await;

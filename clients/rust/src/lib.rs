@@ -709,6 +709,10 @@ pub mod types {
     pub struct FieldError {
         ///What is wrong, for programs: `required`, `type`, `too_long`, `invalid_email`, …
         pub code: FieldErrorCode,
+        /// With `line`, for a CSV file whose quoting is broken: the column on that line (counting
+        /// characters from 1) where it breaks.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub column: ::std::option::Option<::std::num::NonZeroU64>,
         /// The line of an imported file where the bad row starts (counting from 1, the CSV
         /// header included); only in an import's errors.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3418,6 +3422,10 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct FieldError {
             code: ::std::result::Result<super::FieldErrorCode, ::std::string::String>,
+            column: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
             line: ::std::result::Result<
                 ::std::option::Option<::std::num::NonZeroU64>,
                 ::std::string::String,
@@ -3429,6 +3437,7 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     code: Err("no value supplied for code".to_string()),
+                    column: Ok(Default::default()),
                     line: Ok(Default::default()),
                     location: Err("no value supplied for location".to_string()),
                     message: Err("no value supplied for message".to_string()),
@@ -3444,6 +3453,16 @@ pub mod types {
                 self.code = value
                     .try_into()
                     .map_err(|e| format!("error converting supplied value for code: {e}"));
+                self
+            }
+            pub fn column<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.column = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for column: {e}"));
                 self
             }
             pub fn line<T>(mut self, value: T) -> Self
@@ -3484,6 +3503,7 @@ pub mod types {
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     code: value.code?,
+                    column: value.column?,
                     line: value.line?,
                     location: value.location?,
                     message: value.message?,
@@ -3494,6 +3514,7 @@ pub mod types {
             fn from(value: super::FieldError) -> Self {
                 Self {
                     code: Ok(value.code),
+                    column: Ok(value.column),
                     line: Ok(value.line),
                     location: Ok(value.location),
                     message: Ok(value.message),

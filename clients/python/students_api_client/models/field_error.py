@@ -22,12 +22,15 @@ class FieldError:
         code (str): What is wrong, for programs: `required`, `type`, `too_long`, `invalid_email`, …
         line (int | Unset): The line of an imported file where the bad row starts (counting from 1, the CSV
             header included); only in an import's errors.
+        column (int | Unset): With `line`, for a CSV file whose quoting is broken: the column on that line (counting
+            characters from 1) where it breaks.
     """
 
     location: str
     message: str
     code: str
     line: int | Unset = UNSET
+    column: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,6 +41,8 @@ class FieldError:
         code = self.code
 
         line = self.line
+
+        column = self.column
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -50,6 +55,8 @@ class FieldError:
         )
         if line is not UNSET:
             field_dict["line"] = line
+        if column is not UNSET:
+            field_dict["column"] = column
 
         return field_dict
 
@@ -64,11 +71,14 @@ class FieldError:
 
         line = d.pop("line", UNSET)
 
+        column = d.pop("column", UNSET)
+
         field_error = cls(
             location=location,
             message=message,
             code=code,
             line=line,
+            column=column,
         )
 
         field_error.additional_properties = d

@@ -99,6 +99,11 @@ export type FieldError = {
      * header included); only in an import's errors.
      */
     line?: number;
+    /**
+     * With `line`, for a CSV file whose quoting is broken: the column on that line (counting
+     * characters from 1) where it breaks.
+     */
+    column?: number;
 };
 
 /**
@@ -819,7 +824,7 @@ export type ExportStudentsResponse = ExportStudentsResponses[keyof ExportStudent
 
 export type ImportStudentsData = {
     /**
-     * CSV with a header row naming its columns (`name`, `grade`, `email`; an export's `id`, `created_at`, `updated_at` are read past), or one `StudentCreate` object a line. UTF-8, with or without a BOM.
+     * CSV with a header row naming its columns (`name`, `grade`, `email`; an export's `id`, `created_at`, `updated_at` are read past), or one `StudentCreate` object a line. UTF-8, with or without a BOM. At most `IMPORT_MAX_BYTES` bytes (`maxLength` is its default; a larger file is a `413`).
      */
     body: Blob | File;
     headers?: {

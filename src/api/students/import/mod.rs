@@ -7,6 +7,7 @@
 //! other and the table in one query, and the students are written with one statement, or
 //! nothing is.
 
+mod quoting;
 mod rows;
 
 use std::io::{self, Read};
@@ -181,9 +182,12 @@ impl<'a> ApiExtractor<'a> for ImportUpload {
     type ParamRawType = ();
 
     fn request_meta() -> Option<MetaRequest> {
+        // The limit in bytes, as the default setting has it (a binary string's length is its
+        // bytes).
         let file = |example: &str| {
             MetaSchemaRef::Inline(Box::new(MetaSchema {
                 format: Some("binary"),
+                max_length: usize::try_from(crate::config::DEFAULT_IMPORT_MAX_BYTES).ok(),
                 example: Some(serde_json::Value::from(example)),
                 ..MetaSchema::new("string")
             }))
@@ -192,7 +196,8 @@ impl<'a> ApiExtractor<'a> for ImportUpload {
             description: Some(
                 "CSV with a header row naming its columns (`name`, `grade`, `email`; an \
                  export's `id`, `created_at`, `updated_at` are read past), or one \
-                 `StudentCreate` object a line. UTF-8, with or without a BOM.",
+                 `StudentCreate` object a line. UTF-8, with or without a BOM. At most \
+                 `IMPORT_MAX_BYTES` bytes (`maxLength` is its default; a larger file is a `413`).",
             ),
             content: vec![
                 MetaMediaType {

@@ -9,6 +9,7 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use serde_json::{Map, Value};
 
+use super::quoting::Quoting;
 use crate::{
     api::{
         json,
@@ -128,9 +129,12 @@ impl<F: FnMut(Batch) -> bool> Rows<F> {
                     self.tally.errors += 1;
                     if self.tally.errors <= MAX_ERRORS as u64 {
                         let location = format!("/rows/{row}{}", error.location);
-                        self.batch
-                            .errors
-                            .push(FieldError { location, ..error }.on_line(line));
+                        // A quoting fault is already placed, at its own line and column.
+                        let error = match error.line {
+                            Some(_) => FieldError { location, ..error },
+                            None => FieldError { location, ..error }.on_line(line),
+                        };
+                        self.batch.errors.push(error);
                     }
                 }
             }
@@ -303,7 +307,8 @@ fn csv_object(columns: &[Column], fields: &[&[u8]]) -> Result<Value, Vec<FieldEr
 }
 
 /// RFC 4180 CSV with a header row (a UTF-8 BOM is skipped), read with `csv_core` into a
-/// fixed buffer: a row longer than [`MAX_ROW_BYTES`] is reported, never held.
+/// fixed buffer: a row longer than [`MAX_ROW_BYTES`] is reported, never held. `csv_core`
+/// forgives broken quoting; [`Quoting`] reads the same bytes and refuses it.
 fn read_csv<F: FnMut(Batch) -> bool>(
     mut input: impl BufRead,
     rows: &mut Rows<F>,
@@ -323,11 +328,14 @@ fn read_csv<F: FnMut(Batch) -> bool>(
     // without counting them): a record starts on the line after the newlines read before it,
     // less those inside its quoted cells.
     let (mut newlines, mut ended_with_newline) = (0u64, false);
+    let mut quoting = Quoting::default();
     loop {
         let available = input.fill_buf()?;
+        let at_end = available.is_empty();
         let (result, read, written, ended) =
             parser.read_record(available, &mut output[out_len..], &mut ends[ends_len..]);
         let consumed = &available[..read];
+        quoting.feed(consumed);
         newlines += consumed.iter().filter(|&&byte| byte == b'\n').count() as u64;
         if let Some(&last) = consumed.last() {
             ended_with_newline = last == b'\n';
@@ -345,6 +353,9 @@ fn read_csv<F: FnMut(Batch) -> bool>(
                 let inside = output[..out_len].iter().filter(|&&b| b == b'\n').count() as u64;
                 let last_line = newlines + u64::from(!ended_with_newline);
                 let line = last_line.saturating_sub(inside).max(1);
+                let fault = quoting.record_fault(at_end).map(|fault| {
+                    FieldError::new("", "csv_quoting", fault.message()).at(fault.line, fault.column)
+                });
                 let problem = if too_long {
                     Some(format!("is longer than {MAX_ROW_BYTES} bytes"))
                 } else if too_many {
@@ -371,6 +382,13 @@ fn read_csv<F: FnMut(Batch) -> bool>(
                 };
                 (out_len, ends_len, too_long, too_many) = (0, 0, false, false);
                 match &header {
+                    None if fault.is_some() => {
+                        let error = fault.map(|error| FieldError {
+                            location: "/header".to_owned(),
+                            ..error
+                        });
+                        return Err(ReadError::Header(error.into_iter().collect()));
+                    }
                     None => match problem {
                         Some(problem) => {
                             let error = FieldError::new("/header", "too_long", problem);
@@ -382,9 +400,12 @@ fn read_csv<F: FnMut(Batch) -> bool>(
                     Some(columns)
                         if fields.len() == 1 && fields[0].is_empty() && columns.len() > 1 => {}
                     Some(columns) => {
-                        let value = match problem {
-                            Some(problem) => Err(vec![FieldError::new("", "too_long", problem)]),
-                            None => csv_object(columns, &fields),
+                        let value = match (fault, problem) {
+                            (Some(fault), _) => Err(vec![fault]),
+                            (None, Some(problem)) => {
+                                Err(vec![FieldError::new("", "too_long", problem)])
+                            }
+                            (None, None) => csv_object(columns, &fields),
                         };
                         rows.row(line, value)?;
                     }
