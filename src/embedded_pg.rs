@@ -321,6 +321,15 @@ impl EmbeddedPostgres {
     /// same port and data: fault injection for tests of the service under database failures.
     #[cfg(feature = "test-support")]
     pub fn restart(&mut self, how: Shutdown, down_for: Duration) -> Result<()> {
+        self.take_down(how);
+        thread::sleep(down_for);
+        self.bring_up()
+    }
+
+    /// Takes the server down the way `how` says and returns once it has exited: from then on
+    /// its port refuses connections, until [`Self::bring_up`].
+    #[cfg(feature = "test-support")]
+    pub fn take_down(&mut self, how: Shutdown) {
         if let Some(server) = self.server.take() {
             let signal = match how {
                 Shutdown::Fast => libc::SIGINT,
@@ -330,7 +339,12 @@ impl EmbeddedPostgres {
             sys::signal(server.pid, signal);
             server.has_exited(STOP_TIMEOUT);
         }
-        thread::sleep(down_for);
+    }
+
+    /// Starts a server taken down again, on the same port and data, and waits until it is
+    /// ready.
+    #[cfg(feature = "test-support")]
+    pub fn bring_up(&mut self) -> Result<()> {
         let run_as = RunAs::detect()?;
         let throwaway = self.throwaway_root.is_some();
         // After a SIGKILL, orphaned backends hold the shared memory until they notice: retry.

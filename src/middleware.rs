@@ -7,7 +7,7 @@ use std::{
     any::Any,
     panic::AssertUnwindSafe,
     sync::{Arc, LazyLock},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use futures_util::FutureExt;
@@ -155,24 +155,40 @@ impl DatabaseGate {
     }
 }
 
+/// A request still unanswered after this makes the breaker check the database now: it may be
+/// waiting for a connection the pool cannot open (sqlx retries a refused connect until the
+/// acquire timeout, and says nothing meanwhile).
+pub const SUSPECT_AFTER: Duration = Duration::from_millis(50);
+
 impl Endpoint for DatabaseGate {
     type Output = Response;
 
     async fn call(&self, request: Request) -> poem::Result<Response> {
-        let liveness = request.uri().path() == "/healthz";
-        if !liveness {
-            if !self.migrations.is_applied() {
-                return Ok(ApiError::NotReady.into_problem_response());
-            }
-            if self.health.is_down() {
-                return Ok(ApiError::Unavailable(db::Error::Down).into_problem_response());
-            }
+        if request.uri().path() == "/healthz" {
+            return Ok(self.api.call(request).await.unwrap_or_else(problem));
         }
-        let response = match self.api.call(request).await {
-            Ok(response) => response,
-            Err(err) => problem(err),
+        if !self.migrations.is_applied() {
+            return Ok(ApiError::NotReady.into_problem_response());
+        }
+        let call = self.api.call(request);
+        let watched = async {
+            tokio::pin!(call);
+            tokio::select! {
+                biased;
+                answered = &mut call => answered,
+                () = tokio::time::sleep(SUSPECT_AFTER) => {
+                    self.health.suspect();
+                    call.await
+                }
+            }
         };
-        if !liveness && response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        // Once the breaker opens, a request still waiting (for a connection, say) is answered
+        // at once: what it was doing is dropped, as when its client hangs up.
+        let Some(answered) = self.health.unless_down(watched).await else {
+            return Ok(ApiError::Unavailable(db::Error::Down).into_problem_response());
+        };
+        let response = answered.unwrap_or_else(problem);
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
             self.health.suspect();
         }
         Ok(response)

@@ -33,6 +33,9 @@ pub const POOL_ACQUIRE: &str = "db_pool_acquire_duration_seconds";
 /// Failed database statements, by `kind` (`unavailable`, `pool_timeout`, `statement_timeout`,
 /// `unique_violation`, …).
 pub const DB_ERRORS: &str = "db_errors_total";
+/// 1 while the circuit breaker holds the database away (every request needing it is a `503`),
+/// else 0.
+pub const DB_AWAY: &str = "db_away";
 /// Creates written by each `INSERT` of a create (`db::Creates`): above 1 when creates waiting
 /// at the same moment share a statement.
 pub const CREATES_PER_STATEMENT: &str = "db_creates_per_statement";
@@ -191,6 +194,10 @@ fn describe() {
         "Time a query waited for a pool connection."
     );
     describe_counter!(DB_ERRORS, "Failed database statements, by kind.");
+    describe_gauge!(
+        DB_AWAY,
+        "1 while the circuit breaker holds the database away (503s at once), else 0."
+    );
     describe_histogram!(
         CREATES_PER_STATEMENT,
         "Creates written by each INSERT of a create: above 1 when creates share a statement."
