@@ -90,7 +90,7 @@ pub fn app(
         tokens,
         feed,
     } = shared;
-    let gatekeeper = Gatekeeper::new(tokens.clone(), auth, pool.clone());
+    let gatekeeper = Gatekeeper::new(tokens.clone(), auth, pool.clone(), health.clone());
     let metrics = Metrics::with_token(pool.clone(), feed.clone())
         .catch_all_error(middleware::problem_response)
         .with(gatekeeper.clone());

@@ -243,10 +243,16 @@ struct Inner {
     /// When this instance last wrote each token's `last_used_at`.
     last_used: RwLock<HashMap<i64, Instant>>,
     pool: PgPool,
+    health: db::Health,
 }
 
 impl Gatekeeper {
-    pub fn new(tokens: TokenCache, settings: &AuthSettings, pool: PgPool) -> Self {
+    pub fn new(
+        tokens: TokenCache,
+        settings: &AuthSettings,
+        pool: PgPool,
+        health: db::Health,
+    ) -> Self {
         Self(Arc::new(Inner {
             tokens,
             anonymous_read: settings.anonymous_read,
@@ -254,6 +260,7 @@ impl Gatekeeper {
             per_address: RateLimiter::per_minute(settings.anonymous_per_minute),
             last_used: RwLock::new(HashMap::new()),
             pool,
+            health,
         }))
     }
 
@@ -271,7 +278,7 @@ impl Gatekeeper {
                 .await
                 .map(IntoResponse::into_response);
         }
-        let credential = self.credential(&request);
+        let credential = self.credential(&request).await;
         let quota = match &credential {
             Credential::Token(token) => self.0.per_token.take(Client::Token(token.id)),
             _ => client_address(&request)
@@ -328,8 +335,9 @@ impl Gatekeeper {
         Ok(response)
     }
 
-    /// The request's credentials as the token cache sees them.
-    fn credential(&self, request: &Request) -> Credential {
+    /// The request's credentials as the token cache sees them (a well-formed secret it does
+    /// not know is looked up in the database first).
+    async fn credential(&self, request: &Request) -> Credential {
         let mut values = request.headers().get_all(header::AUTHORIZATION).iter();
         let value = match (values.next(), values.next()) {
             (None, _) => {
@@ -355,12 +363,30 @@ impl Gatekeeper {
             Err(Malformed::Shape) => return Credential::Refused(AuthFailure::Malformed),
             Err(Malformed::Checksum) => return Credential::Refused(AuthFailure::Mistyped),
         };
-        match self.0.tokens.check(&secret) {
+        let verdict = match self.0.tokens.check(&secret) {
+            Verdict::Unknown | Verdict::NotLoaded => self.look_up(&secret).await,
+            known => known,
+        };
+        match verdict {
             Verdict::NotLoaded => Credential::Unjudged,
             Verdict::Valid(token) => Credential::Token(token),
             Verdict::Unknown => Credential::Refused(AuthFailure::Unknown),
             Verdict::Expired(_) => Credential::Refused(AuthFailure::Expired),
             Verdict::Revoked(_) => Credential::Refused(AuthFailure::Revoked),
+        }
+    }
+
+    /// A secret the cache does not know, as the database has it; neither valid nor invalid
+    /// (a 503, never a 401) while the database cannot say.
+    async fn look_up(&self, secret: &TokenSecret) -> Verdict {
+        let lookup = self.0.tokens.look_up(&self.0.pool, secret);
+        match self.0.health.unless_down(lookup).await {
+            Some(Ok(verdict)) => verdict,
+            Some(Err(err)) => {
+                tracing::warn!(error = %err, "cannot look a token up");
+                Verdict::NotLoaded
+            }
+            None => Verdict::NotLoaded,
         }
     }
 

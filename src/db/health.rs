@@ -18,6 +18,7 @@ use std::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
+    task::Poll,
     time::Duration,
 };
 
@@ -90,9 +91,18 @@ impl Health {
     /// Runs `work` unless the breaker is open, or opens before it is done (then `None`, and
     /// `work` is dropped): nothing waits out a timeout for a database known to be away.
     pub async fn unless_down<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        if self.is_down() {
+            return None;
+        }
+        tokio::pin!(work);
+        // Work done at its first poll needs no watching (and no place in the waiters' list).
+        let first = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await;
+        if let Poll::Ready(done) = first {
+            return Some(done);
+        }
         let opened = self.0.opened.notified();
-        tokio::pin!(opened, work);
-        // Registered before the flag is read: an opening in between is not missed.
+        tokio::pin!(opened);
+        // Registered before the flag is read again: an opening in between is not missed.
         opened.as_mut().enable();
         if self.is_down() {
             return None;

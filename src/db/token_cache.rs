@@ -7,8 +7,8 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
-    time::Duration,
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
 };
 
 use chrono::{DateTime, Utc};
@@ -25,6 +25,15 @@ const BULK_CHANGE: usize = 100;
 
 /// The longest the cache goes without a full reload.
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long a secret that no row had is remembered as unknown, so a client repeating a wrong
+/// token costs one query, not one a request. A token made with that secret is known at once
+/// all the same: reading its row forgets the miss.
+pub const MISS_TTL: Duration = Duration::from_secs(10);
+
+/// The most misses remembered; past it the oldest are forgotten (guesses are also bounded by
+/// the per-address rate limit).
+const MAX_MISSES: usize = 10_000;
 
 /// What the cache knows of one token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +87,8 @@ pub struct TokenCache {
     /// read: a full reload that read before a revoke committed cannot be swapped in after the
     /// revoke was applied (and bring the token back).
     apply: Arc<tokio::sync::Mutex<()>>,
+    /// Secrets (by hash) a database read found no token for, and when.
+    misses: Arc<Mutex<HashMap<[u8; 32], Instant>>>,
 }
 
 /// Every token by the SHA-256 of its secret, and each token's hash by its id (a notification
@@ -96,9 +107,24 @@ impl Tokens {
     }
 
     fn insert(&mut self, hash: [u8; 32], token: CachedToken) {
+        self.insert_shared(hash, Arc::new(token));
+    }
+
+    fn insert_shared(&mut self, hash: [u8; 32], token: Arc<CachedToken>) {
         self.remove(token.id);
         self.hash_of.insert(token.id, hash);
-        self.by_hash.insert(hash, Arc::new(token));
+        self.by_hash.insert(hash, token);
+    }
+}
+
+/// A token's verdict as its row says.
+fn verdict_of(token: Arc<CachedToken>) -> Verdict {
+    if token.revoked {
+        Verdict::Revoked(token)
+    } else if token.expires_at.is_some_and(|at| at <= Utc::now()) {
+        Verdict::Expired(token)
+    } else {
+        Verdict::Valid(token)
     }
 }
 
@@ -139,17 +165,76 @@ impl TokenCache {
             Ok(tokens) => lookup(&tokens),
             Err(poisoned) => lookup(&poisoned.into_inner()),
         };
-        let Some(found) = found else {
-            return Verdict::NotLoaded;
-        };
         match found {
-            None => Verdict::Unknown,
-            Some(token) if token.revoked => Verdict::Revoked(token),
-            Some(token) if token.expires_at.is_some_and(|at| at <= Utc::now()) => {
-                Verdict::Expired(token)
-            }
-            Some(token) => Verdict::Valid(token),
+            None => Verdict::NotLoaded,
+            Some(None) => Verdict::Unknown,
+            Some(Some(token)) => verdict_of(token),
         }
+    }
+
+    /// What `secret` is, read from the database, for a secret [`Self::check`] does not know
+    /// (or before the cache was read): a token made a moment ago, whose notification has not
+    /// arrived, is never refused. A secret no row has is remembered for [`MISS_TTL`].
+    pub async fn look_up(&self, pool: &PgPool, secret: &TokenSecret) -> Result<Verdict, Error> {
+        let known = |verdict: &Verdict| !matches!(verdict, Verdict::Unknown | Verdict::NotLoaded);
+        let hash = secret.hash();
+        if self.missed_recently(&hash) {
+            return Ok(Verdict::Unknown);
+        }
+        // In turn with the follower's rereads: a row read here cannot be applied over a newer
+        // reread of it (a revoke), and a miss is recorded before any reread can forget it.
+        let _turn = self.apply.lock().await;
+        let verdict = self.check(secret);
+        if known(&verdict) || self.missed_recently(&hash) {
+            return Ok(verdict);
+        }
+        let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE secret_sha256 = $1"
+        )))
+        .bind(hash.as_slice())
+        .fetch_optional(pool)
+        .await?;
+        match row.map(cached).transpose()? {
+            Some((hash, token)) => {
+                let token = Arc::new(token);
+                if let Some(tokens) = self.write().as_mut() {
+                    tokens.insert_shared(hash, token.clone());
+                }
+                Ok(verdict_of(token))
+            }
+            None => {
+                self.remember_miss(hash);
+                Ok(Verdict::Unknown)
+            }
+        }
+    }
+
+    fn misses(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Instant>> {
+        match self.misses.lock() {
+            Ok(misses) => misses,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn missed_recently(&self, hash: &[u8; 32]) -> bool {
+        self.misses()
+            .get(hash)
+            .is_some_and(|at| at.elapsed() < MISS_TTL)
+    }
+
+    fn remember_miss(&self, hash: [u8; 32]) {
+        let mut misses = self.misses();
+        if misses.len() >= MAX_MISSES {
+            misses.retain(|_, at| at.elapsed() < MISS_TTL);
+            if misses.len() >= MAX_MISSES {
+                misses.clear();
+            }
+        }
+        misses.insert(hash, Instant::now());
+    }
+
+    fn forget_miss(&self, hash: &[u8; 32]) {
+        self.misses().remove(hash);
     }
 
     /// Whether the tokens have been read at least once.
@@ -179,6 +264,7 @@ impl TokenCache {
         }
         let count = tokens.by_hash.len();
         *self.write() = Some(tokens);
+        self.misses().clear();
         Ok(count)
     }
 
@@ -193,6 +279,9 @@ impl TokenCache {
         .fetch_optional(pool)
         .await?;
         let row = row.map(cached).transpose()?;
+        if let Some((hash, _)) = &row {
+            self.forget_miss(hash);
+        }
         if let Some(tokens) = self.write().as_mut() {
             match row {
                 Some((hash, token)) => tokens.insert(hash, token),
@@ -205,6 +294,7 @@ impl TokenCache {
     /// Adds a token just made, without a database read (its maker knows the row).
     pub async fn put(&self, hash: [u8; 32], token: CachedToken) {
         let _turn = self.apply.lock().await;
+        self.forget_miss(&hash);
         if let Some(tokens) = self.write().as_mut() {
             tokens.insert(hash, token);
         }

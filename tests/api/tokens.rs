@@ -219,3 +219,86 @@ async fn a_revoke_reaches_every_instances_token_cache_within_a_second() {
     pool.close().await;
     drop_database(&url);
 }
+
+/// Right after a start, a token made in the database (as psql or the CLI make one) works on its
+/// first request: the cache reads a secret it does not know before refusing it, whether its
+/// first read or the token's notification has arrived yet or not. 50 fresh starts, each in a
+/// runtime of its own (dropped after the round, with every connection it opened).
+#[test]
+fn a_token_made_in_the_database_works_at_once_even_right_after_a_start() {
+    use students_api::{domain::Scope, startup::Application};
+    let url = fresh_database_url();
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for round in 0..50 {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let status = runtime.block_on(async {
+            let app = Application::build(crate::helpers::test_config(Some(url.clone())))
+                .await
+                .unwrap();
+            let (port, pool) = (app.port(), app.pool().clone());
+            tokio::spawn(app.run_until_stopped());
+            let token = crate::helpers::make_token(&pool, &[Scope::StudentsRead])
+                .await
+                .unwrap();
+            let response = crate::helpers::client_with_token(&token)
+                .get(format!("http://127.0.0.1:{port}/api/students?limit=1"))
+                .send()
+                .await
+                .unwrap();
+            response.status().as_u16()
+        });
+        runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+        *statuses.entry(status).or_default() += 1;
+        assert_eq!(status, 200, "round {round}: {statuses:?}");
+    }
+    drop_database(&url);
+}
+
+/// A secret no token has is read from the database once, then remembered for a while: a
+/// client repeating a wrong token costs one query, not one a request. A token made with a
+/// remembered secret is known as soon as its row is reread (its notification).
+#[tokio::test]
+async fn an_unknown_secret_costs_one_lookup_and_is_forgotten_when_its_token_is_made() {
+    use students_api::{
+        db::{self, TokenCache, Verdict},
+        domain::{Scope, TokenName, TokenSecret},
+    };
+    let url = fresh_database_url();
+    let pool = db::pool(&url, 2, db::Pooler::Direct).unwrap();
+    db::prepare(&url, &pool).await.unwrap();
+    // A pool that cannot reach any database: a lookup through it fails at once.
+    let nowhere = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_millis(200))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/none")
+        .unwrap();
+    let cache = TokenCache::default();
+    cache.reload(&pool).await.unwrap();
+    let stranger = TokenSecret::generate().unwrap();
+    assert!(
+        cache.look_up(&nowhere, &stranger).await.is_err(),
+        "it asks the database"
+    );
+    assert_eq!(
+        cache.look_up(&pool, &stranger).await.unwrap(),
+        Verdict::Unknown
+    );
+    for _ in 0..100 {
+        // Remembered: no query (through `nowhere` it would fail).
+        assert_eq!(
+            cache.look_up(&nowhere, &stranger).await.unwrap(),
+            Verdict::Unknown
+        );
+    }
+    let name = TokenName::parse("late").unwrap();
+    let made = db::insert_token(&pool, &name, &[Scope::StudentsRead], None, &stranger)
+        .await
+        .unwrap();
+    cache.reload_one(&pool, made.id).await.unwrap();
+    assert!(matches!(cache.check(&stranger), Verdict::Valid(t) if t.id == made.id));
+    pool.close().await;
+    drop_database(&url);
+}
