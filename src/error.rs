@@ -179,7 +179,7 @@ impl AuthFailure {
     }
 
     /// What the client sent wrong, in a sentence.
-    fn explain(self) -> &'static str {
+    pub fn explain(self) -> &'static str {
         match self {
             AuthFailure::Missing => "the request has no `Authorization` header",
             AuthFailure::NotBearer => {

@@ -90,6 +90,23 @@ impl<R> Authorized<R> {
         self.token.as_deref()
     }
 
+    /// Returns once the caller's token may no longer be used (revoked, expired or deleted, as
+    /// this instance's cache learns it), saying why; never, for an anonymous caller. What the
+    /// request keeps open (a change stream, a long poll) ends then.
+    pub fn ended(&self, tokens: &TokenCache) -> impl Future<Output = AuthFailure> + Send + 'static {
+        let (tokens, token) = (tokens.clone(), self.token.clone());
+        async move {
+            let Some(token) = token else {
+                return std::future::pending().await;
+            };
+            match tokens.until_invalid(&token).await {
+                Verdict::Expired(_) => AuthFailure::Expired,
+                Verdict::Revoked(_) => AuthFailure::Revoked,
+                _ => AuthFailure::Unknown,
+            }
+        }
+    }
+
     /// Who the caller is, as a change records it.
     pub fn actor(&self) -> db::Actor {
         match self.token() {

@@ -29,9 +29,10 @@ use crate::{
     },
     db::{self, ChangeFeed, FeedError, FeedFilter, FeedItem, OnLag, Subscription},
     domain::{
-        ChangeKind, Email, FieldChange, Grade, PageLimit, Position, RecordedChange, StudentName,
+        ChangeKind, Email, FieldChange, Grade, PageLimit, Position, RecordedChange, Scope,
+        StudentName,
     },
-    error::ApiError,
+    error::{ApiError, AuthFailure},
 };
 
 /// How often an idle stream sends a comment, so proxies and clients know it is alive.
@@ -70,7 +71,9 @@ impl ChangesApi {
     /// it. The position comes first as an `id:` line without an event, and again with a
     /// comment every 15 s while nothing happens, so a reconnecting client resumes from where it
     /// was even before its first change. A client that reads too slowly to keep up is
-    /// disconnected; it resumes from its last id.
+    /// disconnected; it resumes from its last id. A stream outlives no token: when the one it
+    /// was opened with is revoked or expires, it ends within a second (on every instance) with
+    /// a comment saying why, and reconnecting with that token is a `401`.
     #[oai(
         path = "/api/students/changes",
         method = "get",
@@ -79,7 +82,7 @@ impl ChangesApi {
     #[allow(clippy::too_many_arguments)] // one per parameter, as the spec lists them
     async fn stream(
         &self,
-        _caller: Authorized<ReadStudents>,
+        caller: Authorized<ReadStudents>,
         Data(state): Data<&Arc<State>>,
         /// Start after this position (an event's `id`), or `now`.
         after: Query<Option<FeedStart>>,
@@ -112,7 +115,8 @@ impl ChangesApi {
             .next_before(Instant::now())
             .await
             .map_err(|err| feed_error(err, feed))?;
-        Ok(ChangeStream::new(subscription, first))
+        let ended = Box::pin(caller.ended(&state.tokens));
+        Ok(ChangeStream::new(subscription, first, ended))
     }
 
     /// Poll for changes (JSON)
@@ -120,7 +124,8 @@ impl ChangesApi {
     /// The change feed for clients without server-sent events: the changes after `after`
     /// (positions as in `streamChanges`), answered as soon as there is at least one, or empty
     /// after `wait` seconds. Pass `next` as `after` to the next call: it covers every change
-    /// returned or filtered out, so a loop of polls sees every change once, in order.
+    /// returned or filtered out, so a loop of polls sees every change once, in order. A poll
+    /// whose token is revoked or expires while it waits answers `401` at once.
     #[oai(
         path = "/api/students/changes/poll",
         method = "get",
@@ -129,7 +134,7 @@ impl ChangesApi {
     #[allow(clippy::too_many_arguments)] // one per parameter, as the spec lists them
     async fn poll(
         &self,
-        _caller: Authorized<ReadStudents>,
+        caller: Authorized<ReadStudents>,
         Data(state): Data<&Arc<State>>,
         /// Start after this position (`next` from the previous answer), or `now`; without
         /// it, from the oldest change kept.
@@ -160,7 +165,15 @@ impl ChangesApi {
         let mut subscription = subscribe(pool, feed, after.0, filter, OnLag::ReadTable).await?;
         let deadline = Instant::now() + Duration::from_secs(wait.0);
         let mut changes = Vec::new();
-        match subscription.next_before(deadline).await {
+        // A token revoked or expired while the poll waits answers it: 401, not changes.
+        let next = tokio::select! {
+            biased;
+            why = caller.ended(&state.tokens) => {
+                return Err(ApiError::Unauthorized { why, needed: Scope::StudentsRead }.into());
+            }
+            next = subscription.next_before(deadline) => next,
+        };
+        match next {
             Ok(Some(first)) => {
                 changes.push(ChangeRead::from(&first.change));
                 while changes.len() < limit
@@ -455,13 +468,17 @@ fn event_bytes(item: &FeedItem) -> Bytes {
         .clone()
 }
 
-/// `streamChanges`' answer: the events, then live, with keep-alive comments.
+/// Resolves when the stream's token may no longer be used.
+type CredentialEnd = std::pin::Pin<Box<dyn Future<Output = AuthFailure> + Send>>;
+
+/// `streamChanges`' answer: the events, then live, with keep-alive comments; it ends with a
+/// comment saying why when its token is revoked or expires.
 pub struct ChangeStream {
     body: Body,
 }
 
 impl ChangeStream {
-    fn new(subscription: Subscription, first: Option<Arc<FeedItem>>) -> Self {
+    fn new(subscription: Subscription, first: Option<Arc<FeedItem>>, ended: CredentialEnd) -> Self {
         // Before any event, and with every keep-alive, the position as an id-only block: it
         // sets the client's Last-Event-ID without an event, so a client that started from `now`
         // (or filters out most changes) reconnects from where it was, not from a new `now`.
@@ -475,9 +492,19 @@ impl ChangeStream {
         let opening = futures_util::stream::iter(
             std::iter::once(Bytes::from(start)).chain(first.as_deref().map(event_bytes)),
         );
-        let rest = futures_util::stream::unfold(subscription, |mut subscription| async move {
+        let rest = futures_util::stream::unfold(Some((subscription, ended)), |state| async move {
+            let (mut subscription, mut ended) = state?;
             let deadline = Instant::now() + KEEP_ALIVE;
-            let chunk = match subscription.next_before(deadline).await {
+            let next = tokio::select! {
+                biased;
+                why = &mut ended => {
+                    // A comment: every client skips it; its reconnection then gets the 401.
+                    let last = format!(": {}; the stream ends\n\n", why.explain());
+                    return Some((Bytes::from(last), None));
+                }
+                next = subscription.next_before(deadline) => next,
+            };
+            let chunk = match next {
                 Ok(Some(item)) => event_bytes(&item),
                 Ok(None) => Bytes::from(format!(
                     "id: {}\n: keep-alive\n\n",
@@ -490,7 +517,7 @@ impl ChangeStream {
                     return None;
                 }
             };
-            Some((chunk, subscription))
+            Some((chunk, Some((subscription, ended))))
         });
         let stream = futures_util::StreamExt::map(
             futures_util::StreamExt::chain(opening, rest),

@@ -89,6 +89,8 @@ pub struct TokenCache {
     apply: Arc<tokio::sync::Mutex<()>>,
     /// Secrets (by hash) a database read found no token for, and when.
     misses: Arc<Mutex<HashMap<[u8; 32], Instant>>>,
+    /// Woken after every change to the map, for [`Self::until_invalid`].
+    changed: Arc<tokio::sync::Notify>,
 }
 
 /// Every token by the SHA-256 of its secret, and each token's hash by its id (a notification
@@ -172,6 +174,59 @@ impl TokenCache {
         }
     }
 
+    /// What token `id` is now, as the cache has it.
+    fn status(&self, id: i64) -> Verdict {
+        let lookup = |tokens: &Option<Tokens>| {
+            tokens.as_ref().map(|tokens| {
+                let hash = tokens.hash_of.get(&id)?;
+                tokens.by_hash.get(hash).cloned()
+            })
+        };
+        let found = match self.tokens.read() {
+            Ok(tokens) => lookup(&tokens),
+            Err(poisoned) => lookup(&poisoned.into_inner()),
+        };
+        match found {
+            None => Verdict::NotLoaded,
+            Some(None) => Verdict::Unknown,
+            Some(Some(token)) => verdict_of(token),
+        }
+    }
+
+    /// Returns once `token` may no longer be used: revoked (`Verdict::Revoked`), expired
+    /// (`Expired`) or gone from the table (`Unknown`), as soon as this instance's cache knows:
+    /// what a request opened with it (a change stream, a long poll) ends then.
+    pub async fn until_invalid(&self, token: &CachedToken) -> Verdict {
+        let mut expires_at = token.expires_at;
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            // Registered before the status is read: a change in between is not missed.
+            changed.as_mut().enable();
+            match self.status(token.id) {
+                Verdict::Valid(now) => expires_at = now.expires_at,
+                Verdict::NotLoaded => {}
+                ended => return ended,
+            }
+            match expires_at {
+                Some(at) => {
+                    let left = (at - Utc::now()).to_std().unwrap_or_default();
+                    if tokio::time::timeout(left, changed).await.is_err()
+                        && self.status(token.id) == Verdict::NotLoaded
+                    {
+                        return verdict_of(Arc::new(token.clone()));
+                    }
+                }
+                None => changed.await,
+            }
+        }
+    }
+
+    /// Wakes [`Self::until_invalid`]'s waiters after a change to the map.
+    fn announce(&self) {
+        self.changed.notify_waiters();
+    }
+
     /// What `secret` is, read from the database, for a secret [`Self::check`] does not know
     /// (or before the cache was read): a token made a moment ago, whose notification has not
     /// arrived, is never refused. A secret no row has is remembered for [`MISS_TTL`].
@@ -200,6 +255,7 @@ impl TokenCache {
                 if let Some(tokens) = self.write().as_mut() {
                     tokens.insert_shared(hash, token.clone());
                 }
+                self.announce();
                 Ok(verdict_of(token))
             }
             None => {
@@ -265,6 +321,7 @@ impl TokenCache {
         let count = tokens.by_hash.len();
         *self.write() = Some(tokens);
         self.misses().clear();
+        self.announce();
         Ok(count)
     }
 
@@ -288,6 +345,7 @@ impl TokenCache {
                 None => tokens.remove(id),
             }
         }
+        self.announce();
         Ok(())
     }
 
@@ -298,6 +356,7 @@ impl TokenCache {
         if let Some(tokens) = self.write().as_mut() {
             tokens.insert(hash, token);
         }
+        self.announce();
     }
 
     /// Marks token `id` revoked, without a database read (its revoker just wrote it).
@@ -313,6 +372,7 @@ impl TokenCache {
             };
             tokens.insert(hash, revoked);
         }
+        self.announce();
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Option<Tokens>> {

@@ -20,6 +20,7 @@ mod errors;
 mod export;
 mod faults;
 mod feed;
+mod feed_tokens;
 mod hardening;
 mod harness;
 mod helpers;

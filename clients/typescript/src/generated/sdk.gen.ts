@@ -179,7 +179,9 @@ export const replaceStudent = <ThrowOnError extends boolean = false>(options: Op
  * it. The position comes first as an `id:` line without an event, and again with a
  * comment every 15 s while nothing happens, so a reconnecting client resumes from where it
  * was even before its first change. A client that reads too slowly to keep up is
- * disconnected; it resumes from its last id.
+ * disconnected; it resumes from its last id. A stream outlives no token: when the one it
+ * was opened with is revoked or expires, it ends within a second (on every instance) with
+ * a comment saying why, and reconnecting with that token is a `401`.
  */
 export const streamChanges = <ThrowOnError extends boolean = false>(options?: Options<StreamChangesData, ThrowOnError, StreamChangesResponse>) => (options?.client ?? client).sse.get<StreamChangesResponses, StreamChangesErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -193,7 +195,8 @@ export const streamChanges = <ThrowOnError extends boolean = false>(options?: Op
  * The change feed for clients without server-sent events: the changes after `after`
  * (positions as in `streamChanges`), answered as soon as there is at least one, or empty
  * after `wait` seconds. Pass `next` as `after` to the next call: it covers every change
- * returned or filtered out, so a loop of polls sees every change once, in order.
+ * returned or filtered out, so a loop of polls sees every change once, in order. A poll
+ * whose token is revoked or expires while it waits answers `401` at once.
  */
 export const pollChanges = <ThrowOnError extends boolean = false>(options?: Options<PollChangesData, ThrowOnError>) => (options?.client ?? client).get<PollChangesResponses, PollChangesErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

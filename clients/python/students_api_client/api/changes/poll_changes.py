@@ -122,7 +122,8 @@ def sync_detailed(
      The change feed for clients without server-sent events: the changes after `after`
     (positions as in `streamChanges`), answered as soon as there is at least one, or empty
     after `wait` seconds. Pass `next` as `after` to the next call: it covers every change
-    returned or filtered out, so a loop of polls sees every change once, in order.
+    returned or filtered out, so a loop of polls sees every change once, in order. A poll
+    whose token is revoked or expires while it waits answers `401` at once.
 
     Args:
         after (str | Unset):
@@ -168,7 +169,8 @@ def sync(
      The change feed for clients without server-sent events: the changes after `after`
     (positions as in `streamChanges`), answered as soon as there is at least one, or empty
     after `wait` seconds. Pass `next` as `after` to the next call: it covers every change
-    returned or filtered out, so a loop of polls sees every change once, in order.
+    returned or filtered out, so a loop of polls sees every change once, in order. A poll
+    whose token is revoked or expires while it waits answers `401` at once.
 
     Args:
         after (str | Unset):
@@ -209,7 +211,8 @@ async def asyncio_detailed(
      The change feed for clients without server-sent events: the changes after `after`
     (positions as in `streamChanges`), answered as soon as there is at least one, or empty
     after `wait` seconds. Pass `next` as `after` to the next call: it covers every change
-    returned or filtered out, so a loop of polls sees every change once, in order.
+    returned or filtered out, so a loop of polls sees every change once, in order. A poll
+    whose token is revoked or expires while it waits answers `401` at once.
 
     Args:
         after (str | Unset):
@@ -253,7 +256,8 @@ async def asyncio(
      The change feed for clients without server-sent events: the changes after `after`
     (positions as in `streamChanges`), answered as soon as there is at least one, or empty
     after `wait` seconds. Pass `next` as `after` to the next call: it covers every change
-    returned or filtered out, so a loop of polls sees every change once, in order.
+    returned or filtered out, so a loop of polls sees every change once, in order. A poll
+    whose token is revoked or expires while it waits answers `401` at once.
 
     Args:
         after (str | Unset):

@@ -143,7 +143,9 @@ def sync_detailed(
     it. The position comes first as an `id:` line without an event, and again with a
     comment every 15 s while nothing happens, so a reconnecting client resumes from where it
     was even before its first change. A client that reads too slowly to keep up is
-    disconnected; it resumes from its last id.
+    disconnected; it resumes from its last id. A stream outlives no token: when the one it
+    was opened with is revoked or expires, it ends within a second (on every instance) with
+    a comment saying why, and reconnecting with that token is a `401`.
 
     Args:
         after (str | Unset):
@@ -202,7 +204,9 @@ def sync(
     it. The position comes first as an `id:` line without an event, and again with a
     comment every 15 s while nothing happens, so a reconnecting client resumes from where it
     was even before its first change. A client that reads too slowly to keep up is
-    disconnected; it resumes from its last id.
+    disconnected; it resumes from its last id. A stream outlives no token: when the one it
+    was opened with is revoked or expires, it ends within a second (on every instance) with
+    a comment saying why, and reconnecting with that token is a `401`.
 
     Args:
         after (str | Unset):
@@ -256,7 +260,9 @@ async def asyncio_detailed(
     it. The position comes first as an `id:` line without an event, and again with a
     comment every 15 s while nothing happens, so a reconnecting client resumes from where it
     was even before its first change. A client that reads too slowly to keep up is
-    disconnected; it resumes from its last id.
+    disconnected; it resumes from its last id. A stream outlives no token: when the one it
+    was opened with is revoked or expires, it ends within a second (on every instance) with
+    a comment saying why, and reconnecting with that token is a `401`.
 
     Args:
         after (str | Unset):
@@ -313,7 +319,9 @@ async def asyncio(
     it. The position comes first as an `id:` line without an event, and again with a
     comment every 15 s while nothing happens, so a reconnecting client resumes from where it
     was even before its first change. A client that reads too slowly to keep up is
-    disconnected; it resumes from its last id.
+    disconnected; it resumes from its last id. A stream outlives no token: when the one it
+    was opened with is revoked or expires, it ends within a second (on every instance) with
+    a comment saying why, and reconnecting with that token is a `401`.
 
     Args:
         after (str | Unset):
