@@ -267,11 +267,15 @@ async fn pump(
             (window_start, window_bytes) = (tokio::time::Instant::now(), 0);
         }
         digest.update(&chunk);
-        if let Some(chunks) = &chunks
-            && chunks.send(chunk).await.is_err()
-        {
-            // The reader stopped (the database failed): that error is the answer.
-            break;
+        if let Some(chunks) = &chunks {
+            let waiting = tokio::time::Instant::now();
+            if chunks.send(chunk).await.is_err() {
+                // The reader stopped (the database failed): that error is the answer.
+                break;
+            }
+            // Time the database took to take the rows (a lock, a slow index) is not the
+            // client's: it does not count against the upload's pace.
+            window_start += waiting.elapsed();
         }
     }
     Ok(digest.finalize().into())
@@ -350,6 +354,13 @@ pub async fn run(
         return Ok(ImportResponse::Created(JsonBody(report)));
     }
 
+    // Everything or nothing, and a second connection free: COPY straight into `students`
+    // while the other stages the rows for the e-mail check (db::import's module comment).
+    let mut staging = match options.on_error == OnError::Reject && !options.dry_run {
+        true => db::Import::beside(pool).await,
+        false => None,
+    };
+    let direct = staging.is_some();
     let (chunks, chunk_reader) = tokio::sync::mpsc::channel::<Bytes>(8);
     let (batches, mut batch_reader) = tokio::sync::mpsc::channel::<Batch>(4);
     let format = upload.format;
@@ -358,43 +369,85 @@ pub async fn run(
             chunks: chunk_reader,
             current: Bytes::new(),
         };
-        rows::read(format, input, |batch| batches.blocking_send(batch).is_ok())
+        rows::read(format, input, direct, |batch| {
+            batches.blocking_send(batch).is_ok()
+        })
     });
-    let mut copy = import.copy().await?;
-    let mut errors = Vec::new();
-    let load = async {
-        while let Some(batch) = batch_reader.recv().await {
-            if !batch.copy.is_empty() {
-                copy.send(batch.copy).await?;
+    // The COPYs borrow the transactions: they end inside this block.
+    let (digest, tally, errors, written, duplicates) = {
+        let (mut copy, mut students) = match staging.as_mut() {
+            Some(staging) => (
+                staging.copy().await?,
+                Some(import.copy_students(actor).await?),
+            ),
+            None => (import.copy().await?, None),
+        };
+        let mut errors = Vec::new();
+        let load = async {
+            while let Some(batch) = batch_reader.recv().await {
+                if !batch.copy.is_empty() {
+                    copy.send(batch.copy).await?;
+                }
+                // A direct COPY that failed (a duplicate) reads no more: PostgreSQL discards
+                // the rest until the end; the staged rows say why.
+                if let Some(students) = students.as_mut()
+                    && !batch.students.is_empty()
+                {
+                    students.send(batch.students).await?;
+                }
+                errors.extend(batch.errors);
             }
-            errors.extend(batch.errors);
-        }
-        Ok::<_, db::Error>(())
+            Ok::<_, db::Error>(())
+        };
+        let (uploaded, loaded) = tokio::join!(pump(upload.body, limit, Some(chunks)), load);
+        let read = reader
+            .await
+            .map_err(|err| ApiError::Internal(Box::new(err)))?;
+        let outcome = match (uploaded, loaded, read) {
+            (Err(err), ..) => Err(err),
+            (_, Err(err), _) => Err(err.into()),
+            (_, _, Err(ReadError::Header(errors))) => Err(ApiError::Validation(errors)),
+            (_, _, Err(ReadError::Io(err))) => Err(ApiError::Internal(Box::new(err))),
+            (_, _, Err(ReadError::Stopped)) => {
+                Err(ApiError::Internal("the row reader stopped".into()))
+            }
+            (Ok(digest), Ok(()), Ok(tally)) => Ok((digest, tally)),
+        };
+        let (digest, tally) = match outcome {
+            Ok(outcome) => outcome,
+            Err(err) => {
+                // Ended cleanly, the connections go back to the pool (rolled back) instead of
+                // being closed mid-COPY.
+                let _ = copy.abort("the import was refused").await;
+                if let Some(students) = students {
+                    let _ = students.abort("the import was refused").await;
+                }
+                return Err(err);
+            }
+        };
+        copy.finish().await.map_err(db::Error::from)?;
+        // The check runs while the direct COPY still writes, and sees what was committed
+        // before it; a duplicate fails the direct COPY too. An address a writer commits after
+        // the check fails the direct COPY alone: a 409.
+        let (duplicates, written) = match students {
+            Some(students) => {
+                // (`students` comes only with a staging transaction.)
+                let duplicates = match staging.as_mut() {
+                    Some(staging) => staging.duplicates(MAX_ERRORS as i64).await?,
+                    None => db::Duplicates::default(),
+                };
+                let written = students.finish().await.map_err(db::Error::from);
+                (duplicates, Some(written))
+            }
+            none => {
+                drop(none);
+                (import.duplicates(MAX_ERRORS as i64).await?, None)
+            }
+        };
+        (digest, tally, errors, written, duplicates)
     };
-    let (uploaded, loaded) = tokio::join!(pump(upload.body, limit, Some(chunks)), load);
-    let read = reader
-        .await
-        .map_err(|err| ApiError::Internal(Box::new(err)))?;
-    let outcome = match (uploaded, loaded, read) {
-        (Err(err), ..) => Err(err),
-        (_, Err(err), _) => Err(err.into()),
-        (_, _, Err(ReadError::Header(errors))) => Err(ApiError::Validation(errors)),
-        (_, _, Err(ReadError::Io(err))) => Err(ApiError::Internal(Box::new(err))),
-        (_, _, Err(ReadError::Stopped)) => Err(ApiError::Internal("the row reader stopped".into())),
-        (Ok(digest), Ok(()), Ok(tally)) => Ok((digest, tally)),
-    };
-    let (digest, tally) = match outcome {
-        Ok(outcome) => outcome,
-        Err(err) => {
-            // Ended cleanly, the connection goes back to the pool (rolled back) instead of
-            // being closed mid-COPY.
-            let _ = copy.abort("the import was refused").await;
-            return Err(err);
-        }
-    };
-    copy.finish().await.map_err(db::Error::from)?;
 
-    let duplicates = import.duplicates(MAX_ERRORS as i64).await?;
+    drop(staging);
     let invalid = tally.bad_rows + duplicates.total;
     let listed = merge(errors, &duplicates.first);
     if invalid > 0 && options.on_error == OnError::Reject {
@@ -416,10 +469,16 @@ pub async fn run(
     if options.dry_run {
         return Ok(ImportResponse::Checked(JsonBody(report)));
     }
-    if duplicates.total > 0 {
-        import.drop_duplicates().await?;
-    }
-    report.created = count(import.write(actor).await?);
+    report.created = count(match written {
+        // An address taken by a writer the check could not see yet: the whole file fails (409).
+        Some(written) => written?,
+        None => {
+            if duplicates.total > 0 {
+                import.drop_duplicates().await?;
+            }
+            import.write(actor).await?
+        }
+    });
     if let Some(key) = key {
         let response =
             serde_json::to_value(&report).map_err(|err| ApiError::Internal(Box::new(err)))?;
