@@ -498,3 +498,25 @@ async fn total_is_counted_only_when_asked() {
     assert_eq!(counted["total"], 7);
     assert_eq!(counted["items"].as_array().unwrap().len(), 2);
 }
+
+/// `q` matches within a name or within an e-mail address, never across the two.
+#[tokio::test]
+async fn a_search_matches_within_a_field_never_across_the_two() {
+    let app = spawn_app().await;
+    school(&app).await;
+    for (q, expected) in [
+        ("lovelace", vec!["ada Lovelace", "Ada Lovelace"]),
+        ("ada.l@", vec!["Ada Lovelace"]),
+        // "Ada Lovelace" and "ada.l@example.org" side by side hold these; no one field does.
+        ("lovelace ada", vec![]),
+        ("Lovelace%20ada.l", vec![]),
+    ] {
+        let page: Value = app
+            .get(&format!("/api/students?q={q}&sort=name"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(names(page["items"].as_array().unwrap()), expected, "q={q}");
+    }
+}

@@ -388,6 +388,14 @@ pub async fn run(
                 if !batch.copy.is_empty() {
                     copy.send(batch.copy).await?;
                 }
+                // A bad row refuses the file: the direct COPY stops there (what it wrote is
+                // rolled back), and only the staging goes on, to name every error.
+                if !batch.errors.is_empty()
+                    && let Some(refused) = students.take()
+                {
+                    // (Its own error, if it had already failed, changes nothing.)
+                    let _ = refused.abort("a row of the file is refused").await;
+                }
                 // A direct COPY that failed (a duplicate) reads no more: PostgreSQL discards
                 // the rest until the end; the staged rows say why.
                 if let Some(students) = students.as_mut()
@@ -429,19 +437,23 @@ pub async fn run(
         // The check runs while the direct COPY still writes, and sees what was committed
         // before it; a duplicate fails the direct COPY too. An address a writer commits after
         // the check fails the direct COPY alone: a 409.
+        let staged = match staging.as_mut() {
+            Some(staging) => Some(staging.duplicates(MAX_ERRORS as i64).await?),
+            None => None,
+        };
         let (duplicates, written) = match students {
-            Some(students) => {
-                // (`students` comes only with a staging transaction.)
-                let duplicates = match staging.as_mut() {
-                    Some(staging) => staging.duplicates(MAX_ERRORS as i64).await?,
-                    None => db::Duplicates::default(),
-                };
-                let written = students.finish().await.map_err(db::Error::from);
-                (duplicates, Some(written))
-            }
+            // (`students` comes only with a staging transaction.)
+            Some(students) => (
+                staged.unwrap_or_default(),
+                Some(students.finish().await.map_err(db::Error::from)),
+            ),
             none => {
                 drop(none);
-                (import.duplicates(MAX_ERRORS as i64).await?, None)
+                let duplicates = match staged {
+                    Some(duplicates) => duplicates,
+                    None => import.duplicates(MAX_ERRORS as i64).await?,
+                };
+                (duplicates, None)
             }
         };
         (digest, tally, errors, written, duplicates)
@@ -472,6 +484,12 @@ pub async fn run(
     report.created = count(match written {
         // An address taken by a writer the check could not see yet: the whole file fails (409).
         Some(written) => written?,
+        // Stopped at a bad row, yet none was refused: cannot happen.
+        None if direct => {
+            return Err(ApiError::Internal(
+                "the direct COPY stopped without a refused row".into(),
+            ));
+        }
         None => {
             if duplicates.total > 0 {
                 import.drop_duplicates().await?;
