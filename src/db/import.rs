@@ -2,12 +2,6 @@
 //! arrive, e-mail addresses are checked against each other and the table there, and only
 //! then are the students written, with one `INSERT ... SELECT`. Dropping the transaction
 //! (an error, a refused file, a dry run) leaves nothing behind.
-//!
-//! When a second connection is free, an import that writes everything or nothing goes faster:
-//! the rows are COPYed straight into `students` on the import's transaction while a second
-//! one ([`Import::beside`]) stages them for the e-mail check, so the write overlaps the upload
-//! instead of following it. A duplicate makes the direct COPY fail, and the staged rows then
-//! name every one; the import's transaction is rolled back either way.
 
 use sqlx::{PgConnection, Postgres, Transaction, postgres::PgCopyIn};
 
@@ -74,24 +68,6 @@ impl Import {
         Ok(Self { tx })
     }
 
-    /// A staging transaction of its own on a second connection, for the e-mail check beside a
-    /// direct COPY ([`Self::copy_students`]); `None` when the pool has none free soon: the
-    /// import then stages on its own transaction.
-    pub async fn beside(pool: &sqlx::PgPool) -> Option<Self> {
-        const WAIT: std::time::Duration = std::time::Duration::from_millis(100);
-        if pool.size() >= pool.options().get_max_connections() && pool.num_idle() == 0 {
-            return None;
-        }
-        match tokio::time::timeout(WAIT, Self::begin(pool)).await {
-            Ok(Ok(staging)) => Some(staging),
-            Ok(Err(err)) => {
-                tracing::debug!(error = %err, "no second connection for the import");
-                None
-            }
-            Err(_) => None,
-        }
-    }
-
     /// The connection, for the idempotency key's lock and record.
     pub fn connection(&mut self) -> &mut PgConnection {
         &mut self.tx
@@ -103,31 +79,6 @@ impl Import {
             .tx
             .copy_in_raw("COPY import_rows (row, line, name, grade, email) FROM STDIN")
             .await?)
-    }
-
-    /// A COPY straight into `students` (`name, grade, email` lines, in file order), recorded in
-    /// the change feed as made by `actor`: one statement, one run of the feed's trigger.
-    pub async fn copy_students(
-        &mut self,
-        actor: &Actor,
-    ) -> Result<PgCopyIn<&mut PgConnection>, Error> {
-        self.act_as(actor).await?;
-        Ok(self
-            .tx
-            .copy_in_raw("COPY students (name, grade, email) FROM STDIN")
-            .await?)
-    }
-
-    async fn act_as(&mut self, actor: &Actor) -> Result<(), Error> {
-        sqlx::query(
-            "SELECT set_config('students_api.actor_token_id', coalesce($1::text, ''), true), \
-                    set_config('students_api.actor', $2, true)",
-        )
-        .bind(actor.token_id)
-        .bind(&actor.name)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
     }
 
     /// Rows whose e-mail address a student has, or an earlier row of the file: the first
@@ -173,7 +124,14 @@ impl Import {
     /// Creates a student of every staged row, in file order, recorded in the change feed as
     /// made by `actor`; returns how many.
     pub async fn write(&mut self, actor: &Actor) -> Result<u64, Error> {
-        self.act_as(actor).await?;
+        sqlx::query(
+            "SELECT set_config('students_api.actor_token_id', coalesce($1::text, ''), true), \
+                    set_config('students_api.actor', $2, true)",
+        )
+        .bind(actor.token_id)
+        .bind(&actor.name)
+        .execute(&mut *self.tx)
+        .await?;
         let written = sqlx::query(
             "INSERT INTO students (name, grade, email) \
              SELECT name, grade, email FROM import_rows ORDER BY row",

@@ -136,59 +136,6 @@ async fn a_bad_row_refuses_the_whole_file_naming_every_row_field_and_line() {
     assert_eq!(app.student_count().await, 1, "nothing written");
 }
 
-/// With a second connection free, an all-or-nothing import COPYs straight into `students`
-/// while the other connection stages the rows for the e-mail check; with a pool of one it
-/// stages and then inserts. Both answer the same, write the same rows in file order, and
-/// record them in the feed as the importing token's.
-#[tokio::test]
-async fn the_direct_and_the_staged_import_answer_and_write_alike() {
-    let body = "name,grade,email\nAda,A,ada@example.com\nBob,B,\nCy,C,cy@example.com\n";
-    let refused = "name,grade,email\nAda,A,ada@example.com\nEve,B,TAKEN@example.com\nAda 2,C,Ada@Example.com\n";
-    let mut outcomes = Vec::new();
-    for pool_size in [10, 1] {
-        let app = spawn_app_with(|config| config.database_pool_size = pool_size).await;
-        app.create_student("Taken", "A", Some("taken@example.com"))
-            .await;
-        let problem = assert_problem(import(&app, "", CSV, refused).await, 422).await;
-        assert_eq!(
-            app.student_count().await,
-            1,
-            "pool of {pool_size}: nothing written"
-        );
-        let report = read_report(import(&app, "", CSV, body).await, 201).await;
-        let changes: Vec<(String, Option<i64>)> = sqlx::query_as(
-            "SELECT op, actor_token_id FROM student_changes ORDER BY feed_xid, seq OFFSET 1",
-        )
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
-        outcomes.push((
-            error_locations(&problem),
-            report,
-            students(&app).await,
-            changes,
-        ));
-    }
-    assert_eq!(outcomes[0], outcomes[1]);
-    let (locations, report, written, changes) = &outcomes[0];
-    assert_eq!(
-        locations,
-        &[
-            pair("/rows/2/email", "taken"),
-            pair("/rows/3/email", "duplicate")
-        ]
-    );
-    assert_eq!(report["created"], 3);
-    let names: Vec<&str> = written.iter().map(|s| s.0.as_str()).collect();
-    assert_eq!(names, ["Taken", "Ada", "Bob", "Cy"]);
-    assert_eq!(changes.len(), 3);
-    assert!(
-        changes
-            .iter()
-            .all(|(op, token)| op == "created" && token.is_some())
-    );
-}
-
 #[tokio::test]
 async fn skipping_writes_the_good_rows_and_lists_the_others() {
     let app = spawn_app().await;

@@ -273,8 +273,8 @@ async fn pump(
                 // The reader stopped (the database failed): that error is the answer.
                 break;
             }
-            // Time the database took to take the rows (a lock, a slow index) is not the
-            // client's: it does not count against the upload's pace.
+            // Time the database took to take the rows is not the client's: it does not count
+            // against the upload's pace.
             window_start += waiting.elapsed();
         }
     }
@@ -354,13 +354,6 @@ pub async fn run(
         return Ok(ImportResponse::Created(JsonBody(report)));
     }
 
-    // Everything or nothing, and a second connection free: COPY straight into `students`
-    // while the other stages the rows for the e-mail check (db::import's module comment).
-    let mut staging = match options.on_error == OnError::Reject && !options.dry_run {
-        true => db::Import::beside(pool).await,
-        false => None,
-    };
-    let direct = staging.is_some();
     let (chunks, chunk_reader) = tokio::sync::mpsc::channel::<Bytes>(8);
     let (batches, mut batch_reader) = tokio::sync::mpsc::channel::<Batch>(4);
     let format = upload.format;
@@ -369,97 +362,43 @@ pub async fn run(
             chunks: chunk_reader,
             current: Bytes::new(),
         };
-        rows::read(format, input, direct, |batch| {
-            batches.blocking_send(batch).is_ok()
-        })
+        rows::read(format, input, |batch| batches.blocking_send(batch).is_ok())
     });
-    // The COPYs borrow the transactions: they end inside this block.
-    let (digest, tally, errors, written, duplicates) = {
-        let (mut copy, mut students) = match staging.as_mut() {
-            Some(staging) => (
-                staging.copy().await?,
-                Some(import.copy_students(actor).await?),
-            ),
-            None => (import.copy().await?, None),
-        };
-        let mut errors = Vec::new();
-        let load = async {
-            while let Some(batch) = batch_reader.recv().await {
-                if !batch.copy.is_empty() {
-                    copy.send(batch.copy).await?;
-                }
-                // A bad row refuses the file: the direct COPY stops there (what it wrote is
-                // rolled back), and only the staging goes on, to name every error.
-                if !batch.errors.is_empty()
-                    && let Some(refused) = students.take()
-                {
-                    // (Its own error, if it had already failed, changes nothing.)
-                    let _ = refused.abort("a row of the file is refused").await;
-                }
-                // A direct COPY that failed (a duplicate) reads no more: PostgreSQL discards
-                // the rest until the end; the staged rows say why.
-                if let Some(students) = students.as_mut()
-                    && !batch.students.is_empty()
-                {
-                    students.send(batch.students).await?;
-                }
-                errors.extend(batch.errors);
+    let mut copy = import.copy().await?;
+    let mut errors = Vec::new();
+    let load = async {
+        while let Some(batch) = batch_reader.recv().await {
+            if !batch.copy.is_empty() {
+                copy.send(batch.copy).await?;
             }
-            Ok::<_, db::Error>(())
-        };
-        let (uploaded, loaded) = tokio::join!(pump(upload.body, limit, Some(chunks)), load);
-        let read = reader
-            .await
-            .map_err(|err| ApiError::Internal(Box::new(err)))?;
-        let outcome = match (uploaded, loaded, read) {
-            (Err(err), ..) => Err(err),
-            (_, Err(err), _) => Err(err.into()),
-            (_, _, Err(ReadError::Header(errors))) => Err(ApiError::Validation(errors)),
-            (_, _, Err(ReadError::Io(err))) => Err(ApiError::Internal(Box::new(err))),
-            (_, _, Err(ReadError::Stopped)) => {
-                Err(ApiError::Internal("the row reader stopped".into()))
-            }
-            (Ok(digest), Ok(()), Ok(tally)) => Ok((digest, tally)),
-        };
-        let (digest, tally) = match outcome {
-            Ok(outcome) => outcome,
-            Err(err) => {
-                // Ended cleanly, the connections go back to the pool (rolled back) instead of
-                // being closed mid-COPY.
-                let _ = copy.abort("the import was refused").await;
-                if let Some(students) = students {
-                    let _ = students.abort("the import was refused").await;
-                }
-                return Err(err);
-            }
-        };
-        copy.finish().await.map_err(db::Error::from)?;
-        // The check runs while the direct COPY still writes, and sees what was committed
-        // before it; a duplicate fails the direct COPY too. An address a writer commits after
-        // the check fails the direct COPY alone: a 409.
-        let staged = match staging.as_mut() {
-            Some(staging) => Some(staging.duplicates(MAX_ERRORS as i64).await?),
-            None => None,
-        };
-        let (duplicates, written) = match students {
-            // (`students` comes only with a staging transaction.)
-            Some(students) => (
-                staged.unwrap_or_default(),
-                Some(students.finish().await.map_err(db::Error::from)),
-            ),
-            none => {
-                drop(none);
-                let duplicates = match staged {
-                    Some(duplicates) => duplicates,
-                    None => import.duplicates(MAX_ERRORS as i64).await?,
-                };
-                (duplicates, None)
-            }
-        };
-        (digest, tally, errors, written, duplicates)
+            errors.extend(batch.errors);
+        }
+        Ok::<_, db::Error>(())
     };
+    let (uploaded, loaded) = tokio::join!(pump(upload.body, limit, Some(chunks)), load);
+    let read = reader
+        .await
+        .map_err(|err| ApiError::Internal(Box::new(err)))?;
+    let outcome = match (uploaded, loaded, read) {
+        (Err(err), ..) => Err(err),
+        (_, Err(err), _) => Err(err.into()),
+        (_, _, Err(ReadError::Header(errors))) => Err(ApiError::Validation(errors)),
+        (_, _, Err(ReadError::Io(err))) => Err(ApiError::Internal(Box::new(err))),
+        (_, _, Err(ReadError::Stopped)) => Err(ApiError::Internal("the row reader stopped".into())),
+        (Ok(digest), Ok(()), Ok(tally)) => Ok((digest, tally)),
+    };
+    let (digest, tally) = match outcome {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            // Ended cleanly, the connection goes back to the pool (rolled back) instead of
+            // being closed mid-COPY.
+            let _ = copy.abort("the import was refused").await;
+            return Err(err);
+        }
+    };
+    copy.finish().await.map_err(db::Error::from)?;
 
-    drop(staging);
+    let duplicates = import.duplicates(MAX_ERRORS as i64).await?;
     let invalid = tally.bad_rows + duplicates.total;
     let listed = merge(errors, &duplicates.first);
     if invalid > 0 && options.on_error == OnError::Reject {
@@ -481,22 +420,10 @@ pub async fn run(
     if options.dry_run {
         return Ok(ImportResponse::Checked(JsonBody(report)));
     }
-    report.created = count(match written {
-        // An address taken by a writer the check could not see yet: the whole file fails (409).
-        Some(written) => written?,
-        // Stopped at a bad row, yet none was refused: cannot happen.
-        None if direct => {
-            return Err(ApiError::Internal(
-                "the direct COPY stopped without a refused row".into(),
-            ));
-        }
-        None => {
-            if duplicates.total > 0 {
-                import.drop_duplicates().await?;
-            }
-            import.write(actor).await?
-        }
-    });
+    if duplicates.total > 0 {
+        import.drop_duplicates().await?;
+    }
+    report.created = count(import.write(actor).await?);
     if let Some(key) = key {
         let response =
             serde_json::to_value(&report).map_err(|err| ApiError::Internal(Box::new(err)))?;

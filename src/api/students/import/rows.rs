@@ -36,13 +36,10 @@ pub enum Format {
     Ndjson,
 }
 
-/// Rows ready for COPY (`row, line, name, grade, email` for the staging table; the same rows
-/// as `name, grade, email` for a COPY straight into `students`, when asked for), and the
-/// errors of the others.
+/// Rows ready for COPY (`row, line, name, grade, email`), and the errors of the others.
 #[derive(Debug, Default)]
 pub struct Batch {
     pub copy: Vec<u8>,
-    pub students: Vec<u8>,
     pub errors: Vec<FieldError>,
 }
 
@@ -73,19 +70,16 @@ impl From<io::Error> for ReadError {
     }
 }
 
-/// Reads every row of `reader`, handing batches to `send` (which answers `false` to stop);
-/// `direct`: with `students` lines too.
+/// Reads every row of `reader`, handing batches to `send` (which answers `false` to stop).
 pub fn read(
     format: Format,
     reader: impl Read,
-    direct: bool,
     send: impl FnMut(Batch) -> bool,
 ) -> Result<Tally, ReadError> {
     let mut rows = Rows {
         tally: Tally::default(),
         batch: Batch::default(),
         batch_rows: 0,
-        direct,
         send,
     };
     let input = BufReader::with_capacity(64 * 1024, without_bom(reader)?);
@@ -119,7 +113,6 @@ struct Rows<F> {
     tally: Tally,
     batch: Batch,
     batch_rows: usize,
-    direct: bool,
     send: F,
 }
 
@@ -129,13 +122,7 @@ impl<F: FnMut(Batch) -> bool> Rows<F> {
         self.tally.rows += 1;
         let row = self.tally.rows;
         match value.and_then(json::validated::<StudentCreate>) {
-            Ok(student) => {
-                let batch = &mut self.batch;
-                let fields = copy_line(&mut batch.copy, row, line, &student.into());
-                if self.direct {
-                    batch.students.extend_from_slice(&batch.copy[fields..]);
-                }
-            }
+            Ok(student) => copy_line(&mut self.batch.copy, row, line, &student.into()),
             Err(errors) => {
                 self.tally.bad_rows += 1;
                 for error in errors {
@@ -172,11 +159,9 @@ impl<F: FnMut(Batch) -> bool> Rows<F> {
 
 /// One row of COPY's text format: tab-separated, `\N` for null, backslashes escaped (the
 /// domain types already refused control characters, so tabs and newlines cannot occur).
-/// Returns where its `name, grade, email` part starts in `out`.
-fn copy_line(out: &mut Vec<u8>, row: u64, line: u64, student: &NewStudent) -> usize {
+fn copy_line(out: &mut Vec<u8>, row: u64, line: u64, student: &NewStudent) {
     use std::io::Write;
     let _ = write!(out, "{row}\t{line}\t");
-    let fields = out.len();
     copy_text(out, student.name.as_str());
     out.push(b'\t');
     out.extend_from_slice(student.grade.as_str().as_bytes());
@@ -186,7 +171,6 @@ fn copy_line(out: &mut Vec<u8>, row: u64, line: u64, student: &NewStudent) -> us
         None => out.extend_from_slice(b"\\N"),
     }
     out.push(b'\n');
-    fields
 }
 
 fn copy_text(out: &mut Vec<u8>, text: &str) {
@@ -494,31 +478,13 @@ mod tests {
     fn read_all(format: Format, text: &str) -> (Tally, String, Vec<FieldError>) {
         let mut copy = Vec::new();
         let mut errors = Vec::new();
-        let tally = read(format, text.as_bytes(), false, |batch| {
+        let tally = read(format, text.as_bytes(), |batch| {
             copy.extend(batch.copy);
             errors.extend(batch.errors);
             true
         })
         .unwrap();
         (tally, String::from_utf8(copy).unwrap(), errors)
-    }
-
-    #[test]
-    fn direct_lines_are_the_staging_lines_without_row_and_line() {
-        let text = "name,grade,email\nAda,A,ADA@example.com\nBad,E,\n\"Tab\\Back\",B,\n";
-        let (mut copy, mut students) = (String::new(), String::new());
-        read(Format::Csv, text.as_bytes(), true, |batch| {
-            copy.push_str(std::str::from_utf8(&batch.copy).unwrap());
-            students.push_str(std::str::from_utf8(&batch.students).unwrap());
-            true
-        })
-        .unwrap();
-        let expected: String = copy
-            .lines()
-            .map(|line| format!("{}\n", line.splitn(3, '\t').nth(2).unwrap()))
-            .collect();
-        assert_eq!(students, expected);
-        assert_eq!(students, "Ada\tA\tada@example.com\nTab\\\\Back\tB\t\\N\n");
     }
 
     #[test]
@@ -561,7 +527,7 @@ mod tests {
                 Format::Ndjson => "\u{FEFF}{\"name\":\"Ada\",\"grade\":\"A\"}\n",
             };
             let mut copy = Vec::new();
-            let tally = read(format, OneByte(text.as_bytes()), false, |batch| {
+            let tally = read(format, OneByte(text.as_bytes()), |batch| {
                 copy.extend(batch.copy);
                 true
             })
@@ -607,9 +573,7 @@ mod tests {
 
     #[test]
     fn carriage_returns_alone_are_named_as_line_endings() {
-        let result = read(Format::Csv, "name,grade\rAda,A\r".as_bytes(), false, |_| {
-            true
-        });
+        let result = read(Format::Csv, "name,grade\rAda,A\r".as_bytes(), |_| true);
         let Err(ReadError::Header(errors)) = result else {
             panic!("{result:?}");
         };
@@ -647,7 +611,7 @@ mod tests {
             "name,email\n",
             "name,name,grade\n",
         ] {
-            let result = read(Format::Csv, text.as_bytes(), false, |_| true);
+            let result = read(Format::Csv, text.as_bytes(), |_| true);
             assert!(matches!(result, Err(ReadError::Header(_))), "{text:?}");
         }
     }
