@@ -8,14 +8,12 @@ use serde_json::{Value, json};
 use students_api::{
     db,
     domain::{SCOPES, Scope, TokenName, TokenSecret},
-    startup::Application,
 };
 
 use crate::{
     binary::{Scratch, signal, start, start_binary},
     helpers::{
-        TestApp, assert_problem, client_with_token, fresh_database_url, serve, spawn_app,
-        spawn_app_with, test_config,
+        TestApp, assert_problem, client_with_token, fresh_database_url, spawn_app, spawn_app_with,
     },
 };
 
@@ -484,8 +482,7 @@ async fn tokens_are_made_listed_and_revoked_over_http_and_the_secret_is_shown_on
 #[tokio::test]
 async fn a_revoked_token_is_refused_by_another_instance_within_a_second() {
     let first = spawn_app().await;
-    let url = first.database_url().unwrap().to_owned();
-    let second = serve(Application::build(test_config(Some(url))).await.unwrap()).await;
+    let second = crate::helpers::spawn_second_instance(&first).await;
     let (id, secret) = token_with(&first, &[Scope::StudentsRead]).await;
     let holder = client_with_token(&secret);
     until_status(&second, &holder, "/api/students", 200).await;

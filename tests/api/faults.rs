@@ -25,6 +25,27 @@ use crate::helpers::{serve, test_config};
 /// take turns; other tests still run beside them.
 static UNDER_LOAD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A PostgreSQL server of the test's own, the service on it, and a client with its token for
+/// `clients` connections at once.
+async fn own_server_app(
+    database: &str,
+    clients: usize,
+) -> (
+    Arc<Mutex<EmbeddedPostgres>>,
+    crate::helpers::TestApp,
+    reqwest::Client,
+) {
+    let pg = Arc::new(Mutex::new(EmbeddedPostgres::start_throwaway().unwrap()));
+    let url = pg.lock().unwrap().url(database);
+    let app = serve(Application::build(test_config(Some(url))).await.unwrap()).await;
+    let client = crate::helpers::builder_with_token(&app.token)
+        .timeout(Duration::from_secs(20))
+        .pool_max_idle_per_host(clients)
+        .build()
+        .unwrap();
+    (pg, app, client)
+}
+
 /// What one request saw.
 struct Outcome {
     status: u16,
@@ -241,14 +262,7 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
 async fn a_long_outage_under_load_is_a_503_within_50_ms_and_service_resumes_within_1_s_of_return() {
     let _turn = UNDER_LOAD.lock().await;
     const CLIENTS: usize = 64;
-    let pg = Arc::new(Mutex::new(EmbeddedPostgres::start_throwaway().unwrap()));
-    let url = pg.lock().unwrap().url("outage");
-    let app = serve(Application::build(test_config(Some(url))).await.unwrap()).await;
-    let client = crate::helpers::builder_with_token(&app.token)
-        .timeout(Duration::from_secs(20))
-        .pool_max_idle_per_host(CLIENTS)
-        .build()
-        .unwrap();
+    let (pg, app, client) = own_server_app("outage", CLIENTS).await;
     let endpoint = app.url("/api/students");
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -400,14 +414,7 @@ async fn from_the_first_request_of_an_outage_every_answer_is_a_fast_503() {
     let _turn = UNDER_LOAD.lock().await;
     const CLIENTS: usize = 32;
     const EACH: usize = 10;
-    let pg = Arc::new(Mutex::new(EmbeddedPostgres::start_throwaway().unwrap()));
-    let url = pg.lock().unwrap().url("first_seconds");
-    let app = serve(Application::build(test_config(Some(url))).await.unwrap()).await;
-    let client = crate::helpers::builder_with_token(&app.token)
-        .timeout(Duration::from_secs(20))
-        .pool_max_idle_per_host(CLIENTS)
-        .build()
-        .unwrap();
+    let (pg, app, client) = own_server_app("first_seconds", CLIENTS).await;
     let endpoint = app.url("/api/students");
     let create = move |n: usize| {
         let (client, endpoint) = (client.clone(), endpoint.clone());

@@ -539,8 +539,7 @@ async fn a_students_history_is_newest_first_paged_and_survives_its_delete() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_through_one_instance_reaches_a_subscriber_of_another_within_a_second() {
     let first = spawn_app().await;
-    let url = first.database_url().unwrap().to_owned();
-    let second = serve(Application::build(test_config(Some(url))).await.unwrap()).await;
+    let second = crate::helpers::spawn_second_instance(&first).await;
     let mut events = Events::open(&second, "?after=now", None).await;
     let mut delays = Vec::new();
     for n in 0..40 {

@@ -9,10 +9,9 @@ use serde_json::Value;
 use students_api::{
     db,
     domain::{Scope, TokenName},
-    startup::Application,
 };
 
-use crate::helpers::{TestApp, assert_problem, client_with_token, serve, spawn_app, test_config};
+use crate::helpers::{TestApp, assert_problem, client_with_token, spawn_app};
 
 /// A `students:read` token made in the database, with its id.
 async fn reader(app: &TestApp, expires_at: Option<DateTime<Utc>>) -> (i64, String) {
@@ -91,8 +90,7 @@ async fn all_ended(
 #[tokio::test]
 async fn a_revoke_ends_the_tokens_streams_and_polls_on_every_instance_within_a_second() {
     let first = spawn_app().await;
-    let url = first.database_url().unwrap().to_owned();
-    let second = serve(Application::build(test_config(Some(url))).await.unwrap()).await;
+    let second = crate::helpers::spawn_second_instance(&first).await;
     let (id, token) = reader(&first, None).await;
     let streams = vec![follow(&first, &token).await, follow(&second, &token).await];
     let polls = vec![
@@ -126,8 +124,7 @@ async fn a_revoke_ends_the_tokens_streams_and_polls_on_every_instance_within_a_s
 #[tokio::test]
 async fn an_expiry_ends_the_tokens_streams_and_polls_on_every_instance_within_a_second() {
     let first = spawn_app().await;
-    let url = first.database_url().unwrap().to_owned();
-    let second = serve(Application::build(test_config(Some(url))).await.unwrap()).await;
+    let second = crate::helpers::spawn_second_instance(&first).await;
     let lasts = Duration::from_millis(1500);
     let (_, token) = reader(&first, Some(Utc::now() + lasts)).await;
     let expires = Instant::now() + lasts;

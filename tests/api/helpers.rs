@@ -179,6 +179,20 @@ pub async fn spawn_app_on_own_server() -> (TestApp, EmbeddedPostgres) {
     (app, pg)
 }
 
+/// A second instance of `first`'s service on the same database, as in a deployment of several.
+pub async fn spawn_second_instance(first: &TestApp) -> TestApp {
+    let url = first
+        .database_url()
+        .expect("a database of its own")
+        .to_owned();
+    serve(
+        Application::build(test_config(Some(url)))
+            .await
+            .expect("the app starts"),
+    )
+    .await
+}
+
 /// Starts the service on an already-built application (for odd set-ups such as a dead database),
 /// with a token of every scope for [`TestApp::client`] to send.
 pub async fn serve(app: Application) -> TestApp {
