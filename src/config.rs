@@ -116,12 +116,12 @@ pub struct Config {
     /// What `DATABASE_URL` points at: `direct` (PostgreSQL itself) or `transaction` (a pooler in
     /// transaction mode, such as PgBouncer's `pool_mode = transaction`). `transaction` sends no
     /// session settings and keeps no prepared statements across transactions, and reads the
-    /// statement timeout from the pooler's `connect_query` (README, "Deploying").
+    /// statement timeout from the pooler's `connect_query` (docs/operations.md, "Settings for several instances").
     #[arg(long, env = "DATABASE_POOLER", value_enum, default_value_t = Pooler::Direct)]
     pub database_pooler: Pooler,
     /// Most connections the service holds to PostgreSQL. More is not faster: past about four
-    /// per core, connections only queue inside PostgreSQL (the README's "Performance" section
-    /// has the figures).
+    /// per core, connections only queue inside PostgreSQL (docs/performance.md,
+    /// "What bounds it").
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_pool_size: u32,
     /// Most client connections open at once; more wait to be accepted. Lowered to what the

@@ -289,7 +289,7 @@ pub enum ApiError {
 }
 
 /// Every problem `type` (after `urn:students-api:problem:`) and what it means: published in the
-/// API's description, listed in the README, and the only ones [`ApiError`] produces.
+/// API's description, listed in docs/errors.md (tests/api/docs.rs holds it to this table), and the only ones [`ApiError`] produces.
 pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     (
         "validation-failed",

@@ -11,8 +11,8 @@ use students_api::{
 };
 
 /// mimalloc instead of glibc's malloc: a request makes many small, short-lived allocations
-/// (headers, JSON, rows), and glibc spent about 14% of the server's CPU on them (README,
-/// "Performance").
+/// (headers, JSON, rows), and glibc spent about 14% of the server's CPU on them (docs/performance.md,
+/// and bench/results/HISTORY.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

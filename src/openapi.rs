@@ -3,7 +3,9 @@
 
 use std::{collections::HashMap, sync::LazyLock};
 
-use poem_openapi::{ContactObject, LicenseObject, OpenApiService, ServerObject};
+use poem_openapi::{
+    ContactObject, ExternalDocumentObject, LicenseObject, OpenApiService, ServerObject,
+};
 use regex::Regex;
 use serde_json::Value;
 
@@ -23,8 +25,24 @@ use crate::{
 
 pub type Api = (StudentsApi, ChangesApi, TokensApi, HealthApi);
 
+/// Where the guide's pages are read: the repository's `docs/`, on its code host.
+/// `scripts/check-docs` checks every link under it in `openapi.yaml` against the files here.
+pub const GUIDE_URL: &str = "https://github.com/students-api/students-api/blob/main/docs/";
+
 const DESCRIPTION: &str = "\
-Manage students: create, list, read, replace, update and delete.
+Manage students: create, list, read, replace, update and delete; import and export files; \
+follow every change as it happens.
+
+**The guide** explains more than this page can: \
+[the students resource]({guide}guide.md) \
+(fields, listing, cursors, ETags, safe retries), \
+[errors]({guide}errors.md) \
+(every status and problem type, and what to do about each), \
+[signing in]({guide}auth.md) \
+(tokens, scopes, rate limits), \
+[the change feed]({guide}real-time.md), \
+[import and export]({guide}import-export.md) \
+and [the client SDKs]({guide}clients.md).
 
 **Contract.** Every request and response type is published below with its rules \
 (`minLength`, `maxLength`, `pattern`, `format`, `enum`, `nullable`), and the server enforces \
@@ -40,12 +58,15 @@ A `422` lists every invalid field at once in `errors`, each with a `location` (a
 into the body such as `/name`, or `query.limit`, `path.id`, `header.If-Match`), a `message` \
 and a `code`. Request bodies are limited to 64 KiB (`413`).
 
-**Problem types** (`type` is `urn:students-api:problem:` and one of these):
+**Problem types** (`type` is `urn:students-api:problem:` and one of these; \
+[errors.md]({guide}errors.md#the-problem-types) \
+says what to do about each):
 ";
 
 /// The service that serves the operations and produces the document.
 pub fn api_service() -> OpenApiService<Api, ()> {
-    let mut description = DESCRIPTION.to_owned();
+    // `{guide}` in the text: the pages' links, spelled once.
+    let mut description = DESCRIPTION.replace("{guide}", GUIDE_URL);
     for (kind, meaning) in PROBLEM_TYPES {
         description.push_str(&format!("\n- `{kind}`: {meaning}"));
     }
@@ -64,6 +85,10 @@ pub fn api_service() -> OpenApiService<Api, ()> {
             .url("https://github.com/students-api/students-api/issues"),
     )
     .license(LicenseObject::new("MIT"))
+    .external_document(
+        ExternalDocumentObject::new(format!("{GUIDE_URL}guide.md"))
+            .description("The guide: the students resource, errors, signing in, the change feed"),
+    )
 }
 
 /// The document as JSON, normalised for client generators (see [`normalise`]).

@@ -1,6 +1,6 @@
 //! Requests per minute per client, in memory, per instance: a fixed one-minute window that
 //! starts at a client's first request. With several instances each counts on its own, so a
-//! client spread over N instances may make up to N times the limit (the README says so).
+//! client spread over N instances may make up to N times the limit (docs/auth.md says so).
 
 use std::{
     collections::HashMap,

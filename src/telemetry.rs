@@ -59,7 +59,7 @@ const BUCKETS: [f64; 14] = [
 
 /// Info for this crate and poem, warnings from sqlx. PostgreSQL's notices are left out: behind
 /// a transaction pooler every lease that commits its own transaction draws "there is no
-/// transaction in progress" (README, "Deploying").
+/// transaction in progress" (docs/operations.md).
 const DEFAULT_FILTER: &str = "students_api=info,poem=info,sqlx=warn,sqlx::postgres::notice=error";
 
 /// Starts logging. A second call (tests spawning several apps) keeps the first subscriber.

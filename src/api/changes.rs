@@ -77,7 +77,8 @@ impl ChangesApi {
     #[oai(
         path = "/api/students/changes",
         method = "get",
-        operation_id = "streamChanges"
+        operation_id = "streamChanges",
+        external_docs = "https://github.com/students-api/students-api/blob/main/docs/real-time.md"
     )]
     #[allow(clippy::too_many_arguments)] // one per parameter, as the spec lists them
     async fn stream(
@@ -129,7 +130,8 @@ impl ChangesApi {
     #[oai(
         path = "/api/students/changes/poll",
         method = "get",
-        operation_id = "pollChanges"
+        operation_id = "pollChanges",
+        external_docs = "https://github.com/students-api/students-api/blob/main/docs/real-time.md#where-a-stream-starts-and-resuming"
     )]
     #[allow(clippy::too_many_arguments)] // one per parameter, as the spec lists them
     async fn poll(
@@ -201,7 +203,8 @@ impl ChangesApi {
     #[oai(
         path = "/api/students/:id/history",
         method = "get",
-        operation_id = "getStudentHistory"
+        operation_id = "getStudentHistory",
+        external_docs = "https://github.com/students-api/students-api/blob/main/docs/real-time.md#the-history-table"
     )]
     async fn history(
         &self,

@@ -230,7 +230,12 @@ impl TokensApi {
     /// lacks), and what it makes expires no later than it does. The new token works on this
     /// instance at once, on the others within a second. Revoking the maker later does not
     /// revoke what it made.
-    #[oai(path = "/api/tokens", method = "post", operation_id = "createToken")]
+    #[oai(
+        path = "/api/tokens",
+        method = "post",
+        operation_id = "createToken",
+        external_docs = "https://github.com/students-api/students-api/blob/main/docs/auth.md#making-listing-and-revoking-tokens"
+    )]
     async fn create(
         &self,
         caller: Authorized<AdminTokens>,
@@ -299,7 +304,8 @@ impl TokensApi {
     #[oai(
         path = "/api/tokens/:id",
         method = "delete",
-        operation_id = "revokeToken"
+        operation_id = "revokeToken",
+        external_docs = "https://github.com/students-api/students-api/blob/main/docs/auth.md#making-listing-and-revoking-tokens"
     )]
     async fn revoke(
         &self,

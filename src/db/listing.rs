@@ -125,7 +125,7 @@ const SEARCH_WINDOW: i64 = 5_000;
 /// (1.2 s at a million rows). Collecting every match through the trigram indexes and sorting
 /// them is bounded by the number of matches, but slower when there are many. So a search first
 /// reads a window of [`SEARCH_WINDOW`] rows in order; only if that holds no full page does it
-/// collect the matches. README "Listing at scale" has the figures for both.
+/// collect the matches. docs/performance.md, "Listing at scale", has the figures for both.
 pub async fn list(
     pool: &PgPool,
     filter: &StudentFilter,

@@ -180,7 +180,7 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
 /// A pool of up to `size` connections to `url`. Lazy: the service starts even while the
 /// database is still coming up.
 ///
-/// Behind a transaction pooler (`Pooler::Transaction`; README, "Deploying") sqlx's
+/// Behind a transaction pooler (`Pooler::Transaction`; docs/operations.md) sqlx's
 /// prepare-then-bind round trips must not straddle two server connections, so every use of a
 /// pooled connection is one transaction: `BEGIN` when it is handed out, `COMMIT` when it comes
 /// back. A write the client is told about is committed before that, by [`settle`]. The pooler

@@ -1,5 +1,5 @@
 //! `docker-compose.yml` cannot run here (no Docker engine), so at least check that it says what
-//! the README promises: PostgreSQL with a health check, and the API built from the Dockerfile;
+//! docs/operations.md promises: PostgreSQL with a health check, and the API built from the Dockerfile;
 //! and, under the `cluster` profile, the topology deploy/README.md describes.
 
 use serde_yaml::Value;

@@ -15,6 +15,7 @@ mod compose;
 mod concurrency;
 mod connections;
 mod creates;
+mod docs;
 mod embedded;
 mod errors;
 mod export;

@@ -91,18 +91,6 @@ fn the_description_lists_every_problem_type_and_the_spec_says_where_it_lives() {
 }
 
 #[test]
-fn the_readme_lists_every_problem_type() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README.md");
-    for (kind, _) in students_api::error::PROBLEM_TYPES {
-        assert!(
-            readme.contains(&format!("| `{kind}` |")),
-            "README lists {kind}"
-        );
-    }
-}
-
-#[test]
 fn optional_filters_carry_no_example_swagger_ui_would_prefill() {
     let spec = spec();
     let parameters = spec["paths"]["/api/students"]["get"]["parameters"]

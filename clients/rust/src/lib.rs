@@ -5050,13 +5050,15 @@ pub mod types {
 #[derive(Clone, Debug)]
 /// Client for Students API
 ///
-/// Manage students: create, list, read, replace, update and delete.
+/// Manage students: create, list, read, replace, update and delete; import and export files; follow every change as it happens.
+///
+/// **The guide** explains more than this page can: [the students resource](https://github.com/students-api/students-api/blob/main/docs/guide.md) (fields, listing, cursors, ETags, safe retries), [errors](https://github.com/students-api/students-api/blob/main/docs/errors.md) (every status and problem type, and what to do about each), [signing in](https://github.com/students-api/students-api/blob/main/docs/auth.md) (tokens, scopes, rate limits), [the change feed](https://github.com/students-api/students-api/blob/main/docs/real-time.md), [import and export](https://github.com/students-api/students-api/blob/main/docs/import-export.md) and [the client SDKs](https://github.com/students-api/students-api/blob/main/docs/clients.md).
 ///
 /// **Contract.** Every request and response type is published below with its rules (`minLength`, `maxLength`, `pattern`, `format`, `enum`, `nullable`), and the server enforces exactly those. In every string, control characters (NUL included) and invisible formatting characters (bidi overrides, zero-width space, byte-order mark) are refused, and `maxLength` counts the Unicode code points sent (JavaScript counts UTF-16 units: an emoji is 1 here, 2 there); names are stored with surrounding whitespace trimmed and must show something. Patterns use `\uXXXX` escapes only, never `\s`, so every regex engine reads them alike. Unknown fields in a body are refused, never ignored.
 ///
 /// **Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `type`. A `422` lists every invalid field at once in `errors`, each with a `location` (a JSON pointer into the body such as `/name`, or `query.limit`, `path.id`, `header.If-Match`), a `message` and a `code`. Request bodies are limited to 64 KiB (`413`).
 ///
-/// **Problem types** (`type` is `urn:students-api:problem:` and one of these):
+/// **Problem types** (`type` is `urn:students-api:problem:` and one of these; [errors.md](https://github.com/students-api/students-api/blob/main/docs/errors.md#the-problem-types) says what to do about each):
 ///
 /// - `validation-failed`: 422: the request is well-formed but breaks the contract; `errors` names every bad field, parameter or header
 /// - `invalid-rows`: 422: rows of an import break the rules; `errors` names each bad row and field (`/rows/17/email`) with its `line`, and nothing was written

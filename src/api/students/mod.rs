@@ -66,7 +66,12 @@ impl StudentsApi {
     /// Searches (`q`) and `count=exact` share half of the service's database connections with
     /// exports; when all of that half is in use the answer is a `503` `busy` problem with
     /// `Retry-After`, and cheap requests are still served.
-    #[oai(path = "/api/students", method = "get", operation_id = "listStudents")]
+    #[oai(
+        path = "/api/students",
+        method = "get",
+        operation_id = "listStudents",
+        external_docs = "https://github.com/students-api/students-api/blob/main/docs/guide.md#listing-filtering-sorting"
+    )]
     #[allow(clippy::too_many_arguments)] // one per query parameter, as the spec lists them
     async fn list(
         &self,
@@ -169,7 +174,8 @@ impl StudentsApi {
     #[oai(
         path = "/api/students/export",
         method = "get",
-        operation_id = "exportStudents"
+        operation_id = "exportStudents",
+        external_docs = "https://github.com/students-api/students-api/blob/main/docs/import-export.md#export"
     )]
     #[allow(clippy::too_many_arguments)] // one per query parameter, as the spec lists them
     async fn export(
@@ -227,7 +233,8 @@ impl StudentsApi {
     #[oai(
         path = "/api/students",
         method = "post",
-        operation_id = "createStudent"
+        operation_id = "createStudent",
+        external_docs = "https://github.com/students-api/students-api/blob/main/docs/guide.md#a-student"
     )]
     async fn create(
         &self,
@@ -285,7 +292,8 @@ impl StudentsApi {
     #[oai(
         path = "/api/students/import",
         method = "post",
-        operation_id = "importStudents"
+        operation_id = "importStudents",
+        external_docs = "https://github.com/students-api/students-api/blob/main/docs/import-export.md#import-a-spreadsheet"
     )]
     #[allow(clippy::too_many_arguments)] // one per parameter, as the spec lists them
     async fn import(
@@ -361,7 +369,8 @@ impl StudentsApi {
     #[oai(
         path = "/api/students/:id",
         method = "put",
-        operation_id = "replaceStudent"
+        operation_id = "replaceStudent",
+        external_docs = "https://github.com/students-api/students-api/blob/main/docs/guide.md#safe-retries-and-concurrent-edits"
     )]
     async fn replace(
         &self,
@@ -398,7 +407,8 @@ impl StudentsApi {
     #[oai(
         path = "/api/students/:id",
         method = "patch",
-        operation_id = "updateStudent"
+        operation_id = "updateStudent",
+        external_docs = "https://github.com/students-api/students-api/blob/main/docs/guide.md#safe-retries-and-concurrent-edits"
     )]
     async fn update(
         &self,
@@ -434,7 +444,8 @@ impl StudentsApi {
     #[oai(
         path = "/api/students/:id",
         method = "delete",
-        operation_id = "deleteStudent"
+        operation_id = "deleteStudent",
+        external_docs = "https://github.com/students-api/students-api/blob/main/docs/guide.md#safe-retries-and-concurrent-edits"
     )]
     async fn delete(
         &self,
