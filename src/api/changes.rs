@@ -41,6 +41,9 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// The `retry:` a stream starts with: how long an `EventSource` waits before reconnecting.
 pub const RECONNECT_MS: u64 = 2000;
 
+/// How long a change stream waits before reading again after the database failed a read.
+const STREAM_RETRY: Duration = Duration::from_millis(200);
+
 /// How long a poll waits when `wait` is not given.
 pub const DEFAULT_WAIT_SECS: u64 = 30;
 
@@ -456,6 +459,14 @@ impl From<&RecordedChange> for ChangeRead {
     }
 }
 
+/// An id-only block and a comment: the client's position, and a sign the stream is alive.
+fn keep_alive(subscription: &Subscription) -> Bytes {
+    Bytes::from(format!(
+        "id: {}\n: keep-alive\n\n",
+        subscription.position().encode()
+    ))
+}
+
 /// One event as the stream sends it, encoded once however many subscribers send it.
 fn event_bytes(item: &FeedItem) -> Bytes {
     item.encoded
@@ -498,26 +509,34 @@ impl ChangeStream {
         let rest = futures_util::stream::unfold(Some((subscription, ended)), |state| async move {
             let (mut subscription, mut ended) = state?;
             let deadline = Instant::now() + KEEP_ALIVE;
-            let next = tokio::select! {
-                biased;
-                why = &mut ended => {
-                    // A comment: every client skips it; its reconnection then gets the 401.
-                    let last = format!(": {}; the stream ends\n\n", why.explain());
-                    return Some((Bytes::from(last), None));
-                }
-                next = subscription.next_before(deadline) => next,
-            };
-            let chunk = match next {
-                Ok(Some(item)) => event_bytes(&item),
-                Ok(None) => Bytes::from(format!(
-                    "id: {}\n: keep-alive\n\n",
-                    subscription.position().encode()
-                )),
-                // Lagged, closed (shutdown), or the database: end the stream; the client
-                // resumes from its last event's id.
-                Err(err) => {
-                    tracing::debug!(error = %err, "ending a change stream");
-                    return None;
+            let chunk = loop {
+                let next = tokio::select! {
+                    biased;
+                    why = &mut ended => {
+                        // A comment: every client skips it; its reconnection then gets the 401.
+                        let last = format!(": {}; the stream ends\n\n", why.explain());
+                        return Some((Bytes::from(last), None));
+                    }
+                    next = subscription.next_before(deadline) => next,
+                };
+                match next {
+                    Ok(Some(item)) => break event_bytes(&item),
+                    Ok(None) => break keep_alive(&subscription),
+                    // The database restarting costs the stream latency, never its end: a failed
+                    // read changed nothing in the subscription, so it is tried again.
+                    Err(FeedError::Database(err)) => {
+                        tracing::debug!(error = %err, "a change stream waits for the database");
+                        if Instant::now() >= deadline {
+                            break keep_alive(&subscription);
+                        }
+                        tokio::time::sleep(STREAM_RETRY.min(deadline - Instant::now())).await;
+                    }
+                    // Lagged, pruned or closed (shutdown): end the stream; the client resumes
+                    // from its last event's id.
+                    Err(err) => {
+                        tracing::debug!(error = %err, "ending a change stream");
+                        return None;
+                    }
                 }
             };
             Some((chunk, Some((subscription, ended))))
