@@ -1,12 +1,16 @@
 //! The rules of the students domain, free of HTTP and SQL: values that can only exist when
 //! valid, and what a list request asks for.
 
+mod account;
 mod change;
 mod listing;
 mod rules;
 mod student;
 mod token;
 
+pub use account::{
+    ARGON2_LANES, ARGON2_MEMORY_KIB, ARGON2_PASSES, Password, PasswordHash, ROLES, Role, Username,
+};
 pub use change::{ChangeActor, ChangeKind, FieldChange, FieldChanges, Position, RecordedChange};
 pub use listing::{Keyset, PageLimit, SearchText, Sort, SortKey, SortValue, StudentFilter};
 pub use rules::{Code, TextRule, Violation, is_control, whole_number};

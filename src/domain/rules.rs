@@ -122,6 +122,8 @@ pub enum Code {
     TooLarge,
     /// A query, path or header parameter that is not what it should be.
     InvalidParameter,
+    /// A password on the list of the most common ones.
+    CommonPassword,
 }
 
 impl Code {
@@ -137,6 +139,7 @@ impl Code {
             Code::TooSmall => "too_small",
             Code::TooLarge => "too_large",
             Code::InvalidParameter => "invalid_parameter",
+            Code::CommonPassword => "common_password",
         }
     }
 }
