@@ -1,12 +1,14 @@
-//! `students-api token …`: tokens managed in the database directly, without a running server
-//! (for the first token, and for operators).
+//! `students-api token …` and `students-api account …`: tokens and accounts managed in the
+//! database directly, without a running server (for the first ones, and for operators).
+
+use std::io::{BufRead, IsTerminal};
 
 use chrono::{TimeDelta, Utc};
 
 use crate::{
-    config::{Config, TokenCommand},
-    db::{self, TokenRecord},
-    domain::{Scope, TokenName},
+    config::{AccountCommand, Config, TokenCommand},
+    db::{self, AccountRecord, TokenRecord},
+    domain::{Password, Role, Scope, StudentName, TokenName, Username},
     startup::{Database, StartupError},
 };
 
@@ -18,6 +20,10 @@ pub enum CliError {
     Database(#[from] db::Error),
     #[error("{0}")]
     Usage(String),
+    #[error("cannot read the password: {0}")]
+    Input(#[from] std::io::Error),
+    #[error("cannot hash the password: {0}")]
+    Hash(argon2::password_hash::Error),
 }
 
 /// Runs one token command; returns what goes to stdout.
@@ -125,6 +131,129 @@ fn table(tokens: &[TokenRecord]) -> String {
             time(token.expires_at),
             time(token.last_used_at),
             time(token.revoked_at),
+        ));
+    }
+    out
+}
+
+/// Runs one account command; returns what goes to stdout.
+pub async fn account(config: &Config, command: AccountCommand) -> Result<String, CliError> {
+    let username_of = |raw: &str| {
+        Username::parse(raw).map_err(|v| CliError::Usage(format!("username {}", v.message)))
+    };
+    // Every argument, and the password, before touching (or starting) a database.
+    let result = match command {
+        AccountCommand::Create {
+            username,
+            role,
+            display_name,
+        } => {
+            let username = username_of(&username)?;
+            let role =
+                Role::parse(&role).map_err(|v| CliError::Usage(format!("--role {}", v.message)))?;
+            let display_name =
+                StudentName::parse(display_name.as_deref().unwrap_or(username.as_str()))
+                    .map_err(|v| CliError::Usage(format!("--display-name {}", v.message)))?;
+            let hash = read_password()?.hash().map_err(CliError::Hash)?;
+            let database = Database::open(config).await?;
+            let created =
+                db::create_account(&database.pool, &username, &display_name, role, &hash).await;
+            database.close().await;
+            created.map(|account| {
+                format!("created account {} ({})\n", account.id, described(&account))
+            })
+        }
+        AccountCommand::Passwd { username } => {
+            let username = username_of(&username)?;
+            let hash = read_password()?.hash().map_err(CliError::Hash)?;
+            let database = Database::open(config).await?;
+            let changed = db::set_password(&database.pool, &username, &hash).await;
+            database.close().await;
+            found(changed, &username)?.map(|account| {
+                format!(
+                    "set the password of {}; its sign-ins are revoked\n",
+                    described(&account)
+                )
+            })
+        }
+        AccountCommand::Disable { username } => {
+            let username = username_of(&username)?;
+            let database = Database::open(config).await?;
+            let changed = db::disable_account(&database.pool, &username).await;
+            database.close().await;
+            found(changed, &username)?.map(|account| {
+                format!(
+                    "disabled {}; its sign-ins are revoked\n",
+                    described(&account)
+                )
+            })
+        }
+        AccountCommand::List => {
+            let database = Database::open(config).await?;
+            let accounts = db::list_accounts(&database.pool).await;
+            database.close().await;
+            accounts.map(|accounts| account_table(&accounts))
+        }
+    };
+    result.map_err(|err| match err {
+        db::Error::UsernameTaken => CliError::Usage("another account has this username".to_owned()),
+        err => err.into(),
+    })
+}
+
+fn found(
+    changed: Result<Option<AccountRecord>, db::Error>,
+    username: &Username,
+) -> Result<Result<AccountRecord, db::Error>, CliError> {
+    match changed {
+        Ok(Some(account)) => Ok(Ok(account)),
+        Ok(None) => Err(CliError::Usage(format!(
+            "no account has the username {username}"
+        ))),
+        Err(err) => Ok(Err(err)),
+    }
+}
+
+fn described(account: &AccountRecord) -> String {
+    format!("{}, {}", account.username, account.role.as_str())
+}
+
+/// The new password: asked twice on a terminal, without echo; else standard input's first line.
+fn read_password() -> Result<Password, CliError> {
+    let raw = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        if first != again {
+            return Err(CliError::Usage("the two passwords differ".to_owned()));
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    };
+    Password::parse(&raw).map_err(|v| CliError::Usage(format!("the password {}", v.message)))
+}
+
+fn account_table(accounts: &[AccountRecord]) -> String {
+    let mut out =
+        String::from("id\tusername\tdisplay name\trole\tcreated\tdisabled\tlast sign-in\n");
+    let time = |at: Option<chrono::DateTime<Utc>>| {
+        at.map_or_else(
+            || "-".to_owned(),
+            |at| at.format("%Y-%m-%d %H:%M").to_string(),
+        )
+    };
+    for account in accounts {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            account.id,
+            account.username,
+            account.display_name.as_str(),
+            account.role.as_str(),
+            time(Some(account.created_at)),
+            time(account.disabled_at),
+            time(account.last_sign_in_at),
         ));
     }
     out

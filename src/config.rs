@@ -36,6 +36,35 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenCommand,
     },
+    /// Manage people's accounts in the database directly. A password is read from the
+    /// terminal (asked twice, not echoed) or from standard input's first line, never from an
+    /// argument, which other users of the machine could see.
+    Account {
+        #[command(subcommand)]
+        action: AccountCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Make an account; its password is asked for.
+    Create {
+        /// The sign-in name: 3–64 of a-z, 0-9, `.`, `_`, `-` (stored lower-cased).
+        #[arg(long)]
+        username: String,
+        /// viewer (reads students), editor (and writes them), admin (everything).
+        #[arg(long)]
+        role: String,
+        /// The name shown for the person (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Set an account's password (asked for); its sign-ins are revoked.
+    Passwd { username: String },
+    /// Disable an account: it cannot sign in, and its sign-ins are revoked.
+    Disable { username: String },
+    /// List every account (never a password hash).
+    List,
 }
 
 /// `students-api import FILE`.

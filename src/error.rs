@@ -628,6 +628,11 @@ impl From<db::Error> for ApiError {
             db::Error::NotFound(id) => ApiError::StudentNotFound(id),
             db::Error::Stale(_) => ApiError::PreconditionFailed,
             db::Error::EmailTaken => ApiError::EmailTaken,
+            db::Error::UsernameTaken => ApiError::Validation(vec![FieldError::new(
+                "/username",
+                "taken",
+                "another account has this username",
+            )]),
             db::Error::KeyInUse => ApiError::IdempotencyKeyInUse,
             db::Error::KeyReused => ApiError::Validation(vec![FieldError::new(
                 "header.Idempotency-Key",

@@ -51,6 +51,18 @@ async fn main() -> ExitCode {
                 }
             };
         }
+        Some(Command::Account { action }) => {
+            return match students_api::cli::account(&cli.config, action).await {
+                Ok(output) => {
+                    print!("{output}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("students-api account: {err}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         None => {}
     }
     telemetry::init(cli.config.log_format == students_api::config::LogFormat::Json);

@@ -3,6 +3,8 @@
 
 /// The unique index behind "one student per e-mail address".
 pub const EMAIL_UNIQUE_INDEX: &str = "students_email_key";
+/// The unique index behind "one account per username".
+const USERNAME_UNIQUE_INDEX: &str = "accounts_username_key";
 
 const CHECK_VIOLATION: &str = "23514";
 
@@ -16,6 +18,8 @@ pub enum Error {
     Stale(i64),
     #[error("another student already has this e-mail address")]
     EmailTaken,
+    #[error("another account already has this username")]
+    UsernameTaken,
     /// A CHECK refused a value. Our constraints are named `<table>_<column>_<rule>`.
     #[error("the value of `{column}` breaks the database rule `{constraint}`")]
     Check { constraint: String, column: String },
@@ -69,6 +73,9 @@ impl Error {
             let constraint = db.constraint().unwrap_or_default();
             if constraint == EMAIL_UNIQUE_INDEX {
                 return Error::EmailTaken;
+            }
+            if constraint == USERNAME_UNIQUE_INDEX {
+                return Error::UsernameTaken;
             }
             if db.code().as_deref() == Some(CHECK_VIOLATION) {
                 return Error::Check {

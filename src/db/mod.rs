@@ -1,5 +1,6 @@
 //! PostgreSQL access: the pool, migrations, readiness, and one file per table or concern.
 
+mod accounts;
 mod change_feed;
 mod changes;
 mod creates;
@@ -27,6 +28,9 @@ use sqlx::{
 };
 
 pub use crate::config::Pooler;
+pub use accounts::{
+    AccountRecord, any_account, create_account, disable_account, list_accounts, set_password,
+};
 pub use change_feed::{
     ANNOUNCE_EVERY, CHANGES_CHANNEL, ChangeFeed, FeedError, FeedFilter, FeedItem, OnLag,
     POLL_INTERVAL, Subscription,

@@ -113,7 +113,7 @@ async fn every_value_the_api_refuses_the_database_refuses_too() {
 }
 
 /// Asserts the CHECK `constraint` holds `pattern`, the domain constant, as its text.
-async fn assert_check_holds(constraint: &str, pattern: &str) {
+pub async fn assert_check_holds(constraint: &str, pattern: &str) {
     let app = spawn_app().await;
     let definition: String = sqlx::query_scalar(
         "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1",

@@ -1,0 +1,152 @@
+//! The `accounts` table (migration 14): people who sign in. A sign-in is an `api_tokens` row
+//! with the account's id, so changing what an account may do revokes its sign-ins in the same
+//! transaction, and every instance's token cache learns it from the table's notification.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::Error;
+use crate::domain::{PasswordHash, Role, StudentName, Username};
+
+/// An account as listed: never its password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub id: i64,
+    pub username: Username,
+    pub display_name: StudentName,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+    created_at: DateTime<Utc>,
+    disabled_at: Option<DateTime<Utc>>,
+    last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<AccountRow> for AccountRecord {
+    type Error = Error;
+
+    fn try_from(row: AccountRow) -> Result<Self, Error> {
+        // The table's CHECKs are these types' rules, so this fails only on a bug.
+        let corrupt = |what: &str, message: String| {
+            Error::Corrupt(format!("account {}: {what} {message}", row.id))
+        };
+        Ok(Self {
+            id: row.id,
+            username: Username::parse(&row.username).map_err(|v| corrupt("username", v.message))?,
+            display_name: StudentName::parse(&row.display_name)
+                .map_err(|v| corrupt("display_name", v.message))?,
+            role: Role::parse(&row.role).map_err(|v| corrupt("role", v.message))?,
+            created_at: row.created_at,
+            disabled_at: row.disabled_at,
+            last_sign_in_at: row.last_sign_in_at,
+        })
+    }
+}
+
+macro_rules! account_columns {
+    () => {
+        "id, username, display_name, role, created_at, disabled_at, last_sign_in_at"
+    };
+}
+
+/// Makes an account.
+pub async fn create_account(
+    pool: &PgPool,
+    username: &Username,
+    display_name: &StudentName,
+    role: Role,
+    password: &PasswordHash,
+) -> Result<AccountRecord, Error> {
+    let row: AccountRow = sqlx::query_as(concat!(
+        "INSERT INTO accounts (username, display_name, role, password_hash) \
+         VALUES ($1, $2, $3, $4) RETURNING ",
+        account_columns!()
+    ))
+    .bind(username.as_str())
+    .bind(display_name.as_str())
+    .bind(role.as_str())
+    .bind(password.as_str())
+    .fetch_one(pool)
+    .await?;
+    row.try_into()
+}
+
+/// Every account, oldest first.
+pub async fn list_accounts(pool: &PgPool) -> Result<Vec<AccountRecord>, Error> {
+    let rows: Vec<AccountRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        account_columns!(),
+        " FROM accounts ORDER BY id"
+    ))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(TryInto::try_into).collect()
+}
+
+/// Whether any account exists (the first run makes one only when none does).
+pub async fn any_account(pool: &PgPool) -> Result<bool, Error> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT FROM accounts)")
+        .fetch_one(pool)
+        .await?)
+}
+
+/// A new password for `username`; its sign-ins are revoked with it. `None`: no such account.
+pub async fn set_password(
+    pool: &PgPool,
+    username: &Username,
+    password: &PasswordHash,
+) -> Result<Option<AccountRecord>, Error> {
+    let mut tx = pool.begin().await?;
+    let row: Option<AccountRow> = sqlx::query_as(concat!(
+        "UPDATE accounts SET password_hash = $2 WHERE username = $1 RETURNING ",
+        account_columns!()
+    ))
+    .bind(username.as_str())
+    .bind(password.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    finish_revoking(tx, row).await
+}
+
+/// Disables `username` (a second disable keeps the first time) and revokes its sign-ins.
+pub async fn disable_account(
+    pool: &PgPool,
+    username: &Username,
+) -> Result<Option<AccountRecord>, Error> {
+    let mut tx = pool.begin().await?;
+    let row: Option<AccountRow> = sqlx::query_as(concat!(
+        "UPDATE accounts SET disabled_at = COALESCE(disabled_at, now()) WHERE username = $1 \
+         RETURNING ",
+        account_columns!()
+    ))
+    .bind(username.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    finish_revoking(tx, row).await
+}
+
+/// Revokes the changed account's sign-in tokens in the change's transaction, then commits.
+async fn finish_revoking(
+    mut tx: Transaction<'_, Postgres>,
+    row: Option<AccountRow>,
+) -> Result<Option<AccountRecord>, Error> {
+    if let Some(row) = &row {
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(row.id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    row.map(TryInto::try_into).transpose()
+}
