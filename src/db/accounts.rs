@@ -2,11 +2,13 @@
 //! with the account's id, so changing what an account may do revokes its sign-ins in the same
 //! transaction, and every instance's token cache learns it from the table's notification.
 
-use chrono::{DateTime, Utc};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::Error;
-use crate::domain::{PasswordHash, Role, StudentName, Username};
+use super::{Error, TokenRecord, tokens};
+use crate::domain::{Password, PasswordHash, Role, StudentName, TokenName, TokenSecret, Username};
 
 /// An account as listed: never its password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,3 +152,111 @@ async fn finish_revoking(
     tx.commit().await?;
     row.map(TryInto::try_into).transpose()
 }
+
+#[derive(sqlx::FromRow)]
+struct WithHash {
+    password_hash: String,
+    #[sqlx(flatten)]
+    account: AccountRow,
+}
+
+/// A sign-in that worked: the account, and the token it got (its secret shown once).
+#[derive(Debug)]
+pub struct SignedIn {
+    pub account: AccountRecord,
+    pub token: TokenRecord,
+    pub secret: TokenSecret,
+}
+
+/// Checks `username` and `password` and, when they are an active account's, makes a token of
+/// the account's scopes that expires after `lifetime`. `None` for every refusal alike (no such
+/// username, a wrong password, a disabled account): the answer, and the argon2 verification it
+/// costs, must not tell a caller which usernames exist.
+pub async fn sign_in(
+    pool: &PgPool,
+    username: &str,
+    password: &str,
+    lifetime: TimeDelta,
+) -> Result<Option<SignedIn>, Error> {
+    let found = match Username::parse(username) {
+        Ok(username) => {
+            sqlx::query_as::<_, WithHash>(concat!(
+                "SELECT password_hash, ",
+                account_columns!(),
+                " FROM accounts WHERE username = $1"
+            ))
+            .bind(username.as_str())
+            .fetch_optional(pool)
+            .await?
+        }
+        Err(_) => None,
+    };
+    let (hash, row) = match found {
+        Some(found) => (
+            Some(PasswordHash::from_stored(found.password_hash)),
+            Some(found.account),
+        ),
+        None => (None, None),
+    };
+    let candidate = password.to_owned();
+    // argon2 is CPU work by design: off the async threads.
+    let verified = tokio::task::spawn_blocking(move || match hash {
+        Some(hash) => hash.verify(&candidate),
+        None => {
+            // The same work for an unknown username as for a known one.
+            UNKNOWN_ACCOUNT
+                .as_ref()
+                .map(|dummy| dummy.verify(&candidate));
+            false
+        }
+    })
+    .await
+    .map_err(|err| Error::Corrupt(format!("the password check stopped: {err}")))?;
+    let Some(row) = row.filter(|row| verified && row.disabled_at.is_none()) else {
+        return Ok(None);
+    };
+    let account = AccountRecord::try_from(row)?;
+    let secret = TokenSecret::generate()
+        .map_err(|err| Error::Corrupt(format!("no randomness for a token: {err}")))?;
+    let name = TokenName::parse(&format!("sign-in of {}", account.username))
+        .map_err(|v| Error::Corrupt(format!("sign-in token name: {}", v.message)))?;
+    let expires_at = Utc::now()
+        .checked_add_signed(lifetime)
+        .ok_or_else(|| Error::Corrupt("a sign-in lifetime past any date".to_owned()))?;
+    let mut tx = pool.begin().await?;
+    let token = tokens::insert_on(
+        &mut tx,
+        &name,
+        account.role.scopes(),
+        Some(expires_at),
+        &secret,
+        Some(account.id),
+    )
+    .await?;
+    // Disabled between the check and now: the row lock of this UPDATE decides.
+    let still_active: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "UPDATE accounts SET last_sign_in_at = now() WHERE id = $1 AND disabled_at IS NULL \
+         RETURNING last_sign_in_at",
+    )
+    .bind(account.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(last_sign_in_at) = still_active else {
+        return Ok(None); // the transaction rolls back with the token
+    };
+    tx.commit().await?;
+    Ok(Some(SignedIn {
+        account: AccountRecord {
+            last_sign_in_at: Some(last_sign_in_at),
+            ..account
+        },
+        token,
+        secret,
+    }))
+}
+
+/// A hash no password verifies against in practice, for unknown usernames.
+static UNKNOWN_ACCOUNT: LazyLock<Option<PasswordHash>> = LazyLock::new(|| {
+    let placeholder = TokenSecret::generate().ok()?;
+    Password::parse(placeholder.expose()).ok()?.hash().ok()
+});

@@ -29,7 +29,8 @@ use sqlx::{
 
 pub use crate::config::Pooler;
 pub use accounts::{
-    AccountRecord, any_account, create_account, disable_account, list_accounts, set_password,
+    AccountRecord, SignedIn, any_account, create_account, disable_account, list_accounts,
+    set_password, sign_in,
 };
 pub use change_feed::{
     ANNOUNCE_EVERY, CHANGES_CHANNEL, ChangeFeed, FeedError, FeedFilter, FeedItem, OnLag,

@@ -1,7 +1,7 @@
 //! The `api_tokens` table (migration 8): making, listing and revoking tokens.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::Error;
 use crate::domain::{Scope, TokenName, TokenSecret};
@@ -84,13 +84,27 @@ pub async fn insert_token(
     expires_at: Option<DateTime<Utc>>,
     secret: &TokenSecret,
 ) -> Result<TokenRecord, Error> {
+    let mut conn = pool.acquire().await?;
+    let record = insert_on(&mut conn, name, scopes, expires_at, secret, None).await?;
+    super::settle(&mut conn).await?;
+    Ok(record)
+}
+
+/// Stores a token on `conn` (in the caller's transaction), a sign-in of `account_id` if given.
+pub(super) async fn insert_on(
+    conn: &mut PgConnection,
+    name: &TokenName,
+    scopes: &[Scope],
+    expires_at: Option<DateTime<Utc>>,
+    secret: &TokenSecret,
+    account_id: Option<i64>,
+) -> Result<TokenRecord, Error> {
     let mut scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
     scopes.sort_unstable();
     scopes.dedup();
-    let mut conn = pool.acquire().await?;
     let row: TokenRow = sqlx::query_as(concat!(
-        "INSERT INTO api_tokens (name, secret_sha256, display_prefix, scopes, expires_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING ",
+        "INSERT INTO api_tokens (name, secret_sha256, display_prefix, scopes, expires_at, \
+         account_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
         token_columns!()
     ))
     .bind(name.as_str())
@@ -98,9 +112,9 @@ pub async fn insert_token(
     .bind(secret.display_prefix())
     .bind(&scopes)
     .bind(expires_at)
-    .fetch_one(&mut *conn)
+    .bind(account_id)
+    .fetch_one(conn)
     .await?;
-    super::settle(&mut conn).await?;
     row.try_into()
 }
 

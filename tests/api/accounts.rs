@@ -259,3 +259,92 @@ async fn the_table_refuses_what_the_account_types_refuse() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_sign_in_is_a_token_of_the_roles_scopes_and_every_refusal_looks_alike() {
+    use chrono::TimeDelta;
+    use students_api::{
+        db,
+        domain::{Password, Role},
+    };
+
+    let app = spawn_app().await;
+    let hash = Password::parse(PASSWORD).unwrap().hash().unwrap();
+    let ada = Username::parse("ada").unwrap();
+    let name = StudentName::parse("Ada Lovelace").unwrap();
+    db::create_account(&app.pool, &ada, &name, Role::Editor, &hash)
+        .await
+        .unwrap();
+    let twelve_hours = TimeDelta::hours(12);
+
+    let signed_in = db::sign_in(&app.pool, " ADA ", PASSWORD, twelve_hours)
+        .await
+        .unwrap()
+        .expect("the right password signs in, whatever the username's case");
+    assert_eq!(signed_in.account.username, ada);
+    assert!(signed_in.account.last_sign_in_at.is_some());
+    let scopes: Vec<&str> = signed_in.token.scopes.iter().map(|s| s.as_str()).collect();
+    assert_eq!(scopes, ["students:read", "students:write"]);
+    let (account_id, lifetime): (Option<i64>, f64) = sqlx::query_as(
+        "SELECT account_id, extract(epoch FROM expires_at - created_at)::float8 \
+         FROM api_tokens WHERE id = $1",
+    )
+    .bind(signed_in.token.id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(account_id, Some(signed_in.account.id));
+    assert!((lifetime - 12.0 * 3600.0).abs() < 60.0, "{lifetime}");
+
+    // The token is an API token like any other: editor's scopes, no more.
+    let client = crate::helpers::client_with_token(signed_in.secret.expose());
+    let read = client.get(app.url("/api/students")).send().await.unwrap();
+    assert_eq!(read.status(), 200);
+    let tokens = client.get(app.url("/api/tokens")).send().await.unwrap();
+    assert_eq!(tokens.status(), 403);
+
+    for (username, password) in [
+        ("ada", "a wrong but long password"),
+        ("nobody", PASSWORD),
+        ("not a username!", PASSWORD),
+        ("ada", ""),
+    ] {
+        let refused = db::sign_in(&app.pool, username, password, twelve_hours)
+            .await
+            .unwrap();
+        assert!(refused.is_none(), "{username} {password}");
+    }
+    db::disable_account(&app.pool, &ada).await.unwrap();
+    assert!(
+        db::sign_in(&app.pool, "ada", PASSWORD, twelve_hours)
+            .await
+            .unwrap()
+            .is_none(),
+        "a disabled account cannot sign in"
+    );
+    let revoked: bool =
+        sqlx::query_scalar("SELECT revoked_at IS NOT NULL FROM api_tokens WHERE id = $1")
+            .bind(signed_in.token.id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(revoked, "disabling revoked the sign-in");
+    // And the service refuses it within a second (the token cache follows the table).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let status = client
+            .get(app.url("/api/students"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status == 401 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {status} after 1 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
