@@ -8,7 +8,7 @@ use chrono::{TimeDelta, Utc};
 use crate::{
     config::{AccountCommand, Config, TokenCommand},
     db::{self, AccountRecord, TokenRecord},
-    domain::{Password, Role, Scope, StudentName, TokenName, Username},
+    domain::{Password, PasswordHash, Role, Scope, StudentName, TokenName, Username},
     startup::{Database, StartupError},
 };
 
@@ -112,14 +112,16 @@ fn lifetime(raw: &str) -> Result<TimeDelta, CliError> {
         })
 }
 
+/// A time in the CLI's tables; `-` for none.
+fn time(at: Option<chrono::DateTime<Utc>>) -> String {
+    at.map_or_else(
+        || "-".to_owned(),
+        |at| at.format("%Y-%m-%d %H:%M").to_string(),
+    )
+}
+
 fn table(tokens: &[TokenRecord]) -> String {
     let mut out = String::from("id\tprefix\tname\tscopes\tcreated\texpires\tlast used\trevoked\n");
-    let time = |at: Option<chrono::DateTime<Utc>>| {
-        at.map_or_else(
-            || "-".to_owned(),
-            |at| at.format("%Y-%m-%d %H:%M").to_string(),
-        )
-    };
     for token in tokens {
         out.push_str(&format!(
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
@@ -136,13 +138,22 @@ fn table(tokens: &[TokenRecord]) -> String {
     out
 }
 
+/// An account command with its arguments (and password) checked: what to do to the database.
+enum AccountAction {
+    Create(Username, StudentName, Role, PasswordHash),
+    Passwd(Username, PasswordHash),
+    Disable(Username),
+    List,
+}
+
 /// Runs one account command; returns what goes to stdout.
 pub async fn account(config: &Config, command: AccountCommand) -> Result<String, CliError> {
     let username_of = |raw: &str| {
         Username::parse(raw).map_err(|v| CliError::Usage(format!("username {}", v.message)))
     };
+    let new_hash = || read_password()?.hash().map_err(CliError::Hash);
     // Every argument, and the password, before touching (or starting) a database.
-    let result = match command {
+    let action = match command {
         AccountCommand::Create {
             username,
             role,
@@ -154,64 +165,55 @@ pub async fn account(config: &Config, command: AccountCommand) -> Result<String,
             let display_name =
                 StudentName::parse(display_name.as_deref().unwrap_or(username.as_str()))
                     .map_err(|v| CliError::Usage(format!("--display-name {}", v.message)))?;
-            let hash = read_password()?.hash().map_err(CliError::Hash)?;
-            let database = Database::open(config).await?;
-            let created =
-                db::create_account(&database.pool, &username, &display_name, role, &hash).await;
-            database.close().await;
-            created.map(|account| {
-                format!("created account {} ({})\n", account.id, described(&account))
-            })
+            AccountAction::Create(username, display_name, role, new_hash()?)
         }
         AccountCommand::Passwd { username } => {
-            let username = username_of(&username)?;
-            let hash = read_password()?.hash().map_err(CliError::Hash)?;
-            let database = Database::open(config).await?;
-            let changed = db::set_password(&database.pool, &username, &hash).await;
-            database.close().await;
-            found(changed, &username)?.map(|account| {
-                format!(
-                    "set the password of {}; its sign-ins are revoked\n",
-                    described(&account)
-                )
-            })
+            AccountAction::Passwd(username_of(&username)?, new_hash()?)
         }
-        AccountCommand::Disable { username } => {
-            let username = username_of(&username)?;
-            let database = Database::open(config).await?;
-            let changed = db::disable_account(&database.pool, &username).await;
-            database.close().await;
-            found(changed, &username)?.map(|account| {
-                format!(
-                    "disabled {}; its sign-ins are revoked\n",
-                    described(&account)
-                )
-            })
-        }
-        AccountCommand::List => {
-            let database = Database::open(config).await?;
-            let accounts = db::list_accounts(&database.pool).await;
-            database.close().await;
-            accounts.map(|accounts| account_table(&accounts))
-        }
+        AccountCommand::Disable { username } => AccountAction::Disable(username_of(&username)?),
+        AccountCommand::List => AccountAction::List,
     };
-    result.map_err(|err| match err {
-        db::Error::UsernameTaken => CliError::Usage("another account has this username".to_owned()),
-        err => err.into(),
-    })
+    let database = Database::open(config).await?;
+    let result = run_account(&database.pool, action).await;
+    database.close().await;
+    result
 }
 
-fn found(
-    changed: Result<Option<AccountRecord>, db::Error>,
-    username: &Username,
-) -> Result<Result<AccountRecord, db::Error>, CliError> {
-    match changed {
-        Ok(Some(account)) => Ok(Ok(account)),
-        Ok(None) => Err(CliError::Usage(format!(
-            "no account has the username {username}"
-        ))),
-        Err(err) => Ok(Err(err)),
-    }
+async fn run_account(pool: &sqlx::PgPool, action: AccountAction) -> Result<String, CliError> {
+    let missing =
+        |username: &Username| CliError::Usage(format!("no account has the username {username}"));
+    Ok(match action {
+        AccountAction::Create(username, display_name, role, hash) => {
+            let account = db::create_account(pool, &username, &display_name, role, &hash)
+                .await
+                .map_err(|err| match err {
+                    db::Error::UsernameTaken => {
+                        CliError::Usage("another account has this username".to_owned())
+                    }
+                    err => err.into(),
+                })?;
+            format!("created account {} ({})\n", account.id, described(&account))
+        }
+        AccountAction::Passwd(username, hash) => {
+            let account = db::set_password(pool, &username, &hash)
+                .await?
+                .ok_or_else(|| missing(&username))?;
+            format!(
+                "set the password of {}; its sign-ins are revoked\n",
+                described(&account)
+            )
+        }
+        AccountAction::Disable(username) => {
+            let account = db::disable_account(pool, &username)
+                .await?
+                .ok_or_else(|| missing(&username))?;
+            format!(
+                "disabled {}; its sign-ins are revoked\n",
+                described(&account)
+            )
+        }
+        AccountAction::List => account_table(&db::list_accounts(pool).await?),
+    })
 }
 
 fn described(account: &AccountRecord) -> String {
@@ -238,12 +240,6 @@ fn read_password() -> Result<Password, CliError> {
 fn account_table(accounts: &[AccountRecord]) -> String {
     let mut out =
         String::from("id\tusername\tdisplay name\trole\tcreated\tdisabled\tlast sign-in\n");
-    let time = |at: Option<chrono::DateTime<Utc>>| {
-        at.map_or_else(
-            || "-".to_owned(),
-            |at| at.format("%Y-%m-%d %H:%M").to_string(),
-        )
-    };
     for account in accounts {
         out.push_str(&format!(
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",

@@ -40,28 +40,13 @@ async fn main() -> ExitCode {
             return students_api::remote::healthcheck(&url).await;
         }
         Some(Command::Token { action }) => {
-            return match students_api::cli::token(&cli.config, action).await {
-                Ok(output) => {
-                    print!("{output}");
-                    ExitCode::SUCCESS
-                }
-                Err(err) => {
-                    eprintln!("students-api token: {err}");
-                    ExitCode::FAILURE
-                }
-            };
+            return finished("token", students_api::cli::token(&cli.config, action).await);
         }
         Some(Command::Account { action }) => {
-            return match students_api::cli::account(&cli.config, action).await {
-                Ok(output) => {
-                    print!("{output}");
-                    ExitCode::SUCCESS
-                }
-                Err(err) => {
-                    eprintln!("students-api account: {err}");
-                    ExitCode::FAILURE
-                }
-            };
+            return finished(
+                "account",
+                students_api::cli::account(&cli.config, action).await,
+            );
         }
         None => {}
     }
@@ -77,6 +62,20 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("students-api stopped with an error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A CLI command's output on stdout, or its error on stderr, and the exit code.
+fn finished(command: &str, result: Result<String, students_api::cli::CliError>) -> ExitCode {
+    match result {
+        Ok(output) => {
+            print!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("students-api {command}: {err}");
             ExitCode::FAILURE
         }
     }
