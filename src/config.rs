@@ -104,7 +104,8 @@ pub enum TokenCommand {
         /// What the token is for (1–100 characters).
         #[arg(long)]
         name: String,
-        /// A scope it holds: students:read, students:write, tokens:admin, metrics:read. Repeat it.
+        /// A scope it holds: students:read, students:write, tokens:admin, accounts:admin,
+        /// metrics:read. Repeat it.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// How long until it expires: a number and a unit, `s`, `m`, `h` or `d` (`30d`).
@@ -179,6 +180,18 @@ pub struct Config {
     /// 0: no limit.
     #[arg(long, env = "RATE_LIMIT_ANONYMOUS_PER_MINUTE", default_value_t = 60)]
     pub rate_limit_anonymous_per_minute: u32,
+    /// How long a person's sign-in (`POST /api/auth/token`) lasts: a number and a unit, `s`,
+    /// `m`, `h` or `d`.
+    #[arg(long, env = "SIGN_IN_LIFETIME", default_value = "12h", value_parser = parse_duration)]
+    pub sign_in_lifetime: std::time::Duration,
+    /// Failed sign-ins per username in 15 minutes, counted across every instance; past it,
+    /// 429. 0: no limit.
+    #[arg(long, env = "SIGN_IN_FAILURES_PER_USERNAME", default_value_t = 10)]
+    pub sign_in_failures_per_username: u32,
+    /// Failed sign-ins per client address in 15 minutes, counted across every instance;
+    /// past it, 429. 0: no limit.
+    #[arg(long, env = "SIGN_IN_FAILURES_PER_ADDRESS", default_value_t = 30)]
+    pub sign_in_failures_per_address: u32,
     /// How long changes to students are kept (the change feed and each student's history): a
     /// number and a unit, `s`, `m`, `h` or `d`.
     #[arg(long, env = "CHANGE_RETENTION", default_value = "7d", value_parser = parse_duration)]

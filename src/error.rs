@@ -37,6 +37,14 @@ const MAX_LOCATION_CHARS: usize = 200;
 const MAX_MESSAGE_CHARS: usize = 500;
 const MAX_FIELD_ERRORS: usize = 1000;
 
+/// What a 401 says the operation needs.
+fn bearer_with(needed: Option<Scope>) -> String {
+    match needed {
+        Some(scope) => format!("a bearer token with the scope `{}`", scope.as_str()),
+        None => "a bearer token".to_owned(),
+    }
+}
+
 /// `text`, cut to `max` characters (the last one `…`) if it is longer.
 fn clamp(mut text: String, max: usize) -> String {
     if let Some((cut, _)) = text.char_indices().nth(max.saturating_sub(1))
@@ -143,6 +151,19 @@ pub struct Problem {
     /// reporting a problem.
     #[oai(validator(max_length = 64, pattern = "^[A-Za-z0-9._:-]+$"))] // request_id::MAX_LEN
     pub request_id: String,
+    /// Only from the sign-in (`POST /api/auth/token`): the OAuth 2.0 error code (RFC 6749
+    /// §5.2), for OAuth clients: `invalid_request`, `invalid_grant`, `invalid_scope` or
+    /// `unsupported_grant_type`.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(max_length = 30, pattern = "^[a-z_]+$")
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// With `error`: what was wrong, for people (the same as `detail`).
+    #[oai(skip_serializing_if_is_none, validator(max_length = 1000))] // MAX_DETAIL_CHARS
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 /// The realm every `WWW-Authenticate` challenge names.
@@ -247,8 +268,12 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     InvalidHost(String),
-    #[error("{}; this operation needs a bearer token with the scope `{}`", .why.explain(), .needed.as_str())]
-    Unauthorized { why: AuthFailure, needed: Scope },
+    #[error("{}; this operation needs {}", .why.explain(), bearer_with(*.needed))]
+    Unauthorized {
+        why: AuthFailure,
+        /// `None`: any valid token.
+        needed: Option<Scope>,
+    },
     #[error("this operation needs the scope `{}`, which the token does not have", .0.as_str())]
     InsufficientScope(Scope),
     #[error(
@@ -263,6 +288,18 @@ pub enum ApiError {
     },
     #[error("token {0} does not exist")]
     TokenNotFound(i64),
+    /// A sign-in (the OAuth 2.0 password grant) refused; RFC 6749 §5.2 says 400 for each.
+    #[error("{0}")]
+    SignIn(SignInError),
+    #[error(
+        "too many failed sign-ins for this {} in the last {window_minutes} minutes; retry \
+         after `Retry-After` seconds", .by.as_str()
+    )]
+    TooManySignIns {
+        by: db::sign_ins::LimitedBy,
+        window_minutes: u64,
+        retry_after_secs: u64,
+    },
     #[error(
         "the changes after this position were pruned (they are kept for {retention}); to \
          resync, take the feed's position (pollChanges with after=now and wait=0), list the \
@@ -286,6 +323,35 @@ pub enum ApiError {
     ShuttingDown,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why a sign-in was refused, as RFC 6749 §5.2 names it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    /// A parameter missing, repeated or too long: the field it names.
+    #[error("the sign-in form's `{}` {}", .0.location, .0.message)]
+    InvalidRequest(FieldError),
+    #[error(
+        "`grant_type` must be `password`: this server grants tokens for a username and password only"
+    )]
+    UnsupportedGrantType,
+    #[error("{0}")]
+    InvalidScope(String),
+    /// Every refusal of the credentials alike: which usernames exist is not told.
+    #[error("the username or password is wrong, or the account is disabled")]
+    InvalidGrant,
+}
+
+impl SignInError {
+    /// The OAuth 2.0 error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SignInError::InvalidRequest(_) => "invalid_request",
+            SignInError::UnsupportedGrantType => "unsupported_grant_type",
+            SignInError::InvalidScope(_) => "invalid_scope",
+            SignInError::InvalidGrant => "invalid_grant",
+        }
+    }
 }
 
 /// Every problem `type` (after `urn:students-api:problem:`) and what it means: published in the
@@ -388,6 +454,30 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ),
     ("token-not-found", "404: no token has this id"),
     (
+        "sign-in-refused",
+        "400: the username or password is wrong, or the account is disabled (which of them is \
+         not told); `error` is `invalid_grant`",
+    ),
+    (
+        "sign-in-invalid",
+        "400: the sign-in form lacks a parameter, repeats one, or has one too long; `error` is \
+         `invalid_request`",
+    ),
+    (
+        "unsupported-grant-type",
+        "400: `grant_type` is not `password`; `error` is `unsupported_grant_type`",
+    ),
+    (
+        "invalid-scope",
+        "400: the sign-in asked for a scope that is unknown or that the account's role does \
+         not give; `error` is `invalid_scope`",
+    ),
+    (
+        "too-many-sign-ins",
+        "429: too many failed sign-ins for this username or from this address within 15 \
+         minutes; retry after `Retry-After` seconds",
+    ),
+    (
         "position-expired",
         "410: the change feed's position is older than the retention (`CHANGE_RETENTION`); \
          resync: take the feed's position (`pollChanges?after=now&wait=0`), list the students, \
@@ -416,14 +506,17 @@ impl ApiError {
             }
             ApiError::MalformedBody(_)
             | ApiError::UploadIncomplete(_)
-            | ApiError::InvalidHost(_) => StatusCode::BAD_REQUEST,
+            | ApiError::InvalidHost(_)
+            | ApiError::SignIn(_) => StatusCode::BAD_REQUEST,
             ApiError::UnreadableHead(status) => *status,
             ApiError::StudentNotFound(_) | ApiError::RouteNotFound | ApiError::TokenNotFound(_) => {
                 StatusCode::NOT_FOUND
             }
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::TooManySignIns { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::PositionExpired { .. } => StatusCode::GONE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::EmailTaken | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
@@ -466,6 +559,15 @@ impl ApiError {
             ApiError::InsufficientScope(_) => ("insufficient-scope", "Insufficient scope"),
             ApiError::RateLimited { .. } => ("rate-limited", "Too many requests"),
             ApiError::TokenNotFound(_) => ("token-not-found", "Token not found"),
+            ApiError::SignIn(why) => match why {
+                SignInError::InvalidGrant => ("sign-in-refused", "Sign-in refused"),
+                SignInError::InvalidRequest(_) => ("sign-in-invalid", "The sign-in is not valid"),
+                SignInError::UnsupportedGrantType => {
+                    ("unsupported-grant-type", "Unsupported grant type")
+                }
+                SignInError::InvalidScope(_) => ("invalid-scope", "Invalid scope"),
+            },
+            ApiError::TooManySignIns { .. } => ("too-many-sign-ins", "Too many failed sign-ins"),
             ApiError::PositionExpired { .. } => ("position-expired", "Position expired"),
             ApiError::UnreadableHead(status) => match status.as_u16() {
                 414 => ("uri-too-long", "Request target too long"),
@@ -521,6 +623,7 @@ impl ApiError {
                 })
                 .collect(),
             ApiError::EmailTaken => vec![FieldError::new("/email", "taken", TAKEN)],
+            ApiError::SignIn(SignInError::InvalidRequest(field)) => vec![field.clone()],
             ApiError::PreconditionFailed => vec![FieldError::new(
                 "header.If-Match",
                 "stale",
@@ -528,13 +631,20 @@ impl ApiError {
             )],
             _ => Vec::new(),
         };
+        let detail = clamp(detail, MAX_DETAIL_CHARS);
+        let (error, error_description) = match self {
+            ApiError::SignIn(why) => (Some(why.code().to_owned()), Some(detail.clone())),
+            _ => (None, None),
+        };
         Problem {
             kind: format!("{PROBLEM_TYPE_PREFIX}{kind}"),
             title: title.to_owned(),
             status: i32::from(self.status().as_u16()),
-            detail: clamp(detail, MAX_DETAIL_CHARS),
+            detail,
             errors,
             request_id: request_id::current(),
+            error,
+            error_description,
         }
     }
 
@@ -560,6 +670,9 @@ impl ApiError {
         let challenge = self.challenge();
         let retry_after = match &self {
             ApiError::RateLimited {
+                retry_after_secs, ..
+            }
+            | ApiError::TooManySignIns {
                 retry_after_secs, ..
             } => Some(HeaderValue::from(*retry_after_secs)),
             _ => retry.then(|| HeaderValue::from_static("1")),
@@ -717,11 +830,11 @@ mod tests {
             ApiError::InvalidHost(String::new()),
             ApiError::Unauthorized {
                 why: AuthFailure::Missing,
-                needed: Scope::StudentsRead,
+                needed: Some(Scope::StudentsRead),
             },
             ApiError::Unauthorized {
                 why: AuthFailure::Revoked,
-                needed: Scope::StudentsRead,
+                needed: Some(Scope::StudentsRead),
             },
             ApiError::InsufficientScope(Scope::StudentsWrite),
             ApiError::RateLimited {
@@ -730,6 +843,19 @@ mod tests {
                 retry_after_secs: 1,
             },
             ApiError::TokenNotFound(1),
+            ApiError::SignIn(SignInError::InvalidGrant),
+            ApiError::SignIn(SignInError::InvalidRequest(FieldError::new(
+                "username",
+                "required",
+                "is required",
+            ))),
+            ApiError::SignIn(SignInError::UnsupportedGrantType),
+            ApiError::SignIn(SignInError::InvalidScope(String::new())),
+            ApiError::TooManySignIns {
+                by: db::sign_ins::LimitedBy::Username,
+                window_minutes: 15,
+                retry_after_secs: 1,
+            },
             ApiError::PositionExpired {
                 retention: "7d".into(),
             },

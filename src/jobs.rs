@@ -1,11 +1,14 @@
-//! Background tasks: migrating once the database is back, expiring idempotency keys, pruning
-//! recorded changes.
+//! Background tasks: migrating once the database is back, expiring idempotency keys and old
+//! sign-in attempts, pruning recorded changes.
 
 use std::time::Duration;
 
 use sqlx::PgPool;
 
-use crate::db::{self, MigrationState};
+use crate::{
+    api::sign_in::SIGN_IN_WINDOW,
+    db::{self, MigrationState},
+};
 
 /// Retries [`db::prepare`] until the database is back, then marks the migrations applied.
 pub async fn migrate_when_back(url: String, pool: PgPool, migrations: MigrationState) {
@@ -25,8 +28,9 @@ pub async fn migrate_when_back(url: String, pool: PgPool, migrations: MigrationS
     }
 }
 
-/// Deletes idempotency keys past their 24 hours, every ten minutes, for as long as it runs.
-pub async fn expire_idempotency_keys(pool: PgPool) {
+/// Deletes idempotency keys past their 24 hours, and sign-in attempts older than the window
+/// they count in, every ten minutes, for as long as it runs.
+pub async fn expire_old_records(pool: PgPool) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
@@ -34,6 +38,10 @@ pub async fn expire_idempotency_keys(pool: PgPool) {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "expired idempotency keys"),
             Err(err) => tracing::warn!(error = %err, "could not expire idempotency keys"),
+        }
+        match db::sign_ins::forget_old_attempts(&pool, SIGN_IN_WINDOW).await {
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "could not forget old sign-in attempts"),
         }
     }
 }

@@ -11,19 +11,20 @@ use serde_json::Value;
 
 use crate::{
     api::{
-        auth::BEARER_SCHEME,
+        auth::SIGN_IN_SCHEME,
         changes::ChangesApi,
         contract::{example_of, example_problem, statuses},
         health::HealthApi,
         rejections::SpecFacts,
+        sign_in::SignInApi,
         students::{StudentsApi, grade_variant_names, sort_variant_names},
         tokens::{TokensApi, scope_variant_names},
     },
     domain::Scope,
-    error::{ApiError, AuthFailure, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES},
+    error::{ApiError, AuthFailure, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, SignInError},
 };
 
-pub type Api = (StudentsApi, ChangesApi, TokensApi, HealthApi);
+pub type Api = (StudentsApi, ChangesApi, TokensApi, SignInApi, HealthApi);
 
 /// Where the guide's pages are read: the repository's `docs/`, on its code host.
 /// `scripts/check-docs` checks every link under it in `openapi.yaml` against the files here.
@@ -71,7 +72,7 @@ pub fn api_service() -> OpenApiService<Api, ()> {
         description.push_str(&format!("\n- `{kind}`: {meaning}"));
     }
     OpenApiService::new(
-        (StudentsApi, ChangesApi, TokensApi, HealthApi),
+        (StudentsApi, ChangesApi, TokensApi, SignInApi, HealthApi),
         "Students API",
         env!("CARGO_PKG_VERSION"),
     )
@@ -439,36 +440,68 @@ fn publish_problem_examples(document: &mut Value) {
     let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
-    let responses = paths
+    let operations = paths
         .values_mut()
         .filter_map(Value::as_object_mut)
         .flat_map(|operations| operations.values_mut())
-        .filter_map(|operation| operation.get_mut("responses")?.as_object_mut())
-        .flat_map(|responses| responses.iter_mut());
-    for (status, response) in responses {
-        let example = status
-            .parse()
-            .ok()
-            .and_then(example_problem)
-            .and_then(|problem| serde_json::to_value(problem).ok());
-        if let (Some(example), Some(Value::Object(media))) = (
-            example,
-            response.pointer_mut(&format!(
-                "/content/{}",
-                PROBLEM_CONTENT_TYPE.replace('/', "~1")
-            )),
-        ) {
-            media.entry("example").or_insert(example);
+        .filter_map(Value::as_object_mut);
+    for operation in operations {
+        let id = operation
+            .get("operationId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let Some(Value::Object(responses)) = operation.get_mut("responses") else {
+            continue;
+        };
+        for (status, response) in responses.iter_mut() {
+            let Ok(status) = status.parse::<u16>() else {
+                continue;
+            };
+            let example = own_example(&id, status)
+                .map(|error| example_of(&error))
+                .or_else(|| example_problem(status))
+                .and_then(|problem| serde_json::to_value(problem).ok());
+            if let (Some(example), Some(Value::Object(media))) = (
+                example,
+                response.pointer_mut(&format!(
+                    "/content/{}",
+                    PROBLEM_CONTENT_TYPE.replace('/', "~1")
+                )),
+            ) {
+                media.entry("example").or_insert(example);
+            }
         }
+    }
+}
+
+/// An operation whose answer under `status` is not the one most operations give.
+fn own_example(operation_id: &str, status: u16) -> Option<ApiError> {
+    match (operation_id, status) {
+        ("signIn", 400) => Some(ApiError::SignIn(SignInError::InvalidGrant)),
+        ("signIn", 415) => Some(ApiError::UnsupportedMediaType(
+            "the content type `application/json` is not supported; send `Content-Type: \
+             application/x-www-form-urlencoded`"
+                .to_owned(),
+        )),
+        ("signIn", 429) => Some(ApiError::TooManySignIns {
+            by: crate::db::sign_ins::LimitedBy::Username,
+            window_minutes: 15,
+            retry_after_secs: 840,
+        }),
+        _ => None,
     }
 }
 
 /// The longest value of each response header an operation declares as a plain string
 /// (poem-openapi's `#[oai(header)]` takes no schema): an ETag is a quoted `bigint`, a
 /// Location a student's path, a Link the next page's URL (every filter, percent-encoded, and a
-/// cursor of up to 1,024 characters), a Content-Disposition the export's file name.
-const RESPONSE_HEADER_LENGTHS: [(&str, usize); 4] = [
+/// cursor of up to 1,024 characters), a Content-Disposition the export's file name, a
+/// sign-in's Cache-Control and Pragma `no-store` and `no-cache`.
+const RESPONSE_HEADER_LENGTHS: [(&str, usize); 6] = [
     ("ETag", 22),
+    ("Cache-Control", 8),
+    ("Pragma", 8),
     ("Location", 40),
     ("Link", 4096),
     ("Content-Disposition", 64),
@@ -498,39 +531,48 @@ fn publish_header_lengths(document: &mut Value) {
     }
 }
 
-/// What `Authorized<R>` declares, completed. Its scheme name carries the scope
-/// (`bearerAuth students:write`, see `api::auth::security_key`): here it becomes
-/// `bearerAuth: [students:write]`, and the operation gets the answers every protected operation
-/// can give: 401 and 403 (with `WWW-Authenticate`), 429 (with `Retry-After`), and the
-/// `RateLimit-*` headers on every 2xx and 4xx answer.
+/// What `Authorized<R>` declares, completed. Its sign-in scheme's name carries the scope
+/// (`signIn students:write`, see `api::auth::security_key`): here it becomes
+/// `signIn: [students:write]`, and the operation gets the answers every protected operation
+/// can give: 401 and 403 (with `WWW-Authenticate`; no 403 where any token will do), 429 (with
+/// `Retry-After`), and the `RateLimit-*` headers on every 2xx and 4xx answer.
 fn publish_security(document: &mut Value) {
     let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
     let operations = paths
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|operations| operations.values_mut())
-        .filter_map(Value::as_object_mut);
-    for operation in operations {
+        .iter_mut()
+        .filter_map(|(path, operations)| {
+            Some((path.starts_with("/api/"), operations.as_object_mut()?))
+        })
+        .flat_map(|(api, operations)| {
+            operations
+                .values_mut()
+                .map(move |operation| (api, operation))
+        })
+        .filter_map(|(api, operation)| Some((api, operation.as_object_mut()?)));
+    for (api, operation) in operations {
         let Some(Value::Array(requirements)) = operation.get_mut("security") else {
+            if let (true, Some(Value::Object(responses))) = (api, operation.get_mut("responses")) {
+                publish_gatekeeper_headers(responses);
+            }
             continue;
         };
-        let mut needed = None;
+        // `None`: not protected; `Some(None)`: any token.
+        let mut needed: Option<Option<Scope>> = None;
         for requirement in requirements.iter_mut() {
             let Some(requirement) = requirement.as_object_mut() else {
                 continue;
             };
             let keys: Vec<String> = requirement.keys().cloned().collect();
             for key in keys {
-                if let Some(scope) = key
-                    .strip_prefix(BEARER_SCHEME)
-                    .and_then(|rest| rest.strip_prefix(' '))
-                {
-                    needed = Scope::parse(scope).ok();
-                    requirement.remove(&key);
-                    requirement.insert(BEARER_SCHEME.into(), Value::from(vec![scope]));
-                }
+                let Some(rest) = key.strip_prefix(SIGN_IN_SCHEME) else {
+                    continue;
+                };
+                let scope = rest.strip_prefix(' ');
+                needed = Some(scope.and_then(|scope| Scope::parse(scope).ok()));
+                requirement.remove(&key);
+                requirement.insert(SIGN_IN_SCHEME.into(), Value::from(Vec::from_iter(scope)));
             }
         }
         let (Some(needed), Some(Value::Object(responses))) =
@@ -538,17 +580,13 @@ fn publish_security(document: &mut Value) {
         else {
             continue;
         };
-        for ((status, description), error) in [
+        let mut answers = vec![
             (
                 statuses::UNAUTHORIZED,
                 ApiError::Unauthorized {
                     why: AuthFailure::Missing,
                     needed,
                 },
-            ),
-            (
-                statuses::INSUFFICIENT_SCOPE,
-                ApiError::InsufficientScope(needed),
             ),
             (
                 statuses::RATE_LIMITED,
@@ -558,7 +596,14 @@ fn publish_security(document: &mut Value) {
                     retry_after_secs: 17,
                 },
             ),
-        ] {
+        ];
+        if let Some(scope) = needed {
+            answers.push((
+                statuses::INSUFFICIENT_SCOPE,
+                ApiError::InsufficientScope(scope),
+            ));
+        }
+        for ((status, description), error) in answers {
             let example = serde_json::to_value(example_of(&error)).unwrap_or_default();
             responses.insert(
                 status.to_string(),
@@ -573,30 +618,37 @@ fn publish_security(document: &mut Value) {
                 }),
             );
         }
-        let mut sorted: Vec<(String, Value)> = std::mem::take(responses).into_iter().collect();
-        sorted.sort_by(|(a, _), (b, _)| a.cmp(b));
-        for (status, mut response) in sorted {
-            if let Some(response) = response.as_object_mut() {
-                let headers = response
-                    .entry("headers")
-                    .or_insert_with(|| Value::Object(Default::default()));
-                if let Some(headers) = headers.as_object_mut() {
-                    for (name, description) in response_headers(&status) {
-                        headers.insert(
-                            name.to_owned(),
-                            serde_json::json!({
-                                "description": description,
-                                "schema": header_schema(name),
-                            }),
-                        );
-                    }
-                    if headers.is_empty() {
-                        response.remove("headers");
-                    }
+        publish_gatekeeper_headers(responses);
+    }
+}
+
+/// Every `/api/` answer passed through the gatekeeper, protected or not (`signIn` is limited
+/// per address like any request without a token): its headers go on each response, which are
+/// sorted by status.
+fn publish_gatekeeper_headers(responses: &mut serde_json::Map<String, Value>) {
+    let mut sorted: Vec<(String, Value)> = std::mem::take(responses).into_iter().collect();
+    sorted.sort_by(|(a, _), (b, _)| a.cmp(b));
+    for (status, mut response) in sorted {
+        if let Some(response) = response.as_object_mut() {
+            let headers = response
+                .entry("headers")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Some(headers) = headers.as_object_mut() {
+                for (name, description) in response_headers(&status) {
+                    headers.insert(
+                        name.to_owned(),
+                        serde_json::json!({
+                            "description": description,
+                            "schema": header_schema(name),
+                        }),
+                    );
+                }
+                if headers.is_empty() {
+                    response.remove("headers");
                 }
             }
-            responses.insert(status, response);
         }
+        responses.insert(status, response);
     }
 }
 

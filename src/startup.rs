@@ -15,11 +15,12 @@ use crate::{
         auth::{AuthSettings, Gatekeeper, METRICS_PATH},
         budget::ExpensiveWork,
         metrics::Metrics,
+        sign_in::{SIGN_IN_WINDOW, SignIns},
         state::{Draining, State},
     },
     config::{Config, Pooler},
     db::{self, ChangeFeed, ListenPool, MigrationState, ReadPool, TokenCache},
-    domain::{SCOPES, TokenName, TokenSecret},
+    domain::{Password, Role, SCOPES, StudentName, TokenName, TokenSecret, Username},
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
     jobs,
     middleware::{self, DatabaseGate, Front},
@@ -44,11 +45,13 @@ pub enum StartupError {
     Prepare(#[from] db::PrepareError),
     #[error("cannot read or make API tokens: {0}")]
     Tokens(db::Error),
-    #[error("cannot write the first-run token to {}: {source}", .path.display())]
-    TokenFile {
+    #[error("cannot write a first-run secret to {}: {source}", .path.display())]
+    SecretFile {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot read or make accounts: {0}")]
+    Accounts(db::Error),
     #[error("{0}")]
     Settings(String),
     #[error("cannot listen on {address}: {source}")]
@@ -131,6 +134,11 @@ pub fn app(
             feed,
             creates: db::Creates::default(),
             work,
+            sign_ins: SignIns {
+                lifetime: auth.sign_in_lifetime,
+                limits: auth.sign_in_limits,
+                checks: db::PasswordChecks::default(),
+            },
             migrations,
             draining: draining.clone(),
         }))
@@ -302,6 +310,9 @@ impl Database {
 /// The file, in the embedded server's data directory, that holds the first-run token's secret.
 pub const FIRST_TOKEN_FILE: &str = "first-token";
 
+/// The file, beside [`FIRST_TOKEN_FILE`], that holds the first-run `admin` account's password.
+pub const FIRST_ADMIN_PASSWORD_FILE: &str = "first-admin-password";
+
 /// A service bound to its port, ready to run.
 pub struct Application {
     listener: tokio::net::TcpListener,
@@ -371,7 +382,10 @@ impl Application {
         if migrations.is_applied() {
             // After the first-run token is made, so one read sees it.
             match &embedded {
-                Some(embedded) => first_run_token(&app.pool, embedded, app.port).await?,
+                Some(embedded) => {
+                    first_run_token(&app.pool, embedded, app.port).await?;
+                    first_run_admin(&app.pool, embedded, app.port).await?;
+                }
                 None => advise_first_token(&app.pool).await?,
             }
             app.tokens
@@ -418,6 +432,12 @@ impl Application {
                 anonymous_read: config.auth_anonymous_read,
                 per_token_per_minute: config.rate_limit_per_minute,
                 anonymous_per_minute: config.rate_limit_anonymous_per_minute,
+                sign_in_lifetime: config.sign_in_lifetime,
+                sign_in_limits: db::sign_ins::SignInLimits {
+                    per_username: config.sign_in_failures_per_username,
+                    per_address: config.sign_in_failures_per_address,
+                    window: SIGN_IN_WINDOW,
+                },
             },
             health: db::Health::new(&pool),
             work: ExpensiveWork::for_pool(config.database_pool_size, config.import_max_bytes),
@@ -489,7 +509,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // Handlers go in before we announce the port, so an early SIGTERM is still graceful.
         let stop = shutdown_signal()?;
-        let expiry = tokio::spawn(jobs::expire_idempotency_keys(self.pool.clone()));
+        let expiry = tokio::spawn(jobs::expire_old_records(self.pool.clone()));
         let pruning = tokio::spawn(jobs::prune_changes(
             self.pool.clone(),
             self.feed.retention(),
@@ -592,7 +612,7 @@ async fn first_run_token(
         // The file first: a token whose secret was never written anywhere would lock the
         // newcomer out (and, existing, stop the next start from making another).
         write_private(&path, &format!("{}\n", secret.expose())).map_err(|source| {
-            StartupError::TokenFile {
+            StartupError::SecretFile {
                 path: path.clone(),
                 source,
             }
@@ -607,6 +627,55 @@ async fn first_run_token(
             "first-run API token (every scope) is in {0}: open http://localhost:{1}/docs, click \
              Authorize and paste it; curl: -H \"Authorization: Bearer $(cat {0})\". Make your \
              own with `students-api token create` and revoke this one.",
+            path.display(),
+            port,
+        );
+    }
+    Ok(())
+}
+
+/// With the embedded database and no account yet, makes `admin` (role admin) with a generated
+/// password, so a person can sign in at once: the password goes to a file only its owner can
+/// read, beside the first-run token, and the log says where, never the password.
+async fn first_run_admin(
+    pool: &PgPool,
+    embedded: &EmbeddedPostgres,
+    port: u16,
+) -> Result<(), StartupError> {
+    let path = embedded.data_dir().join(FIRST_ADMIN_PASSWORD_FILE);
+    let corrupt = |what: String| StartupError::Accounts(db::Error::Corrupt(what));
+    if !db::any_account(pool)
+        .await
+        .map_err(StartupError::Accounts)?
+    {
+        let password =
+            Password::generate().map_err(|err| corrupt(format!("no randomness: {err}")))?;
+        let hash = tokio::task::spawn_blocking(move || password.hash().map(|h| (password, h)))
+            .await
+            .map_err(|err| corrupt(format!("hashing stopped: {err}")))?;
+        let (password, hash) = hash.map_err(|err| corrupt(format!("cannot hash: {err}")))?;
+        let username = Username::parse("admin").map_err(|v| corrupt(v.message))?;
+        let display_name = StudentName::parse("Administrator").map_err(|v| corrupt(v.message))?;
+        // The file first, as for the token: an account whose password was never written
+        // anywhere would lock the newcomer out.
+        write_private(&path, &format!("{}\n", password.expose())).map_err(|source| {
+            StartupError::SecretFile {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        if let Err(err) =
+            db::create_account(pool, &username, &display_name, Role::Admin, &hash).await
+        {
+            let _ = std::fs::remove_file(&path);
+            return Err(StartupError::Accounts(err));
+        }
+    }
+    if path.exists() {
+        tracing::info!(
+            "first-run account `admin` (role admin): its password is in {0}; sign in at \
+             http://localhost:{1}/docs (Authorize, username and password). Set your own with \
+             `students-api account passwd --username admin`.",
             path.display(),
             port,
         );

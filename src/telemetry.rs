@@ -48,6 +48,10 @@ pub const FEED_LAG: &str = "change_feed_lag_seconds";
 pub const AUTH_FAILURES: &str = "auth_failures_total";
 /// Requests refused with 429, by `client` (`token` or `address`).
 pub const RATE_LIMITED: &str = "rate_limited_total";
+/// Sign-ins, by outcome: `signed_in`, `refused`, `limited`.
+pub const SIGN_INS: &str = "sign_ins_total";
+/// argon2 password verifications, an unknown username's placeholder included.
+pub const PASSWORD_CHECKS: &str = "password_checks_total";
 
 /// Buckets of [`CREATES_PER_STATEMENT`], up to `db::MAX_BATCH`.
 const STATEMENT_SIZES: [f64; 7] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
@@ -216,6 +220,14 @@ fn describe() {
         "Requests refused for their credentials, by reason."
     );
     describe_counter!(RATE_LIMITED, "Requests refused with 429, by client kind.");
+    describe_counter!(
+        SIGN_INS,
+        "Sign-ins, by outcome: signed_in, refused, limited."
+    );
+    describe_counter!(
+        PASSWORD_CHECKS,
+        "argon2 password verifications, an unknown username's placeholder included."
+    );
 }
 
 /// Feeds [`POOL_ACQUIRE`] from sqlx's own "acquired connection" events (`acquired_after_secs`),

@@ -1,6 +1,6 @@
 //! Who may call what. An operation takes an [`Authorized<R>`] argument, where `R` names the scope
 //! it needs (`Authorized<WriteStudents>`): that one type publishes the requirement in the spec
-//! (the `bearerAuth` scheme, with the scope) and enforces it. [`Gatekeeper::admit`] runs first
+//! (the `signIn` OAuth2 scheme with the scope, or else `bearerAuth`) and enforces it. [`Gatekeeper::admit`] runs first
 //! for every `/api/` request (and `/metrics`): it reads the bearer token once (against the in-memory
 //! [`TokenCache`], no database round trip), applies the rate limits and leaves its finding in
 //! the request for the operation's `Authorized<R>` to judge.
@@ -19,7 +19,7 @@ use poem::{
 };
 use poem_openapi::{
     ApiExtractor, ApiExtractorType, ExtractParamOptions,
-    registry::{MetaSecurityScheme, Registry},
+    registry::{MetaOAuthFlow, MetaOAuthFlows, MetaOAuthScope, MetaSecurityScheme, Registry},
 };
 use sqlx::PgPool;
 
@@ -33,36 +33,53 @@ use crate::{
 /// Prometheus metrics: outside the OpenAPI document, but behind the gatekeeper (`metrics:read`).
 pub const METRICS_PATH: &str = "/metrics";
 
-/// The security scheme's name in the spec.
+/// The spec's scheme for API tokens: an HTTP bearer token. OpenAPI 3.0 lets only OAuth2 and
+/// OpenID Connect schemes list scopes, so its requirements name none; [`SIGN_IN_SCHEME`]'s
+/// beside it do.
 pub const BEARER_SCHEME: &str = "bearerAuth";
+
+/// The spec's scheme for people: OAuth2's password flow (RFC 6749 §4.3) at [`TOKEN_URL`], with
+/// the scopes. Its access token is a bearer token like an API token, so either scheme admits.
+pub const SIGN_IN_SCHEME: &str = "signIn";
+
+/// Where the password grant is sent.
+pub const TOKEN_URL: &str = "/api/auth/token";
 
 /// How often, at most, a token's `last_used_at` is written.
 const LAST_USED_EVERY: Duration = Duration::from_secs(60);
 
-/// A scope an operation needs, as a type: `Authorized<WriteStudents>`.
+/// A scope an operation needs, as a type: `Authorized<WriteStudents>`. `None`: any valid
+/// token, whatever it may do.
 pub trait Requirement: Send + Sync + 'static {
-    const SCOPE: Scope;
+    const SCOPE: Option<Scope>;
+}
+
+/// Any valid token: who am I, sign out.
+#[derive(Debug)]
+pub struct AnyToken;
+impl Requirement for AnyToken {
+    const SCOPE: Option<Scope> = None;
 }
 
 /// Get, list and export students (open to anonymous callers with `AUTH_ANONYMOUS_READ`).
 #[derive(Debug)]
 pub struct ReadStudents;
 impl Requirement for ReadStudents {
-    const SCOPE: Scope = Scope::StudentsRead;
+    const SCOPE: Option<Scope> = Some(Scope::StudentsRead);
 }
 
 /// Create, replace, update and delete students.
 #[derive(Debug)]
 pub struct WriteStudents;
 impl Requirement for WriteStudents {
-    const SCOPE: Scope = Scope::StudentsWrite;
+    const SCOPE: Option<Scope> = Some(Scope::StudentsWrite);
 }
 
 /// Create, list and revoke tokens.
 #[derive(Debug)]
 pub struct AdminTokens;
 impl Requirement for AdminTokens {
-    const SCOPE: Scope = Scope::TokensAdmin;
+    const SCOPE: Option<Scope> = Some(Scope::TokensAdmin);
 }
 
 /// What the request's credentials turned out to be, as [`Gatekeeper::admit`] found them.
@@ -124,39 +141,44 @@ impl<R> Authorized<R> {
 
 /// The key under which an operation's `security` names its scope. poem-openapi lists scopes
 /// only for the `#[oai(scopes(…))]` attribute, which would say the scope a second time beside
-/// the type; so the scheme name carries it (`bearerAuth students:write`) and `openapi.rs`
-/// turns that into `bearerAuth: [students:write]`.
-pub fn security_key(scope: Scope) -> &'static str {
+/// the type; so the scheme name carries it (`signIn students:write`) and `openapi.rs` turns
+/// that into `signIn: [students:write]`.
+pub fn security_key(scope: Option<Scope>) -> &'static str {
     static KEYS: LazyLock<Vec<(Scope, String)>> = LazyLock::new(|| {
         SCOPES
             .iter()
-            .map(|scope| (*scope, format!("{BEARER_SCHEME} {}", scope.as_str())))
+            .map(|scope| (*scope, format!("{SIGN_IN_SCHEME} {}", scope.as_str())))
             .collect()
     });
     KEYS.iter()
-        .find(|(s, _)| *s == scope)
-        .map_or(BEARER_SCHEME, |(_, key)| key.as_str())
+        .find(|(s, _)| Some(*s) == scope)
+        .map_or(SIGN_IN_SCHEME, |(_, key)| key.as_str())
 }
 
-/// The scheme's description in the spec: how to get a token, and the scopes.
-fn scheme_description() -> &'static str {
-    static DESCRIPTION: LazyLock<String> = LazyLock::new(|| {
-        let mut text = String::from(
-            "An API token: `Authorization: Bearer sat_…`. Make one with `students-api token \
-             create` or `POST /api/tokens`; its secret is shown once. Each operation lists the \
-             scope it needs (a server started with `AUTH_ANONYMOUS_READ=true` also serves the \
-             `students:read` operations without a token):\n",
-        );
-        for scope in SCOPES {
-            text.push_str(&format!(
-                "\n- `{}`: {}",
-                scope.as_str(),
-                scope.description()
-            ));
-        }
-        text
-    });
-    &DESCRIPTION
+/// The schemes' descriptions in the spec: how to get a token, and what the scopes allow.
+fn bearer_description() -> &'static str {
+    "An API token, for programs: `Authorization: Bearer sat_…`. Make one with `students-api \
+     token create` or `POST /api/tokens`; its secret is shown once. It may do what its scopes \
+     allow: an operation's `signIn` requirement, beside this one, names the scope it needs (a \
+     server started with `AUTH_ANONYMOUS_READ=true` also serves the `students:read` operations \
+     without a token)."
+}
+
+fn sign_in_description() -> &'static str {
+    "A person's sign-in: the OAuth 2.0 password grant (RFC 6749 §4.3) at `POST /api/auth/token` \
+     returns a bearer access token of the account's role (viewer: `students:read`; editor: and \
+     `students:write`; admin: every scope), sent as `Authorization: Bearer …` like an API token. \
+     Each operation names the scope it needs."
+}
+
+fn scopes() -> Vec<MetaOAuthScope> {
+    SCOPES
+        .iter()
+        .map(|scope| MetaOAuthScope {
+            name: scope.as_str(),
+            description: Some(scope.description()),
+        })
+        .collect()
 }
 
 impl<'a, R: Requirement> ApiExtractor<'a> for Authorized<R> {
@@ -167,10 +189,33 @@ impl<'a, R: Requirement> ApiExtractor<'a> for Authorized<R> {
 
     fn register(registry: &mut Registry) {
         registry.create_security_scheme(
+            SIGN_IN_SCHEME,
+            MetaSecurityScheme {
+                ty: "oauth2",
+                description: Some(sign_in_description()),
+                name: None,
+                key_in: None,
+                scheme: None,
+                bearer_format: None,
+                flows: Some(MetaOAuthFlows {
+                    implicit: None,
+                    password: Some(MetaOAuthFlow {
+                        authorization_url: None,
+                        token_url: Some(TOKEN_URL),
+                        refresh_url: None,
+                        scopes: scopes(),
+                    }),
+                    client_credentials: None,
+                    authorization_code: None,
+                }),
+                openid_connect_url: None,
+            },
+        );
+        registry.create_security_scheme(
             BEARER_SCHEME,
             MetaSecurityScheme {
                 ty: "http",
-                description: Some(scheme_description()),
+                description: Some(bearer_description()),
                 name: None,
                 key_in: None,
                 scheme: Some("bearer"),
@@ -181,8 +226,9 @@ impl<'a, R: Requirement> ApiExtractor<'a> for Authorized<R> {
         );
     }
 
+    /// Alternatives: a sign-in (with the scope) or an API token.
     fn security_schemes() -> Vec<&'static str> {
-        vec![security_key(R::SCOPE)]
+        vec![security_key(R::SCOPE), BEARER_SCHEME]
     }
 
     async fn from_request(
@@ -200,7 +246,10 @@ impl<'a, R: Requirement> ApiExtractor<'a> for Authorized<R> {
 /// Whether the request may do what `scope` allows, as the gatekeeper found its credentials:
 /// the token (`None`: an anonymous read), or the problem that refuses it (counted in
 /// `auth_failures_total`). The one judgement for operations and for `/metrics`.
-pub fn judge(request: &Request, scope: Scope) -> Result<Option<Arc<CachedToken>>, ApiError> {
+pub fn judge(
+    request: &Request,
+    scope: Option<Scope>,
+) -> Result<Option<Arc<CachedToken>>, ApiError> {
     // No finding means the gatekeeper did not run: refuse, never let through.
     let credential = request
         .extensions()
@@ -208,12 +257,16 @@ pub fn judge(request: &Request, scope: Scope) -> Result<Option<Arc<CachedToken>>
         .cloned()
         .unwrap_or(Credential::Refused(AuthFailure::Missing));
     let refusal = match credential {
-        Credential::Token(token) if token.scopes.contains(&scope) => return Ok(Some(token)),
-        Credential::Anonymous { open_reads: true } if scope == Scope::StudentsRead => {
+        Credential::Token(token) => match scope {
+            Some(scope) if !token.scopes.contains(&scope) => {
+                ("insufficient_scope", ApiError::InsufficientScope(scope))
+            }
+            _ => return Ok(Some(token)),
+        },
+        Credential::Anonymous { open_reads: true } if scope == Some(Scope::StudentsRead) => {
             return Ok(None);
         }
         Credential::Unjudged => return Err(ApiError::NotReady),
-        Credential::Token(_) => ("insufficient_scope", ApiError::InsufficientScope(scope)),
         Credential::Anonymous { .. } => (
             AuthFailure::Missing.as_str(),
             ApiError::Unauthorized {
@@ -244,6 +297,9 @@ pub struct AuthSettings {
     pub per_token_per_minute: u32,
     /// Requests per minute per address without a valid token; 0: no limit.
     pub anonymous_per_minute: u32,
+    /// How long a sign-in lasts, and how many may fail.
+    pub sign_in_lifetime: Duration,
+    pub sign_in_limits: db::sign_ins::SignInLimits,
 }
 
 /// Reads every `/api/` request's credentials, limits its rate, and keeps `last_used_at`.
@@ -469,7 +525,7 @@ impl<E: Endpoint> Endpoint for Admitted<E> {
 }
 
 /// The client's address for rate limits.
-fn client_address(request: &Request) -> Option<IpAddr> {
+pub fn client_address(request: &Request) -> Option<IpAddr> {
     Some(rate_key(request.remote_addr().as_socket_addr()?.ip()))
 }
 
@@ -518,8 +574,9 @@ mod tests {
     #[test]
     fn the_security_key_carries_the_scope() {
         assert_eq!(
-            security_key(Scope::StudentsWrite),
-            "bearerAuth students:write"
+            security_key(Some(Scope::StudentsWrite)),
+            "signIn students:write"
         );
+        assert_eq!(security_key(None), "signIn");
     }
 }

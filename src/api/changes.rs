@@ -174,7 +174,7 @@ impl ChangesApi {
         let next = tokio::select! {
             biased;
             why = caller.ended(&state.tokens) => {
-                return Err(ApiError::Unauthorized { why, needed: Scope::StudentsRead }.into());
+                return Err(ApiError::Unauthorized { why, needed: Some(Scope::StudentsRead) }.into());
             }
             next = subscription.next_before(deadline) => next,
         };

@@ -73,7 +73,7 @@ pub fn example_problem(status: u16) -> Option<Problem> {
         408 => ApiError::RequestTimeout,
         401 => ApiError::Unauthorized {
             why: AuthFailure::Missing,
-            needed: Scope::StudentsRead,
+            needed: Some(Scope::StudentsRead),
         },
         403 => ApiError::InsufficientScope(Scope::StudentsWrite),
         409 => ApiError::EmailTaken,

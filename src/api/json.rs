@@ -74,27 +74,7 @@ impl<T: Body> ParsePayload for JsonBody<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        uncompressed(request)?;
-        // A declared length over the limit is refused before a byte is read: waiting for a
-        // body we would refuse anyway only holds the connection.
-        if declared_length(request).is_some_and(|length| length > MAX_BODY_BYTES as u64) {
-            return Err(ApiError::PayloadTooLarge {
-                limit_bytes: MAX_BODY_BYTES,
-            }
-            .into());
-        }
-        // The byte limit counts what is read (so chunked bodies are bounded too); the time
-        // limit stops a client trickling a body in to hold the connection.
-        let read = body.take()?.into_bytes_limit(MAX_BODY_BYTES);
-        let bytes = tokio::time::timeout(BODY_TIMEOUT, read)
-            .await
-            .map_err(|_| ApiError::RequestTimeout)?
-            .map_err(|err| match err {
-                ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge {
-                    limit_bytes: MAX_BODY_BYTES,
-                },
-                other => ApiError::MalformedBody(other.to_string()),
-            })?;
+        let bytes = read_bounded(request, body).await?;
         if bytes.is_empty() {
             return Err(ApiError::MalformedBody("the body is empty".to_owned()).into());
         }
@@ -106,6 +86,37 @@ impl<T: Body> ParsePayload for JsonBody<T> {
             .map(Self)
             .map_err(|errors| ApiError::Validation(errors).into())
     }
+}
+
+/// A request body of at most [`MAX_BODY_BYTES`], uncompressed, arriving within
+/// [`BODY_TIMEOUT`]: how every body but an import's is read.
+pub async fn read_bounded(
+    request: &Request,
+    body: &mut RequestBody,
+) -> Result<bytes::Bytes, ApiError> {
+    uncompressed(request)?;
+    // A declared length over the limit is refused before a byte is read: waiting for a
+    // body we would refuse anyway only holds the connection.
+    if declared_length(request).is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::PayloadTooLarge {
+            limit_bytes: MAX_BODY_BYTES,
+        });
+    }
+    // The byte limit counts what is read (so chunked bodies are bounded too); the time
+    // limit stops a client trickling a body in to hold the connection.
+    let read = body
+        .take()
+        .map_err(|err| ApiError::MalformedBody(err.to_string()))?
+        .into_bytes_limit(MAX_BODY_BYTES);
+    tokio::time::timeout(BODY_TIMEOUT, read)
+        .await
+        .map_err(|_| ApiError::RequestTimeout)?
+        .map_err(|err| match err {
+            ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge {
+                limit_bytes: MAX_BODY_BYTES,
+            },
+            other => ApiError::MalformedBody(other.to_string()),
+        })
 }
 
 /// The body's length as `Content-Length` declares it, if it does.

@@ -66,7 +66,7 @@ impl Endpoint for Metrics {
             return Ok(refusal);
         }
         if self.token_required {
-            auth::judge(&request, Scope::MetricsRead)?;
+            auth::judge(&request, Some(Scope::MetricsRead))?;
         }
         self.sample();
         Ok(Response::builder()

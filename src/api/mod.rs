@@ -1,6 +1,7 @@
 //! The HTTP contract: operations, wire types, and the glue that makes poem-openapi publish and
 //! enforce exactly the domain's rules.
 
+pub mod accounts;
 pub mod auth;
 pub mod budget;
 pub mod changes;
@@ -9,6 +10,7 @@ pub mod health;
 pub mod json;
 pub mod metrics;
 pub mod rejections;
+pub mod sign_in;
 pub mod state;
 pub mod students;
 pub mod tokens;
@@ -26,6 +28,8 @@ pub enum ApiTags {
     Changes,
     /// API tokens: who may do what.
     Tokens,
+    /// People: sign in and out, who am I, accounts.
+    Accounts,
     /// Whether the service is up and can reach its database.
     Health,
 }

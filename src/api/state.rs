@@ -8,7 +8,7 @@ use std::sync::{
 use sqlx::PgPool;
 
 use crate::{
-    api::budget::ExpensiveWork,
+    api::{budget::ExpensiveWork, sign_in::SignIns},
     db::{ChangeFeed, Creates, MigrationState, ReadPool, TokenCache},
 };
 
@@ -24,6 +24,7 @@ pub struct State {
     /// Creates waiting for a connection, written together.
     pub creates: Creates,
     pub work: ExpensiveWork,
+    pub sign_ins: SignIns,
     pub migrations: MigrationState,
     pub draining: Draining,
 }

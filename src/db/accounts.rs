@@ -2,13 +2,16 @@
 //! with the account's id, so changing what an account may do revokes its sign-ins in the same
 //! transaction, and every instance's token cache learns it from the table's notification.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
+use tokio::sync::Semaphore;
 
 use super::{Error, TokenRecord, tokens};
-use crate::domain::{Password, PasswordHash, Role, StudentName, TokenName, TokenSecret, Username};
+use crate::domain::{
+    Password, PasswordHash, Role, Scope, StudentName, TokenName, TokenSecret, Username,
+};
 
 /// An account as listed: never its password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +97,19 @@ pub async fn list_accounts(pool: &PgPool) -> Result<Vec<AccountRecord>, Error> {
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
+/// Account `id`; `None`: no such account.
+pub async fn get_account(pool: &PgPool, id: i64) -> Result<Option<AccountRecord>, Error> {
+    let row: Option<AccountRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        account_columns!(),
+        " FROM accounts WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(TryInto::try_into).transpose()
+}
+
 /// Whether any account exists (the first run makes one only when none does).
 pub async fn any_account(pool: &PgPool) -> Result<bool, Error> {
     Ok(sqlx::query_scalar("SELECT EXISTS (SELECT FROM accounts)")
@@ -168,18 +184,68 @@ pub struct SignedIn {
     pub secret: TokenSecret,
 }
 
+/// What a sign-in came to.
+#[derive(Debug)]
+pub enum SignIn {
+    SignedIn(Box<SignedIn>),
+    /// Every refusal alike: no such username, a wrong password, a disabled account.
+    Refused,
+    /// The password was right, but the caller asked for a scope the role does not give.
+    ScopeNotHeld(Scope),
+}
+
+/// argon2 verifications at once, at most one per core: a flood of sign-ins waits its turn
+/// instead of taking every core from the rest of the API. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PasswordChecks(Arc<Semaphore>);
+
+impl Default for PasswordChecks {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self(Arc::new(Semaphore::new(cores)))
+    }
+}
+
+impl PasswordChecks {
+    /// Whether `candidate` is the password of `hash`; for `None` (no such account) the same
+    /// work against a placeholder, and `false`.
+    async fn verify(&self, hash: Option<PasswordHash>, candidate: &str) -> Result<bool, Error> {
+        let _permit = self
+            .0
+            .acquire()
+            .await
+            .map_err(|err| Error::Corrupt(format!("the password checks stopped: {err}")))?;
+        let candidate = candidate.to_owned();
+        metrics::counter!(crate::telemetry::PASSWORD_CHECKS).increment(1);
+        // argon2 is CPU work by design: off the async threads.
+        tokio::task::spawn_blocking(move || match hash {
+            Some(hash) => hash.verify(&candidate),
+            None => {
+                UNKNOWN_ACCOUNT
+                    .as_ref()
+                    .map(|placeholder| placeholder.verify(&candidate));
+                false
+            }
+        })
+        .await
+        .map_err(|err| Error::Corrupt(format!("the password check stopped: {err}")))
+    }
+}
+
 /// Checks `username` and `password` and, when they are an active account's, makes a token of
-/// the account's scopes that expires after `lifetime`. `None` for every refusal alike (no such
-/// username, a wrong password, a disabled account): the answer, and the argon2 verification it
-/// costs, must not tell a caller which usernames exist.
+/// the account's scopes (or of `wanted`, when they are among them) that expires after
+/// `lifetime`. A `None` username (what was sent cannot be one) costs the same verification:
+/// neither the answer nor its time may tell a caller which usernames exist.
 pub async fn sign_in(
     pool: &PgPool,
-    username: &str,
+    checks: &PasswordChecks,
+    username: Option<&Username>,
     password: &str,
+    wanted: Option<&[Scope]>,
     lifetime: TimeDelta,
-) -> Result<Option<SignedIn>, Error> {
-    let found = match Username::parse(username) {
-        Ok(username) => {
+) -> Result<SignIn, Error> {
+    let found = match username {
+        Some(username) => {
             sqlx::query_as::<_, WithHash>(concat!(
                 "SELECT password_hash, ",
                 account_columns!(),
@@ -189,7 +255,7 @@ pub async fn sign_in(
             .fetch_optional(pool)
             .await?
         }
-        Err(_) => None,
+        None => None,
     };
     let (hash, row) = match found {
         Some(found) => (
@@ -198,24 +264,21 @@ pub async fn sign_in(
         ),
         None => (None, None),
     };
-    let candidate = password.to_owned();
-    // argon2 is CPU work by design: off the async threads.
-    let verified = tokio::task::spawn_blocking(move || match hash {
-        Some(hash) => hash.verify(&candidate),
-        None => {
-            // The same work for an unknown username as for a known one.
-            UNKNOWN_ACCOUNT
-                .as_ref()
-                .map(|dummy| dummy.verify(&candidate));
-            false
-        }
-    })
-    .await
-    .map_err(|err| Error::Corrupt(format!("the password check stopped: {err}")))?;
+    let verified = checks.verify(hash, password).await?;
     let Some(row) = row.filter(|row| verified && row.disabled_at.is_none()) else {
-        return Ok(None);
+        return Ok(SignIn::Refused);
     };
     let account = AccountRecord::try_from(row)?;
+    let held = account.role.scopes();
+    let scopes = match wanted {
+        Some(wanted) => {
+            if let Some(lacking) = wanted.iter().find(|scope| !held.contains(scope)) {
+                return Ok(SignIn::ScopeNotHeld(*lacking));
+            }
+            wanted
+        }
+        None => held,
+    };
     let secret = TokenSecret::generate()
         .map_err(|err| Error::Corrupt(format!("no randomness for a token: {err}")))?;
     let name = TokenName::parse(&format!("sign-in of {}", account.username))
@@ -227,7 +290,7 @@ pub async fn sign_in(
     let token = tokens::insert_on(
         &mut tx,
         &name,
-        account.role.scopes(),
+        scopes,
         Some(expires_at),
         &secret,
         Some(account.id),
@@ -242,17 +305,17 @@ pub async fn sign_in(
     .fetch_optional(&mut *tx)
     .await?;
     let Some(last_sign_in_at) = still_active else {
-        return Ok(None); // the transaction rolls back with the token
+        return Ok(SignIn::Refused); // the transaction rolls back with the token
     };
     tx.commit().await?;
-    Ok(Some(SignedIn {
+    Ok(SignIn::SignedIn(Box::new(SignedIn {
         account: AccountRecord {
             last_sign_in_at: Some(last_sign_in_at),
             ..account
         },
         token,
         secret,
-    }))
+    })))
 }
 
 /// A hash no password verifies against in practice, for unknown usernames.

@@ -9,6 +9,7 @@ mod health;
 mod idempotency;
 mod import;
 mod listing;
+pub mod sign_ins;
 mod students;
 mod token_cache;
 mod tokens;
@@ -29,8 +30,8 @@ use sqlx::{
 
 pub use crate::config::Pooler;
 pub use accounts::{
-    AccountRecord, SignedIn, any_account, create_account, disable_account, list_accounts,
-    set_password, sign_in,
+    AccountRecord, PasswordChecks, SignIn, SignedIn, any_account, create_account, disable_account,
+    get_account, list_accounts, set_password, sign_in,
 };
 pub use change_feed::{
     ANNOUNCE_EVERY, CHANGES_CHANNEL, ChangeFeed, FeedError, FeedFilter, FeedItem, OnLag,
@@ -47,7 +48,7 @@ pub use idempotency::{
 pub use import::{Duplicate, Duplicates, Import};
 pub use listing::{count, export_page, list};
 pub use students::{Actor, Expected, Fetched, delete, get, insert, replace, update};
-pub use token_cache::{CachedToken, RELOAD_INTERVAL, TOKENS_CHANNEL, TokenCache, Verdict};
+pub use token_cache::{CachedToken, Holder, RELOAD_INTERVAL, TOKENS_CHANNEL, TokenCache, Verdict};
 pub use tokens::{
     TOKEN_LIST_LIMIT, TokenRecord, any_token, create_token, insert_token, list_tokens,
     revoke_token, touch_token,

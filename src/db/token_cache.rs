@@ -43,6 +43,15 @@ pub struct CachedToken {
     pub scopes: Vec<Scope>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked: bool,
+    /// The account a sign-in token belongs to; `None`: a token made for a program.
+    pub account: Option<Holder>,
+}
+
+/// The account holding a sign-in token (a username never changes, so the cache may keep it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub id: i64,
+    pub username: String,
 }
 
 impl From<&TokenRecord> for CachedToken {
@@ -53,6 +62,7 @@ impl From<&TokenRecord> for CachedToken {
             scopes: token.scopes.clone(),
             expires_at: token.expires_at,
             revoked: token.revoked_at.is_some(),
+            account: None,
         }
     }
 }
@@ -68,7 +78,8 @@ pub enum Verdict {
     Revoked(Arc<CachedToken>),
 }
 
-/// One row of `api_tokens` as the cache reads it: hash, id, name, scopes, expiry, revoked.
+/// One row of `api_tokens` as the cache reads it: hash, id, name, scopes, expiry, revoked,
+/// and the account (id, username) of a sign-in.
 type TokenRow = (
     Vec<u8>,
     i64,
@@ -76,6 +87,8 @@ type TokenRow = (
     Vec<String>,
     Option<DateTime<Utc>>,
     bool,
+    Option<i64>,
+    Option<String>,
 );
 
 /// The tokens, by the SHA-256 of their secrets; `None` until first read. Cheap to clone (one
@@ -130,11 +143,12 @@ fn verdict_of(token: Arc<CachedToken>) -> Verdict {
     }
 }
 
-const TOKEN_COLUMNS: &str = "secret_sha256, id, name, scopes, expires_at, revoked_at IS NOT NULL";
+const TOKEN_COLUMNS: &str = "secret_sha256, id, name, scopes, expires_at, revoked_at IS NOT NULL, \
+     account_id, (SELECT username FROM accounts WHERE accounts.id = api_tokens.account_id)";
 
 /// A row as the cache keeps it.
 fn cached(row: TokenRow) -> Result<([u8; 32], CachedToken), Error> {
-    let (hash, id, name, scopes, expires_at, revoked) = row;
+    let (hash, id, name, scopes, expires_at, revoked, account_id, username) = row;
     let hash = <[u8; 32]>::try_from(hash.as_slice())
         .map_err(|_| Error::Corrupt(format!("token {id}: a hash that is not 32 bytes")))?;
     let scopes = scopes
@@ -150,6 +164,9 @@ fn cached(row: TokenRow) -> Result<([u8; 32], CachedToken), Error> {
             scopes,
             expires_at,
             revoked,
+            account: account_id
+                .zip(username)
+                .map(|(id, username)| Holder { id, username }),
         },
     ))
 }

@@ -63,7 +63,7 @@ pub enum Role {
     Viewer,
     /// Reads and writes students.
     Editor,
-    /// Everything: students, tokens, metrics.
+    /// Everything: students, tokens, accounts, metrics.
     Admin,
 }
 
@@ -97,6 +97,7 @@ impl Role {
                 Scope::StudentsRead,
                 Scope::StudentsWrite,
                 Scope::TokensAdmin,
+                Scope::AccountsAdmin,
                 Scope::MetricsRead,
             ],
         }
@@ -143,6 +144,26 @@ impl Password {
             ));
         }
         Ok(Self(password))
+    }
+
+    /// A password nobody chose, for the first-run admin account: 24 random characters of
+    /// `[0-9A-Za-z]`, about 142 bits.
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        const ALPHABET: &[u8; 62] =
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut random = [0u8; 24];
+        getrandom::fill(&mut random)?;
+        // The small bias of `% 62` costs well under a bit of the 142.
+        let password = random
+            .iter()
+            .map(|b| char::from(ALPHABET[usize::from(*b) % 62]))
+            .collect();
+        Ok(Self(password))
+    }
+
+    /// The password itself, for the one place it is written: the first-run file.
+    pub fn expose(&self) -> &str {
+        &self.0
     }
 
     /// Its argon2id hash, with a fresh salt, in the PHC string format.

@@ -124,6 +124,10 @@ pub enum Code {
     InvalidParameter,
     /// A password on the list of the most common ones.
     CommonPassword,
+    /// A value that must be sent and was not.
+    Required,
+    /// A form parameter sent more than once.
+    Repeated,
 }
 
 impl Code {
@@ -140,6 +144,8 @@ impl Code {
             Code::TooLarge => "too_large",
             Code::InvalidParameter => "invalid_parameter",
             Code::CommonPassword => "common_password",
+            Code::Required => "required",
+            Code::Repeated => "repeated",
         }
     }
 }

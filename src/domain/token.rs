@@ -138,14 +138,16 @@ pub enum Scope {
     StudentsRead,
     StudentsWrite,
     TokensAdmin,
+    AccountsAdmin,
     MetricsRead,
 }
 
-/// Every scope, in the order the docs list them.
-pub const SCOPES: [Scope; 4] = [
+/// Every scope, in the order the docs list them: the table's CHECK `api_tokens_scopes_known`.
+pub const SCOPES: [Scope; 5] = [
     Scope::StudentsRead,
     Scope::StudentsWrite,
     Scope::TokensAdmin,
+    Scope::AccountsAdmin,
     Scope::MetricsRead,
 ];
 
@@ -155,6 +157,7 @@ impl Scope {
             Scope::StudentsRead => "students:read",
             Scope::StudentsWrite => "students:write",
             Scope::TokensAdmin => "tokens:admin",
+            Scope::AccountsAdmin => "accounts:admin",
             Scope::MetricsRead => "metrics:read",
         }
     }
@@ -165,6 +168,9 @@ impl Scope {
             Scope::StudentsRead => "read students: get, list, export",
             Scope::StudentsWrite => "create, replace, update and delete students",
             Scope::TokensAdmin => "create, list and revoke API tokens",
+            Scope::AccountsAdmin => {
+                "create, list, change and disable people's accounts; reset their passwords"
+            }
             Scope::MetricsRead => "read the Prometheus metrics",
         }
     }

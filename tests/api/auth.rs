@@ -7,10 +7,11 @@ use reqwest::{Client, Method, Response};
 use serde_json::{Value, json};
 use students_api::{
     db,
-    domain::{SCOPES, Scope, TokenName, TokenSecret},
+    domain::{ROLES, Role, SCOPES, Scope, TokenName, TokenSecret},
 };
 
 use crate::{
+    accounts::{PASSWORD, account, signed_in},
     binary::{Scratch, signal, start, start_binary},
     helpers::{
         TestApp, assert_problem, client_with_token, fresh_database_url, spawn_app, spawn_app_with,
@@ -24,6 +25,50 @@ async fn token_with(app: &TestApp, scopes: &[Scope]) -> (i64, String) {
         .await
         .unwrap();
     (record.id, secret.expose().to_owned())
+}
+
+/// Who holds a bearer token in the matrix: a program's API token with one scope, or a person
+/// signed in with a role.
+#[derive(Clone, Copy)]
+enum Holder {
+    ApiToken(Scope),
+    SignIn(Role),
+}
+
+impl Holder {
+    fn all() -> Vec<Holder> {
+        let tokens = [
+            Scope::StudentsRead,
+            Scope::StudentsWrite,
+            Scope::TokensAdmin,
+        ];
+        let tokens = tokens.into_iter().map(Holder::ApiToken);
+        tokens
+            .chain(ROLES.into_iter().map(Holder::SignIn))
+            .collect()
+    }
+
+    fn holds(self, scope: &str) -> bool {
+        match self {
+            Holder::ApiToken(held) => held.as_str() == scope,
+            Holder::SignIn(role) => role.scopes().iter().any(|held| held.as_str() == scope),
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Holder::ApiToken(scope) => format!("an API token of {}", scope.as_str()),
+            Holder::SignIn(role) => format!("a sign-in of a {}", role.as_str()),
+        }
+    }
+
+    /// A new bearer token of this holder's. Accounts are named after their role.
+    async fn token(self, app: &TestApp) -> String {
+        match self {
+            Holder::ApiToken(scope) => token_with(app, &[scope]).await.1,
+            Holder::SignIn(role) => signed_in(app, role.as_str()).await,
+        }
+    }
 }
 
 /// Waits (up to 2 s) until `client`'s `GET path` answers `status`: the service's token cache
@@ -86,6 +131,10 @@ async fn request_for(app: &TestApp, operation: &str) -> (Method, String, Option<
         "getStudentHistory" => (Method::GET, format!("{}/history", student().await), None),
         // Its body is a CSV file, not JSON: `send` writes it.
         "importStudents" => (Method::POST, "/api/students/import".into(), None),
+        // Its body is a form: `send` writes it.
+        "signIn" => (Method::POST, "/api/auth/token".into(), None),
+        "signOut" => (Method::POST, "/api/auth/sign-out".into(), None),
+        "me" => (Method::GET, "/api/me".into(), None),
         "getHealth" => (Method::GET, "/healthz".into(), None),
         "getReadiness" => (Method::GET, "/readyz".into(), None),
         other => panic!("no request for {other}: add it to this table"),
@@ -106,6 +155,13 @@ async fn send(app: &TestApp, operation: &str, authorization: Option<&str>) -> Re
             .header("content-type", "text/csv")
             .body("name,grade\nImported,A\n");
     }
+    if operation == "signIn" {
+        request = request.form(&[
+            ("grant_type", "password"),
+            ("username", "viewer"),
+            ("password", PASSWORD),
+        ]);
+    }
     request.send().await.unwrap()
 }
 
@@ -114,9 +170,14 @@ async fn every_operation_answers_every_kind_of_credential_as_declared() {
     let app = spawn_app().await;
     let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
 
-    let (_, reader) = token_with(&app, &[Scope::StudentsRead]).await;
-    let (_, writer) = token_with(&app, &[Scope::StudentsWrite]).await;
-    let (_, admin) = token_with(&app, &[Scope::TokensAdmin]).await;
+    for role in ROLES {
+        account(&app, role.as_str(), role).await;
+    }
+    let mut holders = Vec::new();
+    for holder in Holder::all() {
+        holders.push((holder, holder.token(&app).await));
+    }
+    let reader = holders[0].1.clone();
     let (expired_id, expired) = token_with(&app, &[Scope::StudentsRead]).await;
     sqlx::query(
         "UPDATE api_tokens SET created_at = now() - interval '2 days', \
@@ -169,14 +230,21 @@ async fn every_operation_answers_every_kind_of_credential_as_declared() {
                 .keys()
                 .map(String::as_str)
                 .collect();
-            let Some(needed) = operation["security"][0]["bearerAuth"][0].as_str() else {
+            if operation["security"].is_null() {
                 // Public: no credential needed, and a bad one is not looked at.
                 for authorization in [None, Some("Bearer nonsense")] {
                     let response = send(&app, id, authorization).await;
                     assert_eq!(response.status(), 200, "{id} is public");
                 }
                 continue;
-            };
+            }
+            // The scope needed, or none where any valid token will do (`me`, `signOut`).
+            let needed = operation["security"][0]["signIn"][0].as_str();
+            assert_eq!(
+                operation["security"][1],
+                json!({"bearerAuth": []}),
+                "{id}: an API token is the alternative"
+            );
             let challenge = |response: &Response| {
                 response
                     .headers()
@@ -198,10 +266,12 @@ async fn every_operation_answers_every_kind_of_credential_as_declared() {
                 );
                 let problem = assert_problem(response, 401).await;
                 assert_eq!(problem["type"], "urn:students-api:problem:unauthorized");
-                assert!(
-                    problem["detail"].as_str().unwrap().contains(needed),
-                    "{id}: the scope needed is named: {problem}"
-                );
+                if let Some(needed) = needed {
+                    assert!(
+                        problem["detail"].as_str().unwrap().contains(needed),
+                        "{id}: the scope needed is named: {problem}"
+                    );
+                }
             }
             // A token that is malformed, mistyped, unknown, expired or revoked.
             for (token, why) in [
@@ -226,50 +296,61 @@ async fn every_operation_answers_every_kind_of_credential_as_declared() {
                     "{id}: no secret echoed"
                 );
             }
-            // Valid tokens: the one with the scope is served, the others are 403.
-            for (token, holds) in [
-                (&reader, "students:read"),
-                (&writer, "students:write"),
-                (&admin, "tokens:admin"),
-            ] {
+            // Valid tokens, of programs and of people: those holding the scope are served, the
+            // others are 403.
+            for (holder, token) in &holders {
+                // Signing out spends the token: a fresh one each time.
+                let token = match id {
+                    "signOut" => holder.token(&app).await,
+                    _ => token.clone(),
+                };
                 let response = send(&app, id, Some(&format!("Bearer {token}"))).await;
                 let status = response.status().as_u16();
-                if holds == needed {
+                let label = holder.label();
+                let Some(needed) = needed.filter(|needed| !holder.holds(needed)) else {
                     assert!(
                         (200..300).contains(&status),
-                        "{method} {path} with {holds}: {status}"
+                        "{method} {path} with {label}: {status}"
                     );
                     assert!(declared.contains(&status.to_string().as_str()));
-                } else {
-                    assert_eq!(
-                        challenge(&response),
-                        format!(
-                            "Bearer realm=\"students-api\", error=\"insufficient_scope\", \
-                             scope=\"{needed}\""
-                        ),
-                        "{id} with {holds}"
-                    );
-                    let problem = assert_problem(response, 403).await;
-                    assert_eq!(
-                        problem["type"],
-                        "urn:students-api:problem:insufficient-scope"
-                    );
-                    assert!(problem["detail"].as_str().unwrap().contains(needed));
-                }
+                    continue;
+                };
+                assert_eq!(
+                    challenge(&response),
+                    format!(
+                        "Bearer realm=\"students-api\", error=\"insufficient_scope\", \
+                         scope=\"{needed}\""
+                    ),
+                    "{id} with {label}"
+                );
+                let problem = assert_problem(response, 403).await;
+                assert_eq!(
+                    problem["type"],
+                    "urn:students-api:problem:insufficient-scope"
+                );
+                assert!(problem["detail"].as_str().unwrap().contains(needed));
             }
-            for status in ["401", "403", "429"] {
-                assert!(declared.contains(&status), "{id} declares {status}");
+            let refusals: &[&str] = match needed {
+                Some(_) => &["401", "403", "429"],
+                None => &["401", "429"],
+            };
+            for status in refusals {
+                assert!(declared.contains(status), "{id} declares {status}");
+            }
+            if needed.is_none() {
+                assert!(!declared.contains(&"403"), "{id}: any valid token will do");
             }
             checked += 1;
         }
     }
-    assert_eq!(checked, 14, "every protected operation was tried");
-    // Of the 11 creates sent, only the one with `students:write` wrote a row.
+    assert_eq!(checked, 16, "every protected operation was tried");
+    // Of the creates sent, only those holding `students:write` wrote a row: the API token of
+    // that scope, the editor's and the admin's sign-ins.
     let created: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE name = 'New'")
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(created, 1);
+    assert_eq!(created, 3);
 }
 
 #[tokio::test]

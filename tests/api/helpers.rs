@@ -130,6 +130,9 @@ pub fn test_config(database_url: Option<String>) -> Config {
         // Tests send thousands of requests a minute; the rate-limit tests set their own.
         rate_limit_per_minute: 0,
         rate_limit_anonymous_per_minute: 0,
+        sign_in_lifetime: std::time::Duration::from_secs(12 * 3600),
+        sign_in_failures_per_username: 10,
+        sign_in_failures_per_address: 30,
         change_retention: std::time::Duration::from_secs(7 * 86_400),
         import_max_bytes: 100 * 1024 * 1024,
         database_listen_url: None,

@@ -1,7 +1,7 @@
 //! The committed spec is the code's spec, and the docs are served.
 
-use serde_json::Value;
-use students_api::openapi;
+use serde_json::{Value, json};
+use students_api::{domain::SCOPES, openapi};
 
 use crate::helpers::spawn_app;
 
@@ -169,13 +169,65 @@ fn operations_are_documented_with_stable_sdk_friendly_ids() {
             "importStudents",
             "listStudents",
             "listTokens",
+            "me",
             "pollChanges",
             "replaceStudent",
             "revokeToken",
+            "signIn",
+            "signOut",
             "streamChanges",
             "updateStudent"
         ]
     );
+}
+
+/// OpenAPI 3.0 lets only OAuth2 and OpenID Connect requirements list scopes: each protected
+/// operation names its scope under `signIn` (the password flow, whose scopes are every scope
+/// with its description) and offers `bearerAuth` beside it, with none.
+#[test]
+fn scopes_live_on_the_oauth2_scheme_and_api_tokens_are_the_alternative() {
+    let spec = spec();
+    let schemes = &spec["components"]["securitySchemes"];
+    assert_eq!(schemes["bearerAuth"]["type"], "http");
+    let password = &schemes["signIn"]["flows"]["password"];
+    assert_eq!(password["tokenUrl"], "/api/auth/token");
+    let published: Vec<&str> = password["scopes"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let all: Vec<&str> = SCOPES.iter().map(|s| s.as_str()).collect();
+    assert_eq!(
+        published, all,
+        "every scope, in the order the domain lists them"
+    );
+    // Every list of scopes is bounded by how many there are.
+    for pointer in [
+        "/components/schemas/TokenCreate/properties/scopes/maxItems",
+        "/components/schemas/Token/properties/scopes/maxItems",
+        "/components/schemas/Me/properties/scopes/maxItems",
+    ] {
+        assert_eq!(
+            spec.pointer(pointer),
+            Some(&json!(SCOPES.len())),
+            "{pointer}"
+        );
+    }
+    let mut protected = 0;
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let Some(security) = operation["security"].as_array() else {
+                continue;
+            };
+            protected += 1;
+            assert_eq!(security.len(), 2, "{method} {path}");
+            assert_eq!(security[1], json!({"bearerAuth": []}), "{method} {path}");
+            let scopes = security[0]["signIn"].as_array().unwrap();
+            assert!(scopes.len() <= 1, "{method} {path}");
+        }
+    }
+    assert!(protected >= 14, "{protected}");
 }
 
 #[test]
@@ -294,6 +346,15 @@ fn generators_get_names_for_every_grade_and_closed_request_bodies() {
                 assert_eq!(
                     content.keys().collect::<Vec<_>>(),
                     ["text/csv", "application/x-ndjson"]
+                );
+                continue;
+            }
+            // The password grant is a form, as RFC 6749 §4.3 and Swagger UI send it; the RFC
+            // says unknown parameters are ignored, so it stays open.
+            if operation["operationId"] == "signIn" {
+                assert_eq!(
+                    content.keys().collect::<Vec<_>>(),
+                    ["application/x-www-form-urlencoded"]
                 );
                 continue;
             }

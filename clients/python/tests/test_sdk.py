@@ -17,6 +17,7 @@ from students_api_client.api.changes import get_student_history, poll_changes
 from students_api_client.api.health import get_health, get_readiness
 from students_api_client.follow import FeedError, follow_changes
 from students_api_client.imports import ImportFailed, import_students
+from students_api_client.api.accounts import me, sign_in, sign_out
 from students_api_client.api.tokens import create_token, list_tokens, revoke_token
 from students_api_client.api.students import (
     create_student,
@@ -27,8 +28,12 @@ from students_api_client.api.students import (
     update_student,
 )
 from students_api_client.models import (
+    AccessToken,
     Grade,
+    Me,
+    PasswordGrant,
     Problem,
+    Role,
     Scope,
     Student,
     StudentCreate,
@@ -96,6 +101,33 @@ def test_without_a_token_a_typed_401_and_without_the_scope_a_typed_403_naming_it
     assert any(token.id == made.token.id for token in listed.items)
     assert revoke_token.sync_detailed(made.token.id, client=client).status_code == 204
     eventually(lambda: list_students.sync_detailed(client=reader).status_code == 401)
+
+
+def test_a_person_signs_in_with_the_password_grant_and_me_names_the_account() -> None:
+    url, _ = server()
+    username, password = os.environ["STUDENTS_API_USERNAME"], os.environ["STUDENTS_API_PASSWORD"]
+    anonymous = Client(base_url=url)
+    refused = sign_in.sync_detailed(
+        client=anonymous,
+        body=PasswordGrant(grant_type="password", username=username, password="not the password at all"),
+    )
+    assert refused.status_code == 400
+    assert isinstance(refused.parsed, Problem) and refused.parsed.error == "invalid_grant"
+
+    signed_in = sign_in.sync(
+        client=anonymous, body=PasswordGrant(grant_type="password", username=username, password=password)
+    )
+    assert isinstance(signed_in, AccessToken), signed_in
+    person = AuthenticatedClient(base_url=url, token=signed_in.access_token)
+    who = me.sync(client=person)
+    assert isinstance(who, Me) and who.account is not None
+    assert (who.account.username, who.account.role) == (username, Role.ADMIN)
+    # A program's API token has no account.
+    program = me.sync(client=AuthenticatedClient(base_url=url, token=server()[1]))
+    assert isinstance(program, Me) and program.account is None
+
+    assert sign_out.sync_detailed(client=person).status_code == 204
+    assert me.sync_detailed(client=person).status_code == 401
 
 
 def create(client: AuthenticatedClient, name: str, email: str | None = None) -> Student:

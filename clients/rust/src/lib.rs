@@ -8,6 +8,339 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_pa
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///A sign-in's token (RFC 6749 §5.1).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AccessToken {
+        /// `Authorization: Bearer <access_token>`. Only its hash is stored: it cannot be shown
+        /// again.
+        pub access_token: AccessTokenAccessToken,
+        ///Seconds until it expires (`SIGN_IN_LIFETIME`, 12 hours unless set).
+        pub expires_in: ::std::num::NonZeroU64,
+        ///The scopes it holds, space-separated.
+        pub scope: AccessTokenScope,
+        ///Always `Bearer`.
+        pub token_type: AccessTokenTokenType,
+    }
+    impl AccessToken {
+        pub fn builder() -> builder::AccessToken {
+            Default::default()
+        }
+    }
+    /// `Authorization: Bearer <access_token>`. Only its hash is stored: it cannot be shown
+    /// again.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct AccessTokenAccessToken(::std::string::String);
+    impl ::std::ops::Deref for AccessTokenAccessToken {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AccessTokenAccessToken> for ::std::string::String {
+        fn from(value: AccessTokenAccessToken) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for AccessTokenAccessToken {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 32usize {
+                return Err("longer than 32 characters".into());
+            }
+            if value.chars().count() < 32usize {
+                return Err("shorter than 32 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^sat_[0-9A-Za-z]{28}$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^sat_[0-9A-Za-z]{28}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AccessTokenAccessToken {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AccessTokenAccessToken {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccessTokenAccessToken {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///The scopes it holds, space-separated.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct AccessTokenScope(::std::string::String);
+    impl ::std::ops::Deref for AccessTokenScope {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AccessTokenScope> for ::std::string::String {
+        fn from(value: AccessTokenScope) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for AccessTokenScope {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 200usize {
+                return Err("longer than 200 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AccessTokenScope {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AccessTokenScope {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccessTokenScope {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Always `Bearer`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct AccessTokenTokenType(::std::string::String);
+    impl ::std::ops::Deref for AccessTokenTokenType {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AccessTokenTokenType> for ::std::string::String {
+        fn from(value: AccessTokenTokenType) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for AccessTokenTokenType {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 6usize {
+                return Err("longer than 6 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^Bearer$").unwrap());
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^Bearer$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AccessTokenTokenType {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AccessTokenTokenType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccessTokenTokenType {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///An account as read: never its password or its hash.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Account {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///When it was disabled (it cannot sign in); `null`: active.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub disabled_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The name shown for the person.
+        pub display_name: AccountDisplayName,
+        pub id: ::std::num::NonZeroU64,
+        ///When it last signed in; `null`: never.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub last_sign_in_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub role: Role,
+        ///A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit (sent in capitals, it is stored lower-cased).
+        pub username: AccountUsername,
+    }
+    impl Account {
+        pub fn builder() -> builder::Account {
+            Default::default()
+        }
+    }
+    ///The name shown for the person.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct AccountDisplayName(::std::string::String);
+    impl ::std::ops::Deref for AccountDisplayName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AccountDisplayName> for ::std::string::String {
+        fn from(value: AccountDisplayName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for AccountDisplayName {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u17B4\\u17B5\\u180B-\\u180D\\u180F\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u17B4\\u17B5\\u180B-\\u180D\\u180F\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AccountDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AccountDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccountDisplayName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit (sent in capitals, it is stored lower-cased).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct AccountUsername(::std::string::String);
+    impl ::std::ops::Deref for AccountUsername {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AccountUsername> for ::std::string::String {
+        fn from(value: AccountUsername) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for AccountUsername {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 3usize {
+                return Err("shorter than 3 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[a-z0-9][a-z0-9._-]{2,63}$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[a-z0-9][a-z0-9._-]{2,63}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AccountUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AccountUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccountUsername {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///Who made a change.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ChangeActor {
@@ -1366,6 +1699,77 @@ pub mod types {
                 })
         }
     }
+    ///Who a request's token is.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Me {
+        ///The account it is a sign-in of; `null`: an API token, made for a program.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub account: ::std::option::Option<Account>,
+        ///When it stops working; `null`: never.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///What it may do.
+        pub scopes: ::std::vec::Vec<crate::types::Scope>,
+        ///The token's id (as `listTokens` shows it).
+        pub token_id: ::std::num::NonZeroU64,
+        ///The token's name (a sign-in's is `sign-in of <username>`).
+        pub token_name: MeTokenName,
+    }
+    impl Me {
+        pub fn builder() -> builder::Me {
+            Default::default()
+        }
+    }
+    ///The token's name (a sign-in's is `sign-in of <username>`).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct MeTokenName(::std::string::String);
+    impl ::std::ops::Deref for MeTokenName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<MeTokenName> for ::std::string::String {
+        fn from(value: MeTokenName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for MeTokenName {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MeTokenName {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MeTokenName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MeTokenName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`name` before and after a change (`null`: none, as before a create or after a delete).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct NameChange {
@@ -1566,6 +1970,238 @@ pub mod types {
             value.parse()
         }
     }
+    /// A sign-in: OAuth 2.0's password grant, form-encoded (RFC 6749 §4.3.2). Parameters it does
+    /// not know, such as the `client_id` Swagger UI may send, are ignored (§3.2).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct PasswordGrant {
+        ///Always `password`.
+        pub grant_type: PasswordGrantGrantType,
+        pub password: PasswordGrantPassword,
+        /// The scopes the token should hold, space-separated, among those the role gives; omit it
+        /// for all of them.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<PasswordGrantScope>,
+        ///The account's username, in any case.
+        pub username: PasswordGrantUsername,
+    }
+    impl PasswordGrant {
+        pub fn builder() -> builder::PasswordGrant {
+            Default::default()
+        }
+    }
+    ///Always `password`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PasswordGrantGrantType(::std::string::String);
+    impl ::std::ops::Deref for PasswordGrantGrantType {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PasswordGrantGrantType> for ::std::string::String {
+        fn from(value: PasswordGrantGrantType) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PasswordGrantGrantType {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 8usize {
+                return Err("longer than 8 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^password$").unwrap());
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^password$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PasswordGrantGrantType {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PasswordGrantGrantType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PasswordGrantGrantType {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PasswordGrantPassword`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PasswordGrantPassword(::std::string::String);
+    impl ::std::ops::Deref for PasswordGrantPassword {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PasswordGrantPassword> for ::std::string::String {
+        fn from(value: PasswordGrantPassword) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PasswordGrantPassword {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PasswordGrantPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PasswordGrantPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PasswordGrantPassword {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /// The scopes the token should hold, space-separated, among those the role gives; omit it
+    /// for all of them.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PasswordGrantScope(::std::string::String);
+    impl ::std::ops::Deref for PasswordGrantScope {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PasswordGrantScope> for ::std::string::String {
+        fn from(value: PasswordGrantScope) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PasswordGrantScope {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 200usize {
+                return Err("longer than 200 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PasswordGrantScope {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PasswordGrantScope {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PasswordGrantScope {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///The account's username, in any case.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PasswordGrantUsername(::std::string::String);
+    impl ::std::ops::Deref for PasswordGrantUsername {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PasswordGrantUsername> for ::std::string::String {
+        fn from(value: PasswordGrantUsername) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PasswordGrantUsername {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PasswordGrantUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PasswordGrantUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PasswordGrantUsername {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`PollChangesAfter`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -1628,6 +2264,14 @@ pub mod types {
     pub struct Problem {
         ///What happened in this occurrence.
         pub detail: ProblemDetail,
+        /// Only from the sign-in (`POST /api/auth/token`): the OAuth 2.0 error code (RFC 6749
+        /// §5.2), for OAuth clients: `invalid_request`, `invalid_grant`, `invalid_scope` or
+        /// `unsupported_grant_type`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error: ::std::option::Option<ProblemError>,
+        ///With `error`: what was wrong, for people (the same as `detail`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_description: ::std::option::Option<ProblemErrorDescription>,
         /// One entry per bad field or parameter (validation and conflict problems), the first
         /// 1,000; else empty.
         pub errors: ::std::vec::Vec<FieldError>,
@@ -1687,6 +2331,113 @@ pub mod types {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ProblemDetail {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /// Only from the sign-in (`POST /api/auth/token`): the OAuth 2.0 error code (RFC 6749
+    /// §5.2), for OAuth clients: `invalid_request`, `invalid_grant`, `invalid_scope` or
+    /// `unsupported_grant_type`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProblemError(::std::string::String);
+    impl ::std::ops::Deref for ProblemError {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProblemError> for ::std::string::String {
+        fn from(value: ProblemError) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProblemError {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 30usize {
+                return Err("longer than 30 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[a-z_]+$").unwrap());
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[a-z_]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProblemError {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProblemError {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProblemError {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///With `error`: what was wrong, for people (the same as `detail`).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ProblemErrorDescription(::std::string::String);
+    impl ::std::ops::Deref for ProblemErrorDescription {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ProblemErrorDescription> for ::std::string::String {
+        fn from(value: ProblemErrorDescription) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ProblemErrorDescription {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1000usize {
+                return Err("longer than 1000 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ProblemErrorDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ProblemErrorDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProblemErrorDescription {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -1916,6 +2667,61 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///What an account may do: `viewer` reads students (`students:read`), `editor` also writes them (`students:write`), `admin` may do everything (every scope).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum Role {
+        #[serde(rename = "viewer")]
+        Viewer,
+        #[serde(rename = "editor")]
+        Editor,
+        #[serde(rename = "admin")]
+        Admin,
+    }
+    impl ::std::fmt::Display for Role {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Viewer => f.write_str("viewer"),
+                Self::Editor => f.write_str("editor"),
+                Self::Admin => f.write_str("admin"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Role {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "viewer" => Ok(Self::Viewer),
+                "editor" => Ok(Self::Editor),
+                "admin" => Ok(Self::Admin),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Role {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for Role {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///`StreamChangesAfter`
@@ -3171,6 +3977,226 @@ pub mod types {
     /// Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
+        pub struct AccessToken {
+            access_token:
+                ::std::result::Result<super::AccessTokenAccessToken, ::std::string::String>,
+            expires_in: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
+            scope: ::std::result::Result<super::AccessTokenScope, ::std::string::String>,
+            token_type: ::std::result::Result<super::AccessTokenTokenType, ::std::string::String>,
+        }
+        impl ::std::default::Default for AccessToken {
+            fn default() -> Self {
+                Self {
+                    access_token: Err("no value supplied for access_token".to_string()),
+                    expires_in: Err("no value supplied for expires_in".to_string()),
+                    scope: Err("no value supplied for scope".to_string()),
+                    token_type: Err("no value supplied for token_type".to_string()),
+                }
+            }
+        }
+        impl AccessToken {
+            pub fn access_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AccessTokenAccessToken>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_token = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for access_token: {e}"));
+                self
+            }
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for expires_in: {e}"));
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AccessTokenScope>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for scope: {e}"));
+                self
+            }
+            pub fn token_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AccessTokenTokenType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_type = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for token_type: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AccessToken> for super::AccessToken {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AccessToken,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    access_token: value.access_token?,
+                    expires_in: value.expires_in?,
+                    scope: value.scope?,
+                    token_type: value.token_type?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AccessToken> for AccessToken {
+            fn from(value: super::AccessToken) -> Self {
+                Self {
+                    access_token: Ok(value.access_token),
+                    expires_in: Ok(value.expires_in),
+                    scope: Ok(value.scope),
+                    token_type: Ok(value.token_type),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Account {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            disabled_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            display_name: ::std::result::Result<super::AccountDisplayName, ::std::string::String>,
+            id: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
+            last_sign_in_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<super::Role, ::std::string::String>,
+            username: ::std::result::Result<super::AccountUsername, ::std::string::String>,
+        }
+        impl ::std::default::Default for Account {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    disabled_at: Err("no value supplied for disabled_at".to_string()),
+                    display_name: Err("no value supplied for display_name".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    last_sign_in_at: Err("no value supplied for last_sign_in_at".to_string()),
+                    role: Err("no value supplied for role".to_string()),
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+        impl Account {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn disabled_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.disabled_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for disabled_at: {e}"));
+                self
+            }
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AccountDisplayName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for display_name: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn last_sign_in_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_sign_in_at = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for last_sign_in_at: {e}")
+                });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Role>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for role: {e}"));
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AccountUsername>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Account> for super::Account {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Account,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    disabled_at: value.disabled_at?,
+                    display_name: value.display_name?,
+                    id: value.id?,
+                    last_sign_in_at: value.last_sign_in_at?,
+                    role: value.role?,
+                    username: value.username?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Account> for Account {
+            fn from(value: super::Account) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    disabled_at: Ok(value.disabled_at),
+                    display_name: Ok(value.display_name),
+                    id: Ok(value.id),
+                    last_sign_in_at: Ok(value.last_sign_in_at),
+                    role: Ok(value.role),
+                    username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ChangeActor {
             name: ::std::result::Result<super::ChangeActorName, ::std::string::String>,
             token_id: ::std::result::Result<
@@ -3791,6 +4817,107 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Me {
+            account:
+                ::std::result::Result<::std::option::Option<super::Account>, ::std::string::String>,
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            scopes:
+                ::std::result::Result<::std::vec::Vec<crate::types::Scope>, ::std::string::String>,
+            token_id: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
+            token_name: ::std::result::Result<super::MeTokenName, ::std::string::String>,
+        }
+        impl ::std::default::Default for Me {
+            fn default() -> Self {
+                Self {
+                    account: Err("no value supplied for account".to_string()),
+                    expires_at: Err("no value supplied for expires_at".to_string()),
+                    scopes: Err("no value supplied for scopes".to_string()),
+                    token_id: Err("no value supplied for token_id".to_string()),
+                    token_name: Err("no value supplied for token_name".to_string()),
+                }
+            }
+        }
+        impl Me {
+            pub fn account<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Account>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for account: {e}"));
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for expires_at: {e}"));
+                self
+            }
+            pub fn scopes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<crate::types::Scope>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scopes = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for scopes: {e}"));
+                self
+            }
+            pub fn token_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for token_id: {e}"));
+                self
+            }
+            pub fn token_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MeTokenName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for token_name: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Me> for super::Me {
+            type Error = super::error::ConversionError;
+            fn try_from(value: Me) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account: value.account?,
+                    expires_at: value.expires_at?,
+                    scopes: value.scopes?,
+                    token_id: value.token_id?,
+                    token_name: value.token_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Me> for Me {
+            fn from(value: super::Me) -> Self {
+                Self {
+                    account: Ok(value.account),
+                    expires_at: Ok(value.expires_at),
+                    scopes: Ok(value.scopes),
+                    token_id: Ok(value.token_id),
+                    token_name: Ok(value.token_name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct NameChange {
             after: ::std::result::Result<
                 ::std::option::Option<super::NameChangeAfter>,
@@ -3851,8 +4978,101 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PasswordGrant {
+            grant_type: ::std::result::Result<super::PasswordGrantGrantType, ::std::string::String>,
+            password: ::std::result::Result<super::PasswordGrantPassword, ::std::string::String>,
+            scope: ::std::result::Result<
+                ::std::option::Option<super::PasswordGrantScope>,
+                ::std::string::String,
+            >,
+            username: ::std::result::Result<super::PasswordGrantUsername, ::std::string::String>,
+        }
+        impl ::std::default::Default for PasswordGrant {
+            fn default() -> Self {
+                Self {
+                    grant_type: Err("no value supplied for grant_type".to_string()),
+                    password: Err("no value supplied for password".to_string()),
+                    scope: Ok(Default::default()),
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+        impl PasswordGrant {
+            pub fn grant_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PasswordGrantGrantType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grant_type = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for grant_type: {e}"));
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PasswordGrantPassword>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for password: {e}"));
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PasswordGrantScope>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for scope: {e}"));
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PasswordGrantUsername>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PasswordGrant> for super::PasswordGrant {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PasswordGrant,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    grant_type: value.grant_type?,
+                    password: value.password?,
+                    scope: value.scope?,
+                    username: value.username?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PasswordGrant> for PasswordGrant {
+            fn from(value: super::PasswordGrant) -> Self {
+                Self {
+                    grant_type: Ok(value.grant_type),
+                    password: Ok(value.password),
+                    scope: Ok(value.scope),
+                    username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Problem {
             detail: ::std::result::Result<super::ProblemDetail, ::std::string::String>,
+            error: ::std::result::Result<
+                ::std::option::Option<super::ProblemError>,
+                ::std::string::String,
+            >,
+            error_description: ::std::result::Result<
+                ::std::option::Option<super::ProblemErrorDescription>,
+                ::std::string::String,
+            >,
             errors:
                 ::std::result::Result<::std::vec::Vec<super::FieldError>, ::std::string::String>,
             request_id: ::std::result::Result<super::ProblemRequestId, ::std::string::String>,
@@ -3864,6 +5084,8 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     detail: Err("no value supplied for detail".to_string()),
+                    error: Ok(Default::default()),
+                    error_description: Ok(Default::default()),
                     errors: Err("no value supplied for errors".to_string()),
                     request_id: Err("no value supplied for request_id".to_string()),
                     status: Err("no value supplied for status".to_string()),
@@ -3881,6 +5103,26 @@ pub mod types {
                 self.detail = value
                     .try_into()
                     .map_err(|e| format!("error converting supplied value for detail: {e}"));
+                self
+            }
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ProblemError>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for error: {e}"));
+                self
+            }
+            pub fn error_description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ProblemErrorDescription>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_description = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for error_description: {e}")
+                });
                 self
             }
             pub fn errors<T>(mut self, value: T) -> Self
@@ -3941,6 +5183,8 @@ pub mod types {
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     detail: value.detail?,
+                    error: value.error?,
+                    error_description: value.error_description?,
                     errors: value.errors?,
                     request_id: value.request_id?,
                     status: value.status?,
@@ -3953,6 +5197,8 @@ pub mod types {
             fn from(value: super::Problem) -> Self {
                 Self {
                     detail: Ok(value.detail),
+                    error: Ok(value.error),
+                    error_description: Ok(value.error_description),
                     errors: Ok(value.errors),
                     request_id: Ok(value.request_id),
                     status: Ok(value.status),
@@ -4942,6 +6188,8 @@ pub mod types {
         StudentsWrite,
         #[serde(rename = "tokens:admin")]
         TokensAdmin,
+        #[serde(rename = "accounts:admin")]
+        AccountsAdmin,
         #[serde(rename = "metrics:read")]
         MetricsRead,
     }
@@ -4951,6 +6199,7 @@ pub mod types {
                 Self::StudentsRead => "students:read",
                 Self::StudentsWrite => "students:write",
                 Self::TokensAdmin => "tokens:admin",
+                Self::AccountsAdmin => "accounts:admin",
                 Self::MetricsRead => "metrics:read",
             })
         }
@@ -4962,6 +6211,7 @@ pub mod types {
                 "students:read" => Ok(Self::StudentsRead),
                 "students:write" => Ok(Self::StudentsWrite),
                 "tokens:admin" => Ok(Self::TokensAdmin),
+                "accounts:admin" => Ok(Self::AccountsAdmin),
                 "metrics:read" => Ok(Self::MetricsRead),
                 _ => Err("invalid value".into()),
             }
@@ -5083,6 +6333,11 @@ pub mod types {
 /// - `insufficient-scope`: 403: the token lacks the scope the operation needs (`WWW-Authenticate` and `detail` name it)
 /// - `rate-limited`: 429: more requests in a minute than this token or address may make; retry after `Retry-After` seconds (`RateLimit-*` headers)
 /// - `token-not-found`: 404: no token has this id
+/// - `sign-in-refused`: 400: the username or password is wrong, or the account is disabled (which of them is not told); `error` is `invalid_grant`
+/// - `sign-in-invalid`: 400: the sign-in form lacks a parameter, repeats one, or has one too long; `error` is `invalid_request`
+/// - `unsupported-grant-type`: 400: `grant_type` is not `password`; `error` is `unsupported_grant_type`
+/// - `invalid-scope`: 400: the sign-in asked for a scope that is unknown or that the account's role does not give; `error` is `invalid_scope`
+/// - `too-many-sign-ins`: 429: too many failed sign-ins for this username or from this address within 15 minutes; retry after `Retry-After` seconds
 /// - `position-expired`: 410: the change feed's position is older than the retention (`CHANGE_RETENTION`); resync: take the feed's position (`pollChanges?after=now&wait=0`), list the students, then follow from that position
 /// - `service-unavailable`: 503: the database cannot be reached or is not migrated yet; retry after `Retry-After`
 /// - `busy`: 503: every database connection set aside for expensive work (searches, exact counts, exports, imports) is in use; retry after `Retry-After`
@@ -5486,6 +6741,57 @@ impl Client {
     ///   ```
     pub fn revoke_token(&self) -> builder::RevokeToken<'_> {
         builder::RevokeToken::new(self)
+    }
+    /// Sign in
+    ///
+    /// OAuth 2.0's password grant (RFC 6749 §4.3): a username and password, form-encoded,
+    /// for a bearer token of the account's role, for `SIGN_IN_LIFETIME` (12 hours unless
+    /// set). Swagger UI's Authorize (`signIn`) sends exactly this. Every refusal of the
+    /// credentials is the same `invalid_grant`, at the same speed (an unknown username costs
+    /// an argon2 check too), so it never tells which usernames exist. Failed sign-ins are
+    /// limited per username and per address (`SIGN_IN_FAILURES_PER_USERNAME`, `…_PER_ADDRESS`,
+    /// in 15 minutes, counted across instances): past them, `429` with `Retry-After`.
+    ///
+    /// Sends a `POST` request to `/api/auth/token`
+    ///
+    /// ```ignore
+    /// let response = client.sign_in()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
+    pub fn sign_in(&self) -> builder::SignIn<'_> {
+        builder::SignIn::new(self)
+    }
+    /// Sign out
+    ///
+    /// Revokes the token this request came with: this instance refuses it from the answer
+    /// on, every other one within a second. Any token may sign itself out, an API token too.
+    ///
+    /// Sends a `POST` request to `/api/auth/sign-out`
+    ///
+    /// ```ignore
+    /// let response = client.sign_out()
+    ///     .send()
+    ///     .await;
+    /// ```
+    pub fn sign_out(&self) -> builder::SignOut<'_> {
+        builder::SignOut::new(self)
+    }
+    /// Who am I
+    ///
+    /// The token this request came with: its id, name, scopes and expiry, and for a sign-in
+    /// the account (username, display name, role).
+    ///
+    /// Sends a `GET` request to `/api/me`
+    ///
+    /// ```ignore
+    /// let response = client.me()
+    ///     .send()
+    ///     .await;
+    /// ```
+    pub fn me(&self) -> builder::Me<'_> {
+        builder::Me::new(self)
     }
     /// Liveness
     ///
@@ -7187,6 +8493,206 @@ pub mod builder {
             }
         }
     }
+    /// Builder for [`Client::sign_in`]
+    ///
+    /// [`Client::sign_in`]: super::Client::sign_in
+    #[derive(Debug, Clone)]
+    pub struct SignIn<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::PasswordGrant, String>,
+    }
+    impl<'a> SignIn<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PasswordGrant>,
+            <V as std::convert::TryInto<types::PasswordGrant>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `PasswordGrant` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::PasswordGrant) -> types::builder::PasswordGrant,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/auth/token`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AccessToken>, Error<types::Problem>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::PasswordGrant::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/auth/token", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .form_urlencoded(&body)?
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sign_in",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                408u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::sign_out`]
+    ///
+    /// [`Client::sign_out`]: super::Client::sign_out
+    #[derive(Debug, Clone)]
+    pub struct SignOut<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> SignOut<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `POST` request to `/api/auth/sign-out`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Problem>> {
+            let Self { client } = self;
+            let url = format!("{}/api/auth/sign-out", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sign_out",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::me`]
+    ///
+    /// [`Client::me`]: super::Client::me
+    #[derive(Debug, Clone)]
+    pub struct Me<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> Me<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/me`
+        pub async fn send(self) -> Result<ResponseValue<types::Me>, Error<types::Problem>> {
+            let Self { client } = self;
+            let url = format!("{}/api/me", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo { operation_id: "me" };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /// Builder for [`Client::get_health`]
     ///
     /// [`Client::get_health`]: super::Client::get_health
@@ -7284,8 +8790,9 @@ pub mod prelude {
     pub use self::super::Client;
 }
 impl Client {
-    /// A client that sends `Authorization: Bearer <token>` (an API token, `sat_…`) with
-    /// every request, with the timeouts of [`Client::new`].
+    /// A client that sends `Authorization: Bearer <token>` (an API token or a sign-in's
+    /// access token, both `sat_…`) with every request, with the timeouts of
+    /// [`Client::new`].
     pub fn with_token(
         baseurl: &str,
         token: &str,

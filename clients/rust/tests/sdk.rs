@@ -12,9 +12,9 @@ use std::{
 use students_api_client::{
     Client, Error,
     types::{
-        CreateStudentIdempotencyKey, ExportFormat, Grade, ListStudentsCursor, Problem, Scope,
-        Student, StudentCreate, StudentCreateEmail, StudentCreateName, StudentPatch,
-        StudentReplace, StudentSort, TokenCreate,
+        CreateStudentIdempotencyKey, ExportFormat, Grade, ListStudentsCursor, PasswordGrant,
+        Problem, Role, Scope, Student, StudentCreate, StudentCreateEmail, StudentCreateName,
+        StudentPatch, StudentReplace, StudentSort, TokenCreate,
     },
 };
 
@@ -122,6 +122,69 @@ async fn create(client: &Client, name: &str, email: Option<&str>) -> Student {
 }
 
 /// The typed problem of a failed call; panics on anything but an error response.
+/// The first-run `admin` account's username and password (`STUDENTS_API_USERNAME`,
+/// `STUDENTS_API_PASSWORD`).
+fn person() -> (String, String) {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run the tests through clients/with-server")
+        })
+    };
+    (var("STUDENTS_API_USERNAME"), var("STUDENTS_API_PASSWORD"))
+}
+
+fn password_grant(username: &str, password: &str) -> PasswordGrant {
+    PasswordGrant {
+        grant_type: "password".parse().unwrap(),
+        username: username.parse().unwrap(),
+        password: password.parse().unwrap(),
+        scope: None,
+    }
+}
+
+#[tokio::test]
+async fn a_person_signs_in_with_the_password_grant_and_me_names_the_account() {
+    let (username, password) = person();
+    let anonymous = Client::new(&url());
+    let refused = problem(
+        anonymous
+            .sign_in()
+            .body(password_grant(&username, "not the password at all"))
+            .send()
+            .await,
+    );
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.error.unwrap().as_str(), "invalid_grant");
+
+    let signed_in = anonymous
+        .sign_in()
+        .body(password_grant(&username, &password))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(signed_in.token_type.as_str(), "Bearer");
+    let person = Client::with_token(&url(), signed_in.access_token.as_str()).unwrap();
+    let me = person.me().send().await.unwrap().into_inner();
+    let account = me.account.expect("a sign-in names its account");
+    assert_eq!(account.username.as_str(), username);
+    assert_eq!(account.role, Role::Admin);
+    // A program's API token has no account.
+    assert!(
+        client()
+            .me()
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .account
+            .is_none()
+    );
+
+    person.sign_out().send().await.unwrap();
+    assert_eq!(problem(person.me().send().await).status, 401);
+}
+
 fn problem<T: std::fmt::Debug>(result: Result<T, Error<Problem>>) -> Problem {
     match result {
         Err(Error::ErrorResponse(response)) => response.into_inner(),

@@ -23,8 +23,11 @@ import {
   importStudentsFile,
   listStudents,
   listTokens,
+  me,
   replaceStudent,
   revokeToken,
+  signIn,
+  signOut,
   updateStudent,
 } from '../src/index.js';
 
@@ -89,6 +92,32 @@ async function create(name: string, email: string | null = freshEmail('student')
   assert.ok(data);
   return data;
 }
+
+test('a person signs in with the password grant, me names the account, sign-out ends it', async () => {
+  const username = process.env.STUDENTS_API_USERNAME ?? '';
+  const password = process.env.STUDENTS_API_PASSWORD ?? '';
+  assert.ok(username && password, 'run the tests through clients/with-server');
+  const anonymous = createClient(createConfig({ baseUrl }));
+  const refused = await signIn({
+    client: anonymous,
+    body: { grant_type: 'password', username, password: 'not the password at all' },
+  });
+  assert.equal(refused.response.status, 400);
+  assert.equal(refused.error?.error, 'invalid_grant');
+
+  const signedIn = await signIn({ client: anonymous, body: { grant_type: 'password', username, password } });
+  assert.equal(signedIn.response.status, 200);
+  assert.equal(signedIn.data?.token_type, 'Bearer');
+  const person = createClient(createConfig({ baseUrl, auth: signedIn.data?.access_token }));
+  const who = await me({ client: person });
+  assert.equal(who.data?.account?.username, username);
+  assert.equal(who.data?.account?.role, 'admin');
+  // A program's API token has no account.
+  assert.equal((await me({ client })).data?.account, null);
+
+  assert.equal((await signOut({ client: person })).response.status, 204);
+  assert.equal((await me({ client: person })).response.status, 401);
+});
 
 test('health and readiness answer ok', async () => {
   assert.equal((await getHealth({ client })).data?.status, 'ok');

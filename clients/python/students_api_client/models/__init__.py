@@ -1,5 +1,7 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .access_token import AccessToken
+from .account import Account
 from .change_actor import ChangeActor
 from .change_op import ChangeOp
 from .change_page import ChangePage
@@ -13,9 +15,12 @@ from .grade_change import GradeChange
 from .health_status import HealthStatus
 from .history_page import HistoryPage
 from .import_report import ImportReport
+from .me import Me
 from .name_change import NameChange
 from .on_error import OnError
+from .password_grant import PasswordGrant
 from .problem import Problem
+from .role import Role
 from .scope import Scope
 from .student import Student
 from .student_change import StudentChange
@@ -30,6 +35,8 @@ from .token_created import TokenCreated
 from .token_list import TokenList
 
 __all__ = (
+    "AccessToken",
+    "Account",
     "ChangeActor",
     "ChangeOp",
     "ChangePage",
@@ -43,9 +50,12 @@ __all__ = (
     "HealthStatus",
     "HistoryPage",
     "ImportReport",
+    "Me",
     "NameChange",
     "OnError",
+    "PasswordGrant",
     "Problem",
+    "Role",
     "Scope",
     "Student",
     "StudentChange",

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.field_error import FieldError
 
@@ -27,6 +29,10 @@ class Problem:
             1,000; else empty.
         request_id (str): This request's id, as in the `X-Request-Id` header and the server's log; quote it when
             reporting a problem.
+        error (str | Unset): Only from the sign-in (`POST /api/auth/token`): the OAuth 2.0 error code (RFC 6749
+            §5.2), for OAuth clients: `invalid_request`, `invalid_grant`, `invalid_scope` or
+            `unsupported_grant_type`.
+        error_description (str | Unset): With `error`: what was wrong, for people (the same as `detail`).
     """
 
     type_: str
@@ -35,6 +41,8 @@ class Problem:
     detail: str
     errors: list[FieldError]
     request_id: str
+    error: str | Unset = UNSET
+    error_description: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,6 +61,10 @@ class Problem:
 
         request_id = self.request_id
 
+        error = self.error
+
+        error_description = self.error_description
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -65,6 +77,10 @@ class Problem:
                 "request_id": request_id,
             }
         )
+        if error is not UNSET:
+            field_dict["error"] = error
+        if error_description is not UNSET:
+            field_dict["error_description"] = error_description
 
         return field_dict
 
@@ -90,6 +106,10 @@ class Problem:
 
         request_id = d.pop("request_id")
 
+        error = d.pop("error", UNSET)
+
+        error_description = d.pop("error_description", UNSET)
+
         problem = cls(
             type_=type_,
             title=title,
@@ -97,6 +117,8 @@ class Problem:
             detail=detail,
             errors=errors,
             request_id=request_id,
+            error=error,
+            error_description=error_description,
         )
 
         problem.additional_properties = d

@@ -2,6 +2,7 @@ from enum import StrEnum
 
 
 class Scope(StrEnum):
+    ACCOUNTS_ADMIN = "accounts:admin"
     METRICS_READ = "metrics:read"
     STUDENTS_READ = "students:read"
     STUDENTS_WRITE = "students:write"

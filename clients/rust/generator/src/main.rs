@@ -120,8 +120,9 @@ fn generate(input: &str) -> Result<String> {
 fn with_token() -> TokenStream {
     quote! {
         impl Client {
-            /// A client that sends `Authorization: Bearer <token>` (an API token, `sat_…`) with
-            /// every request, with the timeouts of [`Client::new`].
+            /// A client that sends `Authorization: Bearer <token>` (an API token or a sign-in's
+            /// access token, both `sat_…`) with every request, with the timeouts of
+            /// [`Client::new`].
             pub fn with_token(
                 baseurl: &str,
                 token: &str,

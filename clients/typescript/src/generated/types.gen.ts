@@ -5,6 +5,58 @@ export type ClientOptions = {
 };
 
 /**
+ * AccessToken
+ *
+ * A sign-in's token (RFC 6749 §5.1).
+ */
+export type AccessToken = {
+    /**
+     * `Authorization: Bearer <access_token>`. Only its hash is stored: it cannot be shown
+     * again.
+     */
+    access_token: string;
+    /**
+     * Always `Bearer`.
+     */
+    token_type: string;
+    /**
+     * Seconds until it expires (`SIGN_IN_LIFETIME`, 12 hours unless set).
+     */
+    expires_in: number;
+    /**
+     * The scopes it holds, space-separated.
+     */
+    scope: string;
+};
+
+/**
+ * Account
+ *
+ * An account as read: never its password or its hash.
+ */
+export type Account = {
+    readonly id: number;
+    /**
+     * A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit (sent in capitals, it is stored lower-cased).
+     */
+    username: string;
+    /**
+     * The name shown for the person.
+     */
+    display_name: string;
+    role: Role;
+    readonly created_at: string;
+    /**
+     * When it was disabled (it cannot sign in); `null`: active.
+     */
+    readonly disabled_at: string | null;
+    /**
+     * When it last signed in; `null`: never.
+     */
+    readonly last_sign_in_at: string | null;
+};
+
+/**
  * ChangeActor
  *
  * Who made a change.
@@ -182,6 +234,34 @@ export type ImportReport = {
 };
 
 /**
+ * Me
+ *
+ * Who a request's token is.
+ */
+export type Me = {
+    /**
+     * The token's id (as `listTokens` shows it).
+     */
+    token_id: number;
+    /**
+     * The token's name (a sign-in's is `sign-in of <username>`).
+     */
+    token_name: string;
+    /**
+     * What it may do.
+     */
+    scopes: Array<Scope>;
+    /**
+     * When it stops working; `null`: never.
+     */
+    readonly expires_at: string | null;
+    /**
+     * The account it is a sign-in of; `null`: an API token, made for a program.
+     */
+    account: Account | null;
+};
+
+/**
  * NameChange
  *
  * `name` before and after a change (`null`: none, as before a create or after a delete).
@@ -201,6 +281,29 @@ export type NameChange = {
  * What to do with rows that break a rule.
  */
 export type OnError = 'reject' | 'skip';
+
+/**
+ * PasswordGrant
+ *
+ * A sign-in: OAuth 2.0's password grant, form-encoded (RFC 6749 §4.3.2). Parameters it does
+ * not know, such as the `client_id` Swagger UI may send, are ignored (§3.2).
+ */
+export type PasswordGrant = {
+    /**
+     * Always `password`.
+     */
+    grant_type: string;
+    /**
+     * The account's username, in any case.
+     */
+    username: string;
+    password: string;
+    /**
+     * The scopes the token should hold, space-separated, among those the role gives; omit it
+     * for all of them.
+     */
+    scope?: string;
+};
 
 /**
  * Problem
@@ -235,12 +338,27 @@ export type Problem = {
      * reporting a problem.
      */
     request_id: string;
+    /**
+     * Only from the sign-in (`POST /api/auth/token`): the OAuth 2.0 error code (RFC 6749
+     * §5.2), for OAuth clients: `invalid_request`, `invalid_grant`, `invalid_scope` or
+     * `unsupported_grant_type`.
+     */
+    error?: string;
+    /**
+     * With `error`: what was wrong, for people (the same as `detail`).
+     */
+    error_description?: string;
 };
+
+/**
+ * What an account may do: `viewer` reads students (`students:read`), `editor` also writes them (`students:write`), `admin` may do everything (every scope).
+ */
+export type Role = 'viewer' | 'editor' | 'admin';
 
 /**
  * Something a token may do; each operation lists the one it needs.
  */
-export type Scope = 'students:read' | 'students:write' | 'tokens:admin' | 'metrics:read';
+export type Scope = 'students:read' | 'students:write' | 'tokens:admin' | 'accounts:admin' | 'metrics:read';
 
 /**
  * Student
@@ -454,6 +572,23 @@ export type TokenList = {
 };
 
 /**
+ * Account
+ *
+ * An account as read: never its password or its hash.
+ */
+export type AccountWritable = {
+    /**
+     * A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit (sent in capitals, it is stored lower-cased).
+     */
+    username: string;
+    /**
+     * The name shown for the person.
+     */
+    display_name: string;
+    role: Role;
+};
+
+/**
  * ChangePage
  *
  * Changes after a position, and where to continue.
@@ -479,6 +614,30 @@ export type HistoryPageWritable = {
      * Pass as `cursor` for older changes; `null` on the last page.
      */
     next_cursor: string | null;
+};
+
+/**
+ * Me
+ *
+ * Who a request's token is.
+ */
+export type MeWritable = {
+    /**
+     * The token's id (as `listTokens` shows it).
+     */
+    token_id: number;
+    /**
+     * The token's name (a sign-in's is `sign-in of <username>`).
+     */
+    token_name: string;
+    /**
+     * What it may do.
+     */
+    scopes: Array<Scope>;
+    /**
+     * The account it is a sign-in of; `null`: an API token, made for a program.
+     */
+    account: AccountWritable | null;
 };
 
 /**
@@ -1570,6 +1729,129 @@ export type RevokeTokenResponses = {
 };
 
 export type RevokeTokenResponse = RevokeTokenResponses[keyof RevokeTokenResponses];
+
+export type SignInData = {
+    body: PasswordGrant;
+    path?: never;
+    query?: never;
+    url: '/api/auth/token';
+};
+
+export type SignInErrors = {
+    /**
+     * Refused: the username or password is wrong or the account disabled (`invalid_grant`), a parameter is missing, repeated or too long (`invalid_request`), a scope is not the role's (`invalid_scope`), or `grant_type` is not `password` (`unsupported_grant_type`).
+     */
+    400: Problem;
+    /**
+     * The body took more than 10 seconds to arrive.
+     */
+    408: Problem;
+    /**
+     * The body is larger than 64 KiB.
+     */
+    413: Problem;
+    /**
+     * The body is not `application/x-www-form-urlencoded`.
+     */
+    415: Problem;
+    /**
+     * Too many failed sign-ins for this username or from this address in 15 minutes; `Retry-After` says when to try again.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type SignInError = SignInErrors[keyof SignInErrors];
+
+export type SignInResponses = {
+    /**
+     * Signed in. Not to be cached (RFC 6749 §5.1).
+     */
+    200: AccessToken;
+};
+
+export type SignInResponse = SignInResponses[keyof SignInResponses];
+
+export type SignOutData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/auth/sign-out';
+};
+
+export type SignOutErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type SignOutError = SignOutErrors[keyof SignOutErrors];
+
+export type SignOutResponses = {
+    /**
+     * The token is revoked: every instance refuses it within a second.
+     */
+    204: void;
+};
+
+export type SignOutResponse = SignOutResponses[keyof SignOutResponses];
+
+export type MeData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/me';
+};
+
+export type MeErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type MeError = MeErrors[keyof MeErrors];
+
+export type MeResponses = {
+    /**
+     * The token and, for a sign-in, its account.
+     */
+    200: Me;
+};
+
+export type MeResponse = MeResponses[keyof MeResponses];
 
 export type GetHealthData = {
     body?: never;
