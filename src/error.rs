@@ -288,6 +288,20 @@ pub enum ApiError {
     },
     #[error("token {0} does not exist")]
     TokenNotFound(i64),
+    #[error("account {0} does not exist")]
+    AccountNotFound(i64),
+    #[error("another account already has this username")]
+    UsernameTaken,
+    #[error(
+        "account {0} is the last active admin: lowering its role or disabling it would leave \
+         nobody to manage accounts and tokens; make another account admin first"
+    )]
+    LastAdmin(i64),
+    #[error(
+        "this is an API token, which has no account and so no password; sign in (signIn) to \
+         change your own password"
+    )]
+    NotASignIn,
     /// A sign-in (the OAuth 2.0 password grant) refused; RFC 6749 §5.2 says 400 for each.
     #[error("{0}")]
     SignIn(SignInError),
@@ -453,6 +467,19 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
          `Retry-After` seconds (`RateLimit-*` headers)",
     ),
     ("token-not-found", "404: no token has this id"),
+    ("account-not-found", "404: no account has this id"),
+    (
+        "username-taken",
+        "409: another account already has this username (`errors` names `/username`)",
+    ),
+    (
+        "last-admin",
+        "409: the change would leave no active admin account; make another account admin first",
+    ),
+    (
+        "not-a-sign-in",
+        "403: only a signed-in person can change their own password; an API token has none",
+    ),
     (
         "sign-in-refused",
         "400: the username or password is wrong, or the account is disabled (which of them is \
@@ -509,17 +536,21 @@ impl ApiError {
             | ApiError::InvalidHost(_)
             | ApiError::SignIn(_) => StatusCode::BAD_REQUEST,
             ApiError::UnreadableHead(status) => *status,
-            ApiError::StudentNotFound(_) | ApiError::RouteNotFound | ApiError::TokenNotFound(_) => {
-                StatusCode::NOT_FOUND
-            }
+            ApiError::StudentNotFound(_)
+            | ApiError::RouteNotFound
+            | ApiError::TokenNotFound(_)
+            | ApiError::AccountNotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            ApiError::InsufficientScope(_) | ApiError::NotASignIn => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } | ApiError::TooManySignIns { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
             ApiError::PositionExpired { .. } => StatusCode::GONE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::EmailTaken | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
+            ApiError::EmailTaken
+            | ApiError::UsernameTaken
+            | ApiError::LastAdmin(_)
+            | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -559,6 +590,10 @@ impl ApiError {
             ApiError::InsufficientScope(_) => ("insufficient-scope", "Insufficient scope"),
             ApiError::RateLimited { .. } => ("rate-limited", "Too many requests"),
             ApiError::TokenNotFound(_) => ("token-not-found", "Token not found"),
+            ApiError::AccountNotFound(_) => ("account-not-found", "Account not found"),
+            ApiError::UsernameTaken => ("username-taken", "Username already in use"),
+            ApiError::LastAdmin(_) => ("last-admin", "The last admin account"),
+            ApiError::NotASignIn => ("not-a-sign-in", "Not a sign-in"),
             ApiError::SignIn(why) => match why {
                 SignInError::InvalidGrant => ("sign-in-refused", "Sign-in refused"),
                 SignInError::InvalidRequest(_) => ("sign-in-invalid", "The sign-in is not valid"),
@@ -623,6 +658,11 @@ impl ApiError {
                 })
                 .collect(),
             ApiError::EmailTaken => vec![FieldError::new("/email", "taken", TAKEN)],
+            ApiError::UsernameTaken => vec![FieldError::new(
+                "/username",
+                "taken",
+                "another account has this username",
+            )],
             ApiError::SignIn(SignInError::InvalidRequest(field)) => vec![field.clone()],
             ApiError::PreconditionFailed => vec![FieldError::new(
                 "header.If-Match",
@@ -741,11 +781,7 @@ impl From<db::Error> for ApiError {
             db::Error::NotFound(id) => ApiError::StudentNotFound(id),
             db::Error::Stale(_) => ApiError::PreconditionFailed,
             db::Error::EmailTaken => ApiError::EmailTaken,
-            db::Error::UsernameTaken => ApiError::Validation(vec![FieldError::new(
-                "/username",
-                "taken",
-                "another account has this username",
-            )]),
+            db::Error::UsernameTaken => ApiError::UsernameTaken,
             db::Error::KeyInUse => ApiError::IdempotencyKeyInUse,
             db::Error::KeyReused => ApiError::Validation(vec![FieldError::new(
                 "header.Idempotency-Key",
@@ -843,6 +879,10 @@ mod tests {
                 retry_after_secs: 1,
             },
             ApiError::TokenNotFound(1),
+            ApiError::AccountNotFound(1),
+            ApiError::UsernameTaken,
+            ApiError::LastAdmin(1),
+            ApiError::NotASignIn,
             ApiError::SignIn(SignInError::InvalidGrant),
             ApiError::SignIn(SignInError::InvalidRequest(FieldError::new(
                 "username",

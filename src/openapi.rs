@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::{
     api::{
+        accounts::AccountsApi,
         auth::SIGN_IN_SCHEME,
         changes::ChangesApi,
         contract::{example_of, example_problem, statuses},
@@ -21,10 +22,17 @@ use crate::{
         tokens::{TokensApi, scope_variant_names},
     },
     domain::Scope,
-    error::{ApiError, AuthFailure, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, SignInError},
+    error::{ApiError, AuthFailure, FieldError, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, SignInError},
 };
 
-pub type Api = (StudentsApi, ChangesApi, TokensApi, SignInApi, HealthApi);
+pub type Api = (
+    StudentsApi,
+    ChangesApi,
+    TokensApi,
+    SignInApi,
+    AccountsApi,
+    HealthApi,
+);
 
 /// Where the guide's pages are read: the repository's `docs/`, on its code host.
 /// `scripts/check-docs` checks every link under it in `openapi.yaml` against the files here.
@@ -72,7 +80,14 @@ pub fn api_service() -> OpenApiService<Api, ()> {
         description.push_str(&format!("\n- `{kind}`: {meaning}"));
     }
     OpenApiService::new(
-        (StudentsApi, ChangesApi, TokensApi, SignInApi, HealthApi),
+        (
+            StudentsApi,
+            ChangesApi,
+            TokensApi,
+            SignInApi,
+            AccountsApi,
+            HealthApi,
+        ),
         "Students API",
         env!("CARGO_PKG_VERSION"),
     )
@@ -484,7 +499,30 @@ fn own_example(operation_id: &str, status: u16) -> Option<ApiError> {
              application/x-www-form-urlencoded`"
                 .to_owned(),
         )),
-        ("signIn", 429) => Some(ApiError::TooManySignIns {
+        ("changeMyPassword", 403) => Some(ApiError::NotASignIn),
+        ("changeMyPassword", 422) => Some(ApiError::Validation(vec![FieldError::new(
+            "/current_password",
+            "wrong",
+            "is not the account's password",
+        )])),
+        ("updateAccount", 422) => Some(ApiError::Validation(vec![FieldError::new(
+            "/role",
+            "invalid_enum",
+            "must be one of viewer, editor, admin",
+        )])),
+        ("createAccount" | "resetPassword", 422) => {
+            Some(ApiError::Validation(vec![FieldError::new(
+                "/password",
+                "common_password",
+                "is one of the 10,000 most common passwords; choose another",
+            )]))
+        }
+        ("createAccount", 409) => Some(ApiError::UsernameTaken),
+        ("updateAccount", 409) => Some(ApiError::LastAdmin(1)),
+        ("getAccount" | "updateAccount" | "resetPassword", 404) => {
+            Some(ApiError::AccountNotFound(42))
+        }
+        ("signIn" | "changeMyPassword", 429) => Some(ApiError::TooManySignIns {
             by: crate::db::sign_ins::LimitedBy::Username,
             window_minutes: 15,
             retry_after_secs: 840,
@@ -605,8 +643,9 @@ fn publish_security(document: &mut Value) {
         }
         for ((status, description), error) in answers {
             let example = serde_json::to_value(example_of(&error)).unwrap_or_default();
-            responses.insert(
-                status.to_string(),
+            // An operation that declares the status itself says more (`changeMyPassword`'s
+            // 429 is also its failed-sign-in limit).
+            responses.entry(status.to_string()).or_insert_with(|| {
                 serde_json::json!({
                     "description": description,
                     "content": {
@@ -615,8 +654,8 @@ fn publish_security(document: &mut Value) {
                             "example": example,
                         }
                     }
-                }),
-            );
+                })
+            });
         }
         publish_gatekeeper_headers(responses);
     }

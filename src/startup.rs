@@ -674,8 +674,9 @@ async fn first_run_admin(
     if path.exists() {
         tracing::info!(
             "first-run account `admin` (role admin): its password is in {0}; sign in at \
-             http://localhost:{1}/docs (Authorize, username and password). Set your own with \
-             `students-api account passwd --username admin`.",
+             http://localhost:{1}/docs (Authorize, username and password), then choose your \
+             own: changeMyPassword (PUT /api/me/password), or `students-api account passwd \
+             admin`.",
             path.display(),
             port,
         );

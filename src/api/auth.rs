@@ -82,6 +82,13 @@ impl Requirement for AdminTokens {
     const SCOPE: Option<Scope> = Some(Scope::TokensAdmin);
 }
 
+/// Manage people's accounts.
+#[derive(Debug)]
+pub struct AdminAccounts;
+impl Requirement for AdminAccounts {
+    const SCOPE: Option<Scope> = Some(Scope::AccountsAdmin);
+}
+
 /// What the request's credentials turned out to be, as [`Gatekeeper::admit`] found them.
 #[derive(Debug, Clone)]
 enum Credential {
@@ -127,12 +134,18 @@ impl<R> Authorized<R> {
     /// Who the caller is, as a change records it.
     pub fn actor(&self) -> db::Actor {
         match self.token() {
+            // A person is named by their username, a program by its token's name.
             Some(token) => db::Actor {
                 token_id: Some(token.id),
-                name: token.name.clone(),
+                account_id: token.account.as_ref().map(|holder| holder.id),
+                name: token
+                    .account
+                    .as_ref()
+                    .map_or_else(|| token.name.clone(), |holder| holder.username.clone()),
             },
             None => db::Actor {
                 token_id: None,
+                account_id: None,
                 name: "anonymous".to_owned(),
             },
         }

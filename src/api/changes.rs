@@ -352,9 +352,21 @@ pub struct ActorRead {
     /// The API token that made it; `null` for a change made outside the API (psql).
     #[oai(validator(minimum(value = "1"), maximum(value = "9223372036854775807")))]
     pub token_id: Nullable<i64>,
-    /// The token's name, or the database role for a change made outside the API.
+    /// The signed-in person's username, the API token's name, or the database role for a
+    /// change made outside the API.
     #[oai(validator(max_length = 200))]
     pub name: String,
+    /// The account of the signed-in person who made it; `null` for an API token or psql.
+    pub account: Nullable<ActorAccount>,
+}
+
+/// The account behind a change made by a signed-in person.
+#[derive(Debug, Clone, Object, Serialize)]
+pub struct ActorAccount {
+    #[oai(validator(minimum(value = "1"), maximum(value = "9223372036854775807")))]
+    pub id: i64,
+    #[oai(validator(max_length = 64))]
+    pub username: String,
 }
 
 /// `name` before and after a change (`null`: none, as before a create or after a delete).
@@ -453,6 +465,10 @@ impl From<&RecordedChange> for ChangeRead {
             actor: ActorRead {
                 token_id: Nullable(change.actor.token_id),
                 name: change.actor.name.clone(),
+                account: Nullable(change.actor.account_id.map(|id| ActorAccount {
+                    id,
+                    username: change.actor.name.clone(),
+                })),
             },
             changed_at: Timestamp(change.changed_at),
         }

@@ -5,8 +5,8 @@
 //! walker follows the wire type's published schema, collecting every violation with a JSON
 //! pointer. The shape (objects, required and unknown fields, JSON types, `null`) is the
 //! walker's; every value rule and its code is the domain's: strings go through the domain's
-//! `TextRule` (with the schema's bounds, which the domain types published), or `Email::parse`
-//! for the schema that publishes `Email::PATTERN`.
+//! `TextRule` (with the schema's bounds, which the domain types published), `Email::parse`
+//! for the schema that publishes `Email::PATTERN`, or `Password::parse` for a new password.
 //! Only when it finds nothing does poem-openapi build the typed value.
 
 use std::{
@@ -22,7 +22,7 @@ use poem_openapi::{
 use serde_json::Value;
 
 use crate::{
-    domain::{Code, Email, TextRule, Violation},
+    domain::{Code, Email, Password, TextRule, Violation},
     error::FieldError,
 };
 
@@ -232,6 +232,22 @@ fn check_string(schema: &MetaSchema, value: &Value, at: &str, errors: &mut Vec<F
 fn check_text(schema: &MetaSchema, raw: &str) -> Result<(), Violation> {
     if schema.pattern.as_deref() == Some(Email::PATTERN) {
         return Email::parse(raw).map(drop);
+    }
+    // A password is not text to tidy: no trimming, any character but control ones. A new
+    // one (published with the rules' bounds) is the domain's `Password::parse`; a current
+    // one is only bounded, since the stored hash is what judges it.
+    if schema.format == Some("password") {
+        if schema.min_length == Some(Password::MIN_CHARS) {
+            return Password::parse(raw).map(drop);
+        }
+        return match schema.max_length {
+            Some(max) if raw.chars().count() > max => Err(Violation::new(
+                Code::TooLong,
+                format!("must be at most {max} characters"),
+            )),
+            _ if raw.is_empty() => Err(Violation::new(Code::TooShort, "must not be empty")),
+            _ => Ok(()),
+        };
     }
     TextRule {
         min_chars: schema.min_length.unwrap_or(0),

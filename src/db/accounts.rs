@@ -158,15 +158,164 @@ async fn finish_revoking(
     row: Option<AccountRow>,
 ) -> Result<Option<AccountRecord>, Error> {
     if let Some(row) = &row {
-        sqlx::query(
-            "UPDATE api_tokens SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(row.id)
-        .execute(&mut *tx)
-        .await?;
+        revoke_sign_ins(&mut tx, row.id, None).await?;
     }
     tx.commit().await?;
     row.map(TryInto::try_into).transpose()
+}
+
+/// Revokes account `id`'s live sign-in tokens but `keep`, answering their ids (every
+/// instance's cache hears of them through the table's notification; this one can be told at
+/// once).
+async fn revoke_sign_ins(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    keep: Option<i64>,
+) -> Result<Vec<i64>, Error> {
+    Ok(sqlx::query_scalar(
+        "UPDATE api_tokens SET revoked_at = now() \
+         WHERE account_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2 RETURNING id",
+    )
+    .bind(id)
+    .bind(keep)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// What an update asks to change; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct AccountChange {
+    pub display_name: Option<StudentName>,
+    pub role: Option<Role>,
+    /// `true` disables (a second disable keeps the first time), `false` enables again.
+    pub disabled: Option<bool>,
+}
+
+/// An account changed over HTTP, and the sign-in tokens the change revoked.
+#[derive(Debug)]
+pub struct Changed {
+    pub account: AccountRecord,
+    pub revoked: Vec<i64>,
+}
+
+/// Why an account change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeRefused {
+    #[error("account {0} does not exist")]
+    NotFound(i64),
+    /// It would leave no active admin: nobody could manage accounts or tokens any more.
+    #[error("account {0} is the last active admin")]
+    LastAdmin(i64),
+    #[error(transparent)]
+    Db(#[from] Error),
+}
+
+impl From<sqlx::Error> for ChangeRefused {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Db(err.into())
+    }
+}
+
+/// Changes account `id`. Lowering its role or disabling it revokes its sign-ins in the same
+/// transaction (a sign-in holds the scopes of the role it was made with). Refused when it
+/// would leave no active admin: the active admins' rows are locked first, so two admins
+/// demoting each other at once cannot both succeed.
+pub async fn update_account(
+    pool: &PgPool,
+    id: i64,
+    change: &AccountChange,
+) -> Result<Changed, ChangeRefused> {
+    let mut tx = pool.begin().await?;
+    let admins: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM accounts WHERE role = 'admin' AND disabled_at IS NULL ORDER BY id \
+         FOR UPDATE",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let before: Option<AccountRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        account_columns!(),
+        " FROM accounts WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let before = AccountRecord::try_from(before.ok_or(ChangeRefused::NotFound(id))?)?;
+    let role = change.role.unwrap_or(before.role);
+    let disabled = change.disabled.unwrap_or(before.disabled_at.is_some());
+    let stays_admin = role == Role::Admin && !disabled;
+    if admins == [id] && !stays_admin {
+        return Err(ChangeRefused::LastAdmin(id));
+    }
+    let row: AccountRow = sqlx::query_as(concat!(
+        "UPDATE accounts SET display_name = COALESCE($2, display_name), role = $3, \
+         disabled_at = CASE WHEN $4 THEN COALESCE(disabled_at, now()) END \
+         WHERE id = $1 RETURNING ",
+        account_columns!()
+    ))
+    .bind(id)
+    .bind(change.display_name.as_ref().map(StudentName::as_str))
+    .bind(role.as_str())
+    .bind(disabled)
+    .fetch_one(&mut *tx)
+    .await?;
+    let lowered = role.scopes().len() < before.role.scopes().len();
+    let revoked = if lowered || (disabled && before.disabled_at.is_none()) {
+        revoke_sign_ins(&mut tx, id, None).await?
+    } else {
+        Vec::new()
+    };
+    tx.commit().await?;
+    Ok(Changed {
+        account: row.try_into()?,
+        revoked,
+    })
+}
+
+/// A new password for account `id`: every sign-in of the account is revoked with it but
+/// `keep` (the one a person changing their own password came with). `None`: no such account.
+pub async fn set_password_of(
+    pool: &PgPool,
+    id: i64,
+    password: &PasswordHash,
+    keep: Option<i64>,
+) -> Result<Option<Changed>, Error> {
+    let mut tx = pool.begin().await?;
+    let row: Option<AccountRow> = sqlx::query_as(concat!(
+        "UPDATE accounts SET password_hash = $2 WHERE id = $1 RETURNING ",
+        account_columns!()
+    ))
+    .bind(id)
+    .bind(password.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let revoked = revoke_sign_ins(&mut tx, id, keep).await?;
+    tx.commit().await?;
+    Ok(Some(Changed {
+        account: row.try_into()?,
+        revoked,
+    }))
+}
+
+/// Whether `candidate` is the password of account `id` (`false` for no such account, at the
+/// same cost).
+pub async fn password_matches(
+    pool: &PgPool,
+    checks: &PasswordChecks,
+    id: i64,
+    candidate: &str,
+) -> Result<bool, Error> {
+    let hash: Option<String> =
+        sqlx::query_scalar("SELECT password_hash FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    checks
+        .verify(hash.map(PasswordHash::from_stored), candidate)
+        .await
 }
 
 #[derive(sqlx::FromRow)]
@@ -207,6 +356,20 @@ impl Default for PasswordChecks {
 }
 
 impl PasswordChecks {
+    /// `password`'s argon2id hash, made off the async threads and within the same limit as
+    /// verifications (hashing costs the same).
+    pub async fn hash(&self, password: Password) -> Result<PasswordHash, Error> {
+        let _permit = self
+            .0
+            .acquire()
+            .await
+            .map_err(|err| Error::Corrupt(format!("the password checks stopped: {err}")))?;
+        tokio::task::spawn_blocking(move || password.hash())
+            .await
+            .map_err(|err| Error::Corrupt(format!("the password hashing stopped: {err}")))?
+            .map_err(|err| Error::Corrupt(format!("cannot hash a password: {err}")))
+    }
+
     /// Whether `candidate` is the password of `hash`; for `None` (no such account) the same
     /// work against a placeholder, and `false`.
     async fn verify(&self, hash: Option<PasswordHash>, candidate: &str) -> Result<bool, Error> {

@@ -27,6 +27,8 @@ macro_rules! change_columns {
             $table,
             ".actor_token_id, ",
             $table,
+            ".actor_account_id, ",
+            $table,
             ".actor"
         )
     };
@@ -41,6 +43,7 @@ struct ChangeRow {
     previous: Option<String>,
     changed_at: DateTime<Utc>,
     actor_token_id: Option<i64>,
+    actor_account_id: Option<i64>,
     actor: String,
 }
 
@@ -62,6 +65,7 @@ impl TryFrom<ChangeRow> for RecordedChange {
             previous: row.previous.as_deref().map(student_from).transpose()?,
             actor: ChangeActor {
                 token_id: row.actor_token_id,
+                account_id: row.actor_account_id,
                 name: row.actor,
             },
             changed_at: row.changed_at,
@@ -103,6 +107,7 @@ struct OptionalChangeRow {
     previous: Option<String>,
     changed_at: Option<DateTime<Utc>>,
     actor_token_id: Option<i64>,
+    actor_account_id: Option<i64>,
     actor: Option<String>,
 }
 
@@ -116,6 +121,7 @@ impl OptionalChangeRow {
             previous: self.previous,
             changed_at: self.changed_at?,
             actor_token_id: self.actor_token_id,
+            actor_account_id: self.actor_account_id,
             actor: self.actor?,
         })
     }

@@ -218,7 +218,7 @@ async fn write(mut conn: PoolConnection<Postgres>, batch: Vec<Waiting>) {
     // batch's (Django's `bulk_create` relies on the same); each row is also checked against
     // the create it answers.
     let inserted: Result<Vec<StudentRow>, sqlx::Error> = sqlx::query_as(concat!(
-        with_actor!("$4", "$5"),
+        with_actor!("$4", "$5", "$6"),
         "INSERT INTO students (name, grade, email) \
          SELECT u.name, u.grade, u.email FROM actor, \
                 unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY \
@@ -230,6 +230,7 @@ async fn write(mut conn: PoolConnection<Postgres>, batch: Vec<Waiting>) {
     .bind(&grades)
     .bind(&emails)
     .bind(actor.token_id)
+    .bind(actor.account_id)
     .bind(&actor.name)
     .fetch_all(&mut *conn)
     .await;
@@ -324,6 +325,7 @@ mod tests {
                 },
                 actor: Actor {
                     token_id: None,
+                    account_id: None,
                     name: (*actor).to_owned(),
                 },
                 answer,

@@ -92,11 +92,30 @@ impl Error {
     }
 }
 
-/// `students_name_length` → `name`.
-fn constraint_column(constraint: &str) -> &str {
-    constraint
-        .strip_prefix("students_")
-        .and_then(|rest| rest.split('_').next())
+/// `students_name_length` → `name`, `accounts_display_name_trimmed` → `display_name`: the
+/// columns a client writes, in the tables the API writes them to.
+fn constraint_column(constraint: &str) -> &'static str {
+    const COLUMNS: [&str; 7] = [
+        "display_name",
+        "username",
+        "role",
+        "password_hash",
+        "name",
+        "email",
+        "grade",
+    ];
+    let Some(rest) = ["students_", "accounts_"]
+        .iter()
+        .find_map(|table| constraint.strip_prefix(table))
+    else {
+        return "";
+    };
+    COLUMNS
+        .into_iter()
+        .find(|column| {
+            rest.strip_prefix(column)
+                .is_some_and(|rule| rule.starts_with('_'))
+        })
         .unwrap_or_default()
 }
 
@@ -128,6 +147,12 @@ mod tests {
     fn constraint_names_give_their_column() {
         assert_eq!(constraint_column("students_name_length"), "name");
         assert_eq!(constraint_column("students_email_format"), "email");
+        assert_eq!(constraint_column("students_email_lower_case"), "email");
+        assert_eq!(
+            constraint_column("accounts_display_name_trimmed"),
+            "display_name"
+        );
+        assert_eq!(constraint_column("accounts_role_valid"), "role");
         assert_eq!(constraint_column("other"), "");
     }
 

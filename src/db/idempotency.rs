@@ -43,7 +43,7 @@ pub async fn insert_once(
     }
     // An expired record of the same key is overwritten: the key starts a new life.
     let row: StudentRow = sqlx::query_as(concat!(
-        with_actor!("$6", "$7"),
+        with_actor!("$6", "$7", "$8"),
         ", created AS (INSERT INTO students (name, grade, email) SELECT $2, $3, $4 FROM actor \
          RETURNING ",
         columns!(),
@@ -60,6 +60,7 @@ pub async fn insert_once(
     .bind(student.email.as_ref().map(Email::as_str))
     .bind(&request)
     .bind(actor.token_id)
+    .bind(actor.account_id)
     .bind(&actor.name)
     .fetch_one(&mut *tx)
     .await?;

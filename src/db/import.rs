@@ -126,9 +126,11 @@ impl Import {
     pub async fn write(&mut self, actor: &Actor) -> Result<u64, Error> {
         sqlx::query(
             "SELECT set_config('students_api.actor_token_id', coalesce($1::text, ''), true), \
-                    set_config('students_api.actor', $2, true)",
+                    set_config('students_api.actor_account_id', coalesce($2::text, ''), true), \
+                    set_config('students_api.actor', $3, true)",
         )
         .bind(actor.token_id)
+        .bind(actor.account_id)
         .bind(&actor.name)
         .execute(&mut *self.tx)
         .await?;

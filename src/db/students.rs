@@ -74,19 +74,24 @@ pub(super) fn to_students(rows: Vec<StudentRow>) -> Fetched {
 pub struct Actor {
     /// The API token that makes it (`None`: an anonymous caller, which only reads today).
     pub token_id: Option<i64>,
-    /// The token's name.
+    /// The account whose sign-in makes it (`None`: a program's API token).
+    pub account_id: Option<i64>,
+    /// The username for a sign-in, else the token's name.
     pub name: String,
 }
 
-/// The start of every write: names the actor in two transaction-scoped settings that the
+/// The start of every write: names the actor in three transaction-scoped settings that the
 /// `students_record_change` trigger reads. The write selects `FROM actor`, so the settings are
 /// made before any row changes (a volatile CTE runs once, before the rows that use it).
 macro_rules! with_actor {
-    ($token_id:literal, $name:literal) => {
+    ($token_id:literal, $account_id:literal, $name:literal) => {
         concat!(
             "WITH actor AS (SELECT set_config('students_api.actor_token_id', coalesce(",
             $token_id,
-            "::text, ''), true) AS actor_token_id, set_config('students_api.actor', ",
+            "::text, ''), true) AS actor_token_id, \
+             set_config('students_api.actor_account_id', coalesce(",
+            $account_id,
+            "::text, ''), true) AS actor_account_id, set_config('students_api.actor', ",
             $name,
             ", true) AS actor_name) "
         )
@@ -140,7 +145,7 @@ pub(super) async fn insert_on(
     actor: &Actor,
 ) -> Result<Student, Error> {
     let row: StudentRow = sqlx::query_as(concat!(
-        with_actor!("$4", "$5"),
+        with_actor!("$4", "$5", "$6"),
         "INSERT INTO students (name, grade, email) SELECT $1, $2, $3 FROM actor RETURNING ",
         columns!()
     ))
@@ -148,6 +153,7 @@ pub(super) async fn insert_on(
     .bind(student.grade.as_str())
     .bind(student.email.as_ref().map(Email::as_str))
     .bind(actor.token_id)
+    .bind(actor.account_id)
     .bind(&actor.name)
     .fetch_one(&mut *conn)
     .await?;
@@ -177,7 +183,7 @@ pub async fn replace(
 ) -> Result<Student, Error> {
     let mut conn = pool.acquire().await?;
     let row = sqlx::query_as(concat!(
-        with_actor!("$6", "$7"),
+        with_actor!("$6", "$7", "$8"),
         "UPDATE students SET name = $2, grade = $3, email = $4 FROM actor \
          WHERE id = $1 AND ($5::int4[] IS NULL OR version = ANY($5)) RETURNING ",
         columns!()
@@ -188,6 +194,7 @@ pub async fn replace(
     .bind(student.email.as_ref().map(Email::as_str))
     .bind(expected)
     .bind(actor.token_id)
+    .bind(actor.account_id)
     .bind(&actor.name)
     .fetch_optional(&mut *conn)
     .await?;
@@ -207,7 +214,7 @@ pub async fn update(
 ) -> Result<Student, Error> {
     let mut conn = pool.acquire().await?;
     let row = sqlx::query_as(concat!(
-        with_actor!("$7", "$8"),
+        with_actor!("$7", "$8", "$9"),
         "UPDATE students SET \
              name = COALESCE($2, name), \
              grade = COALESCE($3, grade), \
@@ -228,6 +235,7 @@ pub async fn update(
     )
     .bind(expected)
     .bind(actor.token_id)
+    .bind(actor.account_id)
     .bind(&actor.name)
     .fetch_optional(&mut *conn)
     .await?;
@@ -245,13 +253,14 @@ pub async fn delete(
 ) -> Result<(), Error> {
     let mut conn = pool.acquire().await?;
     let result = sqlx::query(concat!(
-        with_actor!("$3", "$4"),
+        with_actor!("$3", "$4", "$5"),
         "DELETE FROM students USING actor \
          WHERE id = $1 AND ($2::int4[] IS NULL OR version = ANY($2))"
     ))
     .bind(id)
     .bind(expected)
     .bind(actor.token_id)
+    .bind(actor.account_id)
     .bind(&actor.name)
     .execute(&mut *conn)
     .await?;

@@ -3,7 +3,7 @@
 //!
 //! Password rules follow NIST SP 800-63B §3.1.1.2: 12 to 256 characters of any Unicode,
 //! NFKC-normalised before hashing (so the same password typed on two keyboards is one), not one
-//! of the 10,000 most common passwords, and no composition rules.
+//! of the 10,000 most common passwords, no control characters, and no composition rules.
 
 use std::{fmt, sync::LazyLock};
 
@@ -27,8 +27,10 @@ use super::{
 pub struct Username(String);
 
 impl Username {
-    /// The published pattern, and the table's CHECK `accounts_username_format`.
+    /// The table's CHECK `accounts_username_format`: what is stored.
     pub const PATTERN: &str = "^[a-z0-9][a-z0-9._-]{2,63}$";
+    /// The published pattern: what may be sent, in any case.
+    pub const SENT_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$";
 
     pub fn parse(raw: &str) -> Result<Self, Violation> {
         static FORMAT: LazyLock<Option<Regex>> =
@@ -121,8 +123,17 @@ impl Password {
     /// Characters, after NFKC normalisation.
     pub const MIN_CHARS: usize = 12;
     pub const MAX_CHARS: usize = 256;
+    /// No control characters (Unicode's `Cc`, what `char::is_control` finds), as published.
+    pub const PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
 
     pub fn parse(raw: &str) -> Result<Self, Violation> {
+        // Nothing a keyboard types; a NUL would also end the password in some clients' C.
+        if raw.chars().any(char::is_control) {
+            return Err(Violation::new(
+                Code::ControlCharacter,
+                "must not contain control characters",
+            ));
+        }
         let password: String = raw.nfkc().collect();
         let chars = password.chars().count();
         if chars < Self::MIN_CHARS {
@@ -259,6 +270,18 @@ mod tests {
             );
         }
         assert!(Username::parse(&"a".repeat(65)).is_err());
+        // What may be sent is what parses (untrimmed), in any case.
+        let sent = Regex::new(Username::SENT_PATTERN).unwrap();
+        for raw in [
+            "Ada.Lovelace",
+            "ab",
+            "-ada",
+            "adà",
+            "ADA_9",
+            &"A".repeat(65),
+        ] {
+            assert_eq!(sent.is_match(raw), Username::parse(raw).is_ok(), "{raw:?}");
+        }
     }
 
     #[test]
@@ -290,6 +313,24 @@ mod tests {
                 .map_err(|v| v.code),
             Err(Code::TooLong)
         );
+        assert_eq!(
+            Password::parse("long enough\0password")
+                .map(|_| ())
+                .map_err(|v| v.code),
+            Err(Code::ControlCharacter)
+        );
+        // The published pattern refuses exactly what `parse` refuses for control characters.
+        let pattern = Regex::new(Password::PATTERN).unwrap();
+        for c in [
+            '\0', '\n', '\u{7f}', '\u{9f}', 'a', '\u{a0}', '\u{200d}', '🦀',
+        ] {
+            let raw = format!("long enough {c} password");
+            assert_eq!(
+                pattern.is_match(&raw),
+                Password::parse(&raw).is_ok(),
+                "{c:?}"
+            );
+        }
         // In the common list, in any case.
         assert_eq!(
             Password::parse("QWERTY123456")

@@ -87,10 +87,12 @@ impl ChangeKind {
     }
 }
 
-/// Who made a change: an API token, or (`token_id: None`) a database role, e.g. in psql.
+/// Who made a change: a signed-in person (`account_id`, named by username), a program's API
+/// token (named by the token's name), or (`token_id: None`) a database role, e.g. in psql.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeActor {
     pub token_id: Option<i64>,
+    pub account_id: Option<i64>,
     pub name: String,
 }
 

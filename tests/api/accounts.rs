@@ -293,7 +293,7 @@ async fn sign_in_form(app: &TestApp, form: &[(&str, &str)]) -> reqwest::Response
         .unwrap()
 }
 
-async fn sign_in(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
+pub(crate) async fn sign_in(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
     sign_in_form(
         app,
         &[
@@ -314,7 +314,7 @@ pub(crate) async fn signed_in(app: &TestApp, username: &str) -> String {
 }
 
 /// Polls `GET /api/me` with `token` until it answers 401, for at most 1 s.
-async fn refused_within_a_second(app: &TestApp, token: &str) {
+pub(crate) async fn refused_within_a_second(app: &TestApp, token: &str) {
     let client = client_with_token(token);
     let deadline = Instant::now() + Duration::from_secs(1);
     loop {

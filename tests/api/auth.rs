@@ -1,7 +1,10 @@
 //! Who may call what: every operation against every kind of credential, the challenges, the
 //! rate limits, anonymous reads, revocation across instances, and secrets kept out of logs.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::atomic::{AtomicUsize, Ordering},
+    time::{Duration, Instant},
+};
 
 use reqwest::{Client, Method, Response};
 use serde_json::{Value, json};
@@ -41,6 +44,7 @@ impl Holder {
             Scope::StudentsRead,
             Scope::StudentsWrite,
             Scope::TokensAdmin,
+            Scope::AccountsAdmin,
         ];
         let tokens = tokens.into_iter().map(Holder::ApiToken);
         tokens
@@ -91,10 +95,23 @@ async fn until_status(app: &TestApp, client: &Client, path: &str, status: u16) -
 /// A valid request for `operation`, on fresh data where it consumes some (a student to
 /// delete, a token to revoke). Panics on an operation it does not know: a new operation must
 /// join this table.
+static NEXT_TARGET: AtomicUsize = AtomicUsize::new(0);
+
 async fn request_for(app: &TestApp, operation: &str) -> (Method, String, Option<Value>) {
     let student = || async {
         let student = app.create_student("Subject", "B", None).await;
         format!("/api/students/{}", student["id"])
+    };
+    // An account of its own for each request that changes one.
+    let target = || async {
+        let name = format!("target{}", NEXT_TARGET.fetch_add(1, Ordering::Relaxed));
+        account(app, &name, Role::Viewer).await;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE username = $1")
+            .bind(&name)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        format!("/api/accounts/{id}")
     };
     match operation {
         "listStudents" => (Method::GET, "/api/students".into(), None),
@@ -135,6 +152,35 @@ async fn request_for(app: &TestApp, operation: &str) -> (Method, String, Option<
         "signIn" => (Method::POST, "/api/auth/token".into(), None),
         "signOut" => (Method::POST, "/api/auth/sign-out".into(), None),
         "me" => (Method::GET, "/api/me".into(), None),
+        // A sign-in sets its own password again (an API token is refused): the matrix's
+        // accounts keep theirs.
+        "changeMyPassword" => (
+            Method::PUT,
+            "/api/me/password".into(),
+            Some(json!({"current_password": PASSWORD, "new_password": PASSWORD})),
+        ),
+        "listAccounts" => (Method::GET, "/api/accounts".into(), None),
+        "createAccount" => (
+            Method::POST,
+            "/api/accounts".into(),
+            Some(json!({
+                "username": format!("made{}", NEXT_TARGET.fetch_add(1, Ordering::Relaxed)),
+                "display_name": "Made",
+                "role": "viewer",
+                "password": PASSWORD,
+            })),
+        ),
+        "getAccount" => (Method::GET, target().await, None),
+        "updateAccount" => (
+            Method::PATCH,
+            target().await,
+            Some(json!({"display_name": "Changed"})),
+        ),
+        "resetPassword" => (
+            Method::PUT,
+            format!("{}/password", target().await),
+            Some(json!({"password": PASSWORD})),
+        ),
         "getHealth" => (Method::GET, "/healthz".into(), None),
         "getReadiness" => (Method::GET, "/readyz".into(), None),
         other => panic!("no request for {other}: add it to this table"),
@@ -307,6 +353,12 @@ async fn every_operation_answers_every_kind_of_credential_as_declared() {
                 let response = send(&app, id, Some(&format!("Bearer {token}"))).await;
                 let status = response.status().as_u16();
                 let label = holder.label();
+                // Any token may ask, but only a person has a password to change.
+                if id == "changeMyPassword" && matches!(holder, Holder::ApiToken(_)) {
+                    let problem = assert_problem(response, 403).await;
+                    assert_eq!(problem["type"], "urn:students-api:problem:not-a-sign-in");
+                    continue;
+                }
                 let Some(needed) = needed.filter(|needed| !holder.holds(needed)) else {
                     assert!(
                         (200..300).contains(&status),
@@ -337,13 +389,13 @@ async fn every_operation_answers_every_kind_of_credential_as_declared() {
             for status in refusals {
                 assert!(declared.contains(status), "{id} declares {status}");
             }
-            if needed.is_none() {
+            if needed.is_none() && id != "changeMyPassword" {
                 assert!(!declared.contains(&"403"), "{id}: any valid token will do");
             }
             checked += 1;
         }
     }
-    assert_eq!(checked, 16, "every protected operation was tried");
+    assert_eq!(checked, 22, "every protected operation was tried");
     // Of the creates sent, only those holding `students:write` wrote a row: the API token of
     // that scope, the editor's and the admin's sign-ins.
     let created: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE name = 'New'")
@@ -653,6 +705,11 @@ async fn with_its_own_database_the_service_invents_no_token_and_says_how_to_make
     assert!(log.contains("students-api token create"), "{log}");
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     assert_eq!(make_token_count(&pool).await, 0);
+    let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 0, "no first-run admin with DATABASE_URL");
     pool.close().await;
     signal(&app.child, "-TERM");
     app.child.wait().unwrap();

@@ -200,6 +200,7 @@ async fn a_create_whose_caller_gave_up_while_it_waited_is_never_written() {
     let creates = db::Creates::default();
     let actor = db::Actor {
         token_id: None,
+        account_id: None,
         name: "test".to_owned(),
     };
     let student = |name: &str| NewStudent {

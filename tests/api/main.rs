@@ -8,6 +8,7 @@
 
 mod abuse;
 mod accounts;
+mod accounts_http;
 mod auth;
 mod binary;
 mod budget;

@@ -158,25 +158,31 @@ fn operations_are_documented_with_stable_sdk_friendly_ids() {
     assert_eq!(
         ids,
         [
+            "changeMyPassword",
+            "createAccount",
             "createStudent",
             "createToken",
             "deleteStudent",
             "exportStudents",
+            "getAccount",
             "getHealth",
             "getReadiness",
             "getStudent",
             "getStudentHistory",
             "importStudents",
+            "listAccounts",
             "listStudents",
             "listTokens",
             "me",
             "pollChanges",
             "replaceStudent",
+            "resetPassword",
             "revokeToken",
             "signIn",
             "signOut",
             "streamChanges",
-            "updateStudent"
+            "updateAccount",
+            "updateStudent",
         ]
     );
 }

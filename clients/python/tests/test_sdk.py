@@ -17,7 +17,17 @@ from students_api_client.api.changes import get_student_history, poll_changes
 from students_api_client.api.health import get_health, get_readiness
 from students_api_client.follow import FeedError, follow_changes
 from students_api_client.imports import ImportFailed, import_students
-from students_api_client.api.accounts import me, sign_in, sign_out
+from students_api_client.api.accounts import (
+    change_my_password,
+    create_account,
+    get_account,
+    list_accounts,
+    me,
+    reset_password,
+    sign_in,
+    sign_out,
+    update_account,
+)
 from students_api_client.api.tokens import create_token, list_tokens, revoke_token
 from students_api_client.api.students import (
     create_student,
@@ -29,6 +39,12 @@ from students_api_client.api.students import (
 )
 from students_api_client.models import (
     AccessToken,
+    Account,
+    AccountCreate,
+    AccountList,
+    AccountUpdate,
+    PasswordChange,
+    PasswordReset,
     Grade,
     Me,
     PasswordGrant,
@@ -128,6 +144,55 @@ def test_a_person_signs_in_with_the_password_grant_and_me_names_the_account() ->
 
     assert sign_out.sync_detailed(client=person).status_code == 204
     assert me.sync_detailed(client=person).status_code == 401
+
+
+def test_an_admin_manages_accounts_and_a_person_changes_their_own_password(
+    client: AuthenticatedClient,
+) -> None:
+    url, _ = server()
+    username = f"person{os.getpid()}{next(_counter)}"
+    first, second, third = "a first long passphrase", "a second long passphrase", "a third long passphrase"
+    made = create_account.sync_detailed(
+        client=client,
+        body=AccountCreate(username=username, display_name="Grace Hopper", role=Role.EDITOR, password=first),
+    )
+    assert made.status_code == 201 and isinstance(made.parsed, Account), made
+    account_id = made.parsed.id
+    assert made.headers["location"] == f"/api/accounts/{account_id}"
+    got = get_account.sync(account_id, client=client)
+    assert isinstance(got, Account) and got.username == username
+    listed = list_accounts.sync(client=client)
+    assert isinstance(listed, AccountList) and any(a.id == account_id for a in listed.items)
+    common = create_account.sync_detailed(
+        client=client,
+        body=AccountCreate(username=username + "x", display_name="X", role=Role.VIEWER, password="qwerty123456"),
+    )
+    assert common.status_code == 422 and isinstance(common.parsed, Problem)
+    assert [(e.location, e.code) for e in common.parsed.errors] == [("/password", "common_password")]
+
+    lowered = update_account.sync(account_id, client=client, body=AccountUpdate(role=Role.VIEWER))
+    assert isinstance(lowered, Account) and lowered.role == Role.VIEWER
+    reset = reset_password.sync_detailed(account_id, client=client, body=PasswordReset(password=second))
+    assert reset.status_code == 204
+
+    anonymous = Client(base_url=url)
+    signed_in = sign_in.sync(
+        client=anonymous, body=PasswordGrant(grant_type="password", username=username, password=second)
+    )
+    assert isinstance(signed_in, AccessToken) and signed_in.scope == "students:read", signed_in
+    person = AuthenticatedClient(base_url=url, token=signed_in.access_token)
+    wrong = change_my_password.sync_detailed(
+        client=person, body=PasswordChange(current_password=first, new_password=third)
+    )
+    assert wrong.status_code == 422
+    changed = change_my_password.sync_detailed(
+        client=person, body=PasswordChange(current_password=second, new_password=third)
+    )
+    assert changed.status_code == 204
+    again = sign_in.sync_detailed(
+        client=anonymous, body=PasswordGrant(grant_type="password", username=username, password=third)
+    )
+    assert again.status_code == 200
 
 
 def create(client: AuthenticatedClient, name: str, email: str | None = None) -> Student:

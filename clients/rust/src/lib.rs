@@ -206,12 +206,216 @@ pub mod types {
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub last_sign_in_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         pub role: Role,
-        ///A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit (sent in capitals, it is stored lower-cased).
+        ///A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit. Sent in any case, it is stored lower-cased: `Ada` and `ada` are one account.
         pub username: AccountUsername,
     }
     impl Account {
         pub fn builder() -> builder::Account {
             Default::default()
+        }
+    }
+    ///An account to make. Unknown fields are refused with 422.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct AccountCreate {
+        ///The name shown for the person.
+        pub display_name: AccountCreateDisplayName,
+        ///Its first password; the person can change it (changeMyPassword).
+        pub password: AccountCreatePassword,
+        pub role: Role,
+        ///A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit. Sent in any case, it is stored lower-cased: `Ada` and `ada` are one account.
+        pub username: AccountCreateUsername,
+    }
+    impl AccountCreate {
+        pub fn builder() -> builder::AccountCreate {
+            Default::default()
+        }
+    }
+    ///The name shown for the person.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct AccountCreateDisplayName(::std::string::String);
+    impl ::std::ops::Deref for AccountCreateDisplayName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AccountCreateDisplayName> for ::std::string::String {
+        fn from(value: AccountCreateDisplayName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for AccountCreateDisplayName {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u17B4\\u17B5\\u180B-\\u180D\\u180F\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u17B4\\u17B5\\u180B-\\u180D\\u180F\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AccountCreateDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AccountCreateDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccountCreateDisplayName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Its first password; the person can change it (changeMyPassword).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct AccountCreatePassword(::std::string::String);
+    impl ::std::ops::Deref for AccountCreatePassword {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AccountCreatePassword> for ::std::string::String {
+        fn from(value: AccountCreatePassword) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for AccountCreatePassword {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 256usize {
+                return Err("longer than 256 characters".into());
+            }
+            if value.chars().count() < 12usize {
+                return Err("shorter than 12 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[^\\x00-\\x1F\\x7F-\\x9F]*$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F]*$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AccountCreatePassword {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AccountCreatePassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccountCreatePassword {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit. Sent in any case, it is stored lower-cased: `Ada` and `ada` are one account.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct AccountCreateUsername(::std::string::String);
+    impl ::std::ops::Deref for AccountCreateUsername {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AccountCreateUsername> for ::std::string::String {
+        fn from(value: AccountCreateUsername) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for AccountCreateUsername {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 3usize {
+                return Err("shorter than 3 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AccountCreateUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AccountCreateUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccountCreateUsername {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///The name shown for the person.
@@ -281,7 +485,105 @@ pub mod types {
                 })
         }
     }
-    ///A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit (sent in capitals, it is stored lower-cased).
+    ///Every account, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AccountList {
+        ///The first 1,000 accounts, disabled ones included.
+        pub items: ::std::vec::Vec<Account>,
+    }
+    impl AccountList {
+        pub fn builder() -> builder::AccountList {
+            Default::default()
+        }
+    }
+    /// What to change about an account; absent fields stay. A lower `role` revokes the
+    /// account's sign-ins (they hold the old role's scopes). Unknown fields: 422.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct AccountUpdate {
+        /// `true` disables the account (it cannot sign in, its sign-ins are revoked); `false`
+        /// enables it again.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disabled: ::std::option::Option<bool>,
+        ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<AccountUpdateDisplayName>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role: ::std::option::Option<Role>,
+    }
+    impl AccountUpdate {
+        pub fn builder() -> builder::AccountUpdate {
+            Default::default()
+        }
+    }
+    ///Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct AccountUpdateDisplayName(::std::string::String);
+    impl ::std::ops::Deref for AccountUpdateDisplayName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AccountUpdateDisplayName> for ::std::string::String {
+        fn from(value: AccountUpdateDisplayName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for AccountUpdateDisplayName {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u17B4\\u17B5\\u180B-\\u180D\\u180F\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*[^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000\\u115F\\u1160\\u3164\\uFFA0\\u2800\\u200C\\u200D\\u17B4\\u17B5\\u180B-\\u180D\\u180F\\u0300-\\u036F\\u0483-\\u0489\\u1AB0-\\u1AFF\\u1DC0-\\u1DFF\\u20D0-\\u20FF\\uFE00-\\uFE0F\\uFE20-\\uFE2F][^\\x00-\\x1F\\x7F-\\x9F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u2028\\u2029\\u202A-\\u202E\\u2060-\\u206F\\uFDD0-\\uFDEF\\uFEFF\\uFFF9-\\uFFFB\\uFFFE\\uFFFF]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AccountUpdateDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AccountUpdateDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AccountUpdateDisplayName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit. Sent in any case, it is stored lower-cased: `Ada` and `ada` are one account.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct AccountUsername(::std::string::String);
@@ -307,10 +609,10 @@ pub mod types {
             }
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
                 ::std::sync::LazyLock::new(|| {
-                    ::regress::Regex::new("^[a-z0-9][a-z0-9._-]{2,63}$").unwrap()
+                    ::regress::Regex::new("^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$").unwrap()
                 });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[a-z0-9][a-z0-9._-]{2,63}$\"".into());
+                return Err("doesn't match pattern \"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$\"".into());
             }
             Ok(Self(value.to_string()))
         }
@@ -341,10 +643,75 @@ pub mod types {
                 })
         }
     }
+    ///The account behind a change made by a signed-in person.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ActorAccount {
+        pub id: ::std::num::NonZeroU64,
+        pub username: ActorAccountUsername,
+    }
+    impl ActorAccount {
+        pub fn builder() -> builder::ActorAccount {
+            Default::default()
+        }
+    }
+    ///`ActorAccountUsername`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ActorAccountUsername(::std::string::String);
+    impl ::std::ops::Deref for ActorAccountUsername {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ActorAccountUsername> for ::std::string::String {
+        fn from(value: ActorAccountUsername) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ActorAccountUsername {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActorAccountUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ActorAccountUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ActorAccountUsername {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///Who made a change.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ChangeActor {
-        ///The token's name, or the database role for a change made outside the API.
+        ///The account of the signed-in person who made it; `null` for an API token or psql.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub account: ::std::option::Option<ActorAccount>,
+        /// The signed-in person's username, the API token's name, or the database role for a
+        /// change made outside the API.
         pub name: ChangeActorName,
         ///The API token that made it; `null` for a change made outside the API (psql).
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -355,7 +722,8 @@ pub mod types {
             Default::default()
         }
     }
-    ///The token's name, or the database role for a change made outside the API.
+    /// The signed-in person's username, the API token's name, or the database role for a
+    /// change made outside the API.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct ChangeActorName(::std::string::String);
@@ -1970,6 +2338,133 @@ pub mod types {
             value.parse()
         }
     }
+    ///A new password for oneself, and the current one to prove it. Unknown fields: 422.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct PasswordChange {
+        ///The password the account has now.
+        pub current_password: PasswordChangeCurrentPassword,
+        ///A new password (NIST SP 800-63B): 12 to 256 characters of any Unicode but control characters, counted after NFKC normalisation, and not one of the 10,000 most common passwords. No other rules: spaces, emoji and passphrases are welcome.
+        pub new_password: PasswordChangeNewPassword,
+    }
+    impl PasswordChange {
+        pub fn builder() -> builder::PasswordChange {
+            Default::default()
+        }
+    }
+    ///The password the account has now.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PasswordChangeCurrentPassword(::std::string::String);
+    impl ::std::ops::Deref for PasswordChangeCurrentPassword {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PasswordChangeCurrentPassword> for ::std::string::String {
+        fn from(value: PasswordChangeCurrentPassword) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PasswordChangeCurrentPassword {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PasswordChangeCurrentPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PasswordChangeCurrentPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PasswordChangeCurrentPassword {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///A new password (NIST SP 800-63B): 12 to 256 characters of any Unicode but control characters, counted after NFKC normalisation, and not one of the 10,000 most common passwords. No other rules: spaces, emoji and passphrases are welcome.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PasswordChangeNewPassword(::std::string::String);
+    impl ::std::ops::Deref for PasswordChangeNewPassword {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PasswordChangeNewPassword> for ::std::string::String {
+        fn from(value: PasswordChangeNewPassword) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PasswordChangeNewPassword {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 256usize {
+                return Err("longer than 256 characters".into());
+            }
+            if value.chars().count() < 12usize {
+                return Err("shorter than 12 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[^\\x00-\\x1F\\x7F-\\x9F]*$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F]*$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PasswordChangeNewPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PasswordChangeNewPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PasswordChangeNewPassword {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     /// A sign-in: OAuth 2.0's password grant, form-encoded (RFC 6749 §4.3.2). Parameters it does
     /// not know, such as the `client_id` Swagger UI may send, are ignored (§3.2).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -2191,6 +2686,78 @@ pub mod types {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PasswordGrantUsername {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///A password an admin sets for an account. Unknown fields: 422.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct PasswordReset {
+        ///A new password (NIST SP 800-63B): 12 to 256 characters of any Unicode but control characters, counted after NFKC normalisation, and not one of the 10,000 most common passwords. No other rules: spaces, emoji and passphrases are welcome.
+        pub password: PasswordResetPassword,
+    }
+    impl PasswordReset {
+        pub fn builder() -> builder::PasswordReset {
+            Default::default()
+        }
+    }
+    ///A new password (NIST SP 800-63B): 12 to 256 characters of any Unicode but control characters, counted after NFKC normalisation, and not one of the 10,000 most common passwords. No other rules: spaces, emoji and passphrases are welcome.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PasswordResetPassword(::std::string::String);
+    impl ::std::ops::Deref for PasswordResetPassword {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PasswordResetPassword> for ::std::string::String {
+        fn from(value: PasswordResetPassword) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PasswordResetPassword {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 256usize {
+                return Err("longer than 256 characters".into());
+            }
+            if value.chars().count() < 12usize {
+                return Err("shorter than 12 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[^\\x00-\\x1F\\x7F-\\x9F]*$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[^\\x00-\\x1F\\x7F-\\x9F]*$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PasswordResetPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PasswordResetPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PasswordResetPassword {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -4197,7 +4764,259 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct AccountCreate {
+            display_name:
+                ::std::result::Result<super::AccountCreateDisplayName, ::std::string::String>,
+            password: ::std::result::Result<super::AccountCreatePassword, ::std::string::String>,
+            role: ::std::result::Result<super::Role, ::std::string::String>,
+            username: ::std::result::Result<super::AccountCreateUsername, ::std::string::String>,
+        }
+        impl ::std::default::Default for AccountCreate {
+            fn default() -> Self {
+                Self {
+                    display_name: Err("no value supplied for display_name".to_string()),
+                    password: Err("no value supplied for password".to_string()),
+                    role: Err("no value supplied for role".to_string()),
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+        impl AccountCreate {
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AccountCreateDisplayName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for display_name: {e}"));
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AccountCreatePassword>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for password: {e}"));
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Role>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for role: {e}"));
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AccountCreateUsername>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AccountCreate> for super::AccountCreate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AccountCreate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    display_name: value.display_name?,
+                    password: value.password?,
+                    role: value.role?,
+                    username: value.username?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AccountCreate> for AccountCreate {
+            fn from(value: super::AccountCreate) -> Self {
+                Self {
+                    display_name: Ok(value.display_name),
+                    password: Ok(value.password),
+                    role: Ok(value.role),
+                    username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AccountList {
+            items: ::std::result::Result<::std::vec::Vec<super::Account>, ::std::string::String>,
+        }
+        impl ::std::default::Default for AccountList {
+            fn default() -> Self {
+                Self {
+                    items: Err("no value supplied for items".to_string()),
+                }
+            }
+        }
+        impl AccountList {
+            pub fn items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Account>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.items = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for items: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AccountList> for super::AccountList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AccountList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    items: value.items?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AccountList> for AccountList {
+            fn from(value: super::AccountList) -> Self {
+                Self {
+                    items: Ok(value.items),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AccountUpdate {
+            disabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            display_name: ::std::result::Result<
+                ::std::option::Option<super::AccountUpdateDisplayName>,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<::std::option::Option<super::Role>, ::std::string::String>,
+        }
+        impl ::std::default::Default for AccountUpdate {
+            fn default() -> Self {
+                Self {
+                    disabled: Ok(Default::default()),
+                    display_name: Ok(Default::default()),
+                    role: Ok(Default::default()),
+                }
+            }
+        }
+        impl AccountUpdate {
+            pub fn disabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.disabled = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for disabled: {e}"));
+                self
+            }
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::AccountUpdateDisplayName>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for display_name: {e}"));
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Role>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for role: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AccountUpdate> for super::AccountUpdate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AccountUpdate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    disabled: value.disabled?,
+                    display_name: value.display_name?,
+                    role: value.role?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AccountUpdate> for AccountUpdate {
+            fn from(value: super::AccountUpdate) -> Self {
+                Self {
+                    disabled: Ok(value.disabled),
+                    display_name: Ok(value.display_name),
+                    role: Ok(value.role),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ActorAccount {
+            id: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
+            username: ::std::result::Result<super::ActorAccountUsername, ::std::string::String>,
+        }
+        impl ::std::default::Default for ActorAccount {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+        impl ActorAccount {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ActorAccountUsername>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for username: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ActorAccount> for super::ActorAccount {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ActorAccount,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    username: value.username?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ActorAccount> for ActorAccount {
+            fn from(value: super::ActorAccount) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ChangeActor {
+            account: ::std::result::Result<
+                ::std::option::Option<super::ActorAccount>,
+                ::std::string::String,
+            >,
             name: ::std::result::Result<super::ChangeActorName, ::std::string::String>,
             token_id: ::std::result::Result<
                 ::std::option::Option<::std::num::NonZeroU64>,
@@ -4207,12 +5026,23 @@ pub mod types {
         impl ::std::default::Default for ChangeActor {
             fn default() -> Self {
                 Self {
+                    account: Err("no value supplied for account".to_string()),
                     name: Err("no value supplied for name".to_string()),
                     token_id: Err("no value supplied for token_id".to_string()),
                 }
             }
         }
         impl ChangeActor {
+            pub fn account<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ActorAccount>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for account: {e}"));
+                self
+            }
             pub fn name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ChangeActorName>,
@@ -4240,6 +5070,7 @@ pub mod types {
                 value: ChangeActor,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    account: value.account?,
                     name: value.name?,
                     token_id: value.token_id?,
                 })
@@ -4248,6 +5079,7 @@ pub mod types {
         impl ::std::convert::From<super::ChangeActor> for ChangeActor {
             fn from(value: super::ChangeActor) -> Self {
                 Self {
+                    account: Ok(value.account),
                     name: Ok(value.name),
                     token_id: Ok(value.token_id),
                 }
@@ -4978,6 +5810,62 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PasswordChange {
+            current_password:
+                ::std::result::Result<super::PasswordChangeCurrentPassword, ::std::string::String>,
+            new_password:
+                ::std::result::Result<super::PasswordChangeNewPassword, ::std::string::String>,
+        }
+        impl ::std::default::Default for PasswordChange {
+            fn default() -> Self {
+                Self {
+                    current_password: Err("no value supplied for current_password".to_string()),
+                    new_password: Err("no value supplied for new_password".to_string()),
+                }
+            }
+        }
+        impl PasswordChange {
+            pub fn current_password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PasswordChangeCurrentPassword>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.current_password = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for current_password: {e}")
+                });
+                self
+            }
+            pub fn new_password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PasswordChangeNewPassword>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.new_password = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for new_password: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PasswordChange> for super::PasswordChange {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PasswordChange,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    current_password: value.current_password?,
+                    new_password: value.new_password?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PasswordChange> for PasswordChange {
+            fn from(value: super::PasswordChange) -> Self {
+                Self {
+                    current_password: Ok(value.current_password),
+                    new_password: Ok(value.new_password),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PasswordGrant {
             grant_type: ::std::result::Result<super::PasswordGrantGrantType, ::std::string::String>,
             password: ::std::result::Result<super::PasswordGrantPassword, ::std::string::String>,
@@ -5059,6 +5947,46 @@ pub mod types {
                     password: Ok(value.password),
                     scope: Ok(value.scope),
                     username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PasswordReset {
+            password: ::std::result::Result<super::PasswordResetPassword, ::std::string::String>,
+        }
+        impl ::std::default::Default for PasswordReset {
+            fn default() -> Self {
+                Self {
+                    password: Err("no value supplied for password".to_string()),
+                }
+            }
+        }
+        impl PasswordReset {
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PasswordResetPassword>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for password: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PasswordReset> for super::PasswordReset {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PasswordReset,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    password: value.password?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PasswordReset> for PasswordReset {
+            fn from(value: super::PasswordReset) -> Self {
+                Self {
+                    password: Ok(value.password),
                 }
             }
         }
@@ -6333,6 +7261,10 @@ pub mod types {
 /// - `insufficient-scope`: 403: the token lacks the scope the operation needs (`WWW-Authenticate` and `detail` name it)
 /// - `rate-limited`: 429: more requests in a minute than this token or address may make; retry after `Retry-After` seconds (`RateLimit-*` headers)
 /// - `token-not-found`: 404: no token has this id
+/// - `account-not-found`: 404: no account has this id
+/// - `username-taken`: 409: another account already has this username (`errors` names `/username`)
+/// - `last-admin`: 409: the change would leave no active admin account; make another account admin first
+/// - `not-a-sign-in`: 403: only a signed-in person can change their own password; an API token has none
 /// - `sign-in-refused`: 400: the username or password is wrong, or the account is disabled (which of them is not told); `error` is `invalid_grant`
 /// - `sign-in-invalid`: 400: the sign-in form lacks a parameter, repeats one, or has one too long; `error` is `invalid_request`
 /// - `unsupported-grant-type`: 400: `grant_type` is not `password`; `error` is `unsupported_grant_type`
@@ -6792,6 +7724,114 @@ impl Client {
     /// ```
     pub fn me(&self) -> builder::Me<'_> {
         builder::Me::new(self)
+    }
+    /// List accounts
+    ///
+    /// The first 1,000 accounts, oldest first, disabled ones included; never a password or
+    /// its hash.
+    ///
+    /// Sends a `GET` request to `/api/accounts`
+    ///
+    /// ```ignore
+    /// let response = client.list_accounts()
+    ///     .send()
+    ///     .await;
+    /// ```
+    pub fn list_accounts(&self) -> builder::ListAccounts<'_> {
+        builder::ListAccounts::new(self)
+    }
+    /// Create an account
+    ///
+    /// A person who can sign in (signIn) at once, with the role's scopes. The password is
+    /// kept only as an argon2id hash.
+    ///
+    /// Sends a `POST` request to `/api/accounts`
+    ///
+    /// ```ignore
+    /// let response = client.create_account()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
+    pub fn create_account(&self) -> builder::CreateAccount<'_> {
+        builder::CreateAccount::new(self)
+    }
+    /// Get an account
+    ///
+    /// One account, as `listAccounts` shows it; never its password or hash.
+    ///
+    /// Sends a `GET` request to `/api/accounts/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: The account's id.
+    ///   ```ignore
+    ///   let response = client.get_account()
+    ///       .id(id)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn get_account(&self) -> builder::GetAccount<'_> {
+        builder::GetAccount::new(self)
+    }
+    /// Update an account
+    ///
+    /// Changes the display name, the role, or whether the account is disabled; absent fields
+    /// stay. Lowering the role or disabling revokes the account's sign-ins: every instance
+    /// refuses them within a second. The last active admin cannot be lowered or disabled
+    /// (`409 last-admin`).
+    ///
+    /// Sends a `PATCH` request to `/api/accounts/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: The account's id.
+    /// - `body`
+    ///   ```ignore
+    ///   let response = client.update_account()
+    ///       .id(id)
+    ///       .body(body)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn update_account(&self) -> builder::UpdateAccount<'_> {
+        builder::UpdateAccount::new(self)
+    }
+    /// Reset an account's password
+    ///
+    /// Sets a new password for the account, for a person who forgot theirs: every sign-in of
+    /// the account is revoked (every instance refuses them within a second).
+    ///
+    /// Sends a `PUT` request to `/api/accounts/{id}/password`
+    ///
+    /// Arguments:
+    /// - `id`: The account's id.
+    /// - `body`
+    ///   ```ignore
+    ///   let response = client.reset_password()
+    ///       .id(id)
+    ///       .body(body)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn reset_password(&self) -> builder::ResetPassword<'_> {
+        builder::ResetPassword::new(self)
+    }
+    /// Change my password
+    ///
+    /// For a signed-in person: the current password and a new one. The account's other
+    /// sign-ins are revoked (every instance refuses them within a second); this one keeps
+    /// working. A wrong current password is a `422` and counts as a failed sign-in, under the
+    /// same limits (`429`). An API token has no password (`403 not-a-sign-in`).
+    ///
+    /// Sends a `PUT` request to `/api/me/password`
+    ///
+    /// ```ignore
+    /// let response = client.change_my_password()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
+    pub fn change_my_password(&self) -> builder::ChangeMyPassword<'_> {
+        builder::ChangeMyPassword::new(self)
     }
     /// Liveness
     ///
@@ -8678,6 +9718,588 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::list_accounts`]
+    ///
+    /// [`Client::list_accounts`]: super::Client::list_accounts
+    #[derive(Debug, Clone)]
+    pub struct ListAccounts<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> ListAccounts<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/accounts`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AccountList>, Error<types::Problem>> {
+            let Self { client } = self;
+            let url = format!("{}/api/accounts", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_accounts",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::create_account`]
+    ///
+    /// [`Client::create_account`]: super::Client::create_account
+    #[derive(Debug, Clone)]
+    pub struct CreateAccount<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AccountCreate, String>,
+    }
+    impl<'a> CreateAccount<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AccountCreate>,
+            <V as std::convert::TryInto<types::AccountCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `AccountCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::AccountCreate) -> types::builder::AccountCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/accounts`
+        pub async fn send(self) -> Result<ResponseValue<types::Account>, Error<types::Problem>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::AccountCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/accounts", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_account",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                408u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                409u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::get_account`]
+    ///
+    /// [`Client::get_account`]: super::Client::get_account
+    #[derive(Debug, Clone)]
+    pub struct GetAccount<'a> {
+        client: &'a super::Client,
+        id: Result<::std::num::NonZeroU64, String>,
+    }
+    impl<'a> GetAccount<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/accounts/{id}`
+        pub async fn send(self) -> Result<ResponseValue<types::Account>, Error<types::Problem>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/accounts/{}",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_account",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::update_account`]
+    ///
+    /// [`Client::update_account`]: super::Client::update_account
+    #[derive(Debug, Clone)]
+    pub struct UpdateAccount<'a> {
+        client: &'a super::Client,
+        id: Result<::std::num::NonZeroU64, String>,
+        body: Result<types::builder::AccountUpdate, String>,
+    }
+    impl<'a> UpdateAccount<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AccountUpdate>,
+            <V as std::convert::TryInto<types::AccountUpdate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `AccountUpdate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::AccountUpdate) -> types::builder::AccountUpdate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/accounts/{id}`
+        pub async fn send(self) -> Result<ResponseValue<types::Account>, Error<types::Problem>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::AccountUpdate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/accounts/{}",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_account",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                408u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                409u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::reset_password`]
+    ///
+    /// [`Client::reset_password`]: super::Client::reset_password
+    #[derive(Debug, Clone)]
+    pub struct ResetPassword<'a> {
+        client: &'a super::Client,
+        id: Result<::std::num::NonZeroU64, String>,
+        body: Result<types::builder::PasswordReset, String>,
+    }
+    impl<'a> ResetPassword<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PasswordReset>,
+            <V as std::convert::TryInto<types::PasswordReset>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `PasswordReset` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::PasswordReset) -> types::builder::PasswordReset,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/accounts/{id}/password`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Problem>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::PasswordReset::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/accounts/{}/password",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "reset_password",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                408u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::change_my_password`]
+    ///
+    /// [`Client::change_my_password`]: super::Client::change_my_password
+    #[derive(Debug, Clone)]
+    pub struct ChangeMyPassword<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::PasswordChange, String>,
+    }
+    impl<'a> ChangeMyPassword<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PasswordChange>,
+            <V as std::convert::TryInto<types::PasswordChange>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `PasswordChange` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::PasswordChange) -> types::builder::PasswordChange,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/me/password`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Problem>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::PasswordChange::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/me/password", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "change_my_password",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                408u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
                     ResponseValue::from_response(response).await?,
                 )),
                 429u16 => Err(Error::ErrorResponse(

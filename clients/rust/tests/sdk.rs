@@ -12,9 +12,10 @@ use std::{
 use students_api_client::{
     Client, Error,
     types::{
-        CreateStudentIdempotencyKey, ExportFormat, Grade, ListStudentsCursor, PasswordGrant,
-        Problem, Role, Scope, Student, StudentCreate, StudentCreateEmail, StudentCreateName,
-        StudentPatch, StudentReplace, StudentSort, TokenCreate,
+        AccountCreate, AccountUpdate, CreateStudentIdempotencyKey, ExportFormat, Grade,
+        ListStudentsCursor, PasswordChange, PasswordGrant, PasswordReset, Problem, Role, Scope,
+        Student, StudentCreate, StudentCreateEmail, StudentCreateName, StudentPatch,
+        StudentReplace, StudentSort, TokenCreate,
     },
 };
 
@@ -183,6 +184,120 @@ async fn a_person_signs_in_with_the_password_grant_and_me_names_the_account() {
 
     person.sign_out().send().await.unwrap();
     assert_eq!(problem(person.me().send().await).status, 401);
+}
+
+#[tokio::test]
+async fn an_admin_manages_accounts_and_a_person_changes_their_own_password() {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let username = format!(
+        "person{}rs{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let (first, second, third) = (
+        "a first long passphrase",
+        "a second long passphrase",
+        "a third long passphrase",
+    );
+    let admin = client();
+    let made = admin
+        .create_account()
+        .body(AccountCreate {
+            username: username.parse().unwrap(),
+            display_name: "Grace Hopper".parse().unwrap(),
+            role: Role::Editor,
+            password: first.parse().unwrap(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let id = made.id;
+    assert_eq!(
+        made.headers()["location"],
+        format!("/api/accounts/{id}").as_str()
+    );
+    let got = admin
+        .get_account()
+        .id(id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.username.as_str(), username);
+    let listed = admin.list_accounts().send().await.unwrap().into_inner();
+    assert!(listed.items.iter().any(|account| account.id == id));
+    let common = problem(
+        admin
+            .create_account()
+            .body(AccountCreate {
+                username: format!("{username}x").parse().unwrap(),
+                display_name: "X".parse().unwrap(),
+                role: Role::Viewer,
+                password: "qwerty123456".parse().unwrap(),
+            })
+            .send()
+            .await,
+    );
+    assert_eq!(common.status, 422);
+    let errors: Vec<_> = common
+        .errors
+        .iter()
+        .map(|e| (e.location.as_str(), e.code.as_str()))
+        .collect();
+    assert_eq!(errors, [("/password", "common_password")]);
+
+    let lowered = admin
+        .update_account()
+        .id(id)
+        .body(AccountUpdate {
+            role: Some(Role::Viewer),
+            ..Default::default()
+        })
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(lowered.role, Role::Viewer);
+    let reset = admin
+        .reset_password()
+        .id(id)
+        .body(PasswordReset {
+            password: second.parse().unwrap(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 204);
+
+    let anonymous = Client::new(&url());
+    let signed_in = anonymous
+        .sign_in()
+        .body(password_grant(&username, second))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(signed_in.scope.as_str(), "students:read");
+    let person = Client::with_token(&url(), signed_in.access_token.as_str()).unwrap();
+    let change = |current: &str| PasswordChange {
+        current_password: current.parse().unwrap(),
+        new_password: third.parse().unwrap(),
+    };
+    let wrong = problem(person.change_my_password().body(change(first)).send().await);
+    assert_eq!(wrong.status, 422);
+    person
+        .change_my_password()
+        .body(change(second))
+        .send()
+        .await
+        .unwrap();
+    anonymous
+        .sign_in()
+        .body(password_grant(&username, third))
+        .send()
+        .await
+        .unwrap();
 }
 
 fn problem<T: std::fmt::Debug>(result: Result<T, Error<Problem>>) -> Problem {

@@ -7,6 +7,12 @@ import { test } from 'node:test';
 import {
   type Problem,
   type Student,
+  changeMyPassword,
+  createAccount,
+  getAccount,
+  listAccounts,
+  resetPassword,
+  updateAccount,
   createClient,
   createConfig,
   createStudent,
@@ -117,6 +123,54 @@ test('a person signs in with the password grant, me names the account, sign-out 
 
   assert.equal((await signOut({ client: person })).response.status, 204);
   assert.equal((await me({ client: person })).response.status, 401);
+});
+
+test('an admin manages accounts, and a person changes their own password', async () => {
+  const username = `person${process.pid}${++unique}`;
+  const first = 'a first long passphrase';
+  const made = await createAccount({
+    client,
+    body: { username, display_name: 'Grace Hopper', role: 'editor', password: first },
+  });
+  assert.equal(made.response.status, 201);
+  const id = made.data?.id ?? 0;
+  assert.equal(made.response.headers.get('location'), `/api/accounts/${id}`);
+  assert.equal((await getAccount({ client, path: { id } })).data?.username, username);
+  const listed = await listAccounts({ client });
+  assert.ok(listed.data?.items.some((account) => account.id === id));
+  // A common password is refused, naming the field and the rule.
+  const common = await createAccount({
+    client,
+    body: { username: `${username}x`, display_name: 'X', role: 'viewer', password: 'qwerty123456' },
+  });
+  assert.equal(common.response.status, 422);
+  assert.deepEqual(
+    (common.error as Problem).errors.map((e) => [e.location, e.code]),
+    [['/password', 'common_password']],
+  );
+
+  const lowered = await updateAccount({ client, path: { id }, body: { role: 'viewer' } });
+  assert.equal(lowered.data?.role, 'viewer');
+  const second = 'a second long passphrase';
+  assert.equal((await resetPassword({ client, path: { id }, body: { password: second } })).response.status, 204);
+
+  const anonymous = createClient(createConfig({ baseUrl }));
+  const signedIn = await signIn({ client: anonymous, body: { grant_type: 'password', username, password: second } });
+  assert.equal(signedIn.data?.scope, 'students:read');
+  const person = createClient(createConfig({ baseUrl, auth: signedIn.data?.access_token }));
+  const third = 'a third long passphrase';
+  const wrong = await changeMyPassword({
+    client: person,
+    body: { current_password: first, new_password: third },
+  });
+  assert.equal(wrong.response.status, 422);
+  const changed = await changeMyPassword({
+    client: person,
+    body: { current_password: second, new_password: third },
+  });
+  assert.equal(changed.response.status, 204);
+  const again = await signIn({ client: anonymous, body: { grant_type: 'password', username, password: third } });
+  assert.equal(again.response.status, 200);
 });
 
 test('health and readiness answer ok', async () => {

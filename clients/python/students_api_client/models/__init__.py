@@ -2,6 +2,10 @@
 
 from .access_token import AccessToken
 from .account import Account
+from .account_create import AccountCreate
+from .account_list import AccountList
+from .account_update import AccountUpdate
+from .actor_account import ActorAccount
 from .change_actor import ChangeActor
 from .change_op import ChangeOp
 from .change_page import ChangePage
@@ -18,7 +22,9 @@ from .import_report import ImportReport
 from .me import Me
 from .name_change import NameChange
 from .on_error import OnError
+from .password_change import PasswordChange
 from .password_grant import PasswordGrant
+from .password_reset import PasswordReset
 from .problem import Problem
 from .role import Role
 from .scope import Scope
@@ -37,6 +43,10 @@ from .token_list import TokenList
 __all__ = (
     "AccessToken",
     "Account",
+    "AccountCreate",
+    "AccountList",
+    "AccountUpdate",
+    "ActorAccount",
     "ChangeActor",
     "ChangeOp",
     "ChangePage",
@@ -53,7 +63,9 @@ __all__ = (
     "Me",
     "NameChange",
     "OnError",
+    "PasswordChange",
     "PasswordGrant",
+    "PasswordReset",
     "Problem",
     "Role",
     "Scope",

@@ -18,8 +18,8 @@ class Account:
 
     Attributes:
         id (int):
-        username (str): A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit (sent in
-            capitals, it is stored lower-cased).
+        username (str): A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit. Sent in any
+            case, it is stored lower-cased: `Ada` and `ada` are one account.
         display_name (str): The name shown for the person. Example: Ada Lovelace.
         role (Role): What an account may do: `viewer` reads students (`students:read`), `editor` also writes them
             (`students:write`), `admin` may do everything (every scope).

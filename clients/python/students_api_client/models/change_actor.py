@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.actor_account import ActorAccount
+
 
 T = TypeVar("T", bound="ChangeActor")
 
@@ -15,18 +19,29 @@ class ChangeActor:
 
     Attributes:
         token_id (int | None): The API token that made it; `null` for a change made outside the API (psql).
-        name (str): The token's name, or the database role for a change made outside the API.
+        name (str): The signed-in person's username, the API token's name, or the database role for a
+            change made outside the API.
+        account (ActorAccount | None): The account of the signed-in person who made it; `null` for an API token or psql.
     """
 
     token_id: int | None
     name: str
+    account: ActorAccount | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.actor_account import ActorAccount  # noqa: PLC0415
+
         token_id: int | None
         token_id = self.token_id
 
         name = self.name
+
+        account: dict[str, Any] | None
+        if isinstance(self.account, ActorAccount):
+            account = self.account.to_dict()
+        else:
+            account = self.account
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -34,6 +49,7 @@ class ChangeActor:
             {
                 "token_id": token_id,
                 "name": name,
+                "account": account,
             }
         )
 
@@ -41,6 +57,8 @@ class ChangeActor:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.actor_account import ActorAccount  # noqa: PLC0415
+
         d = dict(src_dict)
 
         def _parse_token_id(data: object) -> int | None:
@@ -52,9 +70,25 @@ class ChangeActor:
 
         name = d.pop("name")
 
+        def _parse_account(data: object) -> ActorAccount | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                account_type_1 = ActorAccount.from_dict(data)
+
+                return account_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ActorAccount | None, data)
+
+        account = _parse_account(d.pop("account"))
+
         change_actor = cls(
             token_id=token_id,
             name=name,
+            account=account,
         )
 
         change_actor.additional_properties = d

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { CreateStudentData, CreateStudentErrors, CreateStudentResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, ExportStudentsData, ExportStudentsErrors, ExportStudentsResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentHistoryData, GetStudentHistoryErrors, GetStudentHistoryResponses, GetStudentResponses, ImportStudentsData, ImportStudentsErrors, ImportStudentsResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, MeData, MeErrors, MeResponses, PollChangesData, PollChangesErrors, PollChangesResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, SignInData, SignInErrors, SignInResponses, SignOutData, SignOutErrors, SignOutResponses, StreamChangesData, StreamChangesErrors, StreamChangesResponse, StreamChangesResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses } from './types.gen.js';
+import type { ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateStudentData, CreateStudentErrors, CreateStudentResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, ExportStudentsData, ExportStudentsErrors, ExportStudentsResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentHistoryData, GetStudentHistoryErrors, GetStudentHistoryResponses, GetStudentResponses, ImportStudentsData, ImportStudentsErrors, ImportStudentsResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, MeData, MeErrors, MeResponses, PollChangesData, PollChangesErrors, PollChangesResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, SignInData, SignInErrors, SignInResponses, SignOutData, SignOutErrors, SignOutResponses, StreamChangesData, StreamChangesErrors, StreamChangesResponse, StreamChangesResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -305,6 +305,97 @@ export const me = <ThrowOnError extends boolean = false>(options?: Options<MeDat
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
     url: '/api/me',
     ...options
+});
+
+/**
+ * List accounts
+ *
+ * The first 1,000 accounts, oldest first, disabled ones included; never a password or
+ * its hash.
+ */
+export const listAccounts = <ThrowOnError extends boolean = false>(options?: Options<ListAccountsData, ThrowOnError>) => (options?.client ?? client).get<ListAccountsResponses, ListAccountsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/accounts',
+    ...options
+});
+
+/**
+ * Create an account
+ *
+ * A person who can sign in (signIn) at once, with the role's scopes. The password is
+ * kept only as an argon2id hash.
+ */
+export const createAccount = <ThrowOnError extends boolean = false>(options: Options<CreateAccountData, ThrowOnError>) => (options.client ?? client).post<CreateAccountResponses, CreateAccountErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/accounts',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Get an account
+ *
+ * One account, as `listAccounts` shows it; never its password or hash.
+ */
+export const getAccount = <ThrowOnError extends boolean = false>(options: Options<GetAccountData, ThrowOnError>) => (options.client ?? client).get<GetAccountResponses, GetAccountErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/accounts/{id}',
+    ...options
+});
+
+/**
+ * Update an account
+ *
+ * Changes the display name, the role, or whether the account is disabled; absent fields
+ * stay. Lowering the role or disabling revokes the account's sign-ins: every instance
+ * refuses them within a second. The last active admin cannot be lowered or disabled
+ * (`409 last-admin`).
+ */
+export const updateAccount = <ThrowOnError extends boolean = false>(options: Options<UpdateAccountData, ThrowOnError>) => (options.client ?? client).patch<UpdateAccountResponses, UpdateAccountErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/accounts/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Reset an account's password
+ *
+ * Sets a new password for the account, for a person who forgot theirs: every sign-in of
+ * the account is revoked (every instance refuses them within a second).
+ */
+export const resetPassword = <ThrowOnError extends boolean = false>(options: Options<ResetPasswordData, ThrowOnError>) => (options.client ?? client).put<ResetPasswordResponses, ResetPasswordErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/accounts/{id}/password',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Change my password
+ *
+ * For a signed-in person: the current password and a new one. The account's other
+ * sign-ins are revoked (every instance refuses them within a second); this one keeps
+ * working. A wrong current password is a `422` and counts as a failed sign-in, under the
+ * same limits (`429`). An API token has no password (`403 not-a-sign-in`).
+ */
+export const changeMyPassword = <ThrowOnError extends boolean = false>(options: Options<ChangeMyPasswordData, ThrowOnError>) => (options.client ?? client).put<ChangeMyPasswordResponses, ChangeMyPasswordErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/me/password',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });
 
 /**

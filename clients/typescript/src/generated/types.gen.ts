@@ -37,7 +37,7 @@ export type AccessToken = {
 export type Account = {
     readonly id: number;
     /**
-     * A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit (sent in capitals, it is stored lower-cased).
+     * A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit. Sent in any case, it is stored lower-cased: `Ada` and `ada` are one account.
      */
     username: string;
     /**
@@ -57,6 +57,64 @@ export type Account = {
 };
 
 /**
+ * AccountCreate
+ *
+ * An account to make. Unknown fields are refused with 422.
+ */
+export type AccountCreate = {
+    /**
+     * A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit. Sent in any case, it is stored lower-cased: `Ada` and `ada` are one account.
+     */
+    username: string;
+    /**
+     * The name shown for the person.
+     */
+    display_name: string;
+    role: Role;
+};
+
+/**
+ * AccountList
+ *
+ * Every account, oldest first.
+ */
+export type AccountList = {
+    /**
+     * The first 1,000 accounts, disabled ones included.
+     */
+    items: Array<Account>;
+};
+
+/**
+ * AccountUpdate
+ *
+ * What to change about an account; absent fields stay. A lower `role` revokes the
+ * account's sign-ins (they hold the old role's scopes). Unknown fields: 422.
+ */
+export type AccountUpdate = {
+    /**
+     * Full name: 1–100 characters as sent, counted as Unicode code points (as JSON Schema's `maxLength` counts; JavaScript's `length` and HTML's `maxlength` count UTF-16 units, in which an emoji is 2), stored with surrounding whitespace trimmed. It must show something: a name of only spaces, fillers, joiners or combining marks is blank. Control characters and invisible formatting characters (bidi overrides and isolates, zero-width space, byte-order mark) are refused. `pattern` must work in JavaScript, which cannot name characters beyond the Basic Multilingual Plane in a class; the few such invisible ones (tags alone, musical and hieroglyph format controls) are refused by the server all the same.
+     */
+    display_name?: string;
+    role?: Role;
+    /**
+     * `true` disables the account (it cannot sign in, its sign-ins are revoked); `false`
+     * enables it again.
+     */
+    disabled?: boolean;
+};
+
+/**
+ * ActorAccount
+ *
+ * The account behind a change made by a signed-in person.
+ */
+export type ActorAccount = {
+    id: number;
+    username: string;
+};
+
+/**
  * ChangeActor
  *
  * Who made a change.
@@ -67,9 +125,14 @@ export type ChangeActor = {
      */
     token_id: number | null;
     /**
-     * The token's name, or the database role for a change made outside the API.
+     * The signed-in person's username, the API token's name, or the database role for a
+     * change made outside the API.
      */
     name: string;
+    /**
+     * The account of the signed-in person who made it; `null` for an API token or psql.
+     */
+    account: ActorAccount | null;
 };
 
 /**
@@ -283,6 +346,22 @@ export type NameChange = {
 export type OnError = 'reject' | 'skip';
 
 /**
+ * PasswordChange
+ *
+ * A new password for oneself, and the current one to prove it. Unknown fields: 422.
+ */
+export type PasswordChange = {
+    /**
+     * The password the account has now.
+     */
+    current_password: string;
+    /**
+     * A new password (NIST SP 800-63B): 12 to 256 characters of any Unicode but control characters, counted after NFKC normalisation, and not one of the 10,000 most common passwords. No other rules: spaces, emoji and passphrases are welcome.
+     */
+    new_password: string;
+};
+
+/**
  * PasswordGrant
  *
  * A sign-in: OAuth 2.0's password grant, form-encoded (RFC 6749 §4.3.2). Parameters it does
@@ -303,6 +382,18 @@ export type PasswordGrant = {
      * for all of them.
      */
     scope?: string;
+};
+
+/**
+ * PasswordReset
+ *
+ * A password an admin sets for an account. Unknown fields: 422.
+ */
+export type PasswordReset = {
+    /**
+     * A new password (NIST SP 800-63B): 12 to 256 characters of any Unicode but control characters, counted after NFKC normalisation, and not one of the 10,000 most common passwords. No other rules: spaces, emoji and passphrases are welcome.
+     */
+    password: string;
 };
 
 /**
@@ -578,7 +669,7 @@ export type TokenList = {
  */
 export type AccountWritable = {
     /**
-     * A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit (sent in capitals, it is stored lower-cased).
+     * A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit. Sent in any case, it is stored lower-cased: `Ada` and `ada` are one account.
      */
     username: string;
     /**
@@ -586,6 +677,39 @@ export type AccountWritable = {
      */
     display_name: string;
     role: Role;
+};
+
+/**
+ * AccountCreate
+ *
+ * An account to make. Unknown fields are refused with 422.
+ */
+export type AccountCreateWritable = {
+    /**
+     * A sign-in name: 3 to 64 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit. Sent in any case, it is stored lower-cased: `Ada` and `ada` are one account.
+     */
+    username: string;
+    /**
+     * The name shown for the person.
+     */
+    display_name: string;
+    role: Role;
+    /**
+     * Its first password; the person can change it (changeMyPassword).
+     */
+    password: string;
+};
+
+/**
+ * AccountList
+ *
+ * Every account, oldest first.
+ */
+export type AccountListWritable = {
+    /**
+     * The first 1,000 accounts, disabled ones included.
+     */
+    items: Array<AccountWritable>;
 };
 
 /**
@@ -1852,6 +1976,373 @@ export type MeResponses = {
 };
 
 export type MeResponse = MeResponses[keyof MeResponses];
+
+export type ListAccountsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/accounts';
+};
+
+export type ListAccountsErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type ListAccountsError = ListAccountsErrors[keyof ListAccountsErrors];
+
+export type ListAccountsResponses = {
+    /**
+     * The accounts, oldest first.
+     */
+    200: AccountList;
+};
+
+export type ListAccountsResponse = ListAccountsResponses[keyof ListAccountsResponses];
+
+export type CreateAccountData = {
+    body: AccountCreateWritable;
+    path?: never;
+    query?: never;
+    url: '/api/accounts';
+};
+
+export type CreateAccountErrors = {
+    /**
+     * The body is not valid JSON.
+     */
+    400: Problem;
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * The body took more than 10 seconds to arrive.
+     */
+    408: Problem;
+    /**
+     * Another account already has this username.
+     */
+    409: Problem;
+    /**
+     * The body is larger than 64 KiB.
+     */
+    413: Problem;
+    /**
+     * The body is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type CreateAccountError = CreateAccountErrors[keyof CreateAccountErrors];
+
+export type CreateAccountResponses = {
+    /**
+     * The account was made; `Location` is its URL. It can sign in at once.
+     */
+    201: Account;
+};
+
+export type CreateAccountResponse = CreateAccountResponses[keyof CreateAccountResponses];
+
+export type GetAccountData = {
+    body?: never;
+    path: {
+        /**
+         * The account's id.
+         */
+        id: number;
+    };
+    query?: never;
+    url: '/api/accounts/{id}';
+};
+
+export type GetAccountErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No account has this id.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type GetAccountError = GetAccountErrors[keyof GetAccountErrors];
+
+export type GetAccountResponses = {
+    /**
+     * The account.
+     */
+    200: Account;
+};
+
+export type GetAccountResponse = GetAccountResponses[keyof GetAccountResponses];
+
+export type UpdateAccountData = {
+    body: AccountUpdate;
+    path: {
+        /**
+         * The account's id.
+         */
+        id: number;
+    };
+    query?: never;
+    url: '/api/accounts/{id}';
+};
+
+export type UpdateAccountErrors = {
+    /**
+     * The body is not valid JSON.
+     */
+    400: Problem;
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No account has this id.
+     */
+    404: Problem;
+    /**
+     * The body took more than 10 seconds to arrive.
+     */
+    408: Problem;
+    /**
+     * The change would leave no active admin account (`last-admin`): make another account admin first.
+     */
+    409: Problem;
+    /**
+     * The body is larger than 64 KiB.
+     */
+    413: Problem;
+    /**
+     * The body is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type UpdateAccountError = UpdateAccountErrors[keyof UpdateAccountErrors];
+
+export type UpdateAccountResponses = {
+    /**
+     * The account.
+     */
+    200: Account;
+};
+
+export type UpdateAccountResponse = UpdateAccountResponses[keyof UpdateAccountResponses];
+
+export type ResetPasswordData = {
+    body: PasswordReset;
+    path: {
+        /**
+         * The account's id.
+         */
+        id: number;
+    };
+    query?: never;
+    url: '/api/accounts/{id}/password';
+};
+
+export type ResetPasswordErrors = {
+    /**
+     * The body is not valid JSON.
+     */
+    400: Problem;
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No account has this id.
+     */
+    404: Problem;
+    /**
+     * The body took more than 10 seconds to arrive.
+     */
+    408: Problem;
+    /**
+     * The body is larger than 64 KiB.
+     */
+    413: Problem;
+    /**
+     * The body is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type ResetPasswordError = ResetPasswordErrors[keyof ResetPasswordErrors];
+
+export type ResetPasswordResponses = {
+    /**
+     * The password is set; the sign-ins it revoked are refused by every instance within a
+     * second.
+     */
+    204: void;
+};
+
+export type ResetPasswordResponse = ResetPasswordResponses[keyof ResetPasswordResponses];
+
+export type ChangeMyPasswordData = {
+    body: PasswordChange;
+    path?: never;
+    query?: never;
+    url: '/api/me/password';
+};
+
+export type ChangeMyPasswordErrors = {
+    /**
+     * The body is not valid JSON.
+     */
+    400: Problem;
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token is an API token (`not-a-sign-in`): it has no account, so no password.
+     */
+    403: Problem;
+    /**
+     * The body took more than 10 seconds to arrive.
+     */
+    408: Problem;
+    /**
+     * The body is larger than 64 KiB.
+     */
+    413: Problem;
+    /**
+     * The body is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * `current_password` is wrong (it counts as a failed sign-in), or the new password breaks a rule; `errors` names each.
+     */
+    422: Problem;
+    /**
+     * Too many failed sign-ins (wrong current passwords among them) for this account or from this address in 15 minutes, or too many requests; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type ChangeMyPasswordError = ChangeMyPasswordErrors[keyof ChangeMyPasswordErrors];
+
+export type ChangeMyPasswordResponses = {
+    /**
+     * The password is set; the sign-ins it revoked are refused by every instance within a
+     * second.
+     */
+    204: void;
+};
+
+export type ChangeMyPasswordResponse = ChangeMyPasswordResponses[keyof ChangeMyPasswordResponses];
 
 export type GetHealthData = {
     body?: never;
