@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use crate::{
-    api::sign_in::SIGN_IN_WINDOW,
+    db::sign_ins::SIGN_IN_WINDOW,
     db::{self, MigrationState},
 };
 

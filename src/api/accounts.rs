@@ -581,25 +581,8 @@ impl AccountsApi {
         } = body.0;
         let username = Username::parse(&holder.username).ok();
         let sign_ins = &state.sign_ins;
-        let admission = sign_ins::admit(
-            &state.pool,
-            sign_ins.limits,
-            username.as_ref(),
-            auth::client_address(request),
-        )
-        .await?;
-        if let sign_ins::Admission::Refused {
-            retry_after_secs,
-            by,
-        } = admission
-        {
-            return Err(ApiError::TooManySignIns {
-                by,
-                window_minutes: super::sign_in::SIGN_IN_WINDOW.as_secs() / 60,
-                retry_after_secs,
-            }
-            .into());
-        }
+        auth::admit_password_check(&state.pool, sign_ins.limits, username.as_ref(), request)
+            .await?;
         if !db::password_matches(
             &state.pool,
             &sign_ins.checks,

@@ -571,6 +571,33 @@ fn quota_headers(quota: &Quota) -> [(poem::http::HeaderName, u64); 3] {
     ]
 }
 
+/// Lets a password be checked (a sign-in, or a person proving who they are) unless this
+/// username or the request's address has had too many failures lately: then `429` with
+/// `Retry-After`. The attempt counts as a failure until a success forgets it
+/// (`db::sign_ins::forget_failures`).
+pub async fn admit_password_check(
+    pool: &PgPool,
+    limits: db::sign_ins::SignInLimits,
+    username: Option<&crate::domain::Username>,
+    request: &Request,
+) -> Result<(), ApiError> {
+    let admission = db::sign_ins::admit(pool, limits, username, client_address(request)).await?;
+    match admission {
+        db::sign_ins::Admission::Admitted => Ok(()),
+        db::sign_ins::Admission::Refused {
+            retry_after_secs,
+            by,
+        } => {
+            metrics::counter!(crate::telemetry::SIGN_INS, "outcome" => "limited").increment(1);
+            Err(ApiError::TooManySignIns {
+                by,
+                window_minutes: limits.window.as_secs() / 60,
+                retry_after_secs,
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

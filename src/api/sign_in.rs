@@ -3,7 +3,7 @@
 //! rest of the API takes like any API token. `POST /api/auth/sign-out` revokes it; `GET /api/me`
 //! says who a token is.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use chrono::{TimeDelta, Utc};
 use poem::{Request, RequestBody, web::Data};
@@ -29,18 +29,6 @@ use crate::{
     domain::{Code, Scope, Username},
     error::{ApiError, FieldError, SignInError},
 };
-
-/// How far back failed sign-ins count against a username or an address.
-pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
-
-/// What the sign-ins of one service share.
-#[derive(Debug, Clone)]
-pub struct SignIns {
-    /// How long a sign-in's token lasts.
-    pub lifetime: Duration,
-    pub limits: sign_ins::SignInLimits,
-    pub checks: db::PasswordChecks,
-}
 
 /// The longest a sign-in form's values may be, in characters.
 const MAX_USERNAME_CHARS: usize = 100;
@@ -337,26 +325,8 @@ impl SignInApi {
         let wanted = grant.wanted().map_err(ApiError::SignIn)?;
         let username = Username::parse(&grant.username).ok();
         let sign_ins = &state.sign_ins;
-        let admission = sign_ins::admit(
-            &state.pool,
-            sign_ins.limits,
-            username.as_ref(),
-            auth::client_address(request),
-        )
-        .await?;
-        if let sign_ins::Admission::Refused {
-            retry_after_secs,
-            by,
-        } = admission
-        {
-            metrics::counter!(crate::telemetry::SIGN_INS, "outcome" => "limited").increment(1);
-            return Err(ApiError::TooManySignIns {
-                by,
-                window_minutes: SIGN_IN_WINDOW.as_secs() / 60,
-                retry_after_secs,
-            }
-            .into());
-        }
+        auth::admit_password_check(&state.pool, sign_ins.limits, username.as_ref(), request)
+            .await?;
         let lifetime = TimeDelta::from_std(sign_ins.lifetime).unwrap_or(TimeDelta::hours(12));
         let outcome = db::sign_in(
             &state.pool,

@@ -8,8 +8,8 @@ use std::sync::{
 use sqlx::PgPool;
 
 use crate::{
-    api::{budget::ExpensiveWork, sign_in::SignIns},
-    db::{ChangeFeed, Creates, MigrationState, ReadPool, TokenCache},
+    api::budget::ExpensiveWork,
+    db::{ChangeFeed, Creates, MigrationState, ReadPool, TokenCache, sign_ins::SignIns},
 };
 
 /// One value in each request's extensions (`Data<&Arc<State>>`), not one per field: each was a

@@ -9,6 +9,18 @@ use sqlx::PgPool;
 use super::Error;
 use crate::domain::Username;
 
+/// How far back failed sign-ins count against a username or an address.
+pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// What the sign-ins of one service share.
+#[derive(Debug, Clone)]
+pub struct SignIns {
+    /// How long a sign-in's token lasts.
+    pub lifetime: Duration,
+    pub limits: SignInLimits,
+    pub checks: super::PasswordChecks,
+}
+
 /// How many failures a username, and an address, may have in a window; 0: no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignInLimits {
