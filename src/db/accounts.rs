@@ -427,6 +427,7 @@ pub async fn sign_in(
         ),
         None => (None, None),
     };
+    let checked_hash = hash.as_ref().map(|hash| hash.as_str().to_owned());
     let verified = checks.verify(hash, password).await?;
     let Some(row) = row.filter(|row| verified && row.disabled_at.is_none()) else {
         return Ok(SignIn::Refused);
@@ -459,12 +460,18 @@ pub async fn sign_in(
         Some(account.id),
     )
     .await?;
-    // Disabled between the check and now: the row lock of this UPDATE decides.
+    // Disabled, given another role or another password since the check: the row lock of this
+    // UPDATE decides. A change that committed first leaves it nothing to match (READ COMMITTED
+    // reads the row again after waiting), so the token is rolled back; a change that comes after
+    // waits for this commit and then revokes the token with the account's others.
     let still_active: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "UPDATE accounts SET last_sign_in_at = now() WHERE id = $1 AND disabled_at IS NULL \
+        "UPDATE accounts SET last_sign_in_at = now() \
+         WHERE id = $1 AND disabled_at IS NULL AND role = $2 AND password_hash = $3 \
          RETURNING last_sign_in_at",
     )
     .bind(account.id)
+    .bind(account.role.as_str())
+    .bind(checked_hash)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(last_sign_in_at) = still_active else {

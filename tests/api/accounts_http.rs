@@ -2,6 +2,8 @@
 //! a person changes their own password, and every change that takes something away revokes
 //! sign-ins on every instance within a second.
 
+use std::time::Duration;
+
 use reqwest::Method;
 use serde_json::{Value, json};
 use students_api::domain::Role;
@@ -488,4 +490,67 @@ async fn history_and_the_feed_name_the_person_who_signed_in_and_the_program_by_i
         (Some(ada), "ada".to_owned()),
         "psql shows it too"
     );
+}
+
+#[tokio::test]
+async fn a_sign_in_racing_a_demotion_or_a_reset_keeps_nothing_the_change_took_away() {
+    let app = spawn_app().await;
+    account(&app, "root", Role::Admin).await;
+    for (round, change) in ["demote", "reset"].into_iter().enumerate() {
+        let username = format!("racer{round}");
+        account(&app, &username, Role::Admin).await;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE username = $1")
+            .bind(&username)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        // Sign-ins a few milliseconds apart, the change landing among them.
+        let mut signing_in = Vec::new();
+        for n in 0..12u64 {
+            let (app, username) = (&app, username.clone());
+            signing_in.push(async move {
+                tokio::time::sleep(Duration::from_millis(5 * n)).await;
+                let response = sign_in(app, &username, PASSWORD).await;
+                match response.status().as_u16() {
+                    200 => Some(response.json::<Value>().await.unwrap()),
+                    _ => None,
+                }
+            });
+        }
+        let changing = async {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            let answer = match change {
+                "demote" => update(&app, id, &json!({"role": "viewer"})).await,
+                _ => {
+                    app.send_json(
+                        Method::PUT,
+                        &format!("/api/accounts/{id}/password"),
+                        &json!({"password": NEW_PASSWORD}),
+                    )
+                    .await
+                }
+            };
+            assert!(
+                answer.status().is_success(),
+                "{change}: {}",
+                answer.status()
+            );
+        };
+        let (tokens, ()) = tokio::join!(futures_util::future::join_all(signing_in), changing);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        for token in tokens.into_iter().flatten() {
+            let client = client_with_token(token["access_token"].as_str().unwrap());
+            let admin_only = client.get(app.url("/api/accounts")).send().await.unwrap();
+            assert_ne!(
+                admin_only.status(),
+                200,
+                "{change}: a sign-in of {} still manages accounts",
+                token["scope"]
+            );
+            if change == "reset" {
+                let me = client.get(app.url("/api/me")).send().await.unwrap();
+                assert_eq!(me.status(), 401, "a sign-in with the old password lives on");
+            }
+        }
+    }
 }
