@@ -115,8 +115,18 @@ impl Endpoint for Front {
         // listener closes. (HTTP/2 connections get a GOAWAY at the end instead; `Connection`
         // is not an HTTP/2 header.)
         let http1 = request.version() < poem::http::Version::HTTP_2;
+        let has_body = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0")
+            || request.headers().contains_key(header::TRANSFER_ENCODING);
         let mut response = request_id::scope(id.clone(), self.answer(request, id, refused)).await;
-        if http1 && self.draining.is_on() {
+        // A refusal may come before the body is read (a 401, a 415, a 503): hyper then closes
+        // the connection rather than read what is left, and a keep-alive client that already
+        // sent its next request on it gets no answer at all. Saying so lets it open another.
+        let refused_early = has_body
+            && (response.status().is_client_error() || response.status().is_server_error());
+        if http1 && (self.draining.is_on() || refused_early) {
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));

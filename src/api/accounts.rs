@@ -238,7 +238,7 @@ const MAX_LISTED: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfAccount;
 impl IdOf for OfAccount {
-    const NOUN: &'static str = "account";
+    const A_NOUN: &'static str = "an account";
 }
 
 /// The `{id}` in `/api/accounts/{id}`.

@@ -341,7 +341,8 @@ impl SignInApi {
             SignIn::SignedIn(signed_in) => signed_in,
             SignIn::Refused => {
                 metrics::counter!(crate::telemetry::SIGN_INS, "outcome" => "refused").increment(1);
-                tracing::info!(username = ?username.as_ref().map(Username::as_str), "sign-in refused");
+                // Not the username: people type their password into it by mistake.
+                tracing::info!("sign-in refused");
                 return Err(ApiError::SignIn(SignInError::InvalidGrant).into());
             }
             SignIn::ScopeNotHeld(scope) => {

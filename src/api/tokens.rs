@@ -112,6 +112,11 @@ pub struct TokenRead {
     pub last_used_at: Nullable<Timestamp>,
     /// When it was revoked; `null`: it was not.
     pub revoked_at: Nullable<Timestamp>,
+    /// The account whose sign-in made it (directly or through tokens it made): disabling the
+    /// account, lowering its role or a new password revokes this token too. `null`: made by
+    /// a program's token or the command line.
+    #[oai(validator(minimum(value = "1"), maximum(value = "9223372036854775807")))]
+    pub made_by_account_id: Nullable<i64>,
 }
 
 impl From<TokenRecord> for TokenRead {
@@ -125,6 +130,7 @@ impl From<TokenRecord> for TokenRead {
             expires_at: Nullable(token.expires_at.map(Timestamp)),
             last_used_at: Nullable(token.last_used_at.map(Timestamp)),
             revoked_at: Nullable(token.revoked_at.map(Timestamp)),
+            made_by_account_id: Nullable(token.made_by_account_id),
         }
     }
 }
@@ -160,7 +166,7 @@ pub struct TokenList {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfToken;
 impl IdOf for OfToken {
-    const NOUN: &'static str = "token";
+    const A_NOUN: &'static str = "a token";
 }
 
 /// The `{id}` in `/api/tokens/{id}`.
@@ -229,7 +235,9 @@ impl TokensApi {
     /// is stored. A token can give only scopes it holds itself (`403` naming the one it
     /// lacks), and what it makes expires no later than it does. The new token works on this
     /// instance at once, on the others within a second. Revoking the maker later does not
-    /// revoke what it made.
+    /// revoke what it made, with one exception: a token made with a person's sign-in (or
+    /// with a token that one made) belongs to the account (`made_by_account_id`), so disabling
+    /// it, lowering its role or a new password revokes the token too.
     #[oai(
         path = "/api/tokens",
         method = "post",
@@ -271,7 +279,12 @@ impl TokensApi {
             (Some(asked), Some(limit)) => Some(asked.min(limit)),
             (asked, limit) => asked.or(limit),
         };
-        let (token, secret) = db::create_token(pool, &name, &scopes, expires_at).await?;
+        let (token, secret) = match maker {
+            Some(maker) => {
+                db::create_token_with(pool, &name, &scopes, expires_at, maker.id).await?
+            }
+            None => db::create_token(pool, &name, &scopes, expires_at).await?,
+        };
         // Usable at once here; other instances hear of it through the trigger's NOTIFY.
         cache.put(secret.hash(), CachedToken::from(&token)).await;
         Ok(CreatedResponse::Created(JsonBody(TokenCreated {

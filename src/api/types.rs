@@ -126,8 +126,8 @@ pub(crate) use domain_string_type;
 
 /// What a [`PathId`] names, for the message when it names nothing.
 pub trait IdOf: Send + Sync + 'static {
-    /// `student`, `token`.
-    const NOUN: &'static str;
+    /// `a student`, `an account`: as the message says it.
+    const A_NOUN: &'static str;
 }
 
 /// The `{id}` in `/api/students/{id}` or `/api/tokens/{id}`: a PostgreSQL `bigint` identity, 1
@@ -145,7 +145,7 @@ impl<K: IdOf> PathId<K> {
             ApiError::Validation(vec![FieldError::new(
                 "path.id",
                 Code::InvalidParameter.as_str(),
-                format!("must be a {} id: a whole number, such as 42", K::NOUN),
+                format!("must be {} id: a whole number, such as 42", K::A_NOUN),
             )])
         })
     }

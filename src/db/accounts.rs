@@ -164,7 +164,8 @@ async fn finish_revoking(
     row.map(TryInto::try_into).transpose()
 }
 
-/// Revokes account `id`'s live sign-in tokens but `keep`, answering their ids (every
+/// Revokes account `id`'s live sign-in tokens, and the tokens they made, but `keep`,
+/// answering their ids (every
 /// instance's cache hears of them through the table's notification; this one can be told at
 /// once).
 async fn revoke_sign_ins(
@@ -174,7 +175,8 @@ async fn revoke_sign_ins(
 ) -> Result<Vec<i64>, Error> {
     Ok(sqlx::query_scalar(
         "UPDATE api_tokens SET revoked_at = now() \
-         WHERE account_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2 RETURNING id",
+         WHERE (account_id = $1 OR made_by_account_id = $1) AND revoked_at IS NULL \
+           AND id IS DISTINCT FROM $2 RETURNING id",
     )
     .bind(id)
     .bind(keep)

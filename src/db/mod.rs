@@ -51,8 +51,8 @@ pub use listing::{count, export_page, list};
 pub use students::{Actor, Expected, Fetched, delete, get, insert, replace, update};
 pub use token_cache::{CachedToken, Holder, RELOAD_INTERVAL, TOKENS_CHANNEL, TokenCache, Verdict};
 pub use tokens::{
-    TOKEN_LIST_LIMIT, TokenRecord, any_token, create_token, insert_token, list_tokens,
-    revoke_token, touch_token,
+    TOKEN_LIST_LIMIT, TokenRecord, any_token, create_token, create_token_with, insert_token,
+    list_tokens, revoke_token, touch_token,
 };
 
 /// The migrations in `migrations/`, embedded in the binary and applied at start-up.

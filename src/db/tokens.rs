@@ -17,6 +17,8 @@ pub struct TokenRecord {
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The account whose sign-in made it; its revocations revoke this token too.
+    pub made_by_account_id: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -29,6 +31,7 @@ struct TokenRow {
     expires_at: Option<DateTime<Utc>>,
     last_used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+    made_by_account_id: Option<i64>,
 }
 
 impl TryFrom<TokenRow> for TokenRecord {
@@ -53,13 +56,15 @@ impl TryFrom<TokenRow> for TokenRecord {
             expires_at: row.expires_at,
             last_used_at: row.last_used_at,
             revoked_at: row.revoked_at,
+            made_by_account_id: row.made_by_account_id,
         })
     }
 }
 
 macro_rules! token_columns {
     () => {
-        "id, name, display_prefix, scopes, created_at, expires_at, last_used_at, revoked_at"
+        "id, name, display_prefix, scopes, created_at, expires_at, last_used_at, revoked_at, \
+         made_by_account_id"
     };
 }
 
@@ -73,6 +78,32 @@ pub async fn create_token(
     let secret = TokenSecret::generate()
         .map_err(|err| Error::Corrupt(format!("no randomness for a token: {err}")))?;
     let record = insert_token(pool, name, scopes, expires_at, &secret).await?;
+    Ok((record, secret))
+}
+
+/// Makes a token with another token, `maker` (over HTTP): a sign-in's, or one a sign-in made,
+/// belongs to that account (`made_by_account_id`).
+pub async fn create_token_with(
+    pool: &PgPool,
+    name: &TokenName,
+    scopes: &[Scope],
+    expires_at: Option<DateTime<Utc>>,
+    maker: i64,
+) -> Result<(TokenRecord, TokenSecret), Error> {
+    let secret = TokenSecret::generate()
+        .map_err(|err| Error::Corrupt(format!("no randomness for a token: {err}")))?;
+    let mut conn = pool.acquire().await?;
+    let record = insert_made(
+        &mut conn,
+        name,
+        scopes,
+        expires_at,
+        &secret,
+        None,
+        Some(maker),
+    )
+    .await?;
+    super::settle(&mut conn).await?;
     Ok((record, secret))
 }
 
@@ -99,12 +130,27 @@ pub(super) async fn insert_on(
     secret: &TokenSecret,
     account_id: Option<i64>,
 ) -> Result<TokenRecord, Error> {
+    insert_made(conn, name, scopes, expires_at, secret, account_id, None).await
+}
+
+/// [`insert_on`], for a token made by the token `maker` (whose account, if any, it inherits).
+async fn insert_made(
+    conn: &mut PgConnection,
+    name: &TokenName,
+    scopes: &[Scope],
+    expires_at: Option<DateTime<Utc>>,
+    secret: &TokenSecret,
+    account_id: Option<i64>,
+    maker: Option<i64>,
+) -> Result<TokenRecord, Error> {
     let mut scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
     scopes.sort_unstable();
     scopes.dedup();
     let row: TokenRow = sqlx::query_as(concat!(
         "INSERT INTO api_tokens (name, secret_sha256, display_prefix, scopes, expires_at, \
-         account_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+         account_id, made_by_account_id) VALUES ($1, $2, $3, $4, $5, $6, \
+         (SELECT coalesce(m.account_id, m.made_by_account_id) FROM api_tokens m WHERE m.id = $7)) \
+         RETURNING ",
         token_columns!()
     ))
     .bind(name.as_str())
@@ -113,6 +159,7 @@ pub(super) async fn insert_on(
     .bind(&scopes)
     .bind(expires_at)
     .bind(account_id)
+    .bind(maker)
     .fetch_one(conn)
     .await?;
     row.try_into()

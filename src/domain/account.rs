@@ -35,7 +35,8 @@ impl Username {
     pub fn parse(raw: &str) -> Result<Self, Violation> {
         static FORMAT: LazyLock<Option<Regex>> =
             LazyLock::new(|| Regex::new(Username::PATTERN).ok());
-        let name = raw.trim().to_ascii_lowercase();
+        // Spaces around it, as people type it; any other whitespace is refused by the pattern.
+        let name = raw.trim_matches(' ').to_ascii_lowercase();
         if FORMAT.as_ref().is_some_and(|re| re.is_match(&name)) {
             Ok(Self(name))
         } else {
@@ -261,6 +262,8 @@ mod tests {
             "ada lovelace",
             "adà",
             "ada\u{0}",
+            "ada\n",
+            "\tada",
             "аda",
         ] {
             assert_eq!(

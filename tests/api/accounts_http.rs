@@ -554,3 +554,61 @@ async fn a_sign_in_racing_a_demotion_or_a_reset_keeps_nothing_the_change_took_aw
         }
     }
 }
+
+#[tokio::test]
+async fn tokens_a_sign_in_made_go_with_the_account_but_a_programs_stay() {
+    let app = spawn_app().await;
+    account(&app, "root", Role::Admin).await;
+    account(&app, "eve", Role::Admin).await;
+    let eve: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE username = 'eve'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let make = |maker: String, name: &'static str| {
+        let app = &app;
+        async move {
+            let made: Value = client_with_token(&maker)
+                .post(app.url("/api/tokens"))
+                .json(&json!({"name": name, "scopes": ["accounts:admin", "tokens:admin"]}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (
+                made["secret"].as_str().unwrap().to_owned(),
+                made["token"].clone(),
+            )
+        }
+    };
+    // Eve's sign-in makes a token, which makes another; a program's token makes a third.
+    let (first, listed) = make(signed_in(&app, "eve").await, "eve's first").await;
+    assert_eq!(listed["made_by_account_id"], eve);
+    let (second, listed) = make(first.clone(), "eve's second").await;
+    assert_eq!(listed["made_by_account_id"], eve, "inherited");
+    let (programs, listed) = make(app.token.clone(), "a program's").await;
+    assert_eq!(listed["made_by_account_id"], Value::Null);
+
+    assert_eq!(
+        update(&app, eve, &json!({"disabled": true})).await.status(),
+        200
+    );
+    for token in [&first, &second] {
+        refused_within_a_second(&app, token).await;
+    }
+    // So Eve cannot re-enable herself with one of them; the program's token still works.
+    let again = client_with_token(&first)
+        .patch(app.url(&format!("/api/accounts/{eve}")))
+        .json(&json!({"disabled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 401);
+    let me = client_with_token(&programs)
+        .get(app.url("/api/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+}

@@ -372,3 +372,35 @@ async fn a_header_that_holds_one_value_given_twice_is_a_422_naming_it() {
         .unwrap();
     assert!(id != "one" && id != "two" && id.len() == 32, "{answer}");
 }
+
+#[tokio::test]
+async fn a_refusal_of_a_request_with_a_body_says_the_connection_closes() {
+    let app = spawn_app().await;
+    // One keep-alive client, bodies of 60 KB refused before they are read (no token: 401;
+    // the wrong type: 415), each followed at once by another request on the same client.
+    let body = "x".repeat(60_000);
+    for _ in 0..20 {
+        let refused = app
+            .anonymous
+            .post(app.url("/api/accounts"))
+            .header("content-type", "text/plain")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+        assert_eq!(refused.headers()["connection"], "close");
+        let unsupported = app
+            .send_raw(
+                reqwest::Method::POST,
+                "/api/students",
+                Some("text/plain"),
+                body.clone(),
+            )
+            .await;
+        assert_eq!(unsupported.status(), 415);
+        assert_eq!(unsupported.headers()["connection"], "close");
+        let next = app.get("/api/students?limit=1").await;
+        assert_eq!(next.status(), 200);
+    }
+}

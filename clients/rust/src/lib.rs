@@ -4175,6 +4175,11 @@ pub mod types {
         ///About when it was last used (written at most once a minute); `null`: never.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub last_used_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        /// The account whose sign-in made it (directly or through tokens it made): disabling the
+        /// account, lowering its role or a new password revokes this token too. `null`: made by
+        /// a program's token or the command line.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub made_by_account_id: ::std::option::Option<::std::num::NonZeroU64>,
         ///What the token is for (`deploy bot`, `Ada's laptop`): the rules of a student's name.
         pub name: TokenName,
         ///When it was revoked; `null`: it was not.
@@ -6689,6 +6694,10 @@ pub mod types {
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
+            made_by_account_id: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
             name: ::std::result::Result<super::TokenName, ::std::string::String>,
             revoked_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -6705,6 +6714,7 @@ pub mod types {
                     expires_at: Err("no value supplied for expires_at".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     last_used_at: Err("no value supplied for last_used_at".to_string()),
+                    made_by_account_id: Err("no value supplied for made_by_account_id".to_string()),
                     name: Err("no value supplied for name".to_string()),
                     revoked_at: Err("no value supplied for revoked_at".to_string()),
                     scopes: Err("no value supplied for scopes".to_string()),
@@ -6766,6 +6776,16 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for last_used_at: {e}"));
                 self
             }
+            pub fn made_by_account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.made_by_account_id = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for made_by_account_id: {e}")
+                });
+                self
+            }
             pub fn name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::TokenName>,
@@ -6810,6 +6830,7 @@ pub mod types {
                     expires_at: value.expires_at?,
                     id: value.id?,
                     last_used_at: value.last_used_at?,
+                    made_by_account_id: value.made_by_account_id?,
                     name: value.name?,
                     revoked_at: value.revoked_at?,
                     scopes: value.scopes?,
@@ -6824,6 +6845,7 @@ pub mod types {
                     expires_at: Ok(value.expires_at),
                     id: Ok(value.id),
                     last_used_at: Ok(value.last_used_at),
+                    made_by_account_id: Ok(value.made_by_account_id),
                     name: Ok(value.name),
                     revoked_at: Ok(value.revoked_at),
                     scopes: Ok(value.scopes),
@@ -7642,7 +7664,9 @@ impl Client {
     /// is stored. A token can give only scopes it holds itself (`403` naming the one it
     /// lacks), and what it makes expires no later than it does. The new token works on this
     /// instance at once, on the others within a second. Revoking the maker later does not
-    /// revoke what it made.
+    /// revoke what it made, with one exception: a token made with a person's sign-in (or
+    /// with a token that one made) belongs to the account (`made_by_account_id`), so disabling
+    /// it, lowering its role or a new password revokes the token too.
     ///
     /// Sends a `POST` request to `/api/tokens`
     ///

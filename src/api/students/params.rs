@@ -18,7 +18,7 @@ use crate::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfStudent;
 impl IdOf for OfStudent {
-    const NOUN: &'static str = "student";
+    const A_NOUN: &'static str = "a student";
 }
 
 /// The `{id}` in `/api/students/{id}`.

@@ -26,6 +26,10 @@ class Token:
         last_used_at (datetime.datetime | None): About when it was last used (written at most once a minute); `null`:
             never.
         revoked_at (datetime.datetime | None): When it was revoked; `null`: it was not.
+        made_by_account_id (int | None): The account whose sign-in made it (directly or through tokens it made):
+            disabling the
+            account, lowering its role or a new password revokes this token too. `null`: made by
+            a program's token or the command line.
     """
 
     id: int
@@ -36,6 +40,7 @@ class Token:
     expires_at: datetime.datetime | None
     last_used_at: datetime.datetime | None
     revoked_at: datetime.datetime | None
+    made_by_account_id: int | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +75,9 @@ class Token:
         else:
             revoked_at = self.revoked_at
 
+        made_by_account_id: int | None
+        made_by_account_id = self.made_by_account_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -82,6 +90,7 @@ class Token:
                 "expires_at": expires_at,
                 "last_used_at": last_used_at,
                 "revoked_at": revoked_at,
+                "made_by_account_id": made_by_account_id,
             }
         )
 
@@ -150,6 +159,13 @@ class Token:
 
         revoked_at = _parse_revoked_at(d.pop("revoked_at"))
 
+        def _parse_made_by_account_id(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        made_by_account_id = _parse_made_by_account_id(d.pop("made_by_account_id"))
+
         token = cls(
             id=id,
             name=name,
@@ -159,6 +175,7 @@ class Token:
             expires_at=expires_at,
             last_used_at=last_used_at,
             revoked_at=revoked_at,
+            made_by_account_id=made_by_account_id,
         )
 
         token.additional_properties = d

@@ -237,7 +237,9 @@ export const listTokens = <ThrowOnError extends boolean = false>(options?: Optio
  * is stored. A token can give only scopes it holds itself (`403` naming the one it
  * lacks), and what it makes expires no later than it does. The new token works on this
  * instance at once, on the others within a second. Revoking the maker later does not
- * revoke what it made.
+ * revoke what it made, with one exception: a token made with a person's sign-in (or
+ * with a token that one made) belongs to the account (`made_by_account_id`), so disabling
+ * it, lowering its role or a new password revokes the token too.
  */
 export const createToken = <ThrowOnError extends boolean = false>(options: Options<CreateTokenData, ThrowOnError>) => (options.client ?? client).post<CreateTokenResponses, CreateTokenErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],

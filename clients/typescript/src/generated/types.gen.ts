@@ -615,6 +615,12 @@ export type Token = {
      * When it was revoked; `null`: it was not.
      */
     readonly revoked_at: string | null;
+    /**
+     * The account whose sign-in made it (directly or through tokens it made): disabling the
+     * account, lowering its role or a new password revokes this token too. `null`: made by
+     * a program's token or the command line.
+     */
+    made_by_account_id: number | null;
 };
 
 /**
@@ -837,6 +843,12 @@ export type TokenWritable = {
      */
     display_prefix: string;
     scopes: Array<Scope>;
+    /**
+     * The account whose sign-in made it (directly or through tokens it made): disabling the
+     * account, lowering its role or a new password revokes this token too. `null`: made by
+     * a program's token or the command line.
+     */
+    made_by_account_id: number | null;
 };
 
 /**

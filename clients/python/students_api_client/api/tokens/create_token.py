@@ -114,7 +114,9 @@ def sync_detailed(
     is stored. A token can give only scopes it holds itself (`403` naming the one it
     lacks), and what it makes expires no later than it does. The new token works on this
     instance at once, on the others within a second. Revoking the maker later does not
-    revoke what it made.
+    revoke what it made, with one exception: a token made with a person's sign-in (or
+    with a token that one made) belongs to the account (`made_by_account_id`), so disabling
+    it, lowering its role or a new password revokes the token too.
 
     Args:
         body (TokenCreate): A token to make. Unknown fields are refused with 422. Example:
@@ -151,7 +153,9 @@ def sync(
     is stored. A token can give only scopes it holds itself (`403` naming the one it
     lacks), and what it makes expires no later than it does. The new token works on this
     instance at once, on the others within a second. Revoking the maker later does not
-    revoke what it made.
+    revoke what it made, with one exception: a token made with a person's sign-in (or
+    with a token that one made) belongs to the account (`made_by_account_id`), so disabling
+    it, lowering its role or a new password revokes the token too.
 
     Args:
         body (TokenCreate): A token to make. Unknown fields are refused with 422. Example:
@@ -183,7 +187,9 @@ async def asyncio_detailed(
     is stored. A token can give only scopes it holds itself (`403` naming the one it
     lacks), and what it makes expires no later than it does. The new token works on this
     instance at once, on the others within a second. Revoking the maker later does not
-    revoke what it made.
+    revoke what it made, with one exception: a token made with a person's sign-in (or
+    with a token that one made) belongs to the account (`made_by_account_id`), so disabling
+    it, lowering its role or a new password revokes the token too.
 
     Args:
         body (TokenCreate): A token to make. Unknown fields are refused with 422. Example:
@@ -218,7 +224,9 @@ async def asyncio(
     is stored. A token can give only scopes it holds itself (`403` naming the one it
     lacks), and what it makes expires no later than it does. The new token works on this
     instance at once, on the others within a second. Revoking the maker later does not
-    revoke what it made.
+    revoke what it made, with one exception: a token made with a person's sign-in (or
+    with a token that one made) belongs to the account (`made_by_account_id`), so disabling
+    it, lowering its role or a new password revokes the token too.
 
     Args:
         body (TokenCreate): A token to make. Unknown fields are refused with 422. Example:
