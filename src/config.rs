@@ -181,8 +181,8 @@ pub struct Config {
     #[arg(long, env = "RATE_LIMIT_ANONYMOUS_PER_MINUTE", default_value_t = 60)]
     pub rate_limit_anonymous_per_minute: u32,
     /// How long a person's sign-in (`POST /api/auth/token`) lasts: a number and a unit, `s`,
-    /// `m`, `h` or `d`.
-    #[arg(long, env = "SIGN_IN_LIFETIME", default_value = "12h", value_parser = parse_duration)]
+    /// `m`, `h` or `d`; at most 365d (what a sign-in's `expires_in` publishes).
+    #[arg(long, env = "SIGN_IN_LIFETIME", default_value = "12h", value_parser = parse_sign_in_lifetime)]
     pub sign_in_lifetime: std::time::Duration,
     /// Failed sign-ins per username in 15 minutes, counted across every instance; past it,
     /// 429. 0: no limit.
@@ -252,6 +252,18 @@ pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
         .filter(|s| *s <= i64::MAX as u64 / 1_000)
         .map(std::time::Duration::from_secs)
         .ok_or_else(usage)
+}
+
+/// The longest a sign-in may last: the `maximum` of its published `expires_in`.
+pub const MAX_SIGN_IN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(365 * 86_400);
+
+/// A duration as [`parse_duration`] reads it, up to [`MAX_SIGN_IN_LIFETIME`].
+fn parse_sign_in_lifetime(raw: &str) -> Result<std::time::Duration, String> {
+    let lifetime = parse_duration(raw)?;
+    if lifetime > MAX_SIGN_IN_LIFETIME {
+        return Err(format!("`{raw}` is longer than a sign-in may last (365d)"));
+    }
+    Ok(lifetime)
 }
 
 /// `0`, or a duration as [`parse_duration`] reads it.
@@ -330,7 +342,7 @@ fn parse_origin(raw: &str) -> Result<String, String> {
 mod host_tests {
     use clap::Parser;
 
-    use super::{Cli, format_duration, parse_duration, parse_host};
+    use super::{Cli, format_duration, parse_duration, parse_host, parse_sign_in_lifetime};
 
     #[test]
     fn durations_read_back_as_written() {
@@ -357,6 +369,8 @@ mod host_tests {
             Ok(std::time::Duration::from_secs(5_400))
         );
         assert!(parse_duration("0d").is_err() && parse_duration("7w").is_err());
+        // A sign-in's `expires_in` is published up to a year.
+        assert!(parse_sign_in_lifetime("365d").is_ok() && parse_sign_in_lifetime("366d").is_err());
     }
 
     #[test]

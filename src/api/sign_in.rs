@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use poem::{Request, RequestBody, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi, impl_apirequest_for_payload,
@@ -378,9 +378,10 @@ impl SignInApi {
             token_id = token.id,
             "signed in"
         );
-        let expires_in = token
-            .expires_at
-            .map_or(0, |at| (at - Utc::now()).num_seconds().max(1));
+        // The lifetime itself: counting down to `expires_at` would lose the second this took.
+        let expires_in = i64::try_from(sign_ins.lifetime.as_secs())
+            .unwrap_or(i64::MAX)
+            .max(1);
         let scope: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
         Ok(SignedInResponse::Ok(
             JsonBody(AccessToken {
