@@ -184,7 +184,7 @@ async fn run_account(pool: &sqlx::PgPool, action: AccountAction) -> Result<Strin
         |username: &Username| CliError::Usage(format!("no account has the username {username}"));
     Ok(match action {
         AccountAction::Create(username, display_name, role, hash) => {
-            let account = db::create_account(pool, &username, &display_name, role, &hash)
+            let account = db::create_account(pool, &username, &display_name, role, &hash, None)
                 .await
                 .map_err(|err| match err {
                     db::Error::UsernameTaken => {

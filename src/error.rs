@@ -783,6 +783,10 @@ impl From<db::Error> for ApiError {
             db::Error::EmailTaken => ApiError::EmailTaken,
             db::Error::UsernameTaken => ApiError::UsernameTaken,
             db::Error::KeyInUse => ApiError::IdempotencyKeyInUse,
+            db::Error::CallerRevoked => ApiError::Unauthorized {
+                why: AuthFailure::Revoked,
+                needed: None,
+            },
             db::Error::KeyReused => ApiError::Validation(vec![FieldError::new(
                 "header.Idempotency-Key",
                 "reused",

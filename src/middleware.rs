@@ -124,8 +124,9 @@ impl Endpoint for Front {
         // A refusal may come before the body is read (a 401, a 415, a 503): hyper then closes
         // the connection rather than read what is left, and a keep-alive client that already
         // sent its next request on it gets no answer at all. Saying so lets it open another.
-        let refused_early = has_body
-            && (response.status().is_client_error() || response.status().is_server_error());
+        // (400, 409, 412 and 422 come after the body was read.)
+        let status = response.status().as_u16();
+        let refused_early = has_body && status >= 400 && !matches!(status, 400 | 409 | 412 | 422);
         if http1 && (self.draining.is_on() || refused_early) {
             response
                 .headers_mut()

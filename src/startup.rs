@@ -667,7 +667,7 @@ async fn first_run_admin(
             }
         })?;
         if let Err(err) =
-            db::create_account(pool, &username, &display_name, Role::Admin, &hash).await
+            db::create_account(pool, &username, &display_name, Role::Admin, &hash, None).await
         {
             let _ = std::fs::remove_file(&path);
             return Err(StartupError::Accounts(err));

@@ -431,8 +431,16 @@ impl AccountsApi {
             password,
         } = body.0;
         let hash = state.sign_ins.checks.hash(password).await?;
-        let account =
-            db::create_account(&state.pool, &username, &display_name, role, &hash).await?;
+        let caller_id = caller.token().map(|t| t.id);
+        let account = db::create_account(
+            &state.pool,
+            &username,
+            &display_name,
+            role,
+            &hash,
+            caller_id,
+        )
+        .await?;
         tracing::info!(
             account = account.id,
             username = account.username.as_str(),
@@ -500,7 +508,8 @@ impl AccountsApi {
             role,
             disabled,
         };
-        let changed = db::update_account(&state.pool, id, &change).await?;
+        let caller_id = caller.token().map(|t| t.id);
+        let changed = db::update_account(&state.pool, id, &change, caller_id).await?;
         for token in &changed.revoked {
             state.tokens.mark_revoked(*token).await;
         }
@@ -535,7 +544,8 @@ impl AccountsApi {
     ) -> Result<PasswordSetResponse, Failure<ResetErrors>> {
         let id = id.0.get()?;
         let hash = state.sign_ins.checks.hash(body.0.password).await?;
-        let Some(changed) = db::set_password_of(&state.pool, id, &hash, None).await? else {
+        let caller_id = caller.token().map(|t| t.id);
+        let Some(changed) = db::reset_password(&state.pool, id, &hash, caller_id).await? else {
             return Err(ApiError::AccountNotFound(id).into());
         };
         for token in &changed.revoked {
@@ -583,14 +593,14 @@ impl AccountsApi {
         let sign_ins = &state.sign_ins;
         auth::admit_password_check(&state.pool, sign_ins.limits, username.as_ref(), request)
             .await?;
-        if !db::password_matches(
+        let checked = db::checked_password(
             &state.pool,
             &sign_ins.checks,
             holder.id,
             &current_password.0,
         )
-        .await?
-        {
+        .await?;
+        let Some(checked) = checked else {
             tracing::info!(
                 account = holder.id,
                 "password change refused: wrong current password"
@@ -601,18 +611,16 @@ impl AccountsApi {
                 "is not the account's password",
             )])
             .into());
-        }
+        };
         if let Some(username) = &username
             && let Err(err) = sign_ins::forget_failures(&state.pool, username).await
         {
             tracing::warn!(error = %err, "cannot forget the failed sign-ins of an account");
         }
         let hash = sign_ins.checks.hash(new_password).await?;
-        let Some(changed) =
-            db::set_password_of(&state.pool, holder.id, &hash, Some(token.id)).await?
-        else {
-            return Err(ApiError::NotASignIn.into()); // the account was deleted under it
-        };
+        // A reset or a disable since the check wins: then this sign-in is revoked (401).
+        let changed =
+            db::change_own_password(&state.pool, holder.id, &checked, &hash, token.id).await?;
         for revoked in &changed.revoked {
             state.tokens.mark_revoked(*revoked).await;
         }

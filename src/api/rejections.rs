@@ -39,9 +39,15 @@ pub fn from_poem(err: &poem::Error, spec: &impl SpecFacts) -> ApiError {
         )]);
     }
     if let Some(content_type) = err.downcast_ref::<ContentTypeError>() {
-        return ApiError::UnsupportedMediaType(format!(
-            "{content_type}; send `Content-Type: application/json`"
-        ));
+        return ApiError::UnsupportedMediaType(match content_type {
+            // Which type is right depends on the operation (signIn takes a form, an import
+            // a file), and this error does not say which operation it was.
+            ContentTypeError::ExpectContentType => "the request has no `Content-Type` header; \
+                 send the type of its body, as the operation's request body in the spec lists \
+                 it (`application/json`, `application/x-www-form-urlencoded` for signIn)"
+                .to_owned(),
+            other => format!("{other}; send `Content-Type: application/json`"),
+        });
     }
     match err.status() {
         StatusCode::NOT_FOUND => ApiError::RouteNotFound,

@@ -132,7 +132,8 @@ impl PasswordGrant {
                 })
             })
             .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+            // Only spaces: no scope asked for, so all of the role's (as if omitted).
+            .map(|scopes| Some(scopes).filter(|scopes| !scopes.is_empty()))
     }
 }
 
@@ -346,6 +347,12 @@ impl SignInApi {
                 return Err(ApiError::SignIn(SignInError::InvalidGrant).into());
             }
             SignIn::ScopeNotHeld(scope) => {
+                // The password was right: this was no guess.
+                if let Some(username) = &username
+                    && let Err(err) = sign_ins::forget_failures(&state.pool, username).await
+                {
+                    tracing::warn!(error = %err, "cannot forget the failed sign-ins of an account");
+                }
                 return Err(ApiError::SignIn(SignInError::InvalidScope(format!(
                     "the account's role does not give `{}`",
                     scope.as_str()

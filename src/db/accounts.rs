@@ -63,14 +63,17 @@ macro_rules! account_columns {
     };
 }
 
-/// Makes an account.
+/// Makes an account; over HTTP, `caller` is the token that asks (see [`caller_still_valid`]).
 pub async fn create_account(
     pool: &PgPool,
     username: &Username,
     display_name: &StudentName,
     role: Role,
     password: &PasswordHash,
+    caller: Option<i64>,
 ) -> Result<AccountRecord, Error> {
+    let mut tx = pool.begin().await?;
+    caller_still_valid(&mut tx, caller).await?;
     let row: AccountRow = sqlx::query_as(concat!(
         "INSERT INTO accounts (username, display_name, role, password_hash) \
          VALUES ($1, $2, $3, $4) RETURNING ",
@@ -80,9 +83,44 @@ pub async fn create_account(
     .bind(display_name.as_str())
     .bind(role.as_str())
     .bind(password.as_str())
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     row.try_into()
+}
+
+/// Refuses (`Error::CallerRevoked`) when the token `caller` can no longer act: it was judged
+/// when its request arrived, and its account may have been disabled, lowered or given a new
+/// password since (a body takes up to 10 s to arrive). The account behind it is locked first,
+/// so a change to it that committed is seen here, and one still to come waits for this
+/// transaction and then revokes whatever it made. `None`: the command line, which asks no token.
+pub(super) async fn caller_still_valid(
+    tx: &mut Transaction<'_, Postgres>,
+    caller: Option<i64>,
+) -> Result<(), Error> {
+    let Some(caller) = caller else {
+        return Ok(());
+    };
+    sqlx::query(
+        "SELECT 1 FROM accounts WHERE id = \
+         (SELECT coalesce(account_id, made_by_account_id) FROM api_tokens WHERE id = $1) \
+         FOR SHARE",
+    )
+    .bind(caller)
+    .execute(&mut **tx)
+    .await?;
+    let valid: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT FROM api_tokens WHERE id = $1 AND revoked_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > now()))",
+    )
+    .bind(caller)
+    .fetch_one(&mut **tx)
+    .await?;
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::CallerRevoked)
+    }
 }
 
 /// Every account, oldest first.
@@ -226,6 +264,7 @@ pub async fn update_account(
     pool: &PgPool,
     id: i64,
     change: &AccountChange,
+    caller: Option<i64>,
 ) -> Result<Changed, ChangeRefused> {
     let mut tx = pool.begin().await?;
     let admins: Vec<i64> = sqlx::query_scalar(
@@ -234,6 +273,7 @@ pub async fn update_account(
     )
     .fetch_all(&mut *tx)
     .await?;
+    caller_still_valid(&mut tx, caller).await?;
     let before: Option<AccountRow> = sqlx::query_as(concat!(
         "SELECT ",
         account_columns!(),
@@ -274,15 +314,16 @@ pub async fn update_account(
     })
 }
 
-/// A new password for account `id`: every sign-in of the account is revoked with it but
-/// `keep` (the one a person changing their own password came with). `None`: no such account.
-pub async fn set_password_of(
+/// An admin's new password for account `id` (`caller`: the token that asks): every sign-in
+/// of the account is revoked with it. `None`: no such account.
+pub async fn reset_password(
     pool: &PgPool,
     id: i64,
     password: &PasswordHash,
-    keep: Option<i64>,
+    caller: Option<i64>,
 ) -> Result<Option<Changed>, Error> {
     let mut tx = pool.begin().await?;
+    caller_still_valid(&mut tx, caller).await?;
     let row: Option<AccountRow> = sqlx::query_as(concat!(
         "UPDATE accounts SET password_hash = $2 WHERE id = $1 RETURNING ",
         account_columns!()
@@ -294,7 +335,7 @@ pub async fn set_password_of(
     let Some(row) = row else {
         return Ok(None);
     };
-    let revoked = revoke_sign_ins(&mut tx, id, keep).await?;
+    let revoked = revoke_sign_ins(&mut tx, id, None).await?;
     tx.commit().await?;
     Ok(Some(Changed {
         account: row.try_into()?,
@@ -302,22 +343,58 @@ pub async fn set_password_of(
     }))
 }
 
-/// Whether `candidate` is the password of account `id` (`false` for no such account, at the
-/// same cost).
-pub async fn password_matches(
+/// The stored hash of active account `id` if `candidate` is its password (`None` otherwise,
+/// or for no such account, at the same cost): what [`change_own_password`] is conditional on.
+pub async fn checked_password(
     pool: &PgPool,
     checks: &PasswordChecks,
     id: i64,
     candidate: &str,
-) -> Result<bool, Error> {
-    let hash: Option<String> =
-        sqlx::query_scalar("SELECT password_hash FROM accounts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-    checks
-        .verify(hash.map(PasswordHash::from_stored), candidate)
-        .await
+) -> Result<Option<String>, Error> {
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT password_hash FROM accounts WHERE id = $1 AND disabled_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    let matches = checks
+        .verify(stored.clone().map(PasswordHash::from_stored), candidate)
+        .await?;
+    Ok(stored.filter(|_| matches))
+}
+
+/// A person's own new password, if the account still has the password they proved
+/// (`checked`, from [`checked_password`]) and the sign-in `keep` they asked with is still
+/// valid: a reset or a disable that came in between wins (`Error::CallerRevoked`). The
+/// account's other sign-ins, and the tokens they made, are revoked; `keep` is not.
+pub async fn change_own_password(
+    pool: &PgPool,
+    id: i64,
+    checked: &str,
+    password: &PasswordHash,
+    keep: i64,
+) -> Result<Changed, Error> {
+    let mut tx = pool.begin().await?;
+    let row: Option<AccountRow> = sqlx::query_as(concat!(
+        "UPDATE accounts SET password_hash = $3 \
+         WHERE id = $1 AND password_hash = $2 AND disabled_at IS NULL RETURNING ",
+        account_columns!()
+    ))
+    .bind(id)
+    .bind(checked)
+    .bind(password.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Err(Error::CallerRevoked);
+    };
+    caller_still_valid(&mut tx, Some(keep)).await?;
+    let revoked = revoke_sign_ins(&mut tx, id, Some(keep)).await?;
+    tx.commit().await?;
+    Ok(Changed {
+        account: row.try_into()?,
+        revoked,
+    })
 }
 
 #[derive(sqlx::FromRow)]

@@ -27,6 +27,10 @@ pub enum Error {
     KeyInUse,
     #[error("this idempotency key was used with a different request")]
     KeyReused,
+    /// The token that asked was revoked or expired while its request ran (a disable, a lower
+    /// role or a new password for its account committed first).
+    #[error("the token that asked is no longer valid")]
+    CallerRevoked,
     /// The database cannot be reached or is overloaded: worth retrying.
     #[error("the database is unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),

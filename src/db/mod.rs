@@ -31,8 +31,8 @@ use sqlx::{
 pub use crate::config::Pooler;
 pub use accounts::{
     AccountChange, AccountRecord, ChangeRefused, Changed, PasswordChecks, SignIn, SignedIn,
-    any_account, create_account, disable_account, get_account, list_accounts, password_matches,
-    set_password, set_password_of, sign_in, update_account,
+    any_account, change_own_password, checked_password, create_account, disable_account,
+    get_account, list_accounts, reset_password, set_password, sign_in, update_account,
 };
 pub use change_feed::{
     ANNOUNCE_EVERY, CHANGES_CHANNEL, ChangeFeed, FeedError, FeedFilter, FeedItem, OnLag,

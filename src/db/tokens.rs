@@ -82,7 +82,9 @@ pub async fn create_token(
 }
 
 /// Makes a token with another token, `maker` (over HTTP): a sign-in's, or one a sign-in made,
-/// belongs to that account (`made_by_account_id`).
+/// belongs to that account (`made_by_account_id`). Refused (`Error::CallerRevoked`) when the
+/// maker was revoked while its request ran, so nothing it makes outlives its account's
+/// revocation.
 pub async fn create_token_with(
     pool: &PgPool,
     name: &TokenName,
@@ -92,9 +94,10 @@ pub async fn create_token_with(
 ) -> Result<(TokenRecord, TokenSecret), Error> {
     let secret = TokenSecret::generate()
         .map_err(|err| Error::Corrupt(format!("no randomness for a token: {err}")))?;
-    let mut conn = pool.acquire().await?;
+    let mut tx = pool.begin().await?;
+    super::accounts::caller_still_valid(&mut tx, Some(maker)).await?;
     let record = insert_made(
-        &mut conn,
+        &mut tx,
         name,
         scopes,
         expires_at,
@@ -103,7 +106,7 @@ pub async fn create_token_with(
         Some(maker),
     )
     .await?;
-    super::settle(&mut conn).await?;
+    tx.commit().await?;
     Ok((record, secret))
 }
 

@@ -278,6 +278,7 @@ pub(crate) async fn account(app: &TestApp, username: &str, role: Role) {
         &StudentName::parse("Ada Lovelace").unwrap(),
         role,
         &hash,
+        None,
     )
     .await
     .unwrap();
@@ -517,14 +518,26 @@ async fn every_refused_sign_in_is_the_same_answer_and_a_bad_form_names_its_field
         .send()
         .await
         .unwrap();
-    let problem = assert_problem(json, 415).await;
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("application/x-www-form-urlencoded"),
-        "{problem}"
-    );
+    let untyped = app
+        .anonymous
+        .post(app.url("/api/auth/token"))
+        .body(format!(
+            "grant_type=password&username=ada&password={PASSWORD}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    // Sent as JSON, or with no type at all: the refusal names the form's type.
+    for refused in [json, untyped] {
+        let problem = assert_problem(refused, 415).await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("application/x-www-form-urlencoded"),
+            "{problem}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -170,8 +170,9 @@ async fn lowering_a_role_disabling_or_resetting_a_password_revokes_sign_ins_ever
         update(&app, id, &json!({"role": "admin"})).await.status(),
         200
     );
+    // Asked of the instance that made the change, which marks revocations at once.
     let me = client_with_token(&token)
-        .get(second.url("/api/me"))
+        .get(app.url("/api/me"))
         .send()
         .await
         .unwrap();
@@ -263,19 +264,32 @@ async fn the_last_active_admin_cannot_be_lowered_or_disabled_even_by_two_at_once
         200
     );
 
-    // Two admins lowering each other at once: one wins, one is refused.
+    // Two admins lowering each other at once: one wins, one is refused. Rounds, so the two
+    // transactions overlap in some.
     let viewer = json!({"role": "viewer"});
-    let (a, b) = tokio::join!(update(&app, root, &viewer), update(&app, other, &viewer));
-    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
-    statuses.sort();
-    assert_eq!(statuses, [200, 409]);
-    let admins: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM accounts WHERE role = 'admin' AND disabled_at IS NULL",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(admins, 1);
+    let (mut a_id, mut b_id) = (root, other);
+    for round in 0..15 {
+        let (a, b) = tokio::join!(update(&app, a_id, &viewer), update(&app, b_id, &viewer));
+        let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "round {round}");
+        let admins: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE role = 'admin' AND disabled_at IS NULL",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(admins.len(), 1, "round {round}");
+        // A fresh second admin for the next round.
+        let name = format!("admin{round}");
+        account(&app, &name, Role::Admin).await;
+        let fresh: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE username = $1")
+            .bind(&name)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        (a_id, b_id) = (admins[0], fresh);
+    }
 }
 
 async fn change_mine(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
@@ -611,4 +625,78 @@ async fn tokens_a_sign_in_made_go_with_the_account_but_a_programs_stay() {
         .await
         .unwrap();
     assert_eq!(me.status(), 200);
+}
+
+/// A request whose JSON body arrives in two parts: `first` now, the rest when `rest` is sent.
+fn trickled(first: &str) -> (reqwest::Body, tokio::sync::mpsc::Sender<String>) {
+    let (send, receive) = tokio::sync::mpsc::channel::<String>(1);
+    let head = futures_util::stream::once(std::future::ready(Ok::<_, std::io::Error>(
+        first.to_owned(),
+    )));
+    let tail = futures_util::stream::unfold(receive, |mut receive| async move {
+        let part = receive.recv().await?;
+        Some((Ok(part), receive))
+    });
+    (
+        reqwest::Body::wrap_stream(futures_util::StreamExt::chain(head, tail)),
+        send,
+    )
+}
+
+#[tokio::test]
+async fn a_request_admitted_before_its_account_was_disabled_does_nothing_when_its_body_arrives() {
+    let app = spawn_app().await;
+    account(&app, "root", Role::Admin).await;
+    account(&app, "eve", Role::Admin).await;
+    let eve: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE username = 'eve'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let eves = client_with_token(&signed_in(&app, "eve").await);
+    // Eve starts making a token and re-enabling herself, then root disables her, then the
+    // rest of both bodies arrive.
+    let (token_body, finish_token) = trickled(r#"{"name": "late", "#);
+    let making = eves
+        .post(app.url("/api/tokens"))
+        .header("content-type", "application/json")
+        .body(token_body)
+        .send();
+    let (enable_body, finish_enable) = trickled(r#"{"disabled": "#);
+    let enabling = eves
+        .patch(app.url(&format!("/api/accounts/{eve}")))
+        .header("content-type", "application/json")
+        .body(enable_body)
+        .send();
+    let meanwhile = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            update(&app, eve, &json!({"disabled": true})).await.status(),
+            200
+        );
+        finish_token
+            .send(r#""scopes": ["accounts:admin"]}"#.to_owned())
+            .await
+            .unwrap();
+        finish_enable.send("false}".to_owned()).await.unwrap();
+        // The bodies end when their senders go.
+        drop((finish_token, finish_enable));
+    };
+    let (made, enabled, ()) = tokio::join!(making, enabling, meanwhile);
+    assert_problem(made.unwrap(), 401).await;
+    assert_problem(enabled.unwrap(), 401).await;
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM api_tokens WHERE made_by_account_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(eve)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(live, 0, "nothing Eve made outlives her account");
+    let disabled: bool =
+        sqlx::query_scalar("SELECT disabled_at IS NOT NULL FROM accounts WHERE id = $1")
+            .bind(eve)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(disabled, "she stays disabled");
 }
