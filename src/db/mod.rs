@@ -1,6 +1,7 @@
 //! PostgreSQL access: the pool, migrations, readiness, and one file per table or concern.
 
 mod accounts;
+mod caller;
 mod change_feed;
 mod changes;
 mod creates;

@@ -95,7 +95,7 @@ pub async fn create_token_with(
     let secret = TokenSecret::generate()
         .map_err(|err| Error::Corrupt(format!("no randomness for a token: {err}")))?;
     let mut tx = pool.begin().await?;
-    super::accounts::caller_still_valid(&mut tx, Some(maker)).await?;
+    super::caller::caller_still_valid(&mut tx, Some(maker)).await?;
     let record = insert_made(
         &mut tx,
         name,
