@@ -673,6 +673,17 @@ async fn first_run_admin(
             return Err(StartupError::Accounts(err));
         }
     }
+    if path.exists() && !still_the_admins_password(pool, &path).await? {
+        // Chosen anew since: the file would only mislead, and keep an old secret on disk.
+        std::fs::remove_file(&path).map_err(|source| StartupError::SecretFile {
+            path: path.clone(),
+            source,
+        })?;
+        tracing::info!(
+            "removed {}: the first-run account `admin` has a password of its own now",
+            path.display()
+        );
+    }
     if path.exists() {
         tracing::info!(
             "first-run account `admin` (role admin): its password is in {0}; sign in at \
@@ -684,6 +695,29 @@ async fn first_run_admin(
         );
     }
     Ok(())
+}
+
+/// Whether the first-run password file still holds `admin`'s password (one argon2 check).
+async fn still_the_admins_password(
+    pool: &PgPool,
+    path: &std::path::Path,
+) -> Result<bool, StartupError> {
+    let written = std::fs::read_to_string(path).map_err(|source| StartupError::SecretFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    let username = Username::parse("admin").map_err(|v| {
+        StartupError::Accounts(db::Error::Corrupt(format!("username admin: {}", v.message)))
+    })?;
+    let Some(stored) = db::stored_password_hash(pool, &username)
+        .await
+        .map_err(StartupError::Accounts)?
+    else {
+        return Ok(false);
+    };
+    tokio::task::spawn_blocking(move || stored.verify(written.trim_end()))
+        .await
+        .map_err(|err| StartupError::Accounts(db::Error::Corrupt(format!("check stopped: {err}"))))
 }
 
 /// With a database of one's own, the service never invents a token: it says how to make one.

@@ -114,6 +114,19 @@ pub async fn get_account(pool: &PgPool, id: i64) -> Result<Option<AccountRecord>
     row.map(TryInto::try_into).transpose()
 }
 
+/// The stored password hash of `username`, if there is such an account.
+pub async fn stored_password_hash(
+    pool: &PgPool,
+    username: &Username,
+) -> Result<Option<PasswordHash>, Error> {
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT password_hash FROM accounts WHERE username = $1")
+            .bind(username.as_str())
+            .fetch_optional(pool)
+            .await?;
+    Ok(stored.map(PasswordHash::from_stored))
+}
+
 /// Whether any account exists (the first run makes one only when none does).
 pub async fn any_account(pool: &PgPool) -> Result<bool, Error> {
     Ok(sqlx::query_scalar("SELECT EXISTS (SELECT FROM accounts)")

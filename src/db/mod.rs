@@ -33,7 +33,8 @@ pub use crate::config::Pooler;
 pub use accounts::{
     AccountChange, AccountRecord, ChangeRefused, Changed, PasswordChecks, SignIn, SignedIn,
     any_account, change_own_password, checked_password, create_account, disable_account,
-    get_account, list_accounts, reset_password, set_password, sign_in, update_account,
+    get_account, list_accounts, reset_password, set_password, sign_in, stored_password_hash,
+    update_account,
 };
 pub use change_feed::{
     ANNOUNCE_EVERY, CHANGES_CHANNEL, ChangeFeed, FeedError, FeedFilter, FeedItem, OnLag,

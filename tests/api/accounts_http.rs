@@ -413,6 +413,14 @@ async fn the_first_run_admin_signs_in_with_its_file_and_no_password_reaches_the_
         assert!(!log.contains(secret), "{secret:?} reached the log");
     }
     assert!(log.contains("account created"), "{log}");
+
+    // The next start finds the password changed: the file, now wrong, is removed.
+    let mut again = start_binary(&data_dir);
+    let startup = again.log().join("\n");
+    assert!(!file.exists(), "the stale password file is gone");
+    assert!(startup.contains(&format!("removed {}", file.display())), "{startup}");
+    signal(&again.child, "-TERM");
+    assert!(again.child.wait().unwrap().success());
 }
 
 #[tokio::test]
