@@ -418,7 +418,10 @@ async fn the_first_run_admin_signs_in_with_its_file_and_no_password_reaches_the_
     let mut again = start_binary(&data_dir);
     let startup = again.log().join("\n");
     assert!(!file.exists(), "the stale password file is gone");
-    assert!(startup.contains(&format!("removed {}", file.display())), "{startup}");
+    assert!(
+        startup.contains(&format!("removed {}", file.display())),
+        "{startup}"
+    );
     signal(&again.child, "-TERM");
     assert!(again.child.wait().unwrap().success());
 }
