@@ -26,7 +26,7 @@ use crate::{
             named_scalar_type,
         },
     },
-    db::{self, AccountChange, AccountRecord, ChangeRefused, sign_ins},
+    db::{self, AccountChange, AccountRecord, ChangeRefused},
     domain::{Password, ROLES, Role, StudentName, Username},
     error::{ApiError, FieldError},
 };
@@ -431,7 +431,7 @@ impl AccountsApi {
             password,
         } = body.0;
         let hash = state.sign_ins.checks.hash(password).await?;
-        let caller_id = caller.token().map(|t| t.id);
+        let caller_id = caller.token_id();
         let account = db::create_account(
             &state.pool,
             &username,
@@ -445,7 +445,7 @@ impl AccountsApi {
             account = account.id,
             username = account.username.as_str(),
             role = account.role.as_str(),
-            by = caller.token().map(|t| t.id),
+            by = caller_id,
             "account created"
         );
         let location = format!("/api/accounts/{}", account.id);
@@ -508,17 +508,15 @@ impl AccountsApi {
             role,
             disabled,
         };
-        let caller_id = caller.token().map(|t| t.id);
+        let caller_id = caller.token_id();
         let changed = db::update_account(&state.pool, id, &change, caller_id).await?;
-        for token in &changed.revoked {
-            state.tokens.mark_revoked(*token).await;
-        }
+        state.tokens.mark_all_revoked(&changed.revoked).await;
         tracing::info!(
             account = id,
             role = changed.account.role.as_str(),
             disabled = changed.account.disabled_at.is_some(),
             revoked = changed.revoked.len(),
-            by = caller.token().map(|t| t.id),
+            by = caller_id,
             "account updated"
         );
         Ok(AccountResponse::Ok(JsonBody(changed.account.into())))
@@ -544,17 +542,15 @@ impl AccountsApi {
     ) -> Result<PasswordSetResponse, Failure<ResetErrors>> {
         let id = id.0.get()?;
         let hash = state.sign_ins.checks.hash(body.0.password).await?;
-        let caller_id = caller.token().map(|t| t.id);
+        let caller_id = caller.token_id();
         let Some(changed) = db::reset_password(&state.pool, id, &hash, caller_id).await? else {
             return Err(ApiError::AccountNotFound(id).into());
         };
-        for token in &changed.revoked {
-            state.tokens.mark_revoked(*token).await;
-        }
+        state.tokens.mark_all_revoked(&changed.revoked).await;
         tracing::info!(
             account = id,
             revoked = changed.revoked.len(),
-            by = caller.token().map(|t| t.id),
+            by = caller_id,
             "password reset"
         );
         Ok(PasswordSetResponse::NoContent)
@@ -612,18 +608,14 @@ impl AccountsApi {
             )])
             .into());
         };
-        if let Some(username) = &username
-            && let Err(err) = sign_ins::forget_failures(&state.pool, username).await
-        {
-            tracing::warn!(error = %err, "cannot forget the failed sign-ins of an account");
+        if let Some(username) = &username {
+            auth::forget_failed_checks(&state.pool, username).await;
         }
         let hash = sign_ins.checks.hash(new_password).await?;
         // A reset or a disable since the check wins: then this sign-in is revoked (401).
         let changed =
             db::change_own_password(&state.pool, holder.id, &checked, &hash, token.id).await?;
-        for revoked in &changed.revoked {
-            state.tokens.mark_revoked(*revoked).await;
-        }
+        state.tokens.mark_all_revoked(&changed.revoked).await;
         tracing::info!(
             account = holder.id,
             revoked = changed.revoked.len(),

@@ -114,6 +114,11 @@ impl<R> Authorized<R> {
         self.token.as_deref()
     }
 
+    /// That token's id, as logs and the writes that judge their caller again name it.
+    pub fn token_id(&self) -> Option<i64> {
+        self.token().map(|token| token.id)
+    }
+
     /// Returns once the caller's token may no longer be used (revoked, expired or deleted, as
     /// this instance's cache learns it), saying why; never, for an anonymous caller. What the
     /// request keeps open (a change stream, a long poll) ends then.
@@ -569,6 +574,14 @@ fn quota_headers(quota: &Quota) -> [(poem::http::HeaderName, u64); 3] {
         (REMAINING, u64::from(quota.remaining)),
         (RESET, quota.reset_secs),
     ]
+}
+
+/// After a right password: the username's failed attempts stop counting against it. A
+/// failure to forget is logged, not answered: the check itself succeeded.
+pub async fn forget_failed_checks(pool: &PgPool, username: &crate::domain::Username) {
+    if let Err(err) = db::sign_ins::forget_failures(pool, username).await {
+        tracing::warn!(error = %err, "cannot forget the failed sign-ins of an account");
+    }
 }
 
 /// Lets a password be checked (a sign-in, or a person proving who they are) unless this

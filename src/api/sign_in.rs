@@ -25,7 +25,7 @@ use crate::{
         state::State,
         types::{Nullable, Timestamp},
     },
-    db::{self, CachedToken, Holder, SignIn, sign_ins},
+    db::{self, CachedToken, Holder, SignIn},
     domain::{Code, Scope, Username},
     error::{ApiError, FieldError, SignInError},
 };
@@ -348,10 +348,8 @@ impl SignInApi {
             }
             SignIn::ScopeNotHeld(scope) => {
                 // The password was right: this was no guess.
-                if let Some(username) = &username
-                    && let Err(err) = sign_ins::forget_failures(&state.pool, username).await
-                {
-                    tracing::warn!(error = %err, "cannot forget the failed sign-ins of an account");
+                if let Some(username) = &username {
+                    auth::forget_failed_checks(&state.pool, username).await;
                 }
                 return Err(ApiError::SignIn(SignInError::InvalidScope(format!(
                     "the account's role does not give `{}`",
@@ -361,9 +359,7 @@ impl SignInApi {
             }
         };
         let account = &signed_in.account;
-        if let Err(err) = sign_ins::forget_failures(&state.pool, &account.username).await {
-            tracing::warn!(error = %err, "cannot forget the failed sign-ins of an account");
-        }
+        auth::forget_failed_checks(&state.pool, &account.username).await;
         let token = &signed_in.token;
         state
             .tokens

@@ -140,16 +140,17 @@ pub async fn set_password(
     username: &Username,
     password: &PasswordHash,
 ) -> Result<Option<AccountRecord>, Error> {
-    let mut tx = pool.begin().await?;
-    let row: Option<AccountRow> = sqlx::query_as(concat!(
-        "UPDATE accounts SET password_hash = $2 WHERE username = $1 RETURNING ",
-        account_columns!()
-    ))
-    .bind(username.as_str())
-    .bind(password.as_str())
-    .fetch_optional(&mut *tx)
-    .await?;
-    finish_revoking(tx, row).await
+    // A username never changes, so its id is as good as it.
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE username = $1")
+        .bind(username.as_str())
+        .fetch_optional(pool)
+        .await?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    Ok(reset_password(pool, id, password, None)
+        .await?
+        .map(|changed| changed.account))
 }
 
 /// Disables `username` (a second disable keeps the first time) and revokes its sign-ins.
@@ -182,9 +183,8 @@ async fn finish_revoking(
 }
 
 /// Revokes account `id`'s live sign-in tokens, and the tokens they made, but `keep`,
-/// answering their ids (every
-/// instance's cache hears of them through the table's notification; this one can be told at
-/// once).
+/// answering their ids (every instance's cache hears of them through the table's
+/// notification; this one can be told at once).
 async fn revoke_sign_ins(
     tx: &mut Transaction<'_, Postgres>,
     id: i64,

@@ -378,16 +378,24 @@ impl TokenCache {
 
     /// Marks token `id` revoked, without a database read (its revoker just wrote it).
     pub async fn mark_revoked(&self, id: i64) {
+        self.mark_all_revoked(&[id]).await;
+    }
+
+    /// Marks every token of `ids` revoked (an account's sign-ins, say), in one turn.
+    pub async fn mark_all_revoked(&self, ids: &[i64]) {
         let _turn = self.apply.lock().await;
-        if let Some(tokens) = self.write().as_mut()
-            && let Some(hash) = tokens.hash_of.get(&id).copied()
-            && let Some(token) = tokens.by_hash.get(&hash)
-        {
-            let revoked = CachedToken {
-                revoked: true,
-                ..(**token).clone()
-            };
-            tokens.insert(hash, revoked);
+        if let Some(tokens) = self.write().as_mut() {
+            for id in ids {
+                if let Some(hash) = tokens.hash_of.get(id).copied()
+                    && let Some(token) = tokens.by_hash.get(&hash)
+                {
+                    let revoked = CachedToken {
+                        revoked: true,
+                        ..(**token).clone()
+                    };
+                    tokens.insert(hash, revoked);
+                }
+            }
         }
         self.announce();
     }
