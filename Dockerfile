@@ -7,6 +7,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY clients/rust ./clients/rust
 COPY src ./src
 COPY migrations ./migrations
+# The admin console's built files (committed; embedded in the binary: no Node here).
+COPY admin/dist ./admin/dist
 COPY tests ./tests
 RUN cargo build --release --locked --bin students-api
 

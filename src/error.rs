@@ -780,6 +780,16 @@ impl From<db::Error> for ApiError {
         match err {
             db::Error::NotFound(id) => ApiError::StudentNotFound(id),
             db::Error::Stale(_) => ApiError::PreconditionFailed,
+            db::Error::NoSuchVersion { id, version } => {
+                ApiError::Validation(vec![FieldError::new(
+                    "/version",
+                    "no_such_version",
+                    format!(
+                        "student {id} has no version {version} in its history (changes are kept for \
+                     the change retention; getStudentHistory lists the versions there are)"
+                    ),
+                )])
+            }
             db::Error::EmailTaken => ApiError::EmailTaken,
             db::Error::UsernameTaken => ApiError::UsernameTaken,
             db::Error::KeyInUse => ApiError::IdempotencyKeyInUse,

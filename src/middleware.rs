@@ -20,6 +20,7 @@ use poem::{
 use tracing::Instrument;
 
 use crate::{
+    admin,
     api::{rejections, state::Draining},
     config,
     db::{self, MigrationState},
@@ -330,7 +331,8 @@ impl Front {
         // Decremented however the request ends (a client that hangs up drops this future).
         let _active = DecrementOnDrop(active);
         let uri = request.uri().clone(); // shares the request's bytes: no copy on the hot path
-        let docs = is_docs_page(uri.path());
+        // Pages that set their own security policy: the docs, and the admin console.
+        let docs = is_docs_page(uri.path()) || admin::is_console_path(uri.path());
         let api = uri.path().starts_with("/api/");
         let mut response = match refused.or_else(|| misread_parameters(&request, method, route)) {
             Some(problem) => span.in_scope(|| problem.into_problem_response()),

@@ -11,6 +11,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use sqlx::PgPool;
 
 use crate::{
+    admin,
     api::{
         auth::{AuthSettings, Gatekeeper, METRICS_PATH},
         budget::ExpensiveWork,
@@ -108,6 +109,7 @@ pub fn app(
             "/docs",
             Route::new().at("/", page_built_on_first_visit(openapi::swagger_ui_html)),
         )
+        .nest(admin::PATH, admin::Console)
         .nest(
             "/redoc",
             Route::new().at("/", page_built_on_first_visit(openapi::redoc_html)),
@@ -169,10 +171,12 @@ impl<P: Endpoint, A: Endpoint<Output = poem::Response>> Endpoint for Site<P, A> 
     }
 }
 
-/// The paths `Site::pages` answers: the documents, Swagger UI, ReDoc and `/metrics`.
+/// The paths `Site::pages` answers: the documents, Swagger UI, ReDoc, the admin console and
+/// `/metrics`.
 fn is_page(path: &str) -> bool {
     matches!(path, METRICS_PATH | "/openapi.json" | "/openapi.yaml")
         || middleware::is_docs_page(path)
+        || admin::is_console_path(path)
 }
 
 /// The database's URLs: `DATABASE_URL` (and `DATABASE_LISTEN_URL`, for LISTEN and
@@ -537,7 +541,8 @@ impl Application {
             ))
         });
         tracing::info!(
-            "listening on port {0}; Swagger UI at http://localhost:{0}/docs",
+            "listening on port {0}; Swagger UI at http://localhost:{0}/docs, the admin console at \
+             http://localhost:{0}/admin",
             self.port
         );
         let shared = Shared {
@@ -687,7 +692,7 @@ async fn first_run_admin(
     if path.exists() {
         tracing::info!(
             "first-run account `admin` (role admin): its password is in {0}; sign in at \
-             http://localhost:{1}/docs (Authorize, username and password), then choose your \
+             http://localhost:{1}/admin (or in /docs: Authorize, username and password), then choose your \
              own: changeMyPassword (PUT /api/me/password), or `students-api account passwd \
              admin`.",
             path.display(),

@@ -56,7 +56,7 @@ export function studentsFile(students: Student[], format: 'csv' | 'ndjson'): Blo
     return new Blob(students.map((s) => `${JSON.stringify(s)}\n`), { type: 'application/x-ndjson' });
   }
   const lines = [CSV_COLUMNS.join(','), ...students.map((s) => CSV_COLUMNS.map((c) => csvCell(s[c])).join(','))];
-  return new Blob([`${lines.join('\r\n')}\r\n`], { type: 'text/csv' });
+  return new Blob([`${lines.join('\n')}\n`], { type: 'text/csv' });
 }
 
 export function download(file: Blob, name: string) {

@@ -78,6 +78,7 @@ export function History({ session, id }: { session: Session; id: number }) {
                 {ago(change.changed_at)} · {when(change.changed_at)}
               </time>
             </div>
+            <div class="table-wrap">
             <table class="diff">
               <caption class="visually-hidden">
                 Version {change.version}: what changed
@@ -102,6 +103,7 @@ export function History({ session, id }: { session: Session; id: number }) {
                 })}
               </tbody>
             </table>
+            </div>
             <p class="meta">
               Version {change.version}
               {session.canWrite && (index > 0 || change.op === 'deleted') && (

@@ -86,10 +86,6 @@ export function StudentForm({ session, id }: { session: Session; id?: number }) 
     if (errors[field]) setErrors((e) => ({ ...e, [field]: checkField(field, value) }));
   }
 
-  function check(field: Field) {
-    setErrors((e) => ({ ...e, [field]: checkField(field, values[field]) }));
-  }
-
   function showErrors(found: Errors, message: string | null) {
     setErrors(found);
     setFormError(message);
@@ -254,7 +250,7 @@ export function StudentForm({ session, id }: { session: Session; id?: number }) 
               {formError}
             </p>
           )}
-          <TextField field="name" values={values} errors={errors} onInput={set} onCheck={check} autoComplete="off" />
+          <TextField field="name" values={values} errors={errors} onInput={set} autoComplete="off" />
           <div class="field">
             <label for="field-grade">
               Grade {isRequired('grade') && <span class="required">(required)</span>}
@@ -280,7 +276,7 @@ export function StudentForm({ session, id }: { session: Session; id?: number }) 
               </p>
             )}
           </div>
-          <TextField field="email" values={values} errors={errors} onInput={set} onCheck={check} type="email" autoComplete="off" />
+          <TextField field="email" values={values} errors={errors} onInput={set} type="email" autoComplete="off" />
           <div class="actions">
             <button type="submit" class="primary" disabled={busy}>
               {busy ? 'Saving…' : editing ? 'Save' : 'Create student'}
@@ -370,7 +366,6 @@ function TextField(props: {
   values: Values;
   errors: Errors;
   onInput: (field: Field, value: string) => void;
-  onCheck: (field: Field) => void;
   type?: string;
   autoComplete?: string;
 }) {
@@ -393,7 +388,6 @@ function TextField(props: {
         aria-invalid={errors[field] ? true : undefined}
         aria-describedby={`hint-${field}${errors[field] ? ` error-${field}` : ''}`}
         onInput={(e) => props.onInput(field, e.currentTarget.value)}
-        onBlur={() => props.values[field] !== '' && props.onCheck(field)}
       />
       <p class="hint" id={`hint-${field}`}>
         {hint}

@@ -54,6 +54,8 @@ function matchesLocally(list: ListState, student: Student): boolean {
 
 export function StudentList({ session, list }: { session: Session; list: ListState }) {
   const [page, setPage] = useState<Page | null>(null);
+  // The address the page shown was loaded for (tests and screen readers wait on it).
+  const [loadedFor, setLoadedFor] = useState<string | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [exact, setExact] = useState<number | 'counting' | null>(null);
   const [marks, setMarks] = useState<Map<number, Mark>>(new Map());
@@ -69,6 +71,8 @@ export function StudentList({ session, list }: { session: Session; list: ListSta
 
   useEffect(() => {
     const controller = new AbortController();
+    const address = location.pathname + location.search;
+    setLoadedFor(null);
     setLoadError(null);
     void listStudents({
       client,
@@ -79,11 +83,13 @@ export function StudentList({ session, list }: { session: Session; list: ListSta
         if (controller.signal.aborted) return;
         if (!data) {
           setLoadError(problemMessage(error, 'The students could not be listed.'));
+          setLoadedFor(address);
           return;
         }
         setPage({ items: data.items, next: data.next_cursor, estimate: data.estimated_total ?? null });
         setMarks(new Map());
         setWaiting(0);
+        setLoadedFor(address);
         document.title = 'Students · Students admin';
       })
       .catch(() => {});
@@ -410,7 +416,7 @@ export function StudentList({ session, list }: { session: Session; list: ListSta
       )}
 
       <div class="table-wrap">
-        <table class="students" aria-busy={page === null}>
+        <table class="students" aria-busy={loadedFor === null} data-loaded-for={loadedFor ?? undefined}>
           <caption class="visually-hidden">Students, {sortLabel(list.sort)}</caption>
           <thead>
             <tr>

@@ -5,5 +5,6 @@ import { defineConfig } from '@hey-api/openapi-ts';
 export default defineConfig({
   input: process.env.OPENAPI_TS_INPUT || '../../openapi.yaml',
   output: { path: process.env.OPENAPI_TS_OUTPUT || 'src/generated' },
-  plugins: ['@hey-api/client-fetch', '@hey-api/typescript', '@hey-api/sdk'],
+  // schemas: every JSON Schema as a value, so a form can check the published rules (admin/).
+  plugins: ['@hey-api/client-fetch', '@hey-api/typescript', '@hey-api/sdk', '@hey-api/schemas'],
 });

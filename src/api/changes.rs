@@ -422,6 +422,10 @@ pub struct ChangeRead {
     pub actor: ActorRead,
     /// When the writing transaction started.
     pub changed_at: Timestamp,
+    /// For a change made by `restoreStudent`: the version whose state it brought back (an
+    /// `updated` change, or `created` when the student had been deleted); `null` otherwise.
+    #[oai(validator(minimum(value = "1"), maximum(value = "2147483647")))]
+    pub restored_from: Nullable<i32>,
 }
 
 impl poem_openapi::types::ParseFromJSON for FeedPosition {
@@ -471,6 +475,7 @@ impl From<&RecordedChange> for ChangeRead {
                 })),
             },
             changed_at: Timestamp(change.changed_at),
+            restored_from: Nullable(change.restored_from),
         }
     }
 }

@@ -329,6 +329,7 @@ mod tests {
                     items: students(),
                     next_cursor: Nullable(next_cursor.clone()),
                     total,
+                    estimated_total: total,
                 });
             }
         }
@@ -336,6 +337,7 @@ mod tests {
             items: vec![],
             next_cursor: Nullable(None),
             total: None,
+            estimated_total: None,
         });
     }
 

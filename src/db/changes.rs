@@ -1,5 +1,5 @@
-//! `student_changes` (migrations 10 and 11): reading the feed in order, one student's history,
-//! and pruning past the retention period.
+//! `student_changes` (migrations 10, 11, 17 and 19): reading the feed in order, one student's
+//! history, and pruning past the retention period.
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgExecutor, PgPool};
@@ -29,7 +29,9 @@ macro_rules! change_columns {
             $table,
             ".actor_account_id, ",
             $table,
-            ".actor"
+            ".actor, ",
+            $table,
+            ".restored_from_version"
         )
     };
 }
@@ -45,6 +47,7 @@ struct ChangeRow {
     actor_token_id: Option<i64>,
     actor_account_id: Option<i64>,
     actor: String,
+    restored_from_version: Option<i32>,
 }
 
 impl TryFrom<ChangeRow> for RecordedChange {
@@ -69,6 +72,7 @@ impl TryFrom<ChangeRow> for RecordedChange {
                 name: row.actor,
             },
             changed_at: row.changed_at,
+            restored_from: row.restored_from_version,
         })
     }
 }
@@ -109,6 +113,7 @@ struct OptionalChangeRow {
     actor_token_id: Option<i64>,
     actor_account_id: Option<i64>,
     actor: Option<String>,
+    restored_from_version: Option<i32>,
 }
 
 impl OptionalChangeRow {
@@ -123,6 +128,7 @@ impl OptionalChangeRow {
             actor_token_id: self.actor_token_id,
             actor_account_id: self.actor_account_id,
             actor: self.actor?,
+            restored_from_version: self.restored_from_version,
         })
     }
 }

@@ -16,6 +16,10 @@ pub enum Error {
     /// A conditional write found the student at another version than the one expected.
     #[error("student {0} is not at an expected version")]
     Stale(i64),
+    /// A restore asked for a version the student's history does not hold (never had, or
+    /// pruned past the change retention).
+    #[error("student {id} has no version {version} in its history")]
+    NoSuchVersion { id: i64, version: i32 },
     #[error("another student already has this e-mail address")]
     EmailTaken,
     #[error("another account already has this username")]

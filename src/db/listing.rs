@@ -272,9 +272,38 @@ pub async fn count(pool: &PgPool, filter: &StudentFilter) -> Result<i64, Error> 
     Ok(total)
 }
 
+/// About how many students match `filter`: the planner's row estimate for the filtered scan
+/// (the first line of `EXPLAIN`, `rows=`), from the table's statistics; no row is read.
+pub async fn estimate(pool: &PgPool, filter: &StudentFilter) -> Result<i64, Error> {
+    let mut query = QueryBuilder::new("EXPLAIN SELECT 1 FROM students");
+    push_filter(&mut query, filter, true);
+    let plan: Vec<String> = query.build_query_scalar().fetch_all(pool).await?;
+    plan.first()
+        .and_then(|line| rows_estimate(line))
+        .ok_or_else(|| Error::Corrupt(format!("no row estimate in the plan: {plan:?}")))
+}
+
+/// `rows=N` of a plan line (`Seq Scan on students  (cost=0.00..4.50 rows=250 width=0)`).
+fn rows_estimate(line: &str) -> Option<i64> {
+    let (_, after) = line.split_once(" rows=")?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::contains_pattern;
+    use super::{contains_pattern, rows_estimate};
+
+    #[test]
+    fn a_plan_lines_row_estimate_is_read() {
+        let line = "Bitmap Heap Scan on students  (cost=12.10..1032.61 rows=48211 width=4)";
+        assert_eq!(rows_estimate(line), Some(48211));
+        assert_eq!(
+            rows_estimate("Result  (cost=0.00..0.01 rows=1 width=4)"),
+            Some(1)
+        );
+        assert_eq!(rows_estimate("no estimate here"), None);
+    }
 
     #[test]
     fn wildcards_in_search_text_are_matched_literally() {

@@ -10,6 +10,7 @@ mod health;
 mod idempotency;
 mod import;
 mod listing;
+mod restore;
 pub mod sign_ins;
 mod students;
 mod token_cache;
@@ -49,7 +50,8 @@ pub use idempotency::{
     remember as remember_idempotency_key,
 };
 pub use import::{Duplicate, Duplicates, Import};
-pub use listing::{count, export_page, list};
+pub use listing::{count, estimate, export_page, list};
+pub use restore::{Restored, restore};
 pub use students::{Actor, Expected, Fetched, delete, get, insert, replace, update};
 pub use token_cache::{CachedToken, Holder, RELOAD_INTERVAL, TOKENS_CHANNEL, TokenCache, Verdict};
 pub use tokens::{

@@ -82,21 +82,44 @@ pub struct Actor {
 
 /// The start of every write: names the actor in three transaction-scoped settings that the
 /// `students_record_change` trigger reads. The write selects `FROM actor`, so the settings are
-/// made before any row changes (a volatile CTE runs once, before the rows that use it).
+/// made before any row changes (a volatile CTE runs once, before the rows that use it). A
+/// restore adds a fourth, the version it brings back (migration 19); it lasts only as long as
+/// its transaction, which ends with the statement (or with [`super::settle`] behind a pooler).
 macro_rules! with_actor {
     ($token_id:literal, $account_id:literal, $name:literal) => {
         concat!(
-            "WITH actor AS (SELECT set_config('students_api.actor_token_id', coalesce(",
+            "WITH actor AS (SELECT ",
+            $crate::db::students::actor_settings!($token_id, $account_id, $name),
+            ") "
+        )
+    };
+    ($token_id:literal, $account_id:literal, $name:literal, restoring $version:literal) => {
+        concat!(
+            "WITH actor AS (SELECT ",
+            $crate::db::students::actor_settings!($token_id, $account_id, $name),
+            ", set_config('students_api.restored_from_version', ",
+            $version,
+            "::text, true) AS restored_from) "
+        )
+    };
+}
+
+/// The actor's three settings, as columns of `with_actor!`'s CTE.
+macro_rules! actor_settings {
+    ($token_id:literal, $account_id:literal, $name:literal) => {
+        concat!(
+            "set_config('students_api.actor_token_id', coalesce(",
             $token_id,
             "::text, ''), true) AS actor_token_id, \
              set_config('students_api.actor_account_id', coalesce(",
             $account_id,
             "::text, ''), true) AS actor_account_id, set_config('students_api.actor', ",
             $name,
-            ", true) AS actor_name) "
+            ", true) AS actor_name"
         )
     };
 }
+pub(super) use actor_settings;
 pub(super) use with_actor;
 
 /// The versions a conditional write accepts (`If-Match`); `None` writes whatever the version.

@@ -108,6 +108,8 @@ pub struct RecordedChange {
     pub actor: ChangeActor,
     /// When the writing transaction started.
     pub changed_at: DateTime<Utc>,
+    /// For a restore: the version whose state it brought back.
+    pub restored_from: Option<i32>,
 }
 
 /// One field's value before and after a change (`None`: absent, or no value).

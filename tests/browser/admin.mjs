@@ -113,7 +113,10 @@ async function newPage(context) {
     const page = await context.newPage();
     page.setDefaultTimeout(STEP_TIMEOUT_MS);
     page.on("console", (message) => {
-        if (message.type() === "error") problems.push(`${page.url()}: console: ${message.text()}`);
+        // The refusals this run provokes on purpose (a wrong password, a taken e-mail, a stale
+        // ETag, a revoked session) are logged by Chromium as failed loads: not the page's errors.
+        if (message.type() !== "error" || /the server responded with a status of 4\d\d/.test(message.text())) return;
+        problems.push(`${page.url()}: console: ${message.text()}`);
     });
     page.on("pageerror", (error) => problems.push(`${page.url()}: page error: ${error.message}`));
     return page;
@@ -135,6 +138,13 @@ async function axe(page, screen) {
 async function noSideScroll(page, screen) {
     const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: document.documentElement.clientWidth }));
     check(`no page-wide horizontal scroll at ${width} px on ${screen}`, scroll <= width, `scrollWidth ${scroll}`);
+}
+
+function firstDifference(a, b) {
+    const left = a.split("\n");
+    const right = b.split("\n");
+    const at = left.findIndex((line, i) => line !== right[i]);
+    return at < 0 ? `${left.length} lines` : `line ${at}: ${JSON.stringify(left[at])} vs ${JSON.stringify(right[at])}`;
 }
 
 async function shot(page, name) {
@@ -161,9 +171,13 @@ function rowNames(page) {
     return page.locator("table.students tbody tr td.col-name a").allInnerTexts();
 }
 
+// The list shows the page loaded for the current address (the feed's stream never lets the
+// network go idle, so that is not the signal).
 async function waitForList(page) {
-    await page.locator("table.students[aria-busy='false']").waitFor();
-    await page.waitForLoadState("networkidle");
+    await page.waitForFunction(() => {
+        const table = document.querySelector("table.students");
+        return table && table.getAttribute("aria-busy") === "false" && table.dataset.loadedFor === location.pathname + location.search;
+    });
 }
 
 async function main() {
@@ -175,9 +189,8 @@ async function main() {
     }
     const imported = await api("POST", "/api/students/import", { body: `${csv.join("\n")}\n`, headers: { "Content-Type": "text/csv" } });
     check("250 students imported through the API", imported.status === 201, `${imported.status}`);
-    const viewer = await api("POST", "/api/accounts", { body: { username: "vera", display_name: "Vera Viewer", role: "viewer" } });
-    const reset = await api("PUT", `/api/accounts/${viewer.body.id}/password`, { body: { password: VIEWER_PASSWORD } });
-    check("a viewer account exists", viewer.status === 201 && reset.status < 300, `${viewer.status}/${reset.status}`);
+    const viewer = await api("POST", "/api/accounts", { body: { username: "vera", display_name: "Vera Viewer", role: "viewer", password: VIEWER_PASSWORD } });
+    check("a viewer account exists", viewer.status === 201, `${viewer.status}`);
 
     step = "launch Chromium";
     browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: ["--no-sandbox"] });
@@ -319,7 +332,7 @@ async function main() {
     await page.getByRole("button", { name: "Create student" }).click();
     await page.locator("#error-email").waitFor();
     check("the server's 409 (e-mail taken) is shown on the e-mail field", /already|taken|used/i.test(await page.locator("#error-email").innerText()), await page.locator("#error-email").innerText());
-    await page.getByLabel(/^Name/).fill("Grace \u{E0041}");
+    await page.getByLabel(/^Name/).fill("\u{E0047}\u{E0048}");
     await page.getByLabel(/^E-mail/).fill("grace@example.com");
     await page.getByRole("button", { name: "Create student" }).click();
     await page.locator("#error-name").waitFor();
@@ -425,9 +438,11 @@ async function main() {
     const selectionExport = page.waitForEvent("download");
     await page.getByRole("button", { name: "Export CSV" }).click();
     const selectionCsv = readFileSync(await (await selectionExport).path(), "utf8");
-    const sortedServer = [serverCsv.split("\r\n")[0], ...serverCsv.trim().split("\r\n").slice(1).sort()].join("\n");
-    const sortedSelection = [selectionCsv.split("\r\n")[0], ...selectionCsv.trim().split("\r\n").slice(1).sort()].join("\n");
-    check("the selection's CSV equals the server's export", sortedServer === sortedSelection && serverCsv.split("\r\n").length > 5, `${serverCsv.length} vs ${selectionCsv.length} bytes`);
+    // Byte for byte, but in one order (the list's and the selection's differ).
+    const sorted = (file) => [file.split("\n")[0], ...file.trimEnd().split("\n").slice(1).sort()].join("\n") + (file.endsWith("\n") ? "\n" : "");
+    const sortedServer = sorted(serverCsv);
+    const sortedSelection = sorted(selectionCsv);
+    check("the selection's CSV equals the server's export", sortedServer === sortedSelection && serverCsv.split("\n").length > 5, firstDifference(sortedServer, sortedSelection));
 
     // 8. Import with one bad row.
     step = "8. import a CSV with one bad row";
@@ -474,7 +489,6 @@ async function main() {
     await page.keyboard.press("Tab");
     const focusVisible = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle !== "none");
     check("focus is visible", focusVisible);
-    await page.keyboard.press("Tab"); // grade's hint is text, the select is next
     await page.evaluate(() => document.activeElement.id).then((id) => check("Tab reaches the grade", id === "field-grade", id));
     await page.keyboard.press("ArrowDown");
     await page.keyboard.press("ArrowDown");

@@ -900,7 +900,7 @@ pub mod types {
                 })
         }
     }
-    ///`count=exact` asks for `total`.
+    ///`count=exact` asks for `total`, `count=estimated` for `estimated_total`.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -916,11 +916,14 @@ pub mod types {
     pub enum CountMode {
         #[serde(rename = "exact")]
         Exact,
+        #[serde(rename = "estimated")]
+        Estimated,
     }
     impl ::std::fmt::Display for CountMode {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Exact => f.write_str("exact"),
+                Self::Estimated => f.write_str("estimated"),
             }
         }
     }
@@ -929,6 +932,7 @@ pub mod types {
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "exact" => Ok(Self::Exact),
+                "estimated" => Ok(Self::Estimated),
                 _ => Err("invalid value".into()),
             }
         }
@@ -3236,6 +3240,69 @@ pub mod types {
                 })
         }
     }
+    ///`RestoreStudentIfMatch`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct RestoreStudentIfMatch(::std::string::String);
+    impl ::std::ops::Deref for RestoreStudentIfMatch {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<RestoreStudentIfMatch> for ::std::string::String {
+        fn from(value: RestoreStudentIfMatch) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for RestoreStudentIfMatch {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new(
+                        "^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$",
+                    )
+                    .unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RestoreStudentIfMatch {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RestoreStudentIfMatch {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RestoreStudentIfMatch {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///What an account may do: `viewer` reads students (`students:read`), `editor` also writes them (`students:write`), `admin` may do everything (every scope).
     #[derive(
         ::serde::Deserialize,
@@ -3441,6 +3508,10 @@ pub mod types {
         pub op: ChangeOp,
         ///Where this change is in the feed: resume after it with `after` or `Last-Event-ID`.
         pub position: StudentChangePosition,
+        /// For a change made by `restoreStudent`: the version whose state it brought back (an
+        /// `updated` change, or `created` when the student had been deleted); `null` otherwise.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub restored_from: ::std::option::Option<::std::num::NonZeroU32>,
         pub student: Student,
         /// The student's version after the change (before it, for `deleted`): its `ETag` is
         /// `"<version>"`.
@@ -3792,6 +3863,11 @@ pub mod types {
     ///One page of students, in the order asked for.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct StudentPage {
+        /// About how many students match the filter, across all pages: the planner's row estimate
+        /// (as PostgREST's `count=estimated`), which reads no rows; only with `count=estimated`.
+        /// Ask `count=exact` for the number itself.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub estimated_total: ::std::option::Option<i64>,
         pub items: ::std::vec::Vec<Student>,
         /// Pass as `cursor`, with the same filter and sort, to get the next page; `null` on the
         /// last page. The `Link` header holds the whole URL of the next page.
@@ -4159,6 +4235,20 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///Which version of a student to bring back, from its history.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct StudentRestore {
+        /// A `version` from the student's history (`getStudentHistory`): the student gets the
+        /// name, grade and e-mail it had then. For a deleted student, its last version is the
+        /// state it was deleted in.
+        pub version: ::std::num::NonZeroU32,
+    }
+    impl StudentRestore {
+        pub fn builder() -> builder::StudentRestore {
+            Default::default()
         }
     }
     ///A token as listed: never its secret.
@@ -6269,6 +6359,10 @@ pub mod types {
             changes: ::std::result::Result<super::FieldChanges, ::std::string::String>,
             op: ::std::result::Result<super::ChangeOp, ::std::string::String>,
             position: ::std::result::Result<super::StudentChangePosition, ::std::string::String>,
+            restored_from: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU32>,
+                ::std::string::String,
+            >,
             student: ::std::result::Result<super::Student, ::std::string::String>,
             version: ::std::result::Result<::std::num::NonZeroU32, ::std::string::String>,
         }
@@ -6280,6 +6374,7 @@ pub mod types {
                     changes: Err("no value supplied for changes".to_string()),
                     op: Err("no value supplied for op".to_string()),
                     position: Err("no value supplied for position".to_string()),
+                    restored_from: Err("no value supplied for restored_from".to_string()),
                     student: Err("no value supplied for student".to_string()),
                     version: Err("no value supplied for version".to_string()),
                 }
@@ -6336,6 +6431,16 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for position: {e}"));
                 self
             }
+            pub fn restored_from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.restored_from = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for restored_from: {e}"));
+                self
+            }
             pub fn student<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::Student>,
@@ -6368,6 +6473,7 @@ pub mod types {
                     changes: value.changes?,
                     op: value.op?,
                     position: value.position?,
+                    restored_from: value.restored_from?,
                     student: value.student?,
                     version: value.version?,
                 })
@@ -6381,6 +6487,7 @@ pub mod types {
                     changes: Ok(value.changes),
                     op: Ok(value.op),
                     position: Ok(value.position),
+                    restored_from: Ok(value.restored_from),
                     student: Ok(value.student),
                     version: Ok(value.version),
                 }
@@ -6459,6 +6566,8 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct StudentPage {
+            estimated_total:
+                ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
             items: ::std::result::Result<::std::vec::Vec<super::Student>, ::std::string::String>,
             next_cursor: ::std::result::Result<
                 ::std::option::Option<super::StudentPageNextCursor>,
@@ -6469,6 +6578,7 @@ pub mod types {
         impl ::std::default::Default for StudentPage {
             fn default() -> Self {
                 Self {
+                    estimated_total: Ok(Default::default()),
                     items: Err("no value supplied for items".to_string()),
                     next_cursor: Err("no value supplied for next_cursor".to_string()),
                     total: Ok(Default::default()),
@@ -6476,6 +6586,16 @@ pub mod types {
             }
         }
         impl StudentPage {
+            pub fn estimated_total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.estimated_total = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for estimated_total: {e}")
+                });
+                self
+            }
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Student>>,
@@ -6513,6 +6633,7 @@ pub mod types {
                 value: StudentPage,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    estimated_total: value.estimated_total?,
                     items: value.items?,
                     next_cursor: value.next_cursor?,
                     total: value.total?,
@@ -6522,6 +6643,7 @@ pub mod types {
         impl ::std::convert::From<super::StudentPage> for StudentPage {
             fn from(value: super::StudentPage) -> Self {
                 Self {
+                    estimated_total: Ok(value.estimated_total),
                     items: Ok(value.items),
                     next_cursor: Ok(value.next_cursor),
                     total: Ok(value.total),
@@ -6675,6 +6797,46 @@ pub mod types {
                     email: Ok(value.email),
                     grade: Ok(value.grade),
                     name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct StudentRestore {
+            version: ::std::result::Result<::std::num::NonZeroU32, ::std::string::String>,
+        }
+        impl ::std::default::Default for StudentRestore {
+            fn default() -> Self {
+                Self {
+                    version: Err("no value supplied for version".to_string()),
+                }
+            }
+        }
+        impl StudentRestore {
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for version: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<StudentRestore> for super::StudentRestore {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: StudentRestore,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    version: value.version?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::StudentRestore> for StudentRestore {
+            fn from(value: super::StudentRestore) -> Self {
+                Self {
+                    version: Ok(value.version),
                 }
             }
         }
@@ -7355,7 +7517,7 @@ impl Client {
     /// Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
     /// every match exactly once, even while students are added or removed; page 10,000 costs
     /// what page 1 does. `total` is counted only with `count=exact`, since counting reads
-    /// every match.
+    /// every match; `count=estimated` gives the planner's estimate instead, as cheap as a page.
     ///
     /// Searches (`q`) and `count=exact` share half of the service's database connections with
     /// exports; when all of that half is in use the answer is a `503` `busy` problem with
@@ -7364,7 +7526,8 @@ impl Client {
     /// Sends a `GET` request to `/api/students`
     ///
     /// Arguments:
-    /// - `count`: `exact` adds `total`, the number of matches across all pages.
+    /// - `count`: `exact` adds `total`, the number of matches across all pages; `estimated` adds
+    ///   `estimated_total`, the planner's estimate of it (cheap at any size).
     /// - `created_after`: Only students created after this instant (RFC 3339).
     /// - `created_before`: Only students created before this instant (RFC 3339).
     /// - `cursor`: `next_cursor` from the previous page, with the same filter and sort; omit it for
@@ -7541,6 +7704,35 @@ impl Client {
     ///   ```
     pub fn update_student(&self) -> builder::UpdateStudent<'_> {
         builder::UpdateStudent::new(self)
+    }
+    /// Restore a student to an earlier version
+    ///
+    /// Gives the student the name, grade and e-mail it had at `version` (one of its history's
+    /// versions, `getStudentHistory`), as a change of its own: the history and the feed record
+    /// it, with `restored_from`. A student that exists is updated (`200`); one that was deleted
+    /// is created again with its id and its first `created_at` (`201`), its version going on
+    /// from its last. This is how a delete is undone. `409` when its e-mail address has since
+    /// been given to another student (nothing changes); `422` naming `version` when the history
+    /// has no such version (changes are kept for the change retention); `404` when no student
+    /// of this id ever was (or its history is gone).
+    ///
+    /// Sends a `POST` request to `/api/students/{id}/restore`
+    ///
+    /// Arguments:
+    /// - `id`: The student's id.
+    /// - `if_match`: Restore only if the student is still at this ETag; else `412` and nothing changes. A
+    ///   deleted student has no ETag, so this always fails for one.
+    /// - `body`
+    ///   ```ignore
+    ///   let response = client.restore_student()
+    ///       .id(id)
+    ///       .if_match(if_match)
+    ///       .body(body)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn restore_student(&self) -> builder::RestoreStudent<'_> {
+        builder::RestoreStudent::new(self)
     }
     /// Follow changes (server-sent events)
     ///
@@ -8887,6 +9079,151 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                408u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                409u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                412u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::restore_student`]
+    ///
+    /// [`Client::restore_student`]: super::Client::restore_student
+    #[derive(Debug, Clone)]
+    pub struct RestoreStudent<'a> {
+        client: &'a super::Client,
+        id: Result<::std::num::NonZeroU64, String>,
+        if_match: Result<Option<types::RestoreStudentIfMatch>, String>,
+        body: Result<types::builder::StudentRestore, String>,
+    }
+    impl<'a> RestoreStudent<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                if_match: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
+            self
+        }
+        pub fn if_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::RestoreStudentIfMatch>,
+        {
+            self.if_match = value.try_into().map(Some).map_err(|_| {
+                "conversion to `RestoreStudentIfMatch` for if_match failed".to_string()
+            });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::StudentRestore>,
+            <V as std::convert::TryInto<types::StudentRestore>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `StudentRestore` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::StudentRestore) -> types::builder::StudentRestore,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/students/{id}/restore`
+        pub async fn send(self) -> Result<ResponseValue<types::Student>, Error<types::Problem>> {
+            let Self {
+                client,
+                id,
+                if_match,
+                body,
+            } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let if_match = if_match.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::StudentRestore::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/students/{}/restore",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            if let Some(value) = if_match {
+                header_map.append("If-Match", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "restore_student",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                201u16 => ResponseValue::from_response(response).await,
                 400u16 => Err(Error::ErrorResponse(
                     ResponseValue::from_response(response).await?,
                 )),

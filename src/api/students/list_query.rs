@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::params::{SearchText, StudentSort, TimeBound};
+use super::params::{CountMode, SearchText, StudentSort, TimeBound};
 use crate::{
     api::types::Timestamp,
     domain::{Email, GRADES, Grade, Sort, StudentFilter},
@@ -96,14 +96,14 @@ impl ListQuery {
     }
 
     /// The URL of the page at `cursor` (for `Link: <…>; rel="next"`).
-    pub fn page_url(&self, limit: i64, count: bool, cursor: &str) -> String {
+    pub fn page_url(&self, limit: i64, count: Option<CountMode>, cursor: &str) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (name, value) in self.pairs() {
             query.append_pair(name, &value);
         }
         query.append_pair("limit", &limit.to_string());
-        if count {
-            query.append_pair("count", "exact");
+        if let Some(count) = count {
+            query.append_pair("count", count.as_str());
         }
         query.append_pair("cursor", cursor);
         format!("/api/students?{}", query.finish())

@@ -30,9 +30,9 @@ use self::{
     },
     responses::{
         CreateErrors, CreatedResponse, DeleteErrors, DeletedResponse, ExportErrors, GetErrors,
-        ListErrors, ListResponse, ReadResponse, UpdatedResponse, WriteErrors,
+        ListErrors, ListResponse, ReadResponse, RestoredResponse, UpdatedResponse, WriteErrors,
     },
-    schemas::{StudentCreate, StudentPage, StudentPatch, StudentReplace},
+    schemas::{StudentCreate, StudentPage, StudentPatch, StudentReplace, StudentRestore},
 };
 pub use self::{fields::grade_variant_names, params::sort_variant_names};
 use crate::{
@@ -61,7 +61,7 @@ impl StudentsApi {
     /// Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
     /// every match exactly once, even while students are added or removed; page 10,000 costs
     /// what page 1 does. `total` is counted only with `count=exact`, since counting reads
-    /// every match.
+    /// every match; `count=estimated` gives the planner's estimate instead, as cheap as a page.
     ///
     /// Searches (`q`) and `count=exact` share half of the service's database connections with
     /// exports; when all of that half is in use the answer is a `503` `busy` problem with
@@ -99,7 +99,8 @@ impl StudentsApi {
         /// `next_cursor` from the previous page, with the same filter and sort; omit it for
         /// the first page.
         cursor: Query<Option<Cursor>>,
-        /// `exact` adds `total`, the number of matches across all pages.
+        /// `exact` adds `total`, the number of matches across all pages; `estimated` adds
+        /// `estimated_total`, the planner's estimate of it (cheap at any size).
         count: Query<Option<CountMode>>,
     ) -> Result<ListResponse, Failure<ListErrors>> {
         let replica = &state.read_pool;
@@ -117,7 +118,7 @@ impl StudentsApi {
         let secret = prepared.cursor_secret().ok_or(ApiError::NotReady)?;
         let keyset = cursor.0.map(|c| c.keyset(&query, secret)).transpose()?;
         let limit = limit.0.unwrap_or_default().get();
-        let counted = count.0.is_some();
+        let counted = count.0 == Some(CountMode::Exact);
         let _slot = (query.filter.search.is_some() || counted)
             .then(|| work.begin())
             .transpose()?;
@@ -145,10 +146,15 @@ impl StudentsApi {
         } else {
             None
         };
+        let estimated_total = if count.0 == Some(CountMode::Estimated) {
+            Some(db::estimate(&replica.0, &query.filter).await?)
+        } else {
+            None
+        };
         let link = next_cursor.as_ref().map(|next| {
             format!(
                 "<{}>; rel=\"next\"",
-                query.page_url(limit, counted, &next.encode())
+                query.page_url(limit, count.0, &next.encode())
             )
         });
         Ok(ListResponse::Ok(
@@ -156,6 +162,7 @@ impl StudentsApi {
                 items: students.into_iter().map(Into::into).collect(),
                 next_cursor: Nullable(next_cursor),
                 total,
+                estimated_total,
             }),
             link,
         ))
@@ -464,6 +471,60 @@ impl StudentsApi {
         db::delete(pool, id, expected.as_deref(), &caller.actor()).await?;
         feed.written();
         Ok(DeletedResponse::NoContent)
+    }
+
+    /// Restore a student to an earlier version
+    ///
+    /// Gives the student the name, grade and e-mail it had at `version` (one of its history's
+    /// versions, `getStudentHistory`), as a change of its own: the history and the feed record
+    /// it, with `restored_from`. A student that exists is updated (`200`); one that was deleted
+    /// is created again with its id and its first `created_at` (`201`), its version going on
+    /// from its last. This is how a delete is undone. `409` when its e-mail address has since
+    /// been given to another student (nothing changes); `422` naming `version` when the history
+    /// has no such version (changes are kept for the change retention); `404` when no student
+    /// of this id ever was (or its history is gone).
+    #[oai(
+        path = "/api/students/:id/restore",
+        method = "post",
+        operation_id = "restoreStudent",
+        external_docs = "https://github.com/students-api/students-api/blob/main/docs/real-time.md#undo-and-restore"
+    )]
+    async fn restore(
+        &self,
+        caller: Authorized<WriteStudents>,
+        Data(state): Data<&Arc<State>>,
+        /// The student's id.
+        id: Path<StudentId>,
+        /// Restore only if the student is still at this ETag; else `412` and nothing changes. A
+        /// deleted student has no ETag, so this always fails for one.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<EntityTags>>,
+        body: JsonBody<StudentRestore>,
+    ) -> Result<RestoredResponse, Failure<WriteErrors>> {
+        let id = id.0.get()?;
+        let expected = etag::if_match(if_match.0.as_ref());
+        let outcome = db::restore(
+            &state.pool,
+            id,
+            body.0.version,
+            expected.as_deref(),
+            &caller.actor(),
+        )
+        .await?;
+        state.feed.written();
+        Ok(restored(outcome))
+    }
+}
+
+/// The answer to a restore: `200` for a student that was there, `201` for one created again.
+fn restored(restored: db::Restored) -> RestoredResponse {
+    let student = restored.student;
+    let tag = etag::etag(student.version);
+    if restored.recreated {
+        let location = format!("/api/students/{}", student.id);
+        RestoredResponse::Created(JsonBody(student.into()), location, tag)
+    } else {
+        RestoredResponse::Ok(JsonBody(student.into()), tag)
     }
 }
 

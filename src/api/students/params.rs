@@ -290,12 +290,25 @@ impl ParseFromParameter for StudentSort {
     }
 }
 
-/// `count=exact` asks for `total`.
+/// `count=exact` asks for `total`, `count=estimated` for `estimated_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
 #[oai(rename_all = "lowercase")]
 pub enum CountMode {
     /// Count every matching student (a full scan of the matches: slower on big results).
     Exact,
+    /// The planner's estimate of the matches, from the table's statistics: as cheap as a page,
+    /// however many students match; off by what the statistics miss.
+    Estimated,
+}
+
+impl CountMode {
+    /// Its name in a query string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CountMode::Exact => "exact",
+            CountMode::Estimated => "estimated",
+        }
+    }
 }
 
 /// A bound on a time in a query (`created_after`, `created_before`): RFC 3339, with an offset.

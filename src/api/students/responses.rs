@@ -38,6 +38,20 @@ pub enum UpdatedResponse {
 }
 
 #[derive(Debug, ApiResponse)]
+pub enum RestoredResponse {
+    /// The student was brought back to that version (a new version of its own); `ETag` is it.
+    #[oai(status = 200)]
+    Ok(JsonBody<StudentRead>, #[oai(header = "ETag")] String),
+    /// The student had been deleted and is created again, with its id; `Location` is its URL.
+    #[oai(status = 201)]
+    Created(
+        JsonBody<StudentRead>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
+}
+
+#[derive(Debug, ApiResponse)]
 pub enum ReadResponse {
     /// The student; `ETag` is its version, for `If-None-Match` and `If-Match`.
     #[oai(status = 200)]

@@ -85,6 +85,8 @@ impl Body for StudentReplace {}
 
 impl Body for StudentPatch {}
 
+impl Body for StudentRestore {}
+
 /// Every writable field of a student, replacing all of them. `email` must be present; `null`
 /// clears it. Unknown fields are refused with 422.
 #[derive(Debug, Clone, Object)]
@@ -93,6 +95,23 @@ pub struct StudentReplace {
     pub name: StudentName,
     pub grade: Grade,
     pub email: Nullable<Email>,
+}
+
+/// Which version of a student to bring back, from its history.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct StudentRestore {
+    /// A `version` from the student's history (`getStudentHistory`): the student gets the
+    /// name, grade and e-mail it had then. For a deleted student, its last version is the
+    /// state it was deleted in.
+    #[oai(validator(minimum(value = "1"), maximum(value = "2147483647")))]
+    pub version: i32,
+}
+
+impl Example for StudentRestore {
+    fn example() -> Self {
+        StudentRestore { version: 2 }
+    }
 }
 
 /// A partial update (JSON merge patch): an absent field is left as it is, `"email": null` clears
@@ -121,6 +140,15 @@ pub struct StudentPage {
     )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
+    /// About how many students match the filter, across all pages: the planner's row estimate
+    /// (as PostgREST's `count=estimated`), which reads no rows; only with `count=estimated`.
+    /// Ask `count=exact` for the number itself.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "9223372036854775807"))
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_total: Option<i64>,
 }
 
 impl From<Student> for StudentRead {

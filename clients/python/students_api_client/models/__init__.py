@@ -34,6 +34,7 @@ from .student_create import StudentCreate
 from .student_page import StudentPage
 from .student_patch import StudentPatch
 from .student_replace import StudentReplace
+from .student_restore import StudentRestore
 from .student_sort import StudentSort
 from .token import Token
 from .token_create import TokenCreate
@@ -75,6 +76,7 @@ __all__ = (
     "StudentPage",
     "StudentPatch",
     "StudentReplace",
+    "StudentRestore",
     "StudentSort",
     "Token",
     "TokenCreate",

@@ -2,6 +2,7 @@ from enum import StrEnum
 
 
 class CountMode(StrEnum):
+    ESTIMATED = "estimated"
     EXACT = "exact"
 
     def __str__(self) -> str:

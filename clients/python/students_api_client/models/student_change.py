@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -35,6 +35,8 @@ class StudentChange:
             changes (FieldChanges): The fields a change set, altered or removed; a field it left alone is absent.
             actor (ChangeActor): Who made a change.
             changed_at (datetime.datetime): When the writing transaction started.
+            restored_from (int | None): For a change made by `restoreStudent`: the version whose state it brought back (an
+                `updated` change, or `created` when the student had been deleted); `null` otherwise.
     """
 
     position: str
@@ -44,6 +46,7 @@ class StudentChange:
     changes: FieldChanges
     actor: ChangeActor
     changed_at: datetime.datetime
+    restored_from: int | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,6 +64,9 @@ class StudentChange:
 
         changed_at = self.changed_at.isoformat()
 
+        restored_from: int | None
+        restored_from = self.restored_from
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -72,6 +78,7 @@ class StudentChange:
                 "changes": changes,
                 "actor": actor,
                 "changed_at": changed_at,
+                "restored_from": restored_from,
             }
         )
 
@@ -98,6 +105,13 @@ class StudentChange:
 
         changed_at = datetime.datetime.fromisoformat(d.pop("changed_at"))
 
+        def _parse_restored_from(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        restored_from = _parse_restored_from(d.pop("restored_from"))
+
         student_change = cls(
             position=position,
             op=op,
@@ -106,6 +120,7 @@ class StudentChange:
             changes=changes,
             actor=actor,
             changed_at=changed_at,
+            restored_from=restored_from,
         )
 
         student_change.additional_properties = d

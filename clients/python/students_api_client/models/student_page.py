@@ -24,11 +24,16 @@ class StudentPage:
         next_cursor (None | str): Pass as `cursor`, with the same filter and sort, to get the next page; `null` on the
             last page. The `Link` header holds the whole URL of the next page.
         total (int | Unset): How many students match the filter, across all pages; only with `count=exact`.
+        estimated_total (int | Unset): About how many students match the filter, across all pages: the planner's row
+            estimate
+            (as PostgREST's `count=estimated`), which reads no rows; only with `count=estimated`.
+            Ask `count=exact` for the number itself.
     """
 
     items: list[Student]
     next_cursor: None | str
     total: int | Unset = UNSET
+    estimated_total: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,6 +47,8 @@ class StudentPage:
 
         total = self.total
 
+        estimated_total = self.estimated_total
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -52,6 +59,8 @@ class StudentPage:
         )
         if total is not UNSET:
             field_dict["total"] = total
+        if estimated_total is not UNSET:
+            field_dict["estimated_total"] = estimated_total
 
         return field_dict
 
@@ -76,10 +85,13 @@ class StudentPage:
 
         total = d.pop("total", UNSET)
 
+        estimated_total = d.pop("estimated_total", UNSET)
+
         student_page = cls(
             items=items,
             next_cursor=next_cursor,
             total=total,
+            estimated_total=estimated_total,
         )
 
         student_page.additional_properties = d

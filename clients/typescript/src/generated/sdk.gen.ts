@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateStudentData, CreateStudentErrors, CreateStudentResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, ExportStudentsData, ExportStudentsErrors, ExportStudentsResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentHistoryData, GetStudentHistoryErrors, GetStudentHistoryResponses, GetStudentResponses, ImportStudentsData, ImportStudentsErrors, ImportStudentsResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, MeData, MeErrors, MeResponses, PollChangesData, PollChangesErrors, PollChangesResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, SignInData, SignInErrors, SignInResponses, SignOutData, SignOutErrors, SignOutResponses, StreamChangesData, StreamChangesErrors, StreamChangesResponse, StreamChangesResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses } from './types.gen.js';
+import type { ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateStudentData, CreateStudentErrors, CreateStudentResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, ExportStudentsData, ExportStudentsErrors, ExportStudentsResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentHistoryData, GetStudentHistoryErrors, GetStudentHistoryResponses, GetStudentResponses, ImportStudentsData, ImportStudentsErrors, ImportStudentsResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, MeData, MeErrors, MeResponses, PollChangesData, PollChangesErrors, PollChangesResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RestoreStudentData, RestoreStudentErrors, RestoreStudentResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, SignInData, SignInErrors, SignInResponses, SignOutData, SignOutErrors, SignOutResponses, StreamChangesData, StreamChangesErrors, StreamChangesResponse, StreamChangesResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -25,7 +25,7 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  * Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
  * every match exactly once, even while students are added or removed; page 10,000 costs
  * what page 1 does. `total` is counted only with `count=exact`, since counting reads
- * every match.
+ * every match; `count=estimated` gives the planner's estimate instead, as cheap as a page.
  *
  * Searches (`q`) and `count=exact` share half of the service's database connections with
  * exports; when all of that half is in use the answer is a `503` `busy` problem with
@@ -150,6 +150,28 @@ export const updateStudent = <ThrowOnError extends boolean = false>(options: Opt
 export const replaceStudent = <ThrowOnError extends boolean = false>(options: Options<ReplaceStudentData, ThrowOnError>) => (options.client ?? client).put<ReplaceStudentResponses, ReplaceStudentErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
     url: '/api/students/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Restore a student to an earlier version
+ *
+ * Gives the student the name, grade and e-mail it had at `version` (one of its history's
+ * versions, `getStudentHistory`), as a change of its own: the history and the feed record
+ * it, with `restored_from`. A student that exists is updated (`200`); one that was deleted
+ * is created again with its id and its first `created_at` (`201`), its version going on
+ * from its last. This is how a delete is undone. `409` when its e-mail address has since
+ * been given to another student (nothing changes); `422` naming `version` when the history
+ * has no such version (changes are kept for the change retention); `404` when no student
+ * of this id ever was (or its history is gone).
+ */
+export const restoreStudent = <ThrowOnError extends boolean = false>(options: Options<RestoreStudentData, ThrowOnError>) => (options.client ?? client).post<RestoreStudentResponses, RestoreStudentErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/students/{id}/restore',
     ...options,
     headers: {
         'Content-Type': 'application/json',

@@ -154,9 +154,9 @@ export type ChangePage = {
 };
 
 /**
- * `count=exact` asks for `total`.
+ * `count=exact` asks for `total`, `count=estimated` for `estimated_total`.
  */
-export type CountMode = 'exact';
+export type CountMode = 'exact' | 'estimated';
 
 /**
  * EmailChange
@@ -505,6 +505,11 @@ export type StudentChange = {
      * When the writing transaction started.
      */
     readonly changed_at: string;
+    /**
+     * For a change made by `restoreStudent`: the version whose state it brought back (an
+     * `updated` change, or `created` when the student had been deleted); `null` otherwise.
+     */
+    restored_from: number | null;
 };
 
 /**
@@ -540,6 +545,12 @@ export type StudentPage = {
      * How many students match the filter, across all pages; only with `count=exact`.
      */
     total?: number;
+    /**
+     * About how many students match the filter, across all pages: the planner's row estimate
+     * (as PostgREST's `count=estimated`), which reads no rows; only with `count=estimated`.
+     * Ask `count=exact` for the number itself.
+     */
+    estimated_total?: number;
 };
 
 /**
@@ -576,6 +587,20 @@ export type StudentReplace = {
      * E-mail address, stored lower-cased with surrounding whitespace trimmed; unique across students, ignoring case. ASCII only: a local part of 1-64 characters, `@`, and a host name. An internationalised domain is sent in its ASCII (punycode) form, `xn--bcher-kva.de` for `bücher.de`, so every address has one spelling and look-alike twins (decomposed letters, full-width dots, zero-width spaces) are refused rather than stored beside it.
      */
     email: string | null;
+};
+
+/**
+ * StudentRestore
+ *
+ * Which version of a student to bring back, from its history.
+ */
+export type StudentRestore = {
+    /**
+     * A `version` from the student's history (`getStudentHistory`): the student gets the
+     * name, grade and e-mail it had then. For a deleted student, its last version is the
+     * state it was deleted in.
+     */
+    version: number;
 };
 
 /**
@@ -808,6 +833,11 @@ export type StudentChangeWritable = {
     version: number;
     changes: FieldChanges;
     actor: ChangeActor;
+    /**
+     * For a change made by `restoreStudent`: the version whose state it brought back (an
+     * `updated` change, or `created` when the student had been deleted); `null` otherwise.
+     */
+    restored_from: number | null;
 };
 
 /**
@@ -826,6 +856,12 @@ export type StudentPageWritable = {
      * How many students match the filter, across all pages; only with `count=exact`.
      */
     total?: number;
+    /**
+     * About how many students match the filter, across all pages: the planner's row estimate
+     * (as PostgREST's `count=estimated`), which reads no rows; only with `count=estimated`.
+     * Ask `count=exact` for the number itself.
+     */
+    estimated_total?: number;
 };
 
 /**
@@ -919,7 +955,8 @@ export type ListStudentsData = {
          */
         cursor?: string;
         /**
-         * `exact` adds `total`, the number of matches across all pages.
+         * `exact` adds `total`, the number of matches across all pages; `estimated` adds
+         * `estimated_total`, the planner's estimate of it (cheap at any size).
          */
         count?: CountMode;
     };
@@ -1504,6 +1541,95 @@ export type ReplaceStudentResponses = {
 };
 
 export type ReplaceStudentResponse = ReplaceStudentResponses[keyof ReplaceStudentResponses];
+
+export type RestoreStudentData = {
+    body: StudentRestore;
+    headers?: {
+        /**
+         * Restore only if the student is still at this ETag; else `412` and nothing changes. A
+         * deleted student has no ETag, so this always fails for one.
+         */
+        'If-Match'?: string;
+    };
+    path: {
+        /**
+         * The student's id.
+         */
+        id: number;
+    };
+    query?: never;
+    url: '/api/students/{id}/restore';
+};
+
+export type RestoreStudentErrors = {
+    /**
+     * The body is not valid JSON.
+     */
+    400: Problem;
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No student has this id.
+     */
+    404: Problem;
+    /**
+     * The body took more than 10 seconds to arrive.
+     */
+    408: Problem;
+    /**
+     * Another student already has this e-mail address.
+     */
+    409: Problem;
+    /**
+     * `If-Match` is not the student's current ETag: someone changed it since you read it.
+     */
+    412: Problem;
+    /**
+     * The body is larger than 64 KiB.
+     */
+    413: Problem;
+    /**
+     * The body is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type RestoreStudentError = RestoreStudentErrors[keyof RestoreStudentErrors];
+
+export type RestoreStudentResponses = {
+    /**
+     * The student was brought back to that version (a new version of its own); `ETag` is it.
+     */
+    200: Student;
+    /**
+     * The student had been deleted and is created again, with its id; `Location` is its URL.
+     */
+    201: Student;
+};
+
+export type RestoreStudentResponse = RestoreStudentResponses[keyof RestoreStudentResponses];
 
 export type StreamChangesData = {
     body?: never;

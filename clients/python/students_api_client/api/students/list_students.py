@@ -155,7 +155,7 @@ def sync_detailed(
     Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
     every match exactly once, even while students are added or removed; page 10,000 costs
     what page 1 does. `total` is counted only with `count=exact`, since counting reads
-    every match.
+    every match; `count=estimated` gives the planner's estimate instead, as cheap as a page.
 
     Searches (`q`) and `count=exact` share half of the service's database connections with
     exports; when all of that half is in use the answer is a `503` `busy` problem with
@@ -179,7 +179,8 @@ def sync_detailed(
         limit (int | Unset):  Default: 20.
         cursor (str | Unset): Opaque; copy it from `next_cursor`. Valid only with the filter and
             sort of the page it came from.
-        count (CountMode | Unset): `count=exact` asks for `total`.
+        count (CountMode | Unset): `count=exact` asks for `total`, `count=estimated` for
+            `estimated_total`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -229,7 +230,7 @@ def sync(
     Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
     every match exactly once, even while students are added or removed; page 10,000 costs
     what page 1 does. `total` is counted only with `count=exact`, since counting reads
-    every match.
+    every match; `count=estimated` gives the planner's estimate instead, as cheap as a page.
 
     Searches (`q`) and `count=exact` share half of the service's database connections with
     exports; when all of that half is in use the answer is a `503` `busy` problem with
@@ -253,7 +254,8 @@ def sync(
         limit (int | Unset):  Default: 20.
         cursor (str | Unset): Opaque; copy it from `next_cursor`. Valid only with the filter and
             sort of the page it came from.
-        count (CountMode | Unset): `count=exact` asks for `total`.
+        count (CountMode | Unset): `count=exact` asks for `total`, `count=estimated` for
+            `estimated_total`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -298,7 +300,7 @@ async def asyncio_detailed(
     Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
     every match exactly once, even while students are added or removed; page 10,000 costs
     what page 1 does. `total` is counted only with `count=exact`, since counting reads
-    every match.
+    every match; `count=estimated` gives the planner's estimate instead, as cheap as a page.
 
     Searches (`q`) and `count=exact` share half of the service's database connections with
     exports; when all of that half is in use the answer is a `503` `busy` problem with
@@ -322,7 +324,8 @@ async def asyncio_detailed(
         limit (int | Unset):  Default: 20.
         cursor (str | Unset): Opaque; copy it from `next_cursor`. Valid only with the filter and
             sort of the page it came from.
-        count (CountMode | Unset): `count=exact` asks for `total`.
+        count (CountMode | Unset): `count=exact` asks for `total`, `count=estimated` for
+            `estimated_total`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -370,7 +373,7 @@ async def asyncio(
     Follow `next_cursor` (or the `Link` header's `rel="next"` URL) until it is `null` to walk
     every match exactly once, even while students are added or removed; page 10,000 costs
     what page 1 does. `total` is counted only with `count=exact`, since counting reads
-    every match.
+    every match; `count=estimated` gives the planner's estimate instead, as cheap as a page.
 
     Searches (`q`) and `count=exact` share half of the service's database connections with
     exports; when all of that half is in use the answer is a `503` `busy` problem with
@@ -394,7 +397,8 @@ async def asyncio(
         limit (int | Unset):  Default: 20.
         cursor (str | Unset): Opaque; copy it from `next_cursor`. Valid only with the filter and
             sort of the page it came from.
-        count (CountMode | Unset): `count=exact` asks for `total`.
+        count (CountMode | Unset): `count=exact` asks for `total`, `count=estimated` for
+            `estimated_total`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
