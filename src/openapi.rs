@@ -40,7 +40,8 @@ pub const GUIDE_URL: &str = "https://github.com/students-api/students-api/blob/m
 
 const DESCRIPTION: &str = "\
 Manage students: create, list, read, replace, update and delete; import and export files; \
-follow every change as it happens.
+follow every change as it happens. People keeping the records use [the admin console](/admin) \
+(sign in with a username and password), a client of this API like any other.
 
 **The guide** explains more than this page can: \
 [the students resource]({guide}guide.md) \

@@ -129,6 +129,11 @@ async fn request_for(app: &TestApp, operation: &str) -> (Method, String, Option<
         ),
         "updateStudent" => (Method::PATCH, student().await, Some(json!({"grade": "A"}))),
         "deleteStudent" => (Method::DELETE, student().await, None),
+        "restoreStudent" => (
+            Method::POST,
+            format!("{}/restore", student().await),
+            Some(json!({"version": 1})),
+        ),
         "createToken" => (
             Method::POST,
             "/api/tokens".into(),
@@ -395,7 +400,7 @@ async fn every_operation_answers_every_kind_of_credential_as_declared() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 22, "every protected operation was tried");
+    assert_eq!(checked, 23, "every protected operation was tried");
     // Of the creates sent, only those holding `students:write` wrote a row: the API token of
     // that scope, the editor's and the admin's sign-ins.
     let created: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE name = 'New'")

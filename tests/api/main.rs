@@ -33,6 +33,7 @@ mod listing;
 mod metrics;
 mod openapi;
 mod protocol;
+mod restore;
 mod rules;
 mod search;
 mod shutdown;
