@@ -177,6 +177,7 @@ fn operations_are_documented_with_stable_sdk_friendly_ids() {
             "pollChanges",
             "replaceStudent",
             "resetPassword",
+            "restoreStudent",
             "revokeToken",
             "signIn",
             "signOut",
