@@ -59,6 +59,18 @@ fn clamp(mut text: String, max: usize) -> String {
 /// What a `taken` e-mail error says: one create's, or an import row's.
 pub const TAKEN: &str = "is already used by another student (compared case-insensitively)";
 
+/// What a `409` `email-taken` says: a write's, or a restore's of a version.
+fn email_taken(restored_version: Option<i32>) -> String {
+    match restored_version {
+        None => "another student already has this e-mail address".to_owned(),
+        Some(version) => format!(
+            "version {version}'s e-mail address is now another student's (compared \
+             case-insensitively), so nothing was restored; change or clear that student's \
+             address first, or restore another version"
+        ),
+    }
+}
+
 /// One thing wrong with a request, precise enough to show next to the input that caused it.
 #[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize, serde::Deserialize)]
 pub struct FieldError {
@@ -252,8 +264,11 @@ pub enum ApiError {
     RouteNotFound,
     #[error("the method is not allowed on this resource")]
     MethodNotAllowed,
-    #[error("another student already has this e-mail address")]
-    EmailTaken,
+    #[error("{}", email_taken(*.restored_version))]
+    EmailTaken {
+        /// A restore's: the version whose e-mail address another student now has.
+        restored_version: Option<i32>,
+    },
     #[error("the student has changed since the version `If-Match` names")]
     PreconditionFailed,
     #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
@@ -547,7 +562,7 @@ impl ApiError {
             }
             ApiError::PositionExpired { .. } => StatusCode::GONE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::EmailTaken
+            ApiError::EmailTaken { .. }
             | ApiError::UsernameTaken
             | ApiError::LastAdmin(_)
             | ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
@@ -573,7 +588,7 @@ impl ApiError {
             ApiError::StudentNotFound(_) => ("student-not-found", "Student not found"),
             ApiError::RouteNotFound => ("not-found", "Not found"),
             ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
-            ApiError::EmailTaken => ("email-taken", "E-mail address already in use"),
+            ApiError::EmailTaken { .. } => ("email-taken", "E-mail address already in use"),
             ApiError::PreconditionFailed => ("precondition-failed", "The student has changed"),
             ApiError::IdempotencyKeyInUse => ("idempotency-key-in-use", "Request in progress"),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
@@ -657,7 +672,16 @@ impl ApiError {
                     column: error.column,
                 })
                 .collect(),
-            ApiError::EmailTaken => vec![FieldError::new("/email", "taken", TAKEN)],
+            ApiError::EmailTaken {
+                restored_version: None,
+            } => vec![FieldError::new("/email", "taken", TAKEN)],
+            ApiError::EmailTaken {
+                restored_version: Some(_),
+            } => vec![FieldError::new(
+                "/version",
+                "taken",
+                "names a version whose e-mail address another student now has",
+            )],
             ApiError::UsernameTaken => vec![FieldError::new(
                 "/username",
                 "taken",
@@ -790,7 +814,12 @@ impl From<db::Error> for ApiError {
                     ),
                 )])
             }
-            db::Error::EmailTaken => ApiError::EmailTaken,
+            db::Error::EmailTaken => ApiError::EmailTaken {
+                restored_version: None,
+            },
+            db::Error::RestoredEmailTaken { version, .. } => ApiError::EmailTaken {
+                restored_version: Some(version),
+            },
             db::Error::UsernameTaken => ApiError::UsernameTaken,
             db::Error::KeyInUse => ApiError::IdempotencyKeyInUse,
             db::Error::CallerRevoked => ApiError::Unauthorized {
@@ -870,7 +899,9 @@ mod tests {
             ApiError::StudentNotFound(1),
             ApiError::RouteNotFound,
             ApiError::MethodNotAllowed,
-            ApiError::EmailTaken,
+            ApiError::EmailTaken {
+                restored_version: None,
+            },
             ApiError::IdempotencyKeyInUse,
             ApiError::PreconditionFailed,
             ApiError::PayloadTooLarge { limit_bytes: 1 },

@@ -519,6 +519,12 @@ fn own_example(operation_id: &str, status: u16) -> Option<ApiError> {
             )]))
         }
         ("createAccount", 409) => Some(ApiError::UsernameTaken),
+        ("restoreStudent", 409) => Some(ApiError::EmailTaken {
+            restored_version: Some(2),
+        }),
+        ("restoreStudent", 422) => {
+            Some(crate::db::Error::NoSuchVersion { id: 42, version: 9 }.into())
+        }
         ("updateAccount", 409) => Some(ApiError::LastAdmin(1)),
         ("getAccount" | "updateAccount" | "resetPassword", 404) => {
             Some(ApiError::AccountNotFound(42))

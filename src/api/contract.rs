@@ -76,7 +76,9 @@ pub fn example_problem(status: u16) -> Option<Problem> {
             needed: Some(Scope::StudentsRead),
         },
         403 => ApiError::InsufficientScope(Scope::StudentsWrite),
-        409 => ApiError::EmailTaken,
+        409 => ApiError::EmailTaken {
+            restored_version: None,
+        },
         410 => ApiError::PositionExpired {
             retention: "7d".into(),
         },

@@ -22,6 +22,10 @@ pub enum Error {
     NoSuchVersion { id: i64, version: i32 },
     #[error("another student already has this e-mail address")]
     EmailTaken,
+    /// A restore of student `id` to `version` met that version's e-mail address in another
+    /// student.
+    #[error("another student now has the e-mail address of student {id}'s version {version}")]
+    RestoredEmailTaken { id: i64, version: i32 },
     #[error("another account already has this username")]
     UsernameTaken,
     /// A CHECK refused a value. Our constraints are named `<table>_<column>_<rule>`.

@@ -33,7 +33,9 @@ struct Snapshot {
 const RESTORE_LOCK: i32 = 0x5245_5354; // "REST"
 
 /// Brings student `id` back to `version`, in one transaction, if its current version is one of
-/// `expected` (a deleted student has none, so `If-Match` fails on it).
+/// `expected` (a deleted student has none, so `If-Match` fails on it). Refusals:
+/// [`Error::NotFound`] (no history and no student), [`Error::NoSuchVersion`],
+/// [`Error::Stale`], [`Error::RestoredEmailTaken`].
 pub async fn restore(
     pool: &PgPool,
     id: i64,
@@ -81,7 +83,7 @@ pub async fn restore(
     {
         return Err(Error::Stale(id));
     }
-    let row: StudentRow = match current {
+    let written: Result<StudentRow, sqlx::Error> = match current {
         Some(_) => {
             sqlx::query_as(concat!(
                 with_actor!("$5", "$6", "$7", restoring "$8"),
@@ -98,7 +100,7 @@ pub async fn restore(
             .bind(&actor.name)
             .bind(version)
             .fetch_one(&mut *tx)
-            .await?
+            .await
         }
         // Its version goes on from the last one it had, so an ETag from before the delete
         // never matches the restored student.
@@ -122,9 +124,14 @@ pub async fn restore(
             .bind(&actor.name)
             .bind(version)
             .fetch_one(&mut *tx)
-            .await?
+            .await
         }
     };
+    // The version's address may have gone to another student since.
+    let row = written.map_err(|err| match Error::from(err) {
+        Error::EmailTaken => Error::RestoredEmailTaken { id, version },
+        other => other,
+    })?;
     tx.commit().await?;
     Ok(Restored {
         student: Student::try_from(row)?,

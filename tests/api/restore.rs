@@ -155,6 +155,14 @@ async fn refusals_name_what_is_wrong_and_write_nothing() {
         .await;
     let taken = assert_problem(restore(&app, id, 1).await, 409).await;
     assert_eq!(taken["type"], "urn:students-api:problem:email-taken");
+    assert!(
+        taken["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("version 1's e-mail address is now another student's"),
+        "the detail says what the restore met: {taken}"
+    );
+    assert_eq!(error_locations(&taken), vec![pair("/version", "taken")]);
     let now: Value = app
         .get(&format!("/api/students/{id}"))
         .await

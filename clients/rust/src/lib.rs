@@ -7412,7 +7412,7 @@ pub mod types {
 #[derive(Clone, Debug)]
 /// Client for Students API
 ///
-/// Manage students: create, list, read, replace, update and delete; import and export files; follow every change as it happens.
+/// Manage students: create, list, read, replace, update and delete; import and export files; follow every change as it happens. People keeping the records use [the admin console](/admin) (sign in with a username and password), a client of this API like any other.
 ///
 /// **The guide** explains more than this page can: [the students resource](https://github.com/students-api/students-api/blob/main/docs/guide.md) (fields, listing, cursors, ETags, safe retries), [errors](https://github.com/students-api/students-api/blob/main/docs/errors.md) (every status and problem type, and what to do about each), [signing in](https://github.com/students-api/students-api/blob/main/docs/auth.md) (tokens, scopes, rate limits), [the change feed](https://github.com/students-api/students-api/blob/main/docs/real-time.md), [import and export](https://github.com/students-api/students-api/blob/main/docs/import-export.md) and [the client SDKs](https://github.com/students-api/students-api/blob/main/docs/clients.md).
 ///
