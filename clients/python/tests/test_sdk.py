@@ -35,6 +35,7 @@ from students_api_client.api.students import (
     get_student,
     list_students,
     replace_student,
+    restore_student,
     update_student,
 )
 from students_api_client.models import (
@@ -43,6 +44,8 @@ from students_api_client.models import (
     AccountCreate,
     AccountList,
     AccountUpdate,
+    ChangeOp,
+    CountMode,
     PasswordChange,
     PasswordReset,
     Grade,
@@ -56,6 +59,7 @@ from students_api_client.models import (
     StudentPage,
     StudentPatch,
     StudentReplace,
+    StudentRestore,
     TokenCreate,
     TokenCreated,
 )
@@ -284,6 +288,41 @@ def test_a_409_names_the_conflicting_field(client: AuthenticatedClient) -> None:
     assert isinstance(problem, Problem)
     assert problem.status == 409
     assert [(error.location, error.code) for error in problem.errors] == [("/email", "taken")]
+
+
+def test_restore_student_undoes_an_edit_and_a_delete_as_changes_of_their_own(client: AuthenticatedClient) -> None:
+    ada = create(client, "Ada Restored", fresh_email("restore"))
+    assert isinstance(update_student.sync(client=client, id=ada.id, body=StudentPatch(grade=Grade.F)), Student)
+
+    back = restore_student.sync_detailed(client=client, id=ada.id, body=StudentRestore(version=1))
+    assert back.status_code == 200
+    assert isinstance(back.parsed, Student) and back.parsed.grade == Grade.B
+    assert back.headers["etag"] == '"3"'
+    history = get_student_history.sync(client=client, id=ada.id)
+    assert history is not None
+    assert (history.changes[0].op, history.changes[0].restored_from) == (ChangeOp.UPDATED, 1)
+
+    assert delete_student.sync_detailed(client=client, id=ada.id).status_code == 204
+    undone = restore_student.sync_detailed(client=client, id=ada.id, body=StudentRestore(version=3))
+    assert undone.status_code == 201
+    assert isinstance(undone.parsed, Student) and undone.parsed.id == ada.id
+    assert undone.headers["location"] == f"/api/students/{ada.id}"
+
+    unknown = restore_student.sync(client=client, id=ada.id, body=StudentRestore(version=99))
+    assert isinstance(unknown, Problem) and unknown.status == 422
+    assert [error.location for error in unknown.errors] == ["/version"]
+
+
+def test_count_estimated_gives_estimated_total_and_no_total(client: AuthenticatedClient) -> None:
+    create(client, "Estimated One")
+    estimated = list_students.sync(client=client, count=CountMode.ESTIMATED, limit=1)
+    assert isinstance(estimated, StudentPage)
+    assert isinstance(estimated.estimated_total, int) and estimated.estimated_total >= 0
+    assert estimated.total is UNSET
+    exact = list_students.sync(client=client, count=CountMode.EXACT, limit=1)
+    assert isinstance(exact, StudentPage)
+    assert isinstance(exact.total, int) and exact.total >= 1
+    assert exact.estimated_total is UNSET
 
 
 def test_follow_changes_yields_every_change_in_order_and_resumes_from_a_position(client):

@@ -12,10 +12,10 @@ use std::{
 use students_api_client::{
     Client, Error,
     types::{
-        AccountCreate, AccountUpdate, CreateStudentIdempotencyKey, ExportFormat, Grade,
-        ListStudentsCursor, PasswordChange, PasswordGrant, PasswordReset, Problem, Role, Scope,
-        Student, StudentCreate, StudentCreateEmail, StudentCreateName, StudentPatch,
-        StudentReplace, StudentSort, TokenCreate,
+        AccountCreate, AccountUpdate, ChangeOp, CountMode, CreateStudentIdempotencyKey,
+        ExportFormat, Grade, ListStudentsCursor, PasswordChange, PasswordGrant, PasswordReset,
+        Problem, Role, Scope, Student, StudentCreate, StudentCreateEmail, StudentCreateName,
+        StudentPatch, StudentReplace, StudentRestore, StudentSort, TokenCreate,
     },
 };
 
@@ -503,6 +503,97 @@ async fn a_409_names_the_conflicting_field() {
         .map(|e| (e.location.as_str(), e.code.as_str()))
         .collect();
     assert_eq!(fields, [("/email", "taken")]);
+}
+
+#[tokio::test]
+async fn restore_student_undoes_an_edit_and_a_delete_as_changes_of_their_own() {
+    let client = client();
+    let ada = create(&client, "Ada Restored", Some(&fresh_email("restore"))).await;
+    let edit = StudentPatch {
+        grade: Some(Grade::F),
+        ..Default::default()
+    };
+    client
+        .update_student()
+        .id(ada.id)
+        .body(edit)
+        .send()
+        .await
+        .unwrap();
+    let version = |v: u32| StudentRestore {
+        version: NonZeroU32::new(v).unwrap(),
+    };
+
+    let back = client
+        .restore_student()
+        .id(ada.id)
+        .body(version(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status().as_u16(), 200);
+    assert_eq!(back.headers()["etag"], "\"3\"");
+    assert_eq!(back.grade, Grade::B);
+    let history = client
+        .get_student_history()
+        .id(ada.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(history.changes[0].op, ChangeOp::Updated);
+    assert_eq!(history.changes[0].restored_from, NonZeroU32::new(1));
+
+    client.delete_student().id(ada.id).send().await.unwrap();
+    let undone = client
+        .restore_student()
+        .id(ada.id)
+        .body(version(3))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(undone.status().as_u16(), 201);
+    assert_eq!(
+        undone.headers()["location"],
+        format!("/api/students/{}", ada.id).as_str()
+    );
+    assert_eq!(undone.id, ada.id);
+
+    let unknown = problem(
+        client
+            .restore_student()
+            .id(ada.id)
+            .body(version(99))
+            .send()
+            .await,
+    );
+    assert_eq!(unknown.status, 422);
+    assert_eq!(unknown.errors[0].location.as_str(), "/version");
+}
+
+#[tokio::test]
+async fn count_estimated_gives_estimated_total_and_no_total() {
+    let client = client();
+    create(&client, "Estimated One", None).await;
+    let estimated = client
+        .list_students()
+        .count(CountMode::Estimated)
+        .limit(NonZeroU32::new(1).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(estimated.estimated_total.is_some_and(|n| n >= 0));
+    assert_eq!(estimated.total, None);
+    let exact = client
+        .list_students()
+        .count(CountMode::Exact)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(exact.total.is_some_and(|n| n >= 1));
+    assert_eq!(exact.estimated_total, None);
 }
 
 #[tokio::test]

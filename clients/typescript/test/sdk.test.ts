@@ -31,6 +31,7 @@ import {
   listTokens,
   me,
   replaceStudent,
+  restoreStudent,
   revokeToken,
   signIn,
   signOut,
@@ -273,6 +274,45 @@ test('a 409 names the conflicting field, also with throwOnError', async () => {
       return true;
     },
   );
+});
+
+test('restoreStudent undoes an edit (200) and a delete (201, same id), as changes of their own', async () => {
+  const ada = await create('Ada Lovelace');
+  const edited = await updateStudent({ client, path: { id: ada.id }, body: { grade: 'F' } });
+  assert.equal(edited.response.status, 200);
+
+  const back = await restoreStudent({ client, path: { id: ada.id }, body: { version: 1 } });
+  assert.equal(back.response.status, 200, JSON.stringify(back.error));
+  assert.equal(back.data?.grade, 'B');
+  assert.equal(back.response.headers.get('etag'), '"3"');
+  const history = await getStudentHistory({ client, path: { id: ada.id } });
+  assert.equal(history.data?.changes[0]?.op, 'updated');
+  assert.equal(history.data?.changes[0]?.restored_from, 1);
+
+  await deleteStudent({ client, path: { id: ada.id } });
+  const undone = await restoreStudent({ client, path: { id: ada.id }, body: { version: 3 } });
+  assert.equal(undone.response.status, 201);
+  assert.equal(undone.data?.id, ada.id);
+  assert.equal(undone.response.headers.get('location'), `/api/students/${ada.id}`);
+
+  const unknown = await restoreStudent({ client, path: { id: ada.id }, body: { version: 99 } });
+  assert.equal(unknown.response.status, 422);
+  assert.deepEqual(
+    unknown.error?.errors.map((e) => e.location),
+    ['/version'],
+  );
+});
+
+test('count=estimated gives estimated_total and no total; count=exact the reverse', async () => {
+  await create('Estimated One');
+  const estimated = await listStudents({ client, query: { count: 'estimated', limit: 1 } });
+  assert.equal(estimated.response.status, 200);
+  assert.equal(typeof estimated.data?.estimated_total, 'number');
+  assert.ok((estimated.data?.estimated_total ?? -1) >= 0);
+  assert.equal(estimated.data?.total, undefined);
+  const exact = await listStudents({ client, query: { count: 'exact', limit: 1 } });
+  assert.ok((exact.data?.total ?? 0) >= 1);
+  assert.equal(exact.data?.estimated_total, undefined);
 });
 
 test('followChanges gives every change in order, live, and resumes from a position', async () => {
