@@ -212,7 +212,6 @@ export function StudentList({ session, list }: { session: Session; list: ListSta
             else notify(undone.length === 1 ? 'Restored.' : `Restored ${exactCount(undone.length)} students.`);
           },
         },
-        seconds: 12,
       });
     }
   }

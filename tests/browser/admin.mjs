@@ -475,6 +475,14 @@ async function main() {
     await api("DELETE", `/api/students/${added.body.id}`);
     await page.locator("tr.row-deleted", { hasText: "Live Renamed" }).waitFor();
     check("a deletion elsewhere greys the row out", true);
+    await page.goto(`${base}/admin?sort=name`);
+    await waitForList(page);
+    await page.waitForTimeout(300);
+    await api("POST", "/api/students", { body: { name: "Aardvark Late", grade: "C" } });
+    await page.getByText("A student was added elsewhere.").waitFor();
+    await page.getByRole("button", { name: "Show", exact: true }).click();
+    await page.locator("table.students td.col-name a", { hasText: "Aardvark Late" }).waitFor();
+    check("one the sorted page cannot place is announced, and shown on request", (await rowNames(page))[0] === "Aardvark Late");
 
     // 10. Keyboard alone.
     step = "10. keyboard only";
