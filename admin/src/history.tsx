@@ -8,9 +8,8 @@ import { actorName, ago, when } from './format.js';
 import { useChanges } from './live.js';
 import { notify } from './notices.js';
 import { BASE } from './route.js';
+import { FIELDS, LABELS } from './rules.js';
 
-const FIELDS = ['name', 'grade', 'email'] as const;
-const LABELS = { name: 'Name', grade: 'Grade', email: 'E-mail' };
 const OPS = { created: 'Created', updated: 'Changed', deleted: 'Deleted' };
 
 export function History({ session, id }: { session: Session; id: number }) {

@@ -7,6 +7,10 @@ import type { Grade } from '../../clients/typescript/src/index.js';
 
 export type Field = 'name' | 'grade' | 'email';
 
+/** A student's writable fields, in the order forms and histories show them. */
+export const FIELDS: readonly Field[] = ['name', 'grade', 'email'];
+export const LABELS: Record<Field, string> = { name: 'Name', grade: 'Grade', email: 'E-mail' };
+
 export const GRADES = GradeSchema.enum as readonly Grade[];
 
 interface StringRule {

@@ -21,13 +21,11 @@ import { actorName, ago, when } from './format.js';
 import { useChanges } from './live.js';
 import { notify } from './notices.js';
 import { BASE, navigate } from './route.js';
-import { checkField, type Field, GRADES, isRequired, maxLength } from './rules.js';
+import { checkField, FIELDS, type Field, GRADES, isRequired, LABELS, maxLength } from './rules.js';
 import { undoDelete } from './tasks.js';
 
 type Values = Record<Field, string>;
 type Errors = Partial<Record<Field, string>>;
-const FIELDS: Field[] = ['name', 'grade', 'email'];
-const LABELS: Record<Field, string> = { name: 'Name', grade: 'Grade', email: 'E-mail' };
 
 function valuesOf(student: Student): Values {
   return { name: student.name, grade: student.grade, email: student.email ?? '' };
