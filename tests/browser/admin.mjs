@@ -444,6 +444,13 @@ async function main() {
     const sortedSelection = sorted(selectionCsv);
     check("the selection's CSV equals the server's export", sortedServer === sortedSelection && serverCsv.split("\n").length > 5, firstDifference(sortedServer, sortedSelection));
 
+    step = "7. bulk change of grade";
+    await page.getByLabel("New grade").selectOption("D");
+    await page.getByRole("button", { name: "Change grade" }).click();
+    await page.getByText(/^Grade D given to 9 students\.$/).waitFor();
+    const regraded = (await api("GET", "/api/students?q=Pupil+00")).body.items.map((s) => s.grade);
+    check("the selection's grade is changed", regraded.length === 9 && regraded.every((g) => g === "D"), regraded.join(" "));
+
     // 8. Import with one bad row.
     step = "8. import a CSV with one bad row";
     const before = await countWhere("");
