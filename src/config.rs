@@ -105,7 +105,7 @@ pub enum TokenCommand {
         #[arg(long)]
         name: String,
         /// A scope it holds: students:read, students:write, tokens:admin, accounts:admin,
-        /// metrics:read. Repeat it.
+        /// metrics:read, webhooks:admin. Repeat it.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// How long until it expires: a number and a unit, `s`, `m`, `h` or `d` (`30d`).
@@ -214,6 +214,22 @@ pub struct Config {
     /// (`0.0.0.0:9090`). The main listener serves it to tokens with `metrics:read` either way.
     #[arg(long, env = "METRICS_ADDRESS")]
     pub metrics_address: Option<String>,
+    /// Hosts webhooks may reach over plain `http` and at internal addresses (loopback,
+    /// private, link-local), comma-separated, compared without the port: `receiver.internal`,
+    /// `127.0.0.1`, `[::1]`. Empty (the default): webhook URLs must be `https` to public
+    /// addresses, checked when set and at every connection.
+    #[arg(long, env = "WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',', value_parser = parse_host)]
+    pub webhook_allowed_hosts: Vec<String>,
+    /// The waits between a webhook's attempts, comma-separated (each spread ±10%); after the
+    /// last, the event has failed. Default: Standard Webhooks' schedule, about 3 days.
+    #[arg(
+        long,
+        env = "WEBHOOK_RETRY_DELAYS",
+        value_delimiter = ',',
+        default_value = "5s,5m,30m,2h,5h,10h,14h,20h,24h",
+        value_parser = parse_duration
+    )]
+    pub webhook_retry_delays: Vec<std::time::Duration>,
 }
 
 /// What `DATABASE_URL` points at.

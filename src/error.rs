@@ -305,6 +305,8 @@ pub enum ApiError {
     TokenNotFound(i64),
     #[error("account {0} does not exist")]
     AccountNotFound(i64),
+    #[error("webhook endpoint {0} does not exist")]
+    WebhookNotFound(i64),
     #[error("another account already has this username")]
     UsernameTaken,
     #[error(
@@ -484,6 +486,10 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ("token-not-found", "404: no token has this id"),
     ("account-not-found", "404: no account has this id"),
     (
+        "webhook-not-found",
+        "404: no webhook endpoint has this id",
+    ),
+    (
         "username-taken",
         "409: another account already has this username (`errors` names `/username`)",
     ),
@@ -554,7 +560,8 @@ impl ApiError {
             ApiError::StudentNotFound(_)
             | ApiError::RouteNotFound
             | ApiError::TokenNotFound(_)
-            | ApiError::AccountNotFound(_) => StatusCode::NOT_FOUND,
+            | ApiError::AccountNotFound(_)
+            | ApiError::WebhookNotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::InsufficientScope(_) | ApiError::NotASignIn => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } | ApiError::TooManySignIns { .. } => {
@@ -606,6 +613,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => ("rate-limited", "Too many requests"),
             ApiError::TokenNotFound(_) => ("token-not-found", "Token not found"),
             ApiError::AccountNotFound(_) => ("account-not-found", "Account not found"),
+            ApiError::WebhookNotFound(_) => ("webhook-not-found", "Webhook endpoint not found"),
             ApiError::UsernameTaken => ("username-taken", "Username already in use"),
             ApiError::LastAdmin(_) => ("last-admin", "The last admin account"),
             ApiError::NotASignIn => ("not-a-sign-in", "Not a sign-in"),
@@ -925,6 +933,7 @@ mod tests {
             },
             ApiError::TokenNotFound(1),
             ApiError::AccountNotFound(1),
+            ApiError::WebhookNotFound(1),
             ApiError::UsernameTaken,
             ApiError::LastAdmin(1),
             ApiError::NotASignIn,

@@ -46,7 +46,7 @@ pub async fn expire_old_records(pool: PgPool) {
     }
 }
 
-/// Deletes recorded changes older than `retention`, every minute, for as long as it runs.
+/// Deletes recorded changes (and webhook attempts) older than `retention`, every minute, for as long as it runs.
 pub async fn prune_changes(pool: PgPool, retention: Duration) {
     let mut every = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -55,6 +55,11 @@ pub async fn prune_changes(pool: PgPool, retention: Duration) {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "pruned recorded changes past their retention"),
             Err(err) => tracing::warn!(error = %err, "could not prune recorded changes"),
+        }
+        match db::webhooks::prune(&pool, retention).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned webhook attempts past the retention"),
+            Err(err) => tracing::warn!(error = %err, "could not prune webhook attempts"),
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::{
         sign_in::SignInApi,
         students::{StudentsApi, grade_variant_names, sort_variant_names},
         tokens::{TokensApi, scope_variant_names},
+        webhooks::{WebhooksApi, event_type_variant_names},
     },
     domain::Scope,
     error::{ApiError, AuthFailure, FieldError, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, SignInError},
@@ -31,6 +32,7 @@ pub type Api = (
     TokensApi,
     SignInApi,
     AccountsApi,
+    WebhooksApi,
     HealthApi,
 );
 
@@ -87,6 +89,7 @@ pub fn api_service() -> OpenApiService<Api, ()> {
             TokensApi,
             SignInApi,
             AccountsApi,
+            WebhooksApi,
             HealthApi,
         ),
         "Students API",
@@ -421,6 +424,7 @@ fn build_document() -> Value {
         ("Grade", grade_variant_names()),
         ("Scope", scope_variant_names()),
         ("StudentSort", sort_variant_names()),
+        ("WebhookEventType", event_type_variant_names()),
     ] {
         if let Some(Value::Object(schema)) =
             document.pointer_mut(&format!("/components/schemas/{schema}"))

@@ -28,8 +28,10 @@ use crate::{
     jobs,
     middleware::{self, DatabaseGate, Front},
     openapi,
+    sender::{Policy, Sender},
     server::{self, ConnectionLimits},
     telemetry,
+    webhooks::Dispatcher,
 };
 
 /// The database the embedded server holds the students in.
@@ -76,6 +78,7 @@ pub struct Shared {
     pub work: ExpensiveWork,
     pub tokens: TokenCache,
     pub feed: ChangeFeed,
+    pub sender: Sender,
 }
 
 /// Every route of the service behind its [`Front`]: every error is problem+json, every
@@ -95,6 +98,7 @@ pub fn app(
         work,
         tokens,
         feed,
+        sender,
     } = shared;
     let gatekeeper = Gatekeeper::new(tokens.clone(), auth, pool.clone(), health.clone());
     let metrics = Metrics::with_token(pool.clone(), feed.clone())
@@ -145,6 +149,7 @@ pub fn app(
             },
             migrations,
             draining: draining.clone(),
+            sender,
         }))
         .draining(draining)
 }
@@ -334,6 +339,10 @@ pub struct Application {
     read_pool: PgPool,
     direct: ListenPool,
     draining: Draining,
+    /// Sends webhooks, within `WEBHOOK_ALLOWED_HOSTS`.
+    sender: Sender,
+    /// `WEBHOOK_RETRY_DELAYS`.
+    retry_delays: Vec<Duration>,
     /// How long to keep serving after SIGTERM, with readiness at 503, before closing.
     drain: Duration,
     port: u16,
@@ -433,6 +442,9 @@ impl Application {
             listener,
             metrics_listener,
             tokens: TokenCache::default(),
+            sender: Sender::new(Policy::new(&config.webhook_allowed_hosts))
+                .map_err(|err| StartupError::Settings(format!("cannot make the webhook client: {err}")))?,
+            retry_delays: config.webhook_retry_delays.clone(),
             feed: ChangeFeed::new(config.change_retention),
             auth: AuthSettings {
                 anonymous_read: config.auth_anonymous_read,
@@ -525,6 +537,15 @@ impl Application {
         let tokens = tokio::spawn(self.tokens.clone().follow(self.direct.clone()));
         let tidy = tokio::spawn(telemetry::keep_metrics_tidy());
         let (stopping, stopped) = tokio::sync::watch::channel(false);
+        let deliveries = tokio::spawn(
+            Dispatcher::new(
+                self.pool.clone(),
+                self.feed.clone(),
+                self.sender.clone(),
+                self.retry_delays.clone(),
+            )
+            .run(stopped.clone()),
+        );
         let scraping = self.metrics_listener.map(|listener| {
             let mut stopped = stopped.clone();
             tokio::spawn(server::serve(
@@ -554,6 +575,7 @@ impl Application {
             work: self.work.clone(),
             tokens: self.tokens.clone(),
             feed: self.feed.clone(),
+            sender: self.sender.clone(),
         };
         // Open change streams end at once on SIGTERM, not after the grace period.
         let closing = self.feed.clone();
@@ -586,6 +608,8 @@ impl Application {
         if let Some(scraping) = scraping {
             let _ = scraping.await;
         }
+        // Finishes its rounds and gives its leases back (`stopping` was sent by `stop`).
+        let _ = deliveries.await;
         self.feed.close();
         let _ = feed.await;
         self.pool.close().await;

@@ -53,6 +53,17 @@ pub const SIGN_INS: &str = "sign_ins_total";
 /// argon2 password verifications, an unknown username's placeholder included.
 pub const PASSWORD_CHECKS: &str = "password_checks_total";
 
+/// Webhook delivery attempts, by `outcome`: `delivered`, `retrying`, `failed`.
+pub const WEBHOOK_ATTEMPTS: &str = "webhook_attempts_total";
+/// Seconds a webhook attempt took, from sending to the answer's end (or the error).
+pub const WEBHOOK_ATTEMPT_DURATION: &str = "webhook_attempt_duration_seconds";
+/// Seconds from the start of a change's transaction to its delivery being answered 2xx.
+pub const WEBHOOK_LAG: &str = "webhook_delivery_lag_seconds";
+/// Webhook endpoints disabled, by `reason`: `gone` (410) or `failing` (5 days).
+pub const WEBHOOK_DISABLED: &str = "webhook_endpoints_disabled_total";
+/// Times an endpoint was found behind the changes kept: what was pruned was never delivered.
+pub const WEBHOOK_MISSED: &str = "webhook_missed_changes_total";
+
 /// Buckets of [`CREATES_PER_STATEMENT`], up to `db::MAX_BATCH`.
 const STATEMENT_SIZES: [f64; 7] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
@@ -220,6 +231,28 @@ fn describe() {
         "Requests refused for their credentials, by reason."
     );
     describe_counter!(RATE_LIMITED, "Requests refused with 429, by client kind.");
+    describe_counter!(
+        WEBHOOK_ATTEMPTS,
+        "Webhook delivery attempts, by outcome (delivered, retrying, failed)."
+    );
+    describe_histogram!(
+        WEBHOOK_ATTEMPT_DURATION,
+        Unit::Seconds,
+        "Time a webhook attempt took, from sending to the answer (or the error)."
+    );
+    describe_histogram!(
+        WEBHOOK_LAG,
+        Unit::Seconds,
+        "Time from the start of a change's transaction to its webhook delivery answered 2xx."
+    );
+    describe_counter!(
+        WEBHOOK_DISABLED,
+        "Webhook endpoints disabled, by reason (gone: 410, failing: 5 days)."
+    );
+    describe_counter!(
+        WEBHOOK_MISSED,
+        "Times a webhook endpoint was behind the changes kept (what was pruned was not sent)."
+    );
     describe_counter!(
         SIGN_INS,
         "Sign-ins, by outcome: signed_in, refused, limited."

@@ -89,6 +89,13 @@ impl Requirement for AdminAccounts {
     const SCOPE: Option<Scope> = Some(Scope::AccountsAdmin);
 }
 
+/// Manage webhook endpoints.
+#[derive(Debug)]
+pub struct AdminWebhooks;
+impl Requirement for AdminWebhooks {
+    const SCOPE: Option<Scope> = Some(Scope::WebhooksAdmin);
+}
+
 /// What the request's credentials turned out to be, as [`Gatekeeper::admit`] found them.
 #[derive(Debug, Clone)]
 enum Credential {

@@ -124,6 +124,7 @@ pub mod statuses {
     pub const BAD_REQUEST: (u16, &str) = (400, "The body is not valid JSON.");
     pub const NOT_FOUND: (u16, &str) = (404, "No student has this id.");
     pub const TOKEN_NOT_FOUND: (u16, &str) = (404, "No token has this id.");
+    pub const WEBHOOK_NOT_FOUND: (u16, &str) = (404, "No webhook endpoint has this id.");
     pub const GONE: (u16, &str) = (
         410,
         "The position is older than the changes kept (`CHANGE_RETENTION`): take the feed's \

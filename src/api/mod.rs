@@ -16,6 +16,7 @@ pub mod students;
 pub mod tokens;
 pub mod types;
 pub mod validation;
+pub mod webhooks;
 
 use poem_openapi::Tags;
 
@@ -30,6 +31,8 @@ pub enum ApiTags {
     Tokens,
     /// People: sign in and out, who am I, accounts.
     Accounts,
+    /// Other services told of every change: webhook endpoints, their delivery logs, replays.
+    Webhooks,
     /// Whether the service is up and can reach its database.
     Health,
 }

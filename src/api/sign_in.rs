@@ -227,7 +227,7 @@ pub struct Me {
     #[oai(validator(max_length = 100))]
     pub token_name: String,
     /// What it may do.
-    #[oai(validator(min_items = 1, max_items = 5))]
+    #[oai(validator(min_items = 1, max_items = 6))] // SCOPES.len()
     pub scopes: Vec<Scope>,
     /// When it stops working; `null`: never.
     pub expires_at: Nullable<Timestamp>,

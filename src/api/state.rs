@@ -9,6 +9,7 @@ use sqlx::PgPool;
 
 use crate::{
     api::budget::ExpensiveWork,
+    sender::Sender,
     db::{ChangeFeed, Creates, MigrationState, ReadPool, TokenCache, sign_ins::SignIns},
 };
 
@@ -25,6 +26,8 @@ pub struct State {
     pub creates: Creates,
     pub work: ExpensiveWork,
     pub sign_ins: SignIns,
+    /// Sends webhooks (`testWebhook`; the deliveries have their own clone).
+    pub sender: Sender,
     pub migrations: MigrationState,
     pub draining: Draining,
 }

@@ -70,7 +70,7 @@ pub fn scope_variant_names() -> Vec<String> {
 pub struct TokenCreate {
     pub name: TokenName,
     /// What it may do: one or more scopes, each once.
-    #[oai(validator(min_items = 1, max_items = 5, unique_items))] // SCOPES.len()
+    #[oai(validator(min_items = 1, max_items = 6, unique_items))] // SCOPES.len()
     pub scopes: Vec<Scope>,
     /// Days until it expires, 1–3650; omit it for a token that lasts until revoked.
     #[oai(validator(minimum(value = "1"), maximum(value = "3650")))]
@@ -103,7 +103,7 @@ pub struct TokenRead {
     /// The secret's first characters, to recognise it.
     #[oai(validator(max_length = 8, pattern = "^sat_[0-9A-Za-z]{4}$"))]
     pub display_prefix: String,
-    #[oai(validator(min_items = 1, max_items = 5))] // SCOPES.len()
+    #[oai(validator(min_items = 1, max_items = 6))] // SCOPES.len()
     pub scopes: Vec<Scope>,
     pub created_at: Timestamp,
     /// When it stops working; `null`: never.

@@ -209,6 +209,29 @@ pub async fn read_feed(
     })
 }
 
+/// The changes at `positions` that are still kept (a pruned one is missing from the answer).
+pub async fn changes_at(
+    executor: impl PgExecutor<'_>,
+    positions: &[Position],
+) -> Result<Vec<RecordedChange>, Error> {
+    let (xids, seqs): (Vec<String>, Vec<i64>) = positions
+        .iter()
+        .map(|position| (position.xid.to_string(), position.seq))
+        .unzip();
+    let rows: Vec<ChangeRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        change_columns!("c"),
+        " FROM unnest($1::text[], $2::int8[]) AS p(xid, seq) \
+         JOIN student_changes c ON c.feed_xid = p.xid::xid8 AND c.seq = p.seq \
+         ORDER BY c.feed_xid, c.seq"
+    ))
+    .bind(xids)
+    .bind(seqs)
+    .fetch_all(executor)
+    .await?;
+    Ok(readable(rows))
+}
+
 /// One page of a student's history, newest first.
 #[derive(Debug)]
 pub struct HistoryPage {

@@ -15,6 +15,7 @@ pub mod sign_ins;
 mod students;
 mod token_cache;
 mod tokens;
+pub mod webhooks;
 
 use std::{
     sync::{

@@ -102,6 +102,7 @@ impl Role {
                 Scope::TokensAdmin,
                 Scope::AccountsAdmin,
                 Scope::MetricsRead,
+                Scope::WebhooksAdmin,
             ],
         }
     }

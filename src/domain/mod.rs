@@ -7,6 +7,7 @@ mod listing;
 mod rules;
 mod student;
 mod token;
+mod webhook;
 
 pub use account::{
     ARGON2_LANES, ARGON2_MEMORY_KIB, ARGON2_PASSES, Password, PasswordHash, ROLES, Role, Username,
@@ -16,3 +17,8 @@ pub use listing::{Keyset, PageLimit, SearchText, Sort, SortKey, SortValue, Stude
 pub use rules::{Code, TextRule, Violation, is_control, whole_number};
 pub use student::{Email, GRADES, Grade, NewStudent, Student, StudentChanges, StudentName};
 pub use token::{Malformed, SCOPES, Scope, TOKEN_PREFIX, TokenName, TokenSecret};
+pub use webhook::{
+    DisabledReason, EVENT_TYPES, EventType, FAILING_DISABLES_AFTER, MAX_RETRY_AFTER,
+    OLD_SECRET_LASTS, RETRY_DELAYS, SECRET_PREFIX, WebhookDescription, WebhookSecret, WebhookUrl,
+    retry_delay, signature_header,
+};

@@ -140,15 +140,17 @@ pub enum Scope {
     TokensAdmin,
     AccountsAdmin,
     MetricsRead,
+    WebhooksAdmin,
 }
 
 /// Every scope, in the order the docs list them: the table's CHECK `api_tokens_scopes_known`.
-pub const SCOPES: [Scope; 5] = [
+pub const SCOPES: [Scope; 6] = [
     Scope::StudentsRead,
     Scope::StudentsWrite,
     Scope::TokensAdmin,
     Scope::AccountsAdmin,
     Scope::MetricsRead,
+    Scope::WebhooksAdmin,
 ];
 
 impl Scope {
@@ -159,6 +161,7 @@ impl Scope {
             Scope::TokensAdmin => "tokens:admin",
             Scope::AccountsAdmin => "accounts:admin",
             Scope::MetricsRead => "metrics:read",
+            Scope::WebhooksAdmin => "webhooks:admin",
         }
     }
 
@@ -172,6 +175,10 @@ impl Scope {
                 "create, list, change and disable people's accounts; reset their passwords"
             }
             Scope::MetricsRead => "read the Prometheus metrics",
+            Scope::WebhooksAdmin => {
+                "create, change and delete webhook endpoints; read their delivery logs, replay \
+                 and test them"
+            }
         }
     }
 

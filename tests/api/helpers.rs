@@ -141,6 +141,8 @@ pub fn test_config(database_url: Option<String>) -> Config {
         log_format: students_api::config::LogFormat::Human,
         metrics_address: None,
         shutdown_drain: std::time::Duration::ZERO,
+        webhook_allowed_hosts: Vec::new(),
+        webhook_retry_delays: students_api::domain::RETRY_DELAYS.to_vec(),
     }
 }
 

@@ -329,6 +329,24 @@ inline_scalar_type!(
     }
 );
 
+/// In a body too (`replayWebhookEvents`' `since`).
+impl poem_openapi::types::ParseFromJSON for TimeBound {
+    fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
+        match value {
+            Some(serde_json::Value::String(raw)) => Self::parse_from_parameter(&raw),
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl poem_openapi::types::ToJSON for TimeBound {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(serde_json::Value::String(
+            self.0.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        ))
+    }
+}
+
 impl ParseFromParameter for TimeBound {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
         Some(value)
