@@ -180,16 +180,10 @@ async fn rounds(
     };
     let mut subscription = follow(Some(endpoint.position), &endpoint);
     let mut grades = endpoint.grades.clone();
+    let mut endpoint = endpoint;
     loop {
         if *stop.borrow() {
             return Ok(());
-        }
-        let Some(endpoint) = store::held_endpoint(&context.pool, id, context.me).await? else {
-            return Ok(());
-        };
-        if endpoint.grades != grades {
-            subscription = follow(Some(subscription.position()), &endpoint);
-            grades = endpoint.grades.clone();
         }
         let due = store::due(&context.pool, id, i64::try_from(ROUND_EVENTS).unwrap_or(200)).await?;
         let wait = if due.is_empty() {
@@ -225,6 +219,17 @@ async fn rounds(
                 Some(item) => fresh.push(item),
                 None => break,
             }
+        }
+        // As it is now, after the wait: its URL, secrets and filters (a grade filter changed
+        // meanwhile applies from the next round).
+        let Some(current) = store::held_endpoint(&context.pool, id, context.me).await? else {
+            return Ok(());
+        };
+        endpoint = current;
+        if endpoint.grades != grades {
+            grades = endpoint.grades.clone();
+            let position = subscription.position();
+            subscription = follow(Some(position), &endpoint);
         }
         let position = subscription.position();
         if due.is_empty() && fresh.is_empty() && position == endpoint.position {

@@ -40,3 +40,4 @@ mod shutdown;
 mod slow_clients;
 mod students;
 mod tokens;
+mod webhooks;
