@@ -401,15 +401,20 @@ async fn every_change_of_a_thousand_writes_arrives_once_in_order_and_verifies() 
 }
 
 #[tokio::test]
-async fn a_receiver_that_is_down_then_back_misses_nothing() {
-    let app = spawn_sender().await;
+async fn a_receiver_that_is_down_for_a_minute_then_back_misses_nothing() {
+    // The schedule's shape, in seconds rather than minutes and hours: 1, 2, 4, … 256 s.
+    let app = spawn_app_with(|config| {
+        quick_retries(config);
+        config.webhook_retry_delays = (0..9).map(|n| Duration::from_secs(1 << n)).collect();
+    })
+    .await;
     let mut receiver = Receiver::start().await;
     let (endpoint, secret) = create_endpoint(&app, json!({"url": receiver.url()})).await;
     receiver.stop().await;
 
     write_changes(&app, 200).await;
-    // Down for a while: every attempt meets a closed port, and is retried.
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    // Down for a minute: every attempt meets a closed port, and is retried.
+    tokio::time::sleep(Duration::from_secs(60)).await;
     let retrying: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM webhook_attempts WHERE endpoint_id = $1 AND outcome = 'retrying' \
          AND error LIKE 'could not connect%'",
@@ -438,7 +443,7 @@ async fn a_receiver_that_is_down_then_back_misses_nothing() {
         health["health"]["failing_since"].is_null() && health["health"]["pending"] == 0
     })
     .await;
-    println!("receiver down 8 s: {retrying} attempts retried, then all {expected} delivered");
+    println!("receiver down 60 s: {retrying} attempts retried, then all {expected} delivered");
 }
 
 #[tokio::test]
@@ -482,6 +487,66 @@ async fn five_hundreds_for_a_while_then_everything_in_order() {
         .filter_map(|a| a["status_code"].as_i64())
         .collect();
     assert!(statuses.contains(&500) && statuses.contains(&200), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn an_event_that_fails_every_attempt_is_marked_failed_and_replay_sends_it() {
+    let app = spawn_app_with(|config| {
+        quick_retries(config);
+        config.webhook_retry_delays = vec![Duration::from_millis(500); 2];
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    let (endpoint, _) = create_endpoint(&app, json!({"url": receiver.url()})).await;
+    receiver.inbox.answer(503);
+    app.create_student("Ada", "A", None).await;
+    wait_for("the event to fail", Duration::from_secs(15), async || {
+        let endpoint: Value = app
+            .get(&format!("/api/webhooks/{endpoint}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        endpoint["health"]["failed"] == 1 && endpoint["health"]["pending"] == 0
+    })
+    .await;
+    let log: Value = app
+        .get(&format!("/api/webhooks/{endpoint}/attempts"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["failed", "retrying", "retrying"], "three attempts, newest first");
+
+    // A later change of another student still goes; the failed one waits for a replay.
+    receiver.inbox.answer(200);
+    app.create_student("Grace", "B", None).await;
+    wait_for("Grace", Duration::from_secs(10), async || {
+        receiver.inbox.deliveries().len() == 1
+    })
+    .await;
+    let replayed = app
+        .client
+        .post(app.url(&format!("/api/webhooks/{endpoint}/replay")))
+        .json(&json!({ "since": "2000-01-01T00:00:00Z" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 202);
+    wait_for("Ada, replayed", Duration::from_secs(10), async || {
+        receiver
+            .inbox
+            .deliveries()
+            .iter()
+            .any(|d| d.json()["student"]["name"] == "Ada")
+    })
+    .await;
 }
 
 #[tokio::test]
