@@ -2071,6 +2071,66 @@ pub mod types {
                 })
         }
     }
+    ///`ListWebhookAttemptsEventId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ListWebhookAttemptsEventId(::std::string::String);
+    impl ::std::ops::Deref for ListWebhookAttemptsEventId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListWebhookAttemptsEventId> for ::std::string::String {
+        fn from(value: ListWebhookAttemptsEventId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListWebhookAttemptsEventId {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 22usize {
+                return Err("longer than 22 characters".into());
+            }
+            if value.chars().count() < 22usize {
+                return Err("shorter than 22 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[A-Za-z0-9_-]{22}$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9_-]{22}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListWebhookAttemptsEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ListWebhookAttemptsEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListWebhookAttemptsEventId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///Who a request's token is.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Me {
@@ -4636,6 +4696,974 @@ pub mod types {
                 })
         }
     }
+    ///One delivery attempt.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookAttempt {
+        ///1 for the first attempt at this event.
+        pub attempt: ::std::num::NonZeroU32,
+        pub attempted_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        /// Why there was no (good) answer: a timeout, a refused connection, an address the
+        /// policy refuses; `null` for an answer that came whole.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub error: ::std::option::Option<WebhookAttemptError>,
+        ///The `webhook-id` sent: the change's feed `position`, or `test_…` for a test event.
+        pub event_id: WebhookAttemptEventId,
+        ///`student.created`, `student.updated`, `student.deleted`, or `webhook.test`.
+        pub event_type: WebhookAttemptEventType,
+        ///`before` for the next page.
+        pub id: ::std::num::NonZeroU64,
+        ///From sending the request to the answer's end (or the error).
+        pub latency_ms: i32,
+        pub outcome: WebhookAttemptOutcome,
+        ///The answer body's first 1 KiB, as text.
+        pub response: WebhookAttemptResponse,
+        ///The receiver's status; `null`: no answer (see `error`).
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub status_code: ::std::option::Option<i16>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub student_id: ::std::option::Option<::std::num::NonZeroU64>,
+    }
+    impl WebhookAttempt {
+        pub fn builder() -> builder::WebhookAttempt {
+            Default::default()
+        }
+    }
+    /// Why there was no (good) answer: a timeout, a refused connection, an address the
+    /// policy refuses; `null` for an answer that came whole.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookAttemptError(::std::string::String);
+    impl ::std::ops::Deref for WebhookAttemptError {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookAttemptError> for ::std::string::String {
+        fn from(value: WebhookAttemptError) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookAttemptError {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 600usize {
+                return Err("longer than 600 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookAttemptError {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookAttemptError {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookAttemptError {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///The `webhook-id` sent: the change's feed `position`, or `test_…` for a test event.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookAttemptEventId(::std::string::String);
+    impl ::std::ops::Deref for WebhookAttemptEventId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookAttemptEventId> for ::std::string::String {
+        fn from(value: WebhookAttemptEventId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookAttemptEventId {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookAttemptEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookAttemptEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookAttemptEventId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`student.created`, `student.updated`, `student.deleted`, or `webhook.test`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookAttemptEventType(::std::string::String);
+    impl ::std::ops::Deref for WebhookAttemptEventType {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookAttemptEventType> for ::std::string::String {
+        fn from(value: WebhookAttemptEventType) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookAttemptEventType {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 32usize {
+                return Err("longer than 32 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookAttemptEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookAttemptEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookAttemptEventType {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///What became of an attempt.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum WebhookAttemptOutcome {
+        #[serde(rename = "delivered")]
+        Delivered,
+        #[serde(rename = "retrying")]
+        Retrying,
+        #[serde(rename = "failed")]
+        Failed,
+    }
+    impl ::std::fmt::Display for WebhookAttemptOutcome {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Delivered => f.write_str("delivered"),
+                Self::Retrying => f.write_str("retrying"),
+                Self::Failed => f.write_str("failed"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for WebhookAttemptOutcome {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "delivered" => Ok(Self::Delivered),
+                "retrying" => Ok(Self::Retrying),
+                "failed" => Ok(Self::Failed),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookAttemptOutcome {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookAttemptOutcome {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A page of the delivery log, newest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookAttemptPage {
+        pub items: ::std::vec::Vec<WebhookAttempt>,
+        ///`before` for older attempts; `null`: this is the oldest page.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next_before: ::std::option::Option<::std::num::NonZeroU64>,
+    }
+    impl WebhookAttemptPage {
+        pub fn builder() -> builder::WebhookAttemptPage {
+            Default::default()
+        }
+    }
+    ///The answer body's first 1 KiB, as text.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookAttemptResponse(::std::string::String);
+    impl ::std::ops::Deref for WebhookAttemptResponse {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookAttemptResponse> for ::std::string::String {
+        fn from(value: WebhookAttemptResponse) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookAttemptResponse {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1024usize {
+                return Err("longer than 1024 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookAttemptResponse {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookAttemptResponse {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookAttemptResponse {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///An endpoint to make. Unknown fields are refused with 422.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct WebhookCreate {
+        ///Default: empty.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<WebhookCreateDescription>,
+        ///Which changes it receives; default: all three.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub events: ::std::option::Option<::std::vec::Vec<crate::types::WebhookEventType>>,
+        /// Only changes to students in these grades, before or after the change (a student moved
+        /// out of a grade is one's last change there); empty or absent: every grade.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub grades: ::std::option::Option<::std::vec::Vec<crate::types::Grade>>,
+        ///Where deliveries are POSTed: an `https` URL (plain `http` only to a host in the server's `WEBHOOK_ALLOWED_HOSTS`), without credentials or a fragment. A host that is, or resolves to, a loopback, private, link-local or other internal address is refused unless that setting names it; this is checked when the URL is set and again at every connection. Stored normalised (`HTTPS://Example.COM` is `https://example.com/`).
+        pub url: WebhookCreateUrl,
+    }
+    impl WebhookCreate {
+        pub fn builder() -> builder::WebhookCreate {
+            Default::default()
+        }
+    }
+    ///Default: empty.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookCreateDescription(::std::string::String);
+    impl ::std::ops::Deref for WebhookCreateDescription {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookCreateDescription> for ::std::string::String {
+        fn from(value: WebhookCreateDescription) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookCreateDescription {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 500usize {
+                return Err("longer than 500 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[^\\u0000-\\u001F\\u007F-\\u009F]*$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\u0000-\\u001F\\u007F-\\u009F]*$\"".into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookCreateDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookCreateDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookCreateDescription {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Where deliveries are POSTed: an `https` URL (plain `http` only to a host in the server's `WEBHOOK_ALLOWED_HOSTS`), without credentials or a fragment. A host that is, or resolves to, a loopback, private, link-local or other internal address is refused unless that setting names it; this is checked when the URL is set and again at every connection. Stored normalised (`HTTPS://Example.COM` is `https://example.com/`).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookCreateUrl(::std::string::String);
+    impl ::std::ops::Deref for WebhookCreateUrl {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookCreateUrl> for ::std::string::String {
+        fn from(value: WebhookCreateUrl) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookCreateUrl {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 2000usize {
+                return Err("longer than 2000 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^https?://[^/?#@\\u0000-\\u0020\\u007F]+([/?][^#\\u0000-\\u0020\\u007F]*)?$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^https?://[^/?#@\\u0000-\\u0020\\u007F]+([/?][^#\\u0000-\\u0020\\u007F]*)?$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookCreateUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookCreateUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookCreateUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///The signing secret of a new endpoint, or of a rotation: shown this once.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookCreated {
+        pub endpoint: WebhookEndpoint,
+        /// Verify deliveries with it (`webhook-signature`, Standard Webhooks): the
+        /// `standardwebhooks` libraries take it as it is.
+        pub secret: WebhookCreatedSecret,
+    }
+    impl WebhookCreated {
+        pub fn builder() -> builder::WebhookCreated {
+            Default::default()
+        }
+    }
+    /// Verify deliveries with it (`webhook-signature`, Standard Webhooks): the
+    /// `standardwebhooks` libraries take it as it is.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookCreatedSecret(::std::string::String);
+    impl ::std::ops::Deref for WebhookCreatedSecret {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookCreatedSecret> for ::std::string::String {
+        fn from(value: WebhookCreatedSecret) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookCreatedSecret {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 50usize {
+                return Err("longer than 50 characters".into());
+            }
+            if value.chars().count() < 50usize {
+                return Err("shorter than 50 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^whsec_[A-Za-z0-9+/]{43}=$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^whsec_[A-Za-z0-9+/]{43}=$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookCreatedSecret {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookCreatedSecret {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookCreatedSecret {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Why an endpoint is disabled.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum WebhookDisabledReason {
+        #[serde(rename = "paused")]
+        Paused,
+        #[serde(rename = "gone")]
+        Gone,
+        #[serde(rename = "failing")]
+        Failing,
+    }
+    impl ::std::fmt::Display for WebhookDisabledReason {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Paused => f.write_str("paused"),
+                Self::Gone => f.write_str("gone"),
+                Self::Failing => f.write_str("failing"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for WebhookDisabledReason {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "paused" => Ok(Self::Paused),
+                "gone" => Ok(Self::Gone),
+                "failing" => Ok(Self::Failing),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookDisabledReason {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookDisabledReason {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///An endpoint as listed: never its secret.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookEndpoint {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub description: WebhookEndpointDescription,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub disabled_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Why it is disabled; `null` while enabled.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub disabled_reason: ::std::option::Option<WebhookDisabledReason>,
+        pub enabled: bool,
+        pub events: ::std::vec::Vec<crate::types::WebhookEventType>,
+        ///Empty: every grade.
+        pub grades: ::std::vec::Vec<crate::types::Grade>,
+        pub health: WebhookHealth,
+        pub id: ::std::num::NonZeroU64,
+        ///After `rotateWebhookSecret`: until when the old secret signs too; `null`: one secret.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous_secret_expires_at:
+            ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub url: WebhookEndpointUrl,
+    }
+    impl WebhookEndpoint {
+        pub fn builder() -> builder::WebhookEndpoint {
+            Default::default()
+        }
+    }
+    ///`WebhookEndpointDescription`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookEndpointDescription(::std::string::String);
+    impl ::std::ops::Deref for WebhookEndpointDescription {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookEndpointDescription> for ::std::string::String {
+        fn from(value: WebhookEndpointDescription) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookEndpointDescription {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 500usize {
+                return Err("longer than 500 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookEndpointDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookEndpointDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookEndpointDescription {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`WebhookEndpointUrl`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookEndpointUrl(::std::string::String);
+    impl ::std::ops::Deref for WebhookEndpointUrl {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookEndpointUrl> for ::std::string::String {
+        fn from(value: WebhookEndpointUrl) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookEndpointUrl {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 2000usize {
+                return Err("longer than 2000 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookEndpointUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookEndpointUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookEndpointUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///How deliveries to an endpoint are going.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookHealth {
+        ///Events that failed every attempt (replay sends them again).
+        pub failed: i64,
+        /// The first failed attempt since the last delivered one; `null` while deliveries
+        /// succeed. Failing for 5 days disables the endpoint.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub failing_since: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The last delivered event; `null`: none yet.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub last_delivered_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Events waiting for an attempt (retries, replays, and later events of the same students).
+        pub pending: i64,
+    }
+    impl WebhookHealth {
+        pub fn builder() -> builder::WebhookHealth {
+            Default::default()
+        }
+    }
+    ///Every endpoint, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookList {
+        ///The first 1,000 endpoints.
+        pub items: ::std::vec::Vec<WebhookEndpoint>,
+    }
+    impl WebhookList {
+        pub fn builder() -> builder::WebhookList {
+            Default::default()
+        }
+    }
+    ///What to send again: one event, or every event since a time. Exactly one of the two.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct WebhookReplay {
+        ///The event's `webhook-id` (its feed `position`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub event_id: ::std::option::Option<WebhookReplayEventId>,
+        ///Every event the endpoint gets whose change was made at or after this time.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub since: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+    }
+    impl WebhookReplay {
+        pub fn builder() -> builder::WebhookReplay {
+            Default::default()
+        }
+    }
+    ///The event's `webhook-id` (its feed `position`).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookReplayEventId(::std::string::String);
+    impl ::std::ops::Deref for WebhookReplayEventId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookReplayEventId> for ::std::string::String {
+        fn from(value: WebhookReplayEventId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookReplayEventId {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 22usize {
+                return Err("longer than 22 characters".into());
+            }
+            if value.chars().count() < 22usize {
+                return Err("shorter than 22 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[A-Za-z0-9_-]{22}$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9_-]{22}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookReplayEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookReplayEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookReplayEventId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///What a replay queued.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookReplayed {
+        ///Events queued; each goes out in feed order per student, like any other.
+        pub queued: i64,
+    }
+    impl WebhookReplayed {
+        pub fn builder() -> builder::WebhookReplayed {
+            Default::default()
+        }
+    }
+    ///What to change about an endpoint; absent fields stay. Unknown fields: 422.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct WebhookUpdate {
+        ///What the endpoint is for, for people: up to 500 characters, stored trimmed; may be empty.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<WebhookUpdateDescription>,
+        /// `false` pauses deliveries (the endpoint keeps its place in the feed); `true` resumes
+        /// them from that place, whatever disabled it, and starts the 5-day failing clock again.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub events: ::std::option::Option<::std::vec::Vec<crate::types::WebhookEventType>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub grades: ::std::option::Option<::std::vec::Vec<crate::types::Grade>>,
+        ///Where deliveries are POSTed: an `https` URL (plain `http` only to a host in the server's `WEBHOOK_ALLOWED_HOSTS`), without credentials or a fragment. A host that is, or resolves to, a loopback, private, link-local or other internal address is refused unless that setting names it; this is checked when the URL is set and again at every connection. Stored normalised (`HTTPS://Example.COM` is `https://example.com/`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<WebhookUpdateUrl>,
+    }
+    impl WebhookUpdate {
+        pub fn builder() -> builder::WebhookUpdate {
+            Default::default()
+        }
+    }
+    ///What the endpoint is for, for people: up to 500 characters, stored trimmed; may be empty.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookUpdateDescription(::std::string::String);
+    impl ::std::ops::Deref for WebhookUpdateDescription {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookUpdateDescription> for ::std::string::String {
+        fn from(value: WebhookUpdateDescription) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookUpdateDescription {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 500usize {
+                return Err("longer than 500 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[^\\u0000-\\u001F\\u007F-\\u009F]*$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\u0000-\\u001F\\u007F-\\u009F]*$\"".into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookUpdateDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookUpdateDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookUpdateDescription {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Where deliveries are POSTed: an `https` URL (plain `http` only to a host in the server's `WEBHOOK_ALLOWED_HOSTS`), without credentials or a fragment. A host that is, or resolves to, a loopback, private, link-local or other internal address is refused unless that setting names it; this is checked when the URL is set and again at every connection. Stored normalised (`HTTPS://Example.COM` is `https://example.com/`).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookUpdateUrl(::std::string::String);
+    impl ::std::ops::Deref for WebhookUpdateUrl {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookUpdateUrl> for ::std::string::String {
+        fn from(value: WebhookUpdateUrl) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookUpdateUrl {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 2000usize {
+                return Err("longer than 2000 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(
+                || {
+                    ::regress::Regex::new(
+                        "^https?://[^/?#@\\u0000-\\u0020\\u007F]+([/?][^#\\u0000-\\u0020\\u007F]*)?$",
+                    )
+                    .unwrap()
+                },
+            );
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^https?://[^/?#@\\u0000-\\u0020\\u007F]+([/?][^#\\u0000-\\u0020\\u007F]*)?$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookUpdateUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookUpdateUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookUpdateUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     /// Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
@@ -7180,6 +8208,974 @@ pub mod types {
                 }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct WebhookAttempt {
+            attempt: ::std::result::Result<::std::num::NonZeroU32, ::std::string::String>,
+            attempted_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            error: ::std::result::Result<
+                ::std::option::Option<super::WebhookAttemptError>,
+                ::std::string::String,
+            >,
+            event_id: ::std::result::Result<super::WebhookAttemptEventId, ::std::string::String>,
+            event_type:
+                ::std::result::Result<super::WebhookAttemptEventType, ::std::string::String>,
+            id: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
+            latency_ms: ::std::result::Result<i32, ::std::string::String>,
+            outcome: ::std::result::Result<super::WebhookAttemptOutcome, ::std::string::String>,
+            response: ::std::result::Result<super::WebhookAttemptResponse, ::std::string::String>,
+            status_code: ::std::result::Result<::std::option::Option<i16>, ::std::string::String>,
+            student_id: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WebhookAttempt {
+            fn default() -> Self {
+                Self {
+                    attempt: Err("no value supplied for attempt".to_string()),
+                    attempted_at: Err("no value supplied for attempted_at".to_string()),
+                    error: Err("no value supplied for error".to_string()),
+                    event_id: Err("no value supplied for event_id".to_string()),
+                    event_type: Err("no value supplied for event_type".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    latency_ms: Err("no value supplied for latency_ms".to_string()),
+                    outcome: Err("no value supplied for outcome".to_string()),
+                    response: Err("no value supplied for response".to_string()),
+                    status_code: Err("no value supplied for status_code".to_string()),
+                    student_id: Err("no value supplied for student_id".to_string()),
+                }
+            }
+        }
+        impl WebhookAttempt {
+            pub fn attempt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attempt = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for attempt: {e}"));
+                self
+            }
+            pub fn attempted_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attempted_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for attempted_at: {e}"));
+                self
+            }
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::WebhookAttemptError>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for error: {e}"));
+                self
+            }
+            pub fn event_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookAttemptEventId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for event_id: {e}"));
+                self
+            }
+            pub fn event_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookAttemptEventType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_type = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for event_type: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn latency_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.latency_ms = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for latency_ms: {e}"));
+                self
+            }
+            pub fn outcome<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookAttemptOutcome>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.outcome = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for outcome: {e}"));
+                self
+            }
+            pub fn response<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookAttemptResponse>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for response: {e}"));
+                self
+            }
+            pub fn status_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i16>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status_code = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for status_code: {e}"));
+                self
+            }
+            pub fn student_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.student_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for student_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookAttempt> for super::WebhookAttempt {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookAttempt,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attempt: value.attempt?,
+                    attempted_at: value.attempted_at?,
+                    error: value.error?,
+                    event_id: value.event_id?,
+                    event_type: value.event_type?,
+                    id: value.id?,
+                    latency_ms: value.latency_ms?,
+                    outcome: value.outcome?,
+                    response: value.response?,
+                    status_code: value.status_code?,
+                    student_id: value.student_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookAttempt> for WebhookAttempt {
+            fn from(value: super::WebhookAttempt) -> Self {
+                Self {
+                    attempt: Ok(value.attempt),
+                    attempted_at: Ok(value.attempted_at),
+                    error: Ok(value.error),
+                    event_id: Ok(value.event_id),
+                    event_type: Ok(value.event_type),
+                    id: Ok(value.id),
+                    latency_ms: Ok(value.latency_ms),
+                    outcome: Ok(value.outcome),
+                    response: Ok(value.response),
+                    status_code: Ok(value.status_code),
+                    student_id: Ok(value.student_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookAttemptPage {
+            items: ::std::result::Result<
+                ::std::vec::Vec<super::WebhookAttempt>,
+                ::std::string::String,
+            >,
+            next_before: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WebhookAttemptPage {
+            fn default() -> Self {
+                Self {
+                    items: Err("no value supplied for items".to_string()),
+                    next_before: Err("no value supplied for next_before".to_string()),
+                }
+            }
+        }
+        impl WebhookAttemptPage {
+            pub fn items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::WebhookAttempt>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.items = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for items: {e}"));
+                self
+            }
+            pub fn next_before<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_before = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for next_before: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookAttemptPage> for super::WebhookAttemptPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookAttemptPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    items: value.items?,
+                    next_before: value.next_before?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookAttemptPage> for WebhookAttemptPage {
+            fn from(value: super::WebhookAttemptPage) -> Self {
+                Self {
+                    items: Ok(value.items),
+                    next_before: Ok(value.next_before),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookCreate {
+            description: ::std::result::Result<
+                ::std::option::Option<super::WebhookCreateDescription>,
+                ::std::string::String,
+            >,
+            events: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<crate::types::WebhookEventType>>,
+                ::std::string::String,
+            >,
+            grades: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<crate::types::Grade>>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<super::WebhookCreateUrl, ::std::string::String>,
+        }
+        impl ::std::default::Default for WebhookCreate {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    events: Ok(Default::default()),
+                    grades: Ok(Default::default()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl WebhookCreate {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::WebhookCreateDescription>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for description: {e}"));
+                self
+            }
+            pub fn events<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::std::vec::Vec<crate::types::WebhookEventType>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.events = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for events: {e}"));
+                self
+            }
+            pub fn grades<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::std::vec::Vec<crate::types::Grade>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grades = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for grades: {e}"));
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookCreateUrl>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for url: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookCreate> for super::WebhookCreate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookCreate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    events: value.events?,
+                    grades: value.grades?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookCreate> for WebhookCreate {
+            fn from(value: super::WebhookCreate) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    events: Ok(value.events),
+                    grades: Ok(value.grades),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookCreated {
+            endpoint: ::std::result::Result<super::WebhookEndpoint, ::std::string::String>,
+            secret: ::std::result::Result<super::WebhookCreatedSecret, ::std::string::String>,
+        }
+        impl ::std::default::Default for WebhookCreated {
+            fn default() -> Self {
+                Self {
+                    endpoint: Err("no value supplied for endpoint".to_string()),
+                    secret: Err("no value supplied for secret".to_string()),
+                }
+            }
+        }
+        impl WebhookCreated {
+            pub fn endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookEndpoint>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.endpoint = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for endpoint: {e}"));
+                self
+            }
+            pub fn secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookCreatedSecret>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.secret = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for secret: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookCreated> for super::WebhookCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookCreated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    endpoint: value.endpoint?,
+                    secret: value.secret?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookCreated> for WebhookCreated {
+            fn from(value: super::WebhookCreated) -> Self {
+                Self {
+                    endpoint: Ok(value.endpoint),
+                    secret: Ok(value.secret),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookEndpoint {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            description:
+                ::std::result::Result<super::WebhookEndpointDescription, ::std::string::String>,
+            disabled_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            disabled_reason: ::std::result::Result<
+                ::std::option::Option<super::WebhookDisabledReason>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<bool, ::std::string::String>,
+            events: ::std::result::Result<
+                ::std::vec::Vec<crate::types::WebhookEventType>,
+                ::std::string::String,
+            >,
+            grades:
+                ::std::result::Result<::std::vec::Vec<crate::types::Grade>, ::std::string::String>,
+            health: ::std::result::Result<super::WebhookHealth, ::std::string::String>,
+            id: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
+            previous_secret_expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<super::WebhookEndpointUrl, ::std::string::String>,
+        }
+        impl ::std::default::Default for WebhookEndpoint {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    description: Err("no value supplied for description".to_string()),
+                    disabled_at: Err("no value supplied for disabled_at".to_string()),
+                    disabled_reason: Err("no value supplied for disabled_reason".to_string()),
+                    enabled: Err("no value supplied for enabled".to_string()),
+                    events: Err("no value supplied for events".to_string()),
+                    grades: Err("no value supplied for grades".to_string()),
+                    health: Err("no value supplied for health".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    previous_secret_expires_at: Err(
+                        "no value supplied for previous_secret_expires_at".to_string(),
+                    ),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl WebhookEndpoint {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookEndpointDescription>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for description: {e}"));
+                self
+            }
+            pub fn disabled_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.disabled_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for disabled_at: {e}"));
+                self
+            }
+            pub fn disabled_reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::WebhookDisabledReason>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.disabled_reason = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for disabled_reason: {e}")
+                });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
+                self
+            }
+            pub fn events<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<crate::types::WebhookEventType>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.events = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for events: {e}"));
+                self
+            }
+            pub fn grades<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<crate::types::Grade>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grades = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for grades: {e}"));
+                self
+            }
+            pub fn health<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookHealth>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.health = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for health: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn previous_secret_expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous_secret_expires_at = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for previous_secret_expires_at: {e}")
+                });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for updated_at: {e}"));
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookEndpointUrl>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for url: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookEndpoint> for super::WebhookEndpoint {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookEndpoint,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    description: value.description?,
+                    disabled_at: value.disabled_at?,
+                    disabled_reason: value.disabled_reason?,
+                    enabled: value.enabled?,
+                    events: value.events?,
+                    grades: value.grades?,
+                    health: value.health?,
+                    id: value.id?,
+                    previous_secret_expires_at: value.previous_secret_expires_at?,
+                    updated_at: value.updated_at?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookEndpoint> for WebhookEndpoint {
+            fn from(value: super::WebhookEndpoint) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    description: Ok(value.description),
+                    disabled_at: Ok(value.disabled_at),
+                    disabled_reason: Ok(value.disabled_reason),
+                    enabled: Ok(value.enabled),
+                    events: Ok(value.events),
+                    grades: Ok(value.grades),
+                    health: Ok(value.health),
+                    id: Ok(value.id),
+                    previous_secret_expires_at: Ok(value.previous_secret_expires_at),
+                    updated_at: Ok(value.updated_at),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookHealth {
+            failed: ::std::result::Result<i64, ::std::string::String>,
+            failing_since: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            last_delivered_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            pending: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for WebhookHealth {
+            fn default() -> Self {
+                Self {
+                    failed: Err("no value supplied for failed".to_string()),
+                    failing_since: Err("no value supplied for failing_since".to_string()),
+                    last_delivered_at: Err("no value supplied for last_delivered_at".to_string()),
+                    pending: Err("no value supplied for pending".to_string()),
+                }
+            }
+        }
+        impl WebhookHealth {
+            pub fn failed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.failed = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for failed: {e}"));
+                self
+            }
+            pub fn failing_since<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.failing_since = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for failing_since: {e}"));
+                self
+            }
+            pub fn last_delivered_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_delivered_at = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for last_delivered_at: {e}")
+                });
+                self
+            }
+            pub fn pending<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pending = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pending: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookHealth> for super::WebhookHealth {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookHealth,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    failed: value.failed?,
+                    failing_since: value.failing_since?,
+                    last_delivered_at: value.last_delivered_at?,
+                    pending: value.pending?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookHealth> for WebhookHealth {
+            fn from(value: super::WebhookHealth) -> Self {
+                Self {
+                    failed: Ok(value.failed),
+                    failing_since: Ok(value.failing_since),
+                    last_delivered_at: Ok(value.last_delivered_at),
+                    pending: Ok(value.pending),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookList {
+            items: ::std::result::Result<
+                ::std::vec::Vec<super::WebhookEndpoint>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WebhookList {
+            fn default() -> Self {
+                Self {
+                    items: Err("no value supplied for items".to_string()),
+                }
+            }
+        }
+        impl WebhookList {
+            pub fn items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::WebhookEndpoint>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.items = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for items: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookList> for super::WebhookList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    items: value.items?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookList> for WebhookList {
+            fn from(value: super::WebhookList) -> Self {
+                Self {
+                    items: Ok(value.items),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookReplay {
+            event_id: ::std::result::Result<
+                ::std::option::Option<super::WebhookReplayEventId>,
+                ::std::string::String,
+            >,
+            since: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WebhookReplay {
+            fn default() -> Self {
+                Self {
+                    event_id: Ok(Default::default()),
+                    since: Ok(Default::default()),
+                }
+            }
+        }
+        impl WebhookReplay {
+            pub fn event_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::WebhookReplayEventId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for event_id: {e}"));
+                self
+            }
+            pub fn since<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.since = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for since: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookReplay> for super::WebhookReplay {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookReplay,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event_id: value.event_id?,
+                    since: value.since?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookReplay> for WebhookReplay {
+            fn from(value: super::WebhookReplay) -> Self {
+                Self {
+                    event_id: Ok(value.event_id),
+                    since: Ok(value.since),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookReplayed {
+            queued: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for WebhookReplayed {
+            fn default() -> Self {
+                Self {
+                    queued: Err("no value supplied for queued".to_string()),
+                }
+            }
+        }
+        impl WebhookReplayed {
+            pub fn queued<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.queued = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for queued: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookReplayed> for super::WebhookReplayed {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookReplayed,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    queued: value.queued?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookReplayed> for WebhookReplayed {
+            fn from(value: super::WebhookReplayed) -> Self {
+                Self {
+                    queued: Ok(value.queued),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookUpdate {
+            description: ::std::result::Result<
+                ::std::option::Option<super::WebhookUpdateDescription>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            events: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<crate::types::WebhookEventType>>,
+                ::std::string::String,
+            >,
+            grades: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<crate::types::Grade>>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<super::WebhookUpdateUrl>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WebhookUpdate {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    events: Ok(Default::default()),
+                    grades: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+        impl WebhookUpdate {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::WebhookUpdateDescription>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for description: {e}"));
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for enabled: {e}"));
+                self
+            }
+            pub fn events<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::std::vec::Vec<crate::types::WebhookEventType>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.events = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for events: {e}"));
+                self
+            }
+            pub fn grades<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::std::vec::Vec<crate::types::Grade>>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grades = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for grades: {e}"));
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::WebhookUpdateUrl>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for url: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookUpdate> for super::WebhookUpdate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookUpdate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    enabled: value.enabled?,
+                    events: value.events?,
+                    grades: value.grades?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookUpdate> for WebhookUpdate {
+            fn from(value: super::WebhookUpdate) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    enabled: Ok(value.enabled),
+                    events: Ok(value.events),
+                    grades: Ok(value.grades),
+                    url: Ok(value.url),
+                }
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -7304,6 +9300,8 @@ pub mod types {
         AccountsAdmin,
         #[serde(rename = "metrics:read")]
         MetricsRead,
+        #[serde(rename = "webhooks:admin")]
+        WebhooksAdmin,
     }
     impl ::std::fmt::Display for Scope {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -7313,6 +9311,7 @@ pub mod types {
                 Self::TokensAdmin => "tokens:admin",
                 Self::AccountsAdmin => "accounts:admin",
                 Self::MetricsRead => "metrics:read",
+                Self::WebhooksAdmin => "webhooks:admin",
             })
         }
     }
@@ -7325,6 +9324,7 @@ pub mod types {
                 "tokens:admin" => Ok(Self::TokensAdmin),
                 "accounts:admin" => Ok(Self::AccountsAdmin),
                 "metrics:read" => Ok(Self::MetricsRead),
+                "webhooks:admin" => Ok(Self::WebhooksAdmin),
                 _ => Err("invalid value".into()),
             }
         }
@@ -7398,6 +9398,47 @@ pub mod types {
             }
         }
     }
+    ///A kind of change an endpoint can receive: `student.created`, `student.updated`, `student.deleted` (the body's `op` says the same).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum WebhookEventType {
+        #[serde(rename = "student.created")]
+        StudentCreated,
+        #[serde(rename = "student.updated")]
+        StudentUpdated,
+        #[serde(rename = "student.deleted")]
+        StudentDeleted,
+    }
+    impl ::std::fmt::Display for WebhookEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(match self {
+                Self::StudentCreated => "student.created",
+                Self::StudentUpdated => "student.updated",
+                Self::StudentDeleted => "student.deleted",
+            })
+        }
+    }
+    impl ::std::str::FromStr for WebhookEventType {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "student.created" => Ok(Self::StudentCreated),
+                "student.updated" => Ok(Self::StudentUpdated),
+                "student.deleted" => Ok(Self::StudentDeleted),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
     /// Reads a present field (even `null`) as `Some`; an absent one is `None` by `default`.
     fn deserialize_present<'de, D, T>(
         deserializer: D,
@@ -7446,6 +9487,7 @@ pub mod types {
 /// - `rate-limited`: 429: more requests in a minute than this token or address may make; retry after `Retry-After` seconds (`RateLimit-*` headers)
 /// - `token-not-found`: 404: no token has this id
 /// - `account-not-found`: 404: no account has this id
+/// - `webhook-not-found`: 404: no webhook endpoint has this id
 /// - `username-taken`: 409: another account already has this username (`errors` names `/username`)
 /// - `last-admin`: 409: the change would leave no active admin account; make another account admin first
 /// - `not-a-sign-in`: 403: only a signed-in person can change their own password; an API token has none
@@ -8048,6 +10090,178 @@ impl Client {
     /// ```
     pub fn change_my_password(&self) -> builder::ChangeMyPassword<'_> {
         builder::ChangeMyPassword::new(self)
+    }
+    /// List webhook endpoints
+    ///
+    /// Every endpoint (the first 1,000), oldest first, with its health: failing since when,
+    /// last delivered, events waiting and failed; never a secret.
+    ///
+    /// Sends a `GET` request to `/api/webhooks`
+    ///
+    /// ```ignore
+    /// let response = client.list_webhooks()
+    ///     .send()
+    ///     .await;
+    /// ```
+    pub fn list_webhooks(&self) -> builder::ListWebhooks<'_> {
+        builder::ListWebhooks::new(self)
+    }
+    /// Create a webhook endpoint
+    ///
+    /// From now on every change to a student that the endpoint's `events` and `grades` select
+    /// is POSTed to `url`, signed (Standard Webhooks: `webhook-id`, `webhook-timestamp`,
+    /// `webhook-signature`), in order per student, at least once. The answer holds the
+    /// signing secret, this once.
+    ///
+    /// Sends a `POST` request to `/api/webhooks`
+    ///
+    /// ```ignore
+    /// let response = client.create_webhook()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
+    pub fn create_webhook(&self) -> builder::CreateWebhook<'_> {
+        builder::CreateWebhook::new(self)
+    }
+    /// Get a webhook endpoint
+    ///
+    /// Sends a `GET` request to `/api/webhooks/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: The endpoint's id.
+    ///   ```ignore
+    ///   let response = client.get_webhook()
+    ///       .id(id)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn get_webhook(&self) -> builder::GetWebhook<'_> {
+        builder::GetWebhook::new(self)
+    }
+    /// Delete a webhook endpoint
+    ///
+    /// With its queue and its delivery log. An attempt in flight may still arrive.
+    ///
+    /// Sends a `DELETE` request to `/api/webhooks/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: The endpoint's id.
+    ///   ```ignore
+    ///   let response = client.delete_webhook()
+    ///       .id(id)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn delete_webhook(&self) -> builder::DeleteWebhook<'_> {
+        builder::DeleteWebhook::new(self)
+    }
+    /// Change a webhook endpoint
+    ///
+    /// Changes its URL, description, events or grades (from the next delivery on), or
+    /// pauses (`enabled: false`) and resumes it. A resumed endpoint goes on from where it
+    /// stopped, as far back as the changes are kept.
+    ///
+    /// Sends a `PATCH` request to `/api/webhooks/{id}`
+    ///
+    /// Arguments:
+    /// - `id`: The endpoint's id.
+    /// - `body`
+    ///   ```ignore
+    ///   let response = client.update_webhook()
+    ///       .id(id)
+    ///       .body(body)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn update_webhook(&self) -> builder::UpdateWebhook<'_> {
+        builder::UpdateWebhook::new(self)
+    }
+    /// Rotate a webhook endpoint's secret
+    ///
+    /// Answers a new secret, this once. For 24 hours deliveries carry two signatures, the new
+    /// secret's and the old one's (`webhook-signature: v1,… v1,…`), so receivers can switch
+    /// without missing one; then only the new.
+    ///
+    /// Sends a `POST` request to `/api/webhooks/{id}/rotate-secret`
+    ///
+    /// Arguments:
+    /// - `id`: The endpoint's id.
+    ///   ```ignore
+    ///   let response = client.rotate_webhook_secret()
+    ///       .id(id)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn rotate_webhook_secret(&self) -> builder::RotateWebhookSecret<'_> {
+        builder::RotateWebhookSecret::new(self)
+    }
+    /// List a webhook endpoint's delivery attempts
+    ///
+    /// The delivery log, newest first: every attempt's time, status, latency and the
+    /// answer's first 1 KiB, kept as long as the changes (`CHANGE_RETENTION`, 7 days by
+    /// default). Follow `next_before` for older attempts.
+    ///
+    /// Sends a `GET` request to `/api/webhooks/{id}/attempts`
+    ///
+    /// Arguments:
+    /// - `id`: The endpoint's id.
+    /// - `before`: `next_before` from the previous page: attempts older than this one.
+    /// - `event_id`: Only the attempts at this event (its `webhook-id`).
+    /// - `limit`: At most this many attempts.
+    ///   ```ignore
+    ///   let response = client.list_webhook_attempts()
+    ///       .id(id)
+    ///       .before(before)
+    ///       .event_id(event_id)
+    ///       .limit(limit)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn list_webhook_attempts(&self) -> builder::ListWebhookAttempts<'_> {
+        builder::ListWebhookAttempts::new(self)
+    }
+    /// Replay webhook events
+    ///
+    /// Sends again one event (`event_id`), or every event the endpoint gets since a time
+    /// (`since`), as far back as the changes are kept (`CHANGE_RETENTION`, 7 days by
+    /// default). An event already waiting is not queued twice; a failed one starts its
+    /// attempts over. Events the endpoint has not reached yet are not queued: they come
+    /// anyway.
+    ///
+    /// Sends a `POST` request to `/api/webhooks/{id}/replay`
+    ///
+    /// Arguments:
+    /// - `id`: The endpoint's id.
+    /// - `body`
+    ///   ```ignore
+    ///   let response = client.replay_webhook_events()
+    ///       .id(id)
+    ///       .body(body)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn replay_webhook_events(&self) -> builder::ReplayWebhookEvents<'_> {
+        builder::ReplayWebhookEvents::new(self)
+    }
+    /// Send a test event
+    ///
+    /// POSTs `{"type": "webhook.test", …}` to the endpoint now, signed like every delivery
+    /// (`webhook-id` starts with `test_`), and answers how the receiver answered. Logged
+    /// with the attempts; never retried; it does not count towards the endpoint's health.
+    ///
+    /// Sends a `POST` request to `/api/webhooks/{id}/test`
+    ///
+    /// Arguments:
+    /// - `id`: The endpoint's id.
+    ///   ```ignore
+    ///   let response = client.test_webhook()
+    ///       .id(id)
+    ///       .send()
+    ///       .await;
+    ///   ```
+    pub fn test_webhook(&self) -> builder::TestWebhook<'_> {
+        builder::TestWebhook::new(self)
     }
     /// Liveness
     ///
@@ -10658,6 +12872,870 @@ pub mod builder {
                     ResponseValue::from_response(response).await?,
                 )),
                 415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::list_webhooks`]
+    ///
+    /// [`Client::list_webhooks`]: super::Client::list_webhooks
+    #[derive(Debug, Clone)]
+    pub struct ListWebhooks<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> ListWebhooks<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/webhooks`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookList>, Error<types::Problem>> {
+            let Self { client } = self;
+            let url = format!("{}/api/webhooks", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_webhooks",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::create_webhook`]
+    ///
+    /// [`Client::create_webhook`]: super::Client::create_webhook
+    #[derive(Debug, Clone)]
+    pub struct CreateWebhook<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::WebhookCreate, String>,
+    }
+    impl<'a> CreateWebhook<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::WebhookCreate>,
+            <V as std::convert::TryInto<types::WebhookCreate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `WebhookCreate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::WebhookCreate) -> types::builder::WebhookCreate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/webhooks`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookCreated>, Error<types::Problem>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::WebhookCreate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/webhooks", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_webhook",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                408u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::get_webhook`]
+    ///
+    /// [`Client::get_webhook`]: super::Client::get_webhook
+    #[derive(Debug, Clone)]
+    pub struct GetWebhook<'a> {
+        client: &'a super::Client,
+        id: Result<::std::num::NonZeroU64, String>,
+    }
+    impl<'a> GetWebhook<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/webhooks/{id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookEndpoint>, Error<types::Problem>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/webhooks/{}",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_webhook",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::delete_webhook`]
+    ///
+    /// [`Client::delete_webhook`]: super::Client::delete_webhook
+    #[derive(Debug, Clone)]
+    pub struct DeleteWebhook<'a> {
+        client: &'a super::Client,
+        id: Result<::std::num::NonZeroU64, String>,
+    }
+    impl<'a> DeleteWebhook<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/webhooks/{id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Problem>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/webhooks/{}",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_webhook",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::update_webhook`]
+    ///
+    /// [`Client::update_webhook`]: super::Client::update_webhook
+    #[derive(Debug, Clone)]
+    pub struct UpdateWebhook<'a> {
+        client: &'a super::Client,
+        id: Result<::std::num::NonZeroU64, String>,
+        body: Result<types::builder::WebhookUpdate, String>,
+    }
+    impl<'a> UpdateWebhook<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::WebhookUpdate>,
+            <V as std::convert::TryInto<types::WebhookUpdate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `WebhookUpdate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::WebhookUpdate) -> types::builder::WebhookUpdate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/webhooks/{id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookEndpoint>, Error<types::Problem>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::WebhookUpdate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/webhooks/{}",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_webhook",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                408u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::rotate_webhook_secret`]
+    ///
+    /// [`Client::rotate_webhook_secret`]: super::Client::rotate_webhook_secret
+    #[derive(Debug, Clone)]
+    pub struct RotateWebhookSecret<'a> {
+        client: &'a super::Client,
+        id: Result<::std::num::NonZeroU64, String>,
+    }
+    impl<'a> RotateWebhookSecret<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
+            self
+        }
+        ///Sends a `POST` request to `/api/webhooks/{id}/rotate-secret`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookCreated>, Error<types::Problem>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/webhooks/{}/rotate-secret",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "rotate_webhook_secret",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::list_webhook_attempts`]
+    ///
+    /// [`Client::list_webhook_attempts`]: super::Client::list_webhook_attempts
+    #[derive(Debug, Clone)]
+    pub struct ListWebhookAttempts<'a> {
+        client: &'a super::Client,
+        id: Result<::std::num::NonZeroU64, String>,
+        before: Result<Option<::std::num::NonZeroU64>, String>,
+        event_id: Result<Option<types::ListWebhookAttemptsEventId>, String>,
+        limit: Result<Option<::std::num::NonZeroU32>, String>,
+    }
+    impl<'a> ListWebhookAttempts<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                before: Ok(None),
+                event_id: Ok(None),
+                limit: Ok(None),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
+            self
+        }
+        pub fn before<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.before = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for before failed".to_string()
+            });
+            self
+        }
+        pub fn event_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ListWebhookAttemptsEventId>,
+        {
+            self.event_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `ListWebhookAttemptsEventId` for event_id failed".to_string()
+            });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU32>,
+        {
+            self.limit = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU32` for limit failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/api/webhooks/{id}/attempts`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookAttemptPage>, Error<types::Problem>> {
+            let Self {
+                client,
+                id,
+                before,
+                event_id,
+                limit,
+            } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let before = before.map_err(Error::InvalidRequest)?;
+            let event_id = event_id.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/webhooks/{}/attempts",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("before", &before))
+                .query(&progenitor_client::QueryParam::new("event_id", &event_id))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_webhook_attempts",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::replay_webhook_events`]
+    ///
+    /// [`Client::replay_webhook_events`]: super::Client::replay_webhook_events
+    #[derive(Debug, Clone)]
+    pub struct ReplayWebhookEvents<'a> {
+        client: &'a super::Client,
+        id: Result<::std::num::NonZeroU64, String>,
+        body: Result<types::builder::WebhookReplay, String>,
+    }
+    impl<'a> ReplayWebhookEvents<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::WebhookReplay>,
+            <V as std::convert::TryInto<types::WebhookReplay>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `WebhookReplay` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::WebhookReplay) -> types::builder::WebhookReplay,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/webhooks/{id}/replay`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookReplayed>, Error<types::Problem>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::WebhookReplay::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/webhooks/{}/replay",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "replay_webhook_events",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                202u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                408u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                415u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::test_webhook`]
+    ///
+    /// [`Client::test_webhook`]: super::Client::test_webhook
+    #[derive(Debug, Clone)]
+    pub struct TestWebhook<'a> {
+        client: &'a super::Client,
+        id: Result<::std::num::NonZeroU64, String>,
+    }
+    impl<'a> TestWebhook<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.id = value.try_into().map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for id failed".to_string()
+            });
+            self
+        }
+        ///Sends a `POST` request to `/api/webhooks/{id}/test`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookAttempt>, Error<types::Problem>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/webhooks/{}/test",
+                client.baseurl,
+                encode_path(&id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "test_webhook",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
                     ResponseValue::from_response(response).await?,
                 )),
                 422u16 => Err(Error::ErrorResponse(

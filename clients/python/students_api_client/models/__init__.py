@@ -40,6 +40,19 @@ from .token import Token
 from .token_create import TokenCreate
 from .token_created import TokenCreated
 from .token_list import TokenList
+from .webhook_attempt import WebhookAttempt
+from .webhook_attempt_outcome import WebhookAttemptOutcome
+from .webhook_attempt_page import WebhookAttemptPage
+from .webhook_create import WebhookCreate
+from .webhook_created import WebhookCreated
+from .webhook_disabled_reason import WebhookDisabledReason
+from .webhook_endpoint import WebhookEndpoint
+from .webhook_event_type import WebhookEventType
+from .webhook_health import WebhookHealth
+from .webhook_list import WebhookList
+from .webhook_replay import WebhookReplay
+from .webhook_replayed import WebhookReplayed
+from .webhook_update import WebhookUpdate
 
 __all__ = (
     "AccessToken",
@@ -82,4 +95,17 @@ __all__ = (
     "TokenCreate",
     "TokenCreated",
     "TokenList",
+    "WebhookAttempt",
+    "WebhookAttemptOutcome",
+    "WebhookAttemptPage",
+    "WebhookCreate",
+    "WebhookCreated",
+    "WebhookDisabledReason",
+    "WebhookEndpoint",
+    "WebhookEventType",
+    "WebhookHealth",
+    "WebhookList",
+    "WebhookReplay",
+    "WebhookReplayed",
+    "WebhookUpdate",
 )

@@ -7,6 +7,7 @@ class Scope(StrEnum):
     STUDENTS_READ = "students:read"
     STUDENTS_WRITE = "students:write"
     TOKENS_ADMIN = "tokens:admin"
+    WEBHOOKS_ADMIN = "webhooks:admin"
 
     def __str__(self) -> str:
         return str(self.value)

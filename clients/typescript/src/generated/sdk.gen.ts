@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateStudentData, CreateStudentErrors, CreateStudentResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, ExportStudentsData, ExportStudentsErrors, ExportStudentsResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentHistoryData, GetStudentHistoryErrors, GetStudentHistoryResponses, GetStudentResponses, ImportStudentsData, ImportStudentsErrors, ImportStudentsResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, MeData, MeErrors, MeResponses, PollChangesData, PollChangesErrors, PollChangesResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RestoreStudentData, RestoreStudentErrors, RestoreStudentResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, SignInData, SignInErrors, SignInResponses, SignOutData, SignOutErrors, SignOutResponses, StreamChangesData, StreamChangesErrors, StreamChangesResponse, StreamChangesResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses } from './types.gen.js';
+import type { ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateStudentData, CreateStudentErrors, CreateStudentResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, DeleteStudentData, DeleteStudentErrors, DeleteStudentResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, ExportStudentsData, ExportStudentsErrors, ExportStudentsResponses, GetAccountData, GetAccountErrors, GetAccountResponses, GetHealthData, GetHealthResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetStudentData, GetStudentErrors, GetStudentHistoryData, GetStudentHistoryErrors, GetStudentHistoryResponses, GetStudentResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, ImportStudentsData, ImportStudentsErrors, ImportStudentsResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListStudentsData, ListStudentsErrors, ListStudentsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ListWebhookAttemptsData, ListWebhookAttemptsErrors, ListWebhookAttemptsResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, MeData, MeErrors, MeResponses, PollChangesData, PollChangesErrors, PollChangesResponses, ReplaceStudentData, ReplaceStudentErrors, ReplaceStudentResponses, ReplayWebhookEventsData, ReplayWebhookEventsErrors, ReplayWebhookEventsResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RestoreStudentData, RestoreStudentErrors, RestoreStudentResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, SignInData, SignInErrors, SignInResponses, SignOutData, SignOutErrors, SignOutResponses, StreamChangesData, StreamChangesErrors, StreamChangesResponse, StreamChangesResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, UpdateAccountData, UpdateAccountErrors, UpdateAccountResponses, UpdateStudentData, UpdateStudentErrors, UpdateStudentResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -420,6 +420,131 @@ export const changeMyPassword = <ThrowOnError extends boolean = false>(options: 
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * List webhook endpoints
+ *
+ * Every endpoint (the first 1,000), oldest first, with its health: failing since when,
+ * last delivered, events waiting and failed; never a secret.
+ */
+export const listWebhooks = <ThrowOnError extends boolean = false>(options?: Options<ListWebhooksData, ThrowOnError>) => (options?.client ?? client).get<ListWebhooksResponses, ListWebhooksErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks',
+    ...options
+});
+
+/**
+ * Create a webhook endpoint
+ *
+ * From now on every change to a student that the endpoint's `events` and `grades` select
+ * is POSTed to `url`, signed (Standard Webhooks: `webhook-id`, `webhook-timestamp`,
+ * `webhook-signature`), in order per student, at least once. The answer holds the
+ * signing secret, this once.
+ */
+export const createWebhook = <ThrowOnError extends boolean = false>(options: Options<CreateWebhookData, ThrowOnError>) => (options.client ?? client).post<CreateWebhookResponses, CreateWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete a webhook endpoint
+ *
+ * With its queue and its delivery log. An attempt in flight may still arrive.
+ */
+export const deleteWebhook = <ThrowOnError extends boolean = false>(options: Options<DeleteWebhookData, ThrowOnError>) => (options.client ?? client).delete<DeleteWebhookResponses, DeleteWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks/{id}',
+    ...options
+});
+
+/**
+ * Get a webhook endpoint
+ */
+export const getWebhook = <ThrowOnError extends boolean = false>(options: Options<GetWebhookData, ThrowOnError>) => (options.client ?? client).get<GetWebhookResponses, GetWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks/{id}',
+    ...options
+});
+
+/**
+ * Change a webhook endpoint
+ *
+ * Changes its URL, description, events or grades (from the next delivery on), or
+ * pauses (`enabled: false`) and resumes it. A resumed endpoint goes on from where it
+ * stopped, as far back as the changes are kept.
+ */
+export const updateWebhook = <ThrowOnError extends boolean = false>(options: Options<UpdateWebhookData, ThrowOnError>) => (options.client ?? client).patch<UpdateWebhookResponses, UpdateWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Rotate a webhook endpoint's secret
+ *
+ * Answers a new secret, this once. For 24 hours deliveries carry two signatures, the new
+ * secret's and the old one's (`webhook-signature: v1,… v1,…`), so receivers can switch
+ * without missing one; then only the new.
+ */
+export const rotateWebhookSecret = <ThrowOnError extends boolean = false>(options: Options<RotateWebhookSecretData, ThrowOnError>) => (options.client ?? client).post<RotateWebhookSecretResponses, RotateWebhookSecretErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks/{id}/rotate-secret',
+    ...options
+});
+
+/**
+ * List a webhook endpoint's delivery attempts
+ *
+ * The delivery log, newest first: every attempt's time, status, latency and the
+ * answer's first 1 KiB, kept as long as the changes (`CHANGE_RETENTION`, 7 days by
+ * default). Follow `next_before` for older attempts.
+ */
+export const listWebhookAttempts = <ThrowOnError extends boolean = false>(options: Options<ListWebhookAttemptsData, ThrowOnError>) => (options.client ?? client).get<ListWebhookAttemptsResponses, ListWebhookAttemptsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks/{id}/attempts',
+    ...options
+});
+
+/**
+ * Replay webhook events
+ *
+ * Sends again one event (`event_id`), or every event the endpoint gets since a time
+ * (`since`), as far back as the changes are kept (`CHANGE_RETENTION`, 7 days by
+ * default). An event already waiting is not queued twice; a failed one starts its
+ * attempts over. Events the endpoint has not reached yet are not queued: they come
+ * anyway.
+ */
+export const replayWebhookEvents = <ThrowOnError extends boolean = false>(options: Options<ReplayWebhookEventsData, ThrowOnError>) => (options.client ?? client).post<ReplayWebhookEventsResponses, ReplayWebhookEventsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks/{id}/replay',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Send a test event
+ *
+ * POSTs `{"type": "webhook.test", …}` to the endpoint now, signed like every delivery
+ * (`webhook-id` starts with `test_`), and answers how the receiver answered. Logged
+ * with the attempts; never retried; it does not count towards the endpoint's health.
+ */
+export const testWebhook = <ThrowOnError extends boolean = false>(options: Options<TestWebhookData, ThrowOnError>) => (options.client ?? client).post<TestWebhookResponses, TestWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/webhooks/{id}/test',
+    ...options
 });
 
 /**

@@ -449,7 +449,7 @@ export type Role = 'viewer' | 'editor' | 'admin';
 /**
  * Something a token may do; each operation lists the one it needs.
  */
-export type Scope = 'students:read' | 'students:write' | 'tokens:admin' | 'accounts:admin' | 'metrics:read';
+export type Scope = 'students:read' | 'students:write' | 'tokens:admin' | 'accounts:admin' | 'metrics:read' | 'webhooks:admin';
 
 /**
  * Student
@@ -694,6 +694,234 @@ export type TokenList = {
 };
 
 /**
+ * WebhookAttempt
+ *
+ * One delivery attempt.
+ */
+export type WebhookAttempt = {
+    /**
+     * `before` for the next page.
+     */
+    id: number;
+    /**
+     * The `webhook-id` sent: the change's feed `position`, or `test_…` for a test event.
+     */
+    event_id: string;
+    /**
+     * `student.created`, `student.updated`, `student.deleted`, or `webhook.test`.
+     */
+    event_type: string;
+    student_id: number | null;
+    /**
+     * 1 for the first attempt at this event.
+     */
+    attempt: number;
+    readonly attempted_at: string;
+    /**
+     * The receiver's status; `null`: no answer (see `error`).
+     */
+    status_code: number | null;
+    /**
+     * From sending the request to the answer's end (or the error).
+     */
+    latency_ms: number;
+    /**
+     * The answer body's first 1 KiB, as text.
+     */
+    response: string;
+    /**
+     * Why there was no (good) answer: a timeout, a refused connection, an address the
+     * policy refuses; `null` for an answer that came whole.
+     */
+    error: string | null;
+    outcome: WebhookAttemptOutcome;
+};
+
+/**
+ * What became of an attempt.
+ */
+export type WebhookAttemptOutcome = 'delivered' | 'retrying' | 'failed';
+
+/**
+ * WebhookAttemptPage
+ *
+ * A page of the delivery log, newest first.
+ */
+export type WebhookAttemptPage = {
+    items: Array<WebhookAttempt>;
+    /**
+     * `before` for older attempts; `null`: this is the oldest page.
+     */
+    next_before: number | null;
+};
+
+/**
+ * WebhookCreate
+ *
+ * An endpoint to make. Unknown fields are refused with 422.
+ */
+export type WebhookCreate = {
+    /**
+     * Where deliveries are POSTed: an `https` URL (plain `http` only to a host in the server's `WEBHOOK_ALLOWED_HOSTS`), without credentials or a fragment. A host that is, or resolves to, a loopback, private, link-local or other internal address is refused unless that setting names it; this is checked when the URL is set and again at every connection. Stored normalised (`HTTPS://Example.COM` is `https://example.com/`).
+     */
+    url: string;
+    /**
+     * Default: empty.
+     */
+    description?: string;
+    /**
+     * Which changes it receives; default: all three.
+     */
+    events?: Array<WebhookEventType>;
+    /**
+     * Only changes to students in these grades, before or after the change (a student moved
+     * out of a grade is one's last change there); empty or absent: every grade.
+     */
+    grades?: Array<Grade>;
+};
+
+/**
+ * WebhookCreated
+ *
+ * The signing secret of a new endpoint, or of a rotation: shown this once.
+ */
+export type WebhookCreated = {
+    /**
+     * Verify deliveries with it (`webhook-signature`, Standard Webhooks): the
+     * `standardwebhooks` libraries take it as it is.
+     */
+    secret: string;
+    endpoint: WebhookEndpoint;
+};
+
+/**
+ * Why an endpoint is disabled.
+ */
+export type WebhookDisabledReason = 'paused' | 'gone' | 'failing';
+
+/**
+ * WebhookEndpoint
+ *
+ * An endpoint as listed: never its secret.
+ */
+export type WebhookEndpoint = {
+    readonly id: number;
+    url: string;
+    description: string;
+    events: Array<WebhookEventType>;
+    /**
+     * Empty: every grade.
+     */
+    grades: Array<Grade>;
+    enabled: boolean;
+    /**
+     * Why it is disabled; `null` while enabled.
+     */
+    disabled_reason: WebhookDisabledReason | null;
+    readonly disabled_at: string | null;
+    /**
+     * After `rotateWebhookSecret`: until when the old secret signs too; `null`: one secret.
+     */
+    readonly previous_secret_expires_at: string | null;
+    health: WebhookHealth;
+    readonly created_at: string;
+    readonly updated_at: string;
+};
+
+/**
+ * A kind of change an endpoint can receive: `student.created`, `student.updated`, `student.deleted` (the body's `op` says the same).
+ */
+export type WebhookEventType = 'student.created' | 'student.updated' | 'student.deleted';
+
+/**
+ * WebhookHealth
+ *
+ * How deliveries to an endpoint are going.
+ */
+export type WebhookHealth = {
+    /**
+     * The first failed attempt since the last delivered one; `null` while deliveries
+     * succeed. Failing for 5 days disables the endpoint.
+     */
+    readonly failing_since: string | null;
+    /**
+     * The last delivered event; `null`: none yet.
+     */
+    readonly last_delivered_at: string | null;
+    /**
+     * Events waiting for an attempt (retries, replays, and later events of the same students).
+     */
+    pending: number;
+    /**
+     * Events that failed every attempt (replay sends them again).
+     */
+    failed: number;
+};
+
+/**
+ * WebhookList
+ *
+ * Every endpoint, oldest first.
+ */
+export type WebhookList = {
+    /**
+     * The first 1,000 endpoints.
+     */
+    items: Array<WebhookEndpoint>;
+};
+
+/**
+ * WebhookReplay
+ *
+ * What to send again: one event, or every event since a time. Exactly one of the two.
+ */
+export type WebhookReplay = {
+    /**
+     * The event's `webhook-id` (its feed `position`).
+     */
+    event_id?: string;
+    /**
+     * Every event the endpoint gets whose change was made at or after this time.
+     */
+    since?: string;
+};
+
+/**
+ * WebhookReplayed
+ *
+ * What a replay queued.
+ */
+export type WebhookReplayed = {
+    /**
+     * Events queued; each goes out in feed order per student, like any other.
+     */
+    queued: number;
+};
+
+/**
+ * WebhookUpdate
+ *
+ * What to change about an endpoint; absent fields stay. Unknown fields: 422.
+ */
+export type WebhookUpdate = {
+    /**
+     * Where deliveries are POSTed: an `https` URL (plain `http` only to a host in the server's `WEBHOOK_ALLOWED_HOSTS`), without credentials or a fragment. A host that is, or resolves to, a loopback, private, link-local or other internal address is refused unless that setting names it; this is checked when the URL is set and again at every connection. Stored normalised (`HTTPS://Example.COM` is `https://example.com/`).
+     */
+    url?: string;
+    /**
+     * What the endpoint is for, for people: up to 500 characters, stored trimmed; may be empty.
+     */
+    description?: string;
+    events?: Array<WebhookEventType>;
+    grades?: Array<Grade>;
+    /**
+     * `false` pauses deliveries (the endpoint keeps its place in the feed); `true` resumes
+     * them from that place, whatever disabled it, and starts the 5-day failing clock again.
+     */
+    enabled?: boolean;
+};
+
+/**
  * Account
  *
  * An account as read: never its password or its hash.
@@ -910,6 +1138,125 @@ export type TokenListWritable = {
      * The newest 1,000 tokens, revoked ones included.
      */
     items: Array<TokenWritable>;
+};
+
+/**
+ * WebhookAttempt
+ *
+ * One delivery attempt.
+ */
+export type WebhookAttemptWritable = {
+    /**
+     * `before` for the next page.
+     */
+    id: number;
+    /**
+     * The `webhook-id` sent: the change's feed `position`, or `test_…` for a test event.
+     */
+    event_id: string;
+    /**
+     * `student.created`, `student.updated`, `student.deleted`, or `webhook.test`.
+     */
+    event_type: string;
+    student_id: number | null;
+    /**
+     * 1 for the first attempt at this event.
+     */
+    attempt: number;
+    /**
+     * The receiver's status; `null`: no answer (see `error`).
+     */
+    status_code: number | null;
+    /**
+     * From sending the request to the answer's end (or the error).
+     */
+    latency_ms: number;
+    /**
+     * The answer body's first 1 KiB, as text.
+     */
+    response: string;
+    /**
+     * Why there was no (good) answer: a timeout, a refused connection, an address the
+     * policy refuses; `null` for an answer that came whole.
+     */
+    error: string | null;
+    outcome: WebhookAttemptOutcome;
+};
+
+/**
+ * WebhookAttemptPage
+ *
+ * A page of the delivery log, newest first.
+ */
+export type WebhookAttemptPageWritable = {
+    items: Array<WebhookAttemptWritable>;
+    /**
+     * `before` for older attempts; `null`: this is the oldest page.
+     */
+    next_before: number | null;
+};
+
+/**
+ * WebhookCreated
+ *
+ * The signing secret of a new endpoint, or of a rotation: shown this once.
+ */
+export type WebhookCreatedWritable = {
+    /**
+     * Verify deliveries with it (`webhook-signature`, Standard Webhooks): the
+     * `standardwebhooks` libraries take it as it is.
+     */
+    secret: string;
+    endpoint: WebhookEndpointWritable;
+};
+
+/**
+ * WebhookEndpoint
+ *
+ * An endpoint as listed: never its secret.
+ */
+export type WebhookEndpointWritable = {
+    url: string;
+    description: string;
+    events: Array<WebhookEventType>;
+    /**
+     * Empty: every grade.
+     */
+    grades: Array<Grade>;
+    enabled: boolean;
+    /**
+     * Why it is disabled; `null` while enabled.
+     */
+    disabled_reason: WebhookDisabledReason | null;
+    health: WebhookHealthWritable;
+};
+
+/**
+ * WebhookHealth
+ *
+ * How deliveries to an endpoint are going.
+ */
+export type WebhookHealthWritable = {
+    /**
+     * Events waiting for an attempt (retries, replays, and later events of the same students).
+     */
+    pending: number;
+    /**
+     * Events that failed every attempt (replay sends them again).
+     */
+    failed: number;
+};
+
+/**
+ * WebhookList
+ *
+ * Every endpoint, oldest first.
+ */
+export type WebhookListWritable = {
+    /**
+     * The first 1,000 endpoints.
+     */
+    items: Array<WebhookEndpointWritable>;
 };
 
 export type ListStudentsData = {
@@ -2481,6 +2828,532 @@ export type ChangeMyPasswordResponses = {
 };
 
 export type ChangeMyPasswordResponse = ChangeMyPasswordResponses[keyof ChangeMyPasswordResponses];
+
+export type ListWebhooksData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/webhooks';
+};
+
+export type ListWebhooksErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type ListWebhooksError = ListWebhooksErrors[keyof ListWebhooksErrors];
+
+export type ListWebhooksResponses = {
+    /**
+     * The endpoints, oldest first, with their health.
+     */
+    200: WebhookList;
+};
+
+export type ListWebhooksResponse = ListWebhooksResponses[keyof ListWebhooksResponses];
+
+export type CreateWebhookData = {
+    body: WebhookCreate;
+    path?: never;
+    query?: never;
+    url: '/api/webhooks';
+};
+
+export type CreateWebhookErrors = {
+    /**
+     * The body is not valid JSON.
+     */
+    400: Problem;
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * The body took more than 10 seconds to arrive.
+     */
+    408: Problem;
+    /**
+     * The body is larger than 64 KiB.
+     */
+    413: Problem;
+    /**
+     * The body is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type CreateWebhookError = CreateWebhookErrors[keyof CreateWebhookErrors];
+
+export type CreateWebhookResponses = {
+    /**
+     * The endpoint was made and gets every change from now on; `secret` is shown only now.
+     */
+    201: WebhookCreated;
+};
+
+export type CreateWebhookResponse = CreateWebhookResponses[keyof CreateWebhookResponses];
+
+export type DeleteWebhookData = {
+    body?: never;
+    path: {
+        /**
+         * The endpoint's id.
+         */
+        id: number;
+    };
+    query?: never;
+    url: '/api/webhooks/{id}';
+};
+
+export type DeleteWebhookErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No webhook endpoint has this id.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type DeleteWebhookError = DeleteWebhookErrors[keyof DeleteWebhookErrors];
+
+export type DeleteWebhookResponses = {
+    /**
+     * The endpoint is gone, with its queue and its log; nothing more is sent to it.
+     */
+    204: void;
+};
+
+export type DeleteWebhookResponse = DeleteWebhookResponses[keyof DeleteWebhookResponses];
+
+export type GetWebhookData = {
+    body?: never;
+    path: {
+        /**
+         * The endpoint's id.
+         */
+        id: number;
+    };
+    query?: never;
+    url: '/api/webhooks/{id}';
+};
+
+export type GetWebhookErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No webhook endpoint has this id.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type GetWebhookError = GetWebhookErrors[keyof GetWebhookErrors];
+
+export type GetWebhookResponses = {
+    /**
+     * The endpoint, with its health.
+     */
+    200: WebhookEndpoint;
+};
+
+export type GetWebhookResponse = GetWebhookResponses[keyof GetWebhookResponses];
+
+export type UpdateWebhookData = {
+    body: WebhookUpdate;
+    path: {
+        /**
+         * The endpoint's id.
+         */
+        id: number;
+    };
+    query?: never;
+    url: '/api/webhooks/{id}';
+};
+
+export type UpdateWebhookErrors = {
+    /**
+     * The body is not valid JSON.
+     */
+    400: Problem;
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No webhook endpoint has this id.
+     */
+    404: Problem;
+    /**
+     * The body took more than 10 seconds to arrive.
+     */
+    408: Problem;
+    /**
+     * The body is larger than 64 KiB.
+     */
+    413: Problem;
+    /**
+     * The body is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type UpdateWebhookError = UpdateWebhookErrors[keyof UpdateWebhookErrors];
+
+export type UpdateWebhookResponses = {
+    /**
+     * The endpoint, with its health.
+     */
+    200: WebhookEndpoint;
+};
+
+export type UpdateWebhookResponse = UpdateWebhookResponses[keyof UpdateWebhookResponses];
+
+export type RotateWebhookSecretData = {
+    body?: never;
+    path: {
+        /**
+         * The endpoint's id.
+         */
+        id: number;
+    };
+    query?: never;
+    url: '/api/webhooks/{id}/rotate-secret';
+};
+
+export type RotateWebhookSecretErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No webhook endpoint has this id.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type RotateWebhookSecretError = RotateWebhookSecretErrors[keyof RotateWebhookSecretErrors];
+
+export type RotateWebhookSecretResponses = {
+    /**
+     * The new secret, shown only now; the old one signs beside it for 24 hours.
+     */
+    200: WebhookCreated;
+};
+
+export type RotateWebhookSecretResponse = RotateWebhookSecretResponses[keyof RotateWebhookSecretResponses];
+
+export type ListWebhookAttemptsData = {
+    body?: never;
+    path: {
+        /**
+         * The endpoint's id.
+         */
+        id: number;
+    };
+    query?: {
+        /**
+         * At most this many attempts.
+         */
+        limit?: number;
+        /**
+         * `next_before` from the previous page: attempts older than this one.
+         */
+        before?: number;
+        /**
+         * Only the attempts at this event (its `webhook-id`).
+         */
+        event_id?: string;
+    };
+    url: '/api/webhooks/{id}/attempts';
+};
+
+export type ListWebhookAttemptsErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No webhook endpoint has this id.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type ListWebhookAttemptsError = ListWebhookAttemptsErrors[keyof ListWebhookAttemptsErrors];
+
+export type ListWebhookAttemptsResponses = {
+    /**
+     * The attempts, newest first.
+     */
+    200: WebhookAttemptPage;
+};
+
+export type ListWebhookAttemptsResponse = ListWebhookAttemptsResponses[keyof ListWebhookAttemptsResponses];
+
+export type ReplayWebhookEventsData = {
+    body: WebhookReplay;
+    path: {
+        /**
+         * The endpoint's id.
+         */
+        id: number;
+    };
+    query?: never;
+    url: '/api/webhooks/{id}/replay';
+};
+
+export type ReplayWebhookEventsErrors = {
+    /**
+     * The body is not valid JSON.
+     */
+    400: Problem;
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No webhook endpoint has this id.
+     */
+    404: Problem;
+    /**
+     * The body took more than 10 seconds to arrive.
+     */
+    408: Problem;
+    /**
+     * The body is larger than 64 KiB.
+     */
+    413: Problem;
+    /**
+     * The body is not `application/json`.
+     */
+    415: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type ReplayWebhookEventsError = ReplayWebhookEventsErrors[keyof ReplayWebhookEventsErrors];
+
+export type ReplayWebhookEventsResponses = {
+    /**
+     * Queued: the events go out shortly, signed anew, with their original `webhook-id`.
+     */
+    202: WebhookReplayed;
+};
+
+export type ReplayWebhookEventsResponse = ReplayWebhookEventsResponses[keyof ReplayWebhookEventsResponses];
+
+export type TestWebhookData = {
+    body?: never;
+    path: {
+        /**
+         * The endpoint's id.
+         */
+        id: number;
+    };
+    query?: never;
+    url: '/api/webhooks/{id}/test';
+};
+
+export type TestWebhookErrors = {
+    /**
+     * No bearer token, or one that is malformed, mistyped, unknown, expired or revoked (`WWW-Authenticate` says which).
+     */
+    401: Problem;
+    /**
+     * The token lacks the scope this operation needs (`WWW-Authenticate` names it).
+     */
+    403: Problem;
+    /**
+     * No webhook endpoint has this id.
+     */
+    404: Problem;
+    /**
+     * The request is well-formed but invalid; `errors` lists every bad field at once.
+     */
+    422: Problem;
+    /**
+     * More requests in a minute than this token (or, without one, this address) may make; retry after `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * An unexpected error on our side; details are logged, not returned.
+     */
+    500: Problem;
+    /**
+     * The database is unreachable, or (`busy`) the connections set aside for searches, exact counts and exports are all in use; retry after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type TestWebhookError = TestWebhookErrors[keyof TestWebhookErrors];
+
+export type TestWebhookResponses = {
+    /**
+     * The test event was sent; the attempt says how the receiver answered (a failed
+     * attempt is still a 200: the test ran).
+     */
+    200: WebhookAttempt;
+};
+
+export type TestWebhookResponse = TestWebhookResponses[keyof TestWebhookResponses];
 
 export type GetHealthData = {
     body?: never;
