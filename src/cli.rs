@@ -1,12 +1,13 @@
-//! `students-api token …` and `students-api account …`: tokens and accounts managed in the
-//! database directly, without a running server (for the first ones, and for operators).
+//! `students-api token …`, `account …` and `webhook …`: tokens, accounts and webhook endpoints
+//! managed in the database directly, without a running server (for the first ones, and for
+//! operators).
 
 use std::io::{BufRead, IsTerminal};
 
 use chrono::{TimeDelta, Utc};
 
 use crate::{
-    config::{AccountCommand, Config, TokenCommand},
+    config::{AccountCommand, Config, TokenCommand, WebhookCommand},
     db::{self, AccountRecord, TokenRecord},
     domain::{Password, PasswordHash, Role, Scope, StudentName, TokenName, Username},
     startup::{Database, StartupError},
@@ -24,6 +25,128 @@ pub enum CliError {
     Input(#[from] std::io::Error),
     #[error("cannot hash the password: {0}")]
     Hash(argon2::password_hash::Error),
+}
+
+/// Runs one webhook command; returns what goes to stdout.
+pub async fn webhook(config: &Config, command: WebhookCommand) -> Result<String, CliError> {
+    use crate::{
+        db::webhooks::{self, EndpointChanges, NewEndpoint},
+        domain::{EVENT_TYPES, EventType, Grade, WebhookDescription, WebhookUrl},
+        sender::Policy,
+    };
+    let usage = |flag: &str, message: String| CliError::Usage(format!("{flag} {message}"));
+    // Refuse bad arguments before touching (or starting) a database.
+    let new = match &command {
+        WebhookCommand::Create {
+            url,
+            description,
+            events,
+            grades,
+        } => {
+            let url = WebhookUrl::parse(url).map_err(|v| usage("--url", v.message))?;
+            Policy::new(&config.webhook_allowed_hosts)
+                .check_resolved(&url)
+                .await
+                .map_err(|refusal| usage("--url", refusal.to_string()))?;
+            let events = events
+                .iter()
+                .map(|e| EventType::parse(e).map_err(|v| usage("--event", v.message)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Some(NewEndpoint {
+                url,
+                description: WebhookDescription::parse(description)
+                    .map_err(|v| usage("--description", v.message))?,
+                events: if events.is_empty() {
+                    EVENT_TYPES.to_vec()
+                } else {
+                    events
+                },
+                grades: grades
+                    .iter()
+                    .map(|g| Grade::parse(g).map_err(|v| usage("--grade", v.message)))
+                    .collect::<Result<Vec<_>, _>>()?,
+            })
+        }
+        _ => None,
+    };
+    let database = Database::open(config).await?;
+    let pool = &database.pool;
+    let missing = |id: i64| CliError::Usage(format!("no webhook endpoint has id {id}"));
+    let enable = |enabled| EndpointChanges {
+        enabled: Some(enabled),
+        ..EndpointChanges::default()
+    };
+    let result: Result<String, CliError> = match (command, new) {
+        (WebhookCommand::Create { .. }, Some(new)) => webhooks::create_endpoint(pool, &new)
+            .await
+            .map(|endpoint| {
+                eprintln!(
+                    "created webhook endpoint {} ({}); the secret below is shown only now",
+                    endpoint.id, endpoint.url
+                );
+                format!("{}\n", endpoint.secret.expose())
+            })
+            .map_err(CliError::from),
+        (WebhookCommand::Create { .. }, None) => Ok(String::new()),
+        (WebhookCommand::List, _) => webhooks::list_endpoints(pool)
+            .await
+            .map(|endpoints| {
+                let mut out = String::from(
+                    "id\turl\tevents\tenabled\tfailing since\tlast delivered\tpending\tfailed\n",
+                );
+                for e in endpoints {
+                    out.push_str(&format!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                        e.id,
+                        e.url,
+                        e.events
+                            .iter()
+                            .map(|e| e.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        e.disabled_reason.map_or("yes", |reason| reason.as_str()),
+                        time(e.failing_since),
+                        time(e.last_delivered_at),
+                        e.pending,
+                        e.failed
+                    ));
+                }
+                out
+            })
+            .map_err(CliError::from),
+        (WebhookCommand::Rotate { id }, _) => match webhooks::rotate_secret(pool, id).await {
+            Ok(Some(endpoint)) => {
+                eprintln!(
+                    "rotated the secret of webhook endpoint {id}; the old one signs too for 24 \
+                     hours; the new one below is shown only now"
+                );
+                Ok(format!("{}\n", endpoint.secret.expose()))
+            }
+            Ok(None) => Err(missing(id)),
+            Err(err) => Err(err.into()),
+        },
+        (WebhookCommand::Disable { id }, _) => {
+            match webhooks::update_endpoint(pool, id, &enable(false)).await {
+                Ok(Some(_)) => Ok(format!("paused webhook endpoint {id}\n")),
+                Ok(None) => Err(missing(id)),
+                Err(err) => Err(err.into()),
+            }
+        }
+        (WebhookCommand::Enable { id }, _) => {
+            match webhooks::update_endpoint(pool, id, &enable(true)).await {
+                Ok(Some(_)) => Ok(format!("enabled webhook endpoint {id}\n")),
+                Ok(None) => Err(missing(id)),
+                Err(err) => Err(err.into()),
+            }
+        }
+        (WebhookCommand::Delete { id }, _) => match webhooks::delete_endpoint(pool, id).await {
+            Ok(true) => Ok(format!("deleted webhook endpoint {id}\n")),
+            Ok(false) => Err(missing(id)),
+            Err(err) => Err(err.into()),
+        },
+    };
+    database.close().await;
+    result
 }
 
 /// Runs one token command; returns what goes to stdout.

@@ -43,6 +43,43 @@ pub enum Command {
         #[command(subcommand)]
         action: AccountCommand,
     },
+    /// Manage webhook endpoints in the database directly (the same rules as `/api/webhooks`,
+    /// `WEBHOOK_ALLOWED_HOSTS` included). A running server picks changes up within a second.
+    Webhook {
+        #[command(subcommand)]
+        action: WebhookCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Make an endpoint and print its signing secret (only the secret, on stdout), shown this
+    /// once.
+    Create {
+        /// Where deliveries go: https (http only to a host in WEBHOOK_ALLOWED_HOSTS).
+        #[arg(long)]
+        url: String,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// An event it gets: student.created, student.updated, student.deleted. Repeat it;
+        /// default: all three.
+        #[arg(long = "event")]
+        events: Vec<String>,
+        /// Only changes to students in this grade. Repeat it; default: every grade.
+        #[arg(long = "grade")]
+        grades: Vec<String>,
+    },
+    /// List every endpoint with its health (never a secret).
+    List,
+    /// Print a new signing secret; the old one signs too for 24 hours.
+    Rotate { id: i64 },
+    /// Pause deliveries (the endpoint keeps its place).
+    Disable { id: i64 },
+    /// Resume deliveries from where they stopped.
+    Enable { id: i64 },
+    /// Delete an endpoint, with its queue and log.
+    Delete { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

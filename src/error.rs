@@ -485,10 +485,7 @@ pub const PROBLEM_TYPES: &[(&str, &str)] = &[
     ),
     ("token-not-found", "404: no token has this id"),
     ("account-not-found", "404: no account has this id"),
-    (
-        "webhook-not-found",
-        "404: no webhook endpoint has this id",
-    ),
+    ("webhook-not-found", "404: no webhook endpoint has this id"),
     (
         "username-taken",
         "409: another account already has this username (`errors` names `/username`)",

@@ -42,6 +42,12 @@ async fn main() -> ExitCode {
         Some(Command::Token { action }) => {
             return finished("token", students_api::cli::token(&cli.config, action).await);
         }
+        Some(Command::Webhook { action }) => {
+            return finished(
+                "webhook",
+                students_api::cli::webhook(&cli.config, action).await,
+            );
+        }
         Some(Command::Account { action }) => {
             return finished(
                 "account",

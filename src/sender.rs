@@ -213,7 +213,8 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn delivered(&self) -> bool {
-        self.status.is_some_and(|status| (200..300).contains(&status))
+        self.status
+            .is_some_and(|status| (200..300).contains(&status))
     }
 
     /// `410 Gone`: the receiver asks never to be sent anything again.
@@ -385,7 +386,11 @@ fn describe(err: &reqwest::Error) -> String {
 
 /// `Retry-After` in seconds or as an HTTP date.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let raw = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let raw = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(seconds) = raw.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
@@ -435,7 +440,13 @@ mod tests {
         let strict = Policy::new(&[]);
         let refused = strict.check_resolved(&url("https://localhost:9/")).await;
         assert!(
-            matches!(refused, Err(Refusal::Internal { range: "loopback", .. })),
+            matches!(
+                refused,
+                Err(Refusal::Internal {
+                    range: "loopback",
+                    ..
+                })
+            ),
             "{refused:?}"
         );
     }

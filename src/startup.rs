@@ -442,8 +442,9 @@ impl Application {
             listener,
             metrics_listener,
             tokens: TokenCache::default(),
-            sender: Sender::new(Policy::new(&config.webhook_allowed_hosts))
-                .map_err(|err| StartupError::Settings(format!("cannot make the webhook client: {err}")))?,
+            sender: Sender::new(Policy::new(&config.webhook_allowed_hosts)).map_err(|err| {
+                StartupError::Settings(format!("cannot make the webhook client: {err}"))
+            })?,
             retry_delays: config.webhook_retry_delays.clone(),
             feed: ChangeFeed::new(config.change_retention),
             auth: AuthSettings {

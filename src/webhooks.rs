@@ -185,7 +185,12 @@ async fn rounds(
         if *stop.borrow() {
             return Ok(());
         }
-        let due = store::due(&context.pool, id, i64::try_from(ROUND_EVENTS).unwrap_or(200)).await?;
+        let due = store::due(
+            &context.pool,
+            id,
+            i64::try_from(ROUND_EVENTS).unwrap_or(200),
+        )
+        .await?;
         let wait = if due.is_empty() {
             IDLE_WAIT
         } else {
@@ -237,7 +242,15 @@ async fn rounds(
         }
         fresh.retain(|item| endpoint.wants(EventType::of(item.change.kind)));
         let round = deliver(context, &endpoint, due, fresh, position).await?;
-        match store::record(&context.pool, id, context.me, &round, FAILING_DISABLES_AFTER).await? {
+        match store::record(
+            &context.pool,
+            id,
+            context.me,
+            &round,
+            FAILING_DISABLES_AFTER,
+        )
+        .await?
+        {
             Recorded::Done => {}
             Recorded::LostLease => {
                 tracing::warn!(endpoint = id, "another instance took over this endpoint");
@@ -414,10 +427,11 @@ async fn send_group(
         let sent = context.sender.send(&endpoint.url, secrets, &message).await;
         let attempts = job.attempts().saturating_add(1);
         let event_type = EventType::of(change.kind).as_str();
-        metrics::histogram!(telemetry::WEBHOOK_ATTEMPT_DURATION)
-            .record(sent.latency.as_secs_f64());
+        metrics::histogram!(telemetry::WEBHOOK_ATTEMPT_DURATION).record(sent.latency.as_secs_f64());
         let outcome = if sent.delivered() {
-            let lag = (Utc::now() - change.changed_at).to_std().unwrap_or_default();
+            let lag = (Utc::now() - change.changed_at)
+                .to_std()
+                .unwrap_or_default();
             metrics::histogram!(telemetry::WEBHOOK_LAG).record(lag.as_secs_f64());
             if let Job::Waiting(_) = job {
                 result.delivered.push(job.position());

@@ -9,8 +9,8 @@ use sqlx::PgPool;
 
 use crate::{
     api::budget::ExpensiveWork,
-    sender::Sender,
     db::{ChangeFeed, Creates, MigrationState, ReadPool, TokenCache, sign_ins::SignIns},
+    sender::Sender,
 };
 
 /// One value in each request's extensions (`Data<&Arc<State>>`), not one per field: each was a

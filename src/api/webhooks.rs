@@ -35,8 +35,7 @@ use crate::{
         },
     },
     domain::{
-        DisabledReason, EVENT_TYPES, EventType, Grade, PageLimit, WebhookDescription,
-        WebhookUrl,
+        DisabledReason, EVENT_TYPES, EventType, Grade, PageLimit, WebhookDescription, WebhookUrl,
     },
     error::{ApiError, FieldError},
     sender::Message,
@@ -87,7 +86,10 @@ domain_string_type!(
                 "A kind of change an endpoint can receive: `student.created`, \
                  `student.updated`, `student.deleted` (the body's `op` says the same)."
             ),
-            enum_items: EVENT_TYPES.iter().map(|e| Value::from(e.as_str())).collect(),
+            enum_items: EVENT_TYPES
+                .iter()
+                .map(|e| Value::from(e.as_str()))
+                .collect(),
             ..MetaSchema::new("string")
         }
     )
@@ -255,7 +257,11 @@ impl From<EndpointRecord> for EndpointRead {
 pub struct WebhookCreated {
     /// Verify deliveries with it (`webhook-signature`, Standard Webhooks): the
     /// `standardwebhooks` libraries take it as it is.
-    #[oai(validator(min_length = 50, max_length = 50, pattern = "^whsec_[A-Za-z0-9+/]{43}=$"))]
+    #[oai(validator(
+        min_length = 50,
+        max_length = 50,
+        pattern = "^whsec_[A-Za-z0-9+/]{43}=$"
+    ))]
     pub secret: String,
     pub endpoint: EndpointRead,
 }
@@ -542,8 +548,9 @@ impl WebhooksApi {
         callable(state, &url).await?;
         let new = NewEndpoint {
             url,
-            description: description
-                .unwrap_or_else(|| WebhookDescription::parse("").unwrap_or_else(|_| unreachable!())),
+            description: description.unwrap_or_else(|| {
+                WebhookDescription::parse("").unwrap_or_else(|_| unreachable!())
+            }),
             events: events.unwrap_or_else(|| EVENT_TYPES.to_vec()),
             grades: grades.unwrap_or_default(),
         };
@@ -572,7 +579,14 @@ impl WebhooksApi {
     }
 
     /// Get a webhook endpoint
-    #[oai(path = "/api/webhooks/:id", method = "get", operation_id = "getWebhook")]
+    ///
+    /// One endpoint with its health: failing since when, last delivered, events waiting and
+    /// failed; never its secret.
+    #[oai(
+        path = "/api/webhooks/:id",
+        method = "get",
+        operation_id = "getWebhook"
+    )]
     async fn get(
         &self,
         _caller: Authorized<AdminWebhooks>,
@@ -592,7 +606,11 @@ impl WebhooksApi {
     /// Changes its URL, description, events or grades (from the next delivery on), or
     /// pauses (`enabled: false`) and resumes it. A resumed endpoint goes on from where it
     /// stopped, as far back as the changes are kept.
-    #[oai(path = "/api/webhooks/:id", method = "patch", operation_id = "updateWebhook")]
+    #[oai(
+        path = "/api/webhooks/:id",
+        method = "patch",
+        operation_id = "updateWebhook"
+    )]
     async fn update(
         &self,
         _caller: Authorized<AdminWebhooks>,

@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool};
 
 use super::{Error, changes::changes_at, read_feed, readable};
-use crate::sender::Outcome as Sent;
 use crate::domain::{
     DisabledReason, EventType, Grade, OLD_SECRET_LASTS, Position, RecordedChange,
     WebhookDescription, WebhookSecret, WebhookUrl,
 };
+use crate::sender::Outcome as Sent;
 
 /// One endpoint, with its health.
 #[derive(Debug, Clone)]
@@ -111,7 +111,10 @@ impl TryFrom<EndpointRow> for EndpointRecord {
             events,
             grades,
             enabled: row.enabled,
-            disabled_reason: row.disabled_reason.as_deref().and_then(DisabledReason::parse),
+            disabled_reason: row
+                .disabled_reason
+                .as_deref()
+                .and_then(DisabledReason::parse),
             disabled_at: row.disabled_at,
             secret,
             previous_secret,
@@ -179,10 +182,11 @@ pub async fn create_endpoint(pool: &PgPool, new: &NewEndpoint) -> Result<Endpoin
 
 /// Every endpoint, oldest first (at most 1,000).
 pub async fn list_endpoints(pool: &PgPool) -> Result<Vec<EndpointRecord>, Error> {
-    let rows: Vec<EndpointRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(endpoint_query("ORDER BY e.id LIMIT 1000")))
-            .fetch_all(pool)
-            .await?;
+    let rows: Vec<EndpointRow> = sqlx::query_as(sqlx::AssertSqlSafe(endpoint_query(
+        "ORDER BY e.id LIMIT 1000",
+    )))
+    .fetch_all(pool)
+    .await?;
     Ok(readable(rows))
 }
 

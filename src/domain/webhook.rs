@@ -336,7 +336,12 @@ mod tests {
             Some(Duration::from_secs(60))
         );
         assert_eq!(
-            retry_delay(&RETRY_DELAYS, 1, 0.5, Some(Duration::from_secs(10 * 86_400))),
+            retry_delay(
+                &RETRY_DELAYS,
+                1,
+                0.5,
+                Some(Duration::from_secs(10 * 86_400))
+            ),
             Some(MAX_RETRY_AFTER)
         );
         // Ten attempts in all: the first, then one after each of the nine waits.

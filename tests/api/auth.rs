@@ -113,6 +113,18 @@ async fn request_for(app: &TestApp, operation: &str) -> (Method, String, Option<
             .unwrap();
         format!("/api/accounts/{id}")
     };
+    // A public address (no DNS, no allow-list needed); a test event to it fails fast.
+    const HOOK: &str = "https://93.184.215.14/hook";
+    let webhook = || async {
+        let new = students_api::db::webhooks::NewEndpoint {
+            url: students_api::domain::WebhookUrl::parse(HOOK).unwrap(),
+            description: students_api::domain::WebhookDescription::parse("matrix").unwrap(),
+            events: students_api::domain::EVENT_TYPES.to_vec(),
+            grades: Vec::new(),
+        };
+        let made = students_api::db::webhooks::create_endpoint(&app.pool, &new).await;
+        format!("/api/webhooks/{}", made.unwrap().id)
+    };
     match operation {
         "listStudents" => (Method::GET, "/api/students".into(), None),
         "exportStudents" => (Method::GET, "/api/students/export".into(), None),
@@ -186,6 +198,31 @@ async fn request_for(app: &TestApp, operation: &str) -> (Method, String, Option<
             format!("{}/password", target().await),
             Some(json!({"password": PASSWORD})),
         ),
+        "createWebhook" => (
+            Method::POST,
+            "/api/webhooks".into(),
+            Some(json!({ "url": HOOK })),
+        ),
+        "listWebhooks" => (Method::GET, "/api/webhooks".into(), None),
+        "getWebhook" => (Method::GET, webhook().await, None),
+        "updateWebhook" => (
+            Method::PATCH,
+            webhook().await,
+            Some(json!({"description": "changed"})),
+        ),
+        "deleteWebhook" => (Method::DELETE, webhook().await, None),
+        "rotateWebhookSecret" => (
+            Method::POST,
+            format!("{}/rotate-secret", webhook().await),
+            None,
+        ),
+        "listWebhookAttempts" => (Method::GET, format!("{}/attempts", webhook().await), None),
+        "replayWebhookEvents" => (
+            Method::POST,
+            format!("{}/replay", webhook().await),
+            Some(json!({"since": "2026-01-01T00:00:00Z"})),
+        ),
+        "testWebhook" => (Method::POST, format!("{}/test", webhook().await), None),
         "getHealth" => (Method::GET, "/healthz".into(), None),
         "getReadiness" => (Method::GET, "/readyz".into(), None),
         other => panic!("no request for {other}: add it to this table"),
@@ -400,7 +437,7 @@ async fn every_operation_answers_every_kind_of_credential_as_declared() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 23, "every protected operation was tried");
+    assert_eq!(checked, 32, "every protected operation was tried");
     // Of the creates sent, only those holding `students:write` wrote a row: the API token of
     // that scope, the editor's and the admin's sign-ins.
     let created: i64 = sqlx::query_scalar("SELECT count(*) FROM students WHERE name = 'New'")

@@ -221,8 +221,8 @@ async fn wait_for_all(pool: &PgPool, endpoint: i64, inbox: &Inbox, within: Durat
 
 /// Which of `secrets` each delivery verifies with, asked of the `standardwebhooks` package.
 fn verify(deliveries: &[Delivery], secrets: &[&str]) -> Vec<Vec<bool>> {
-    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/webhook-verifier/bin/python");
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/webhook-verifier/bin/python");
     assert!(
         python.exists(),
         "{} is missing: scripts/test installs it (python3 -m venv target/webhook-verifier && \
@@ -236,7 +236,10 @@ fn verify(deliveries: &[Delivery], secrets: &[&str]) -> Vec<Vec<bool>> {
         })).collect::<Vec<_>>(),
     });
     let mut child = Command::new(python)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/webhooks/verify.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/webhooks/verify.py"
+        ))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -265,7 +268,10 @@ fn check_order(deliveries: &[Delivery]) -> usize {
             continue;
         }
         let body = delivery.json();
-        assert_eq!(body["position"], delivery.id, "webhook-id is the feed position");
+        assert_eq!(
+            body["position"], delivery.id,
+            "webhook-id is the feed position"
+        );
         let student = body["student"]["id"].as_i64().unwrap();
         let version = body["version"].as_i64().unwrap();
         if let Some((position, previous)) = last.get(&student) {
@@ -323,7 +329,9 @@ async fn write_changes(app: &TestApp, count: usize) {
                     }
                     (3, Some(_)) if made.len() > 1 => {
                         let id = made.remove(0);
-                        http.delete(format!("{base}/api/students/{id}")).send().await
+                        http.delete(format!("{base}/api/students/{id}"))
+                            .send()
+                            .await
                     }
                     _ => {
                         http.post(format!("{base}/api/students"))
@@ -370,13 +378,22 @@ async fn every_change_of_a_thousand_writes_arrives_once_in_order_and_verifies() 
 
     write_changes(&app, 1000).await;
 
-    let expected = wait_for_all(&app.pool, endpoint, &receiver.inbox, Duration::from_secs(60)).await;
+    let expected = wait_for_all(
+        &app.pool,
+        endpoint,
+        &receiver.inbox,
+        Duration::from_secs(60),
+    )
+    .await;
     assert!(expected >= 1000, "{expected} changes recorded");
     let deliveries = receiver.inbox.deliveries();
     assert_eq!(check_order(&deliveries), 0, "no duplicates without a crash");
     assert_eq!(i64::try_from(deliveries.len()).unwrap(), expected);
     let verified = verify(&deliveries, &[&secret]);
-    assert!(verified.iter().all(|row| row == &[true]), "every signature verifies");
+    assert!(
+        verified.iter().all(|row| row == &[true]),
+        "every signature verifies"
+    );
     let ops: HashSet<String> = deliveries
         .iter()
         .map(|d| d.json()["op"].as_str().unwrap().to_owned())
@@ -433,7 +450,13 @@ async fn a_receiver_that_is_down_for_a_minute_then_back_misses_nothing() {
     assert!(failing.is_some(), "the endpoint shows it is failing");
 
     receiver.listen().await;
-    let expected = wait_for_all(&app.pool, endpoint, &receiver.inbox, Duration::from_secs(60)).await;
+    let expected = wait_for_all(
+        &app.pool,
+        endpoint,
+        &receiver.inbox,
+        Duration::from_secs(60),
+    )
+    .await;
     let deliveries = receiver.inbox.deliveries();
     assert_eq!(check_order(&deliveries), 0);
     assert!(verify(&deliveries, &[&secret]).iter().all(|r| r == &[true]));
@@ -465,7 +488,13 @@ async fn five_hundreds_for_a_while_then_everything_in_order() {
     })
     .await;
     receiver.inbox.answer(200);
-    wait_for_all(&app.pool, endpoint, &receiver.inbox, Duration::from_secs(30)).await;
+    wait_for_all(
+        &app.pool,
+        endpoint,
+        &receiver.inbox,
+        Duration::from_secs(30),
+    )
+    .await;
     let grades: Vec<String> = receiver
         .inbox
         .deliveries()
@@ -474,7 +503,11 @@ async fn five_hundreds_for_a_while_then_everything_in_order() {
         .filter(|body| body["student"]["id"] == id)
         .map(|body| body["student"]["grade"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(grades, ["A", "B", "C", "D"], "one student's events in order");
+    assert_eq!(
+        grades,
+        ["A", "B", "C", "D"],
+        "one student's events in order"
+    );
     let log = app
         .get(&format!("/api/webhooks/{endpoint}/attempts?limit=100"))
         .await;
@@ -486,7 +519,10 @@ async fn five_hundreds_for_a_while_then_everything_in_order() {
         .iter()
         .filter_map(|a| a["status_code"].as_i64())
         .collect();
-    assert!(statuses.contains(&500) && statuses.contains(&200), "{statuses:?}");
+    assert!(
+        statuses.contains(&500) && statuses.contains(&200),
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
@@ -522,7 +558,11 @@ async fn an_event_that_fails_every_attempt_is_marked_failed_and_replay_sends_it(
         .iter()
         .map(|a| a["outcome"].as_str().unwrap())
         .collect();
-    assert_eq!(outcomes, ["failed", "retrying", "retrying"], "three attempts, newest first");
+    assert_eq!(
+        outcomes,
+        ["failed", "retrying", "retrying"],
+        "three attempts, newest first"
+    );
 
     // A later change of another student still goes; the failed one waits for a replay.
     receiver.inbox.answer(200);
@@ -556,34 +596,44 @@ async fn gone_disables_at_once_and_five_days_of_failures_disable() {
     let (gone, _) = create_endpoint(&app, json!({"url": receiver.url()})).await;
     receiver.inbox.answer(410);
     app.create_student("Ada", "A", None).await;
-    wait_for("410 to disable the endpoint", Duration::from_secs(10), async || {
-        let endpoint: Value = app
-            .get(&format!("/api/webhooks/{gone}"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        endpoint["enabled"] == false && endpoint["disabled_reason"] == "gone"
-    })
+    wait_for(
+        "410 to disable the endpoint",
+        Duration::from_secs(10),
+        async || {
+            let endpoint: Value = app
+                .get(&format!("/api/webhooks/{gone}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            endpoint["enabled"] == false && endpoint["disabled_reason"] == "gone"
+        },
+    )
     .await;
 
     receiver.inbox.answer(500);
     let (failing, _) = create_endpoint(&app, json!({"url": receiver.url()})).await;
-    sqlx::query("UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = $1")
-        .bind(failing)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = $1",
+    )
+    .bind(failing)
+    .execute(&app.pool)
+    .await
+    .unwrap();
     app.create_student("Grace", "B", None).await;
-    wait_for("5 days of failures to disable", Duration::from_secs(10), async || {
-        let endpoint: Value = app
-            .get(&format!("/api/webhooks/{failing}"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        endpoint["disabled_reason"] == "failing"
-    })
+    wait_for(
+        "5 days of failures to disable",
+        Duration::from_secs(10),
+        async || {
+            let endpoint: Value = app
+                .get(&format!("/api/webhooks/{failing}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            endpoint["disabled_reason"] == "failing"
+        },
+    )
     .await;
 
     let metrics = app.get("/metrics").await.text().await.unwrap();
@@ -604,13 +654,17 @@ async fn gone_disables_at_once_and_five_days_of_failures_disable() {
         )
         .await;
     assert_eq!(resumed.status(), 200);
-    wait_for("the resumed endpoint's event", Duration::from_secs(10), async || {
-        receiver
-            .inbox
-            .deliveries()
-            .iter()
-            .any(|d| d.json()["student"]["name"] == "Ada")
-    })
+    wait_for(
+        "the resumed endpoint's event",
+        Duration::from_secs(10),
+        async || {
+            receiver
+                .inbox
+                .deliveries()
+                .iter()
+                .any(|d| d.json()["student"]["name"] == "Ada")
+        },
+    )
     .await;
 }
 
@@ -683,7 +737,11 @@ async fn internal_addresses_are_refused_unless_allowed_and_checked_again_at_deli
         assert_eq!(problem["errors"][0]["location"], "/url", "{url}");
         assert_eq!(problem["errors"][0]["code"], "url_not_allowed", "{url}");
     }
-    for url in ["ftp://example.com/", "https://u:p@example.com/", "not a url"] {
+    for url in [
+        "ftp://example.com/",
+        "https://u:p@example.com/",
+        "not a url",
+    ] {
         let refused = strict
             .client
             .post(strict.url("/api/webhooks"))
@@ -720,7 +778,10 @@ async fn internal_addresses_are_refused_unless_allowed_and_checked_again_at_deli
             .json()
             .await
             .unwrap();
-        error = log["items"][0]["error"].as_str().unwrap_or_default().to_owned();
+        error = log["items"][0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         !error.is_empty()
     })
     .await;
@@ -830,19 +891,27 @@ async fn the_log_replays_and_test_events() {
     // Unknown endpoints are 404s; a students:write token is not enough.
     let missing = app.get("/api/webhooks/999999").await;
     assert_problem(missing, 404).await;
-    let writer = crate::helpers::make_token(
-        &app.pool,
-        &[students_api::domain::Scope::StudentsWrite],
-    )
-    .await
-    .unwrap();
+    let writer =
+        crate::helpers::make_token(&app.pool, &[students_api::domain::Scope::StudentsWrite])
+            .await
+            .unwrap();
     let writer = crate::helpers::client_with_token(&writer);
     let mut status = 0;
     // Other instances' caches learn of a token within a second; this one's too.
-    wait_for("the token to be known", Duration::from_secs(5), async || {
-        status = writer.get(app.url("/api/webhooks")).send().await.unwrap().status().as_u16();
-        status != 401
-    })
+    wait_for(
+        "the token to be known",
+        Duration::from_secs(5),
+        async || {
+            status = writer
+                .get(app.url("/api/webhooks"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            status != 401
+        },
+    )
     .await;
     assert_eq!(status, 403);
 }
@@ -864,15 +933,21 @@ async fn two_instances_deliver_each_event_once() {
     let receiver = Receiver::start().await;
     let mut endpoints = Vec::new();
     for _ in 0..4 {
-        endpoints.push(create_endpoint(&first, json!({"url": receiver.url()})).await.0);
+        endpoints.push(
+            create_endpoint(&first, json!({"url": receiver.url()}))
+                .await
+                .0,
+        );
     }
     for (n, app) in [&first, &second].into_iter().cycle().take(200).enumerate() {
         app.create_student(&format!("S{n}"), "A", None).await;
     }
     let expected = changes_since(&first.pool, endpoints[0]).await;
-    wait_for("every endpoint's deliveries", Duration::from_secs(60), async || {
-        receiver.inbox.deliveries().len() >= usize::try_from(expected * 4).unwrap()
-    })
+    wait_for(
+        "every endpoint's deliveries",
+        Duration::from_secs(60),
+        async || receiver.inbox.deliveries().len() >= usize::try_from(expected * 4).unwrap(),
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let deliveries = receiver.inbox.deliveries();
@@ -921,10 +996,12 @@ async fn killed_with_sigkill_mid_delivery_it_resumes_and_loses_nothing() {
         .await
         .unwrap()
         .id;
-    sqlx::query("INSERT INTO students (name, grade) SELECT 'K ' || n, 'A' FROM generate_series(1, 500) n")
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO students (name, grade) SELECT 'K ' || n, 'A' FROM generate_series(1, 500) n",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     wait_for("deliveries to start", Duration::from_secs(30), async || {
         receiver.inbox.deliveries().len() >= 50
     })
@@ -932,7 +1009,10 @@ async fn killed_with_sigkill_mid_delivery_it_resumes_and_loses_nothing() {
     running.child.kill().unwrap();
     running.child.wait().unwrap();
     let at_kill = receiver.inbox.deliveries().len();
-    assert!(at_kill < 500, "killed mid-delivery ({at_kill} of 500 arrived)");
+    assert!(
+        at_kill < 500,
+        "killed mid-delivery ({at_kill} of 500 arrived)"
+    );
 
     let mut restarted = start();
     let expected = wait_for_all(&pool, endpoint, &receiver.inbox, Duration::from_secs(90)).await;

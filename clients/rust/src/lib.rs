@@ -10126,6 +10126,9 @@ impl Client {
     }
     /// Get a webhook endpoint
     ///
+    /// One endpoint with its health: failing since when, last delivered, events waiting and
+    /// failed; never its secret.
+    ///
     /// Sends a `GET` request to `/api/webhooks/{id}`
     ///
     /// Arguments:

@@ -92,6 +92,9 @@ def sync_detailed(
 ) -> Response[Problem | WebhookEndpoint]:
     """Get a webhook endpoint
 
+     One endpoint with its health: failing since when, last delivered, events waiting and
+    failed; never its secret.
+
     Args:
         id (int):
 
@@ -121,6 +124,9 @@ def sync(
 ) -> Problem | WebhookEndpoint | None:
     """Get a webhook endpoint
 
+     One endpoint with its health: failing since when, last delivered, events waiting and
+    failed; never its secret.
+
     Args:
         id (int):
 
@@ -144,6 +150,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[Problem | WebhookEndpoint]:
     """Get a webhook endpoint
+
+     One endpoint with its health: failing since when, last delivered, events waiting and
+    failed; never its secret.
 
     Args:
         id (int):
@@ -171,6 +180,9 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> Problem | WebhookEndpoint | None:
     """Get a webhook endpoint
+
+     One endpoint with its health: failing since when, last delivered, events waiting and
+    failed; never its secret.
 
     Args:
         id (int):
