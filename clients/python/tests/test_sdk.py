@@ -5,6 +5,7 @@ cover every operation, the cursor walk, merge-patch null vs absent, and the prob
 as typed values. Only the SDK talks to the server here.
 """
 
+import datetime
 import itertools
 import os
 
@@ -29,6 +30,17 @@ from students_api_client.api.accounts import (
     update_account,
 )
 from students_api_client.api.tokens import create_token, list_tokens, revoke_token
+from students_api_client.api.webhooks import (
+    create_webhook,
+    delete_webhook,
+    get_webhook,
+    list_webhook_attempts,
+    list_webhooks,
+    replay_webhook_events,
+    rotate_webhook_secret,
+    test_webhook as send_test_webhook,
+    update_webhook,
+)
 from students_api_client.api.students import (
     create_student,
     delete_student,
@@ -409,3 +421,49 @@ def test_import_students_takes_csv_and_ndjson_and_reports_bad_rows(client: Authe
     assert (dry.valid, dry.invalid, dry.created) == (1, 1, 0)
     assert dry.errors[0].location == "/rows/2/grade"
     assert len(names_with(client, tag)) == 4
+
+
+def test_webhooks_create_list_get_update_rotate_test_log_replay_and_delete(client: AuthenticatedClient) -> None:
+    from students_api_client.models import (
+        WebhookAttemptOutcome,
+        WebhookCreate,
+        WebhookCreated,
+        WebhookDisabledReason,
+        WebhookEventType,
+        WebhookReplay,
+        WebhookUpdate,
+    )
+
+    # The server itself, which answers 404 here: the test event's attempt records it.
+    url = os.environ["STUDENTS_API_URL"] + "/nowhere"
+    made = create_webhook.sync(client=client, body=WebhookCreate(url=url, events=[WebhookEventType.STUDENT_CREATED]))
+    assert isinstance(made, WebhookCreated) and made.secret.startswith("whsec_")
+    endpoint_id = made.endpoint.id
+    listed = list_webhooks.sync(client=client)
+    assert listed is not None and any(e.id == endpoint_id for e in listed.items)
+
+    paused = update_webhook.sync(client=client, id=endpoint_id, body=WebhookUpdate(enabled=False))
+    assert paused is not None and paused.disabled_reason == WebhookDisabledReason.PAUSED
+    one = get_webhook.sync(client=client, id=endpoint_id)
+    assert one is not None and one.enabled is False
+
+    rotated = rotate_webhook_secret.sync(client=client, id=endpoint_id)
+    assert isinstance(rotated, WebhookCreated) and rotated.secret != made.secret
+
+    tested = send_test_webhook.sync(client=client, id=endpoint_id)
+    assert tested is not None and tested.status_code == 404 and tested.outcome == WebhookAttemptOutcome.FAILED
+    log = list_webhook_attempts.sync(client=client, id=endpoint_id, limit=5)
+    assert log is not None and log.items[0].event_type == "webhook.test"
+
+    replayed = replay_webhook_events.sync_detailed(
+        client=client, id=endpoint_id, body=WebhookReplay(since=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
+    )
+    assert replayed.status_code == 202
+
+    refused = create_webhook.sync(client=client, body=WebhookCreate(url="https://10.0.0.1/hook"))
+    assert isinstance(refused, Problem) and refused.status == 422
+    assert [(e.location, e.code) for e in refused.errors] == [("/url", "url_not_allowed")]
+
+    assert delete_webhook.sync_detailed(client=client, id=endpoint_id).status_code == 204
+    gone = get_webhook.sync(client=client, id=endpoint_id)
+    assert isinstance(gone, Problem) and gone.type_ == "urn:students-api:problem:webhook-not-found"

@@ -936,3 +936,111 @@ async fn import_students_takes_csv_and_ndjson_and_reports_bad_rows_as_a_typed_42
         Err(Error::InvalidRequest(_))
     ));
 }
+
+#[tokio::test]
+async fn webhooks_create_list_get_update_rotate_test_log_replay_and_delete() {
+    use students_api_client::types::{
+        WebhookAttemptOutcome, WebhookCreate, WebhookDisabledReason, WebhookEventType,
+        WebhookReplay, WebhookUpdate,
+    };
+    let client = client();
+    // The server itself, which answers 404 here: the test event's attempt records it.
+    let made = client
+        .create_webhook()
+        .body(WebhookCreate {
+            url: format!("{}/nowhere", url()).parse().unwrap(),
+            description: None,
+            events: Some(vec![WebhookEventType::StudentCreated]),
+            grades: None,
+        })
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(made.secret.starts_with("whsec_"));
+    let id = made.endpoint.id;
+    let listed = client.list_webhooks().send().await.unwrap().into_inner();
+    assert!(listed.items.iter().any(|endpoint| endpoint.id == id));
+
+    let paused = client
+        .update_webhook()
+        .id(id)
+        .body(WebhookUpdate {
+            enabled: Some(false),
+            ..Default::default()
+        })
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(paused.disabled_reason, Some(WebhookDisabledReason::Paused));
+    let one = client
+        .get_webhook()
+        .id(id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!one.enabled);
+
+    let rotated = client
+        .rotate_webhook_secret()
+        .id(id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(rotated.secret, made.secret);
+
+    let tested = client
+        .test_webhook()
+        .id(id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(tested.status_code, Some(404));
+    assert_eq!(tested.outcome, WebhookAttemptOutcome::Failed);
+    let log = client
+        .list_webhook_attempts()
+        .id(id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(log.items[0].event_type.as_str(), "webhook.test");
+
+    let replayed = client
+        .replay_webhook_events()
+        .id(id)
+        .body(WebhookReplay {
+            event_id: None,
+            since: Some("2026-01-01T00:00:00Z".parse().unwrap()),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status().as_u16(), 202);
+
+    let refused = problem(
+        client
+            .create_webhook()
+            .body(WebhookCreate {
+                url: "https://10.0.0.1/hook".parse().unwrap(),
+                description: None,
+                events: None,
+                grades: None,
+            })
+            .send()
+            .await,
+    );
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.errors[0].code.as_str(), "url_not_allowed");
+
+    client.delete_webhook().id(id).send().await.unwrap();
+    let gone = problem(client.get_webhook().id(id).send().await);
+    assert_eq!(
+        gone.type_.as_str(),
+        "urn:students-api:problem:webhook-not-found"
+    );
+}

@@ -36,6 +36,15 @@ import {
   signIn,
   signOut,
   updateStudent,
+  createWebhook,
+  deleteWebhook,
+  getWebhook,
+  listWebhookAttempts,
+  listWebhooks,
+  replayWebhookEvents,
+  rotateWebhookSecret,
+  testWebhook,
+  updateWebhook,
 } from '../src/index.js';
 
 const baseUrl = process.env.STUDENTS_API_URL;
@@ -413,4 +422,45 @@ test('importStudentsFile takes CSV and NDJSON, a bad row is a typed 422, a dry r
   assert.deepEqual([dry.data?.valid, dry.data?.invalid, dry.data?.created], [1, 1, 0]);
   assert.equal(dry.data?.errors[0]?.location, '/rows/2/grade');
   assert.equal((await namesWith(tag)).length, 4);
+});
+
+test('webhooks: create, list, get, update, rotate, test, the log, replay and delete', async () => {
+  // The server itself, which answers 404 here: the test event's attempt records it.
+  const url = `${baseUrl}/nowhere`;
+  const made = await createWebhook({ client, body: { url, events: ['student.created'] } });
+  assert.equal(made.response.status, 201, JSON.stringify(made.error));
+  assert.match(made.data?.secret ?? '', /^whsec_/);
+  const id = made.data!.endpoint.id;
+  assert.equal(made.data?.endpoint.health.pending, 0);
+
+  const listed = await listWebhooks({ client });
+  assert.ok(listed.data?.items.some((endpoint) => endpoint.id === id));
+  const paused = await updateWebhook({ client, path: { id }, body: { enabled: false, description: 'paused' } });
+  assert.equal(paused.data?.disabled_reason, 'paused');
+  const one = await getWebhook({ client, path: { id } });
+  assert.equal(one.data?.description, 'paused');
+
+  const rotated = await rotateWebhookSecret({ client, path: { id } });
+  assert.notEqual(rotated.data?.secret, made.data?.secret);
+  assert.ok(rotated.data?.endpoint.previous_secret_expires_at);
+
+  const tested = await testWebhook({ client, path: { id } });
+  assert.equal(tested.response.status, 200);
+  assert.equal(tested.data?.status_code, 404);
+  assert.equal(tested.data?.outcome, 'failed');
+  const log = await listWebhookAttempts({ client, path: { id }, query: { limit: 10 } });
+  assert.equal(log.data?.items[0]?.event_type, 'webhook.test');
+
+  const replayed = await replayWebhookEvents({ client, path: { id }, body: { since: '2026-01-01T00:00:00Z' } });
+  assert.equal(replayed.response.status, 202);
+  assert.equal(typeof replayed.data?.queued, 'number');
+
+  const refused = await createWebhook({ client, body: { url: 'https://10.0.0.1/hook' } });
+  assert.equal(refused.response.status, 422);
+  assert.equal((refused.error as Problem).errors?.[0]?.code, 'url_not_allowed');
+
+  assert.equal((await deleteWebhook({ client, path: { id } })).response.status, 204);
+  const gone = await getWebhook({ client, path: { id } });
+  assert.equal(gone.response.status, 404);
+  assert.equal((gone.error as Problem).type, 'urn:students-api:problem:webhook-not-found');
 });
