@@ -5,6 +5,7 @@ import { me, signOut } from '../../clients/typescript/src/index.js';
 import { client, forgetToken, hasToken, problemMessage, type Session, whenSessionLost } from './api.js';
 import { History } from './history.js';
 import { ImportPage } from './import.js';
+import { Webhook, Webhooks } from './webhooks.js';
 import { startLive, stopLive } from './live.js';
 import { Notices, notify } from './notices.js';
 import { BASE, navigate, onLinkClick, useRoute } from './route.js';
@@ -106,6 +107,14 @@ export function App() {
               Import
             </a>
           )}
+          {session.role === 'admin' && (
+            <a
+              href={`${BASE}/webhooks`}
+              aria-current={route.page === 'webhooks' || route.page === 'webhook' ? 'page' : undefined}
+            >
+              Webhooks
+            </a>
+          )}
           <a href="/docs">API docs</a>
         </nav>
         <div class="who">
@@ -139,6 +148,10 @@ export function App() {
         return <History session={session} id={route.id} key={route.id} />;
       case 'import':
         return session.canWrite ? <ImportPage /> : <Forbidden />;
+      case 'webhooks':
+        return session.role === 'admin' ? <Webhooks /> : <Forbidden />;
+      case 'webhook':
+        return session.role === 'admin' ? <Webhook id={route.id} key={route.id} /> : <Forbidden />;
       default:
         return (
           <section>
@@ -156,7 +169,7 @@ function Forbidden() {
   return (
     <section>
       <h1>Not allowed</h1>
-      <p>Your role may read students but not change them.</p>
+      <p>Your role may not do this: viewers read students, editors change them too, and only admins manage webhooks.</p>
     </section>
   );
 }

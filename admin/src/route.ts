@@ -11,6 +11,8 @@ export type Route =
   | { page: 'edit'; id: number }
   | { page: 'history'; id: number }
   | { page: 'import' }
+  | { page: 'webhooks' }
+  | { page: 'webhook'; id: number }
   | { page: 'not-found' };
 
 export interface ListState {
@@ -35,6 +37,9 @@ export function parseRoute(location: Location): Route {
   if (path === BASE) return { page: 'list', list: parseList(new URLSearchParams(location.search)) };
   if (path === `${BASE}/students/new`) return { page: 'new' };
   if (path === `${BASE}/import`) return { page: 'import' };
+  if (path === `${BASE}/webhooks`) return { page: 'webhooks' };
+  const hook = /^\/admin\/webhooks\/([1-9][0-9]{0,17})$/.exec(path);
+  if (hook) return { page: 'webhook', id: Number(hook[1]) };
   const match = /^\/admin\/students\/([1-9][0-9]{0,17})(\/history)?$/.exec(path);
   if (match) return { page: match[2] ? 'history' : 'edit', id: Number(match[1]) };
   return { page: 'not-found' };

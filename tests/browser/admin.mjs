@@ -586,6 +586,52 @@ async function main() {
     check("and the history offers no restore", (await viewerPage.getByRole("button", { name: "Restore this version" }).count()) === 0);
     await axe(viewerPage, "the viewer's history");
 
+    check("a viewer has no Webhooks link", (await viewerPage.getByRole("link", { name: "Webhooks" }).count()) === 0);
+
+    // 14. Webhooks: an admin makes an endpoint (the secret shown once), sees its health and its
+    // recent deliveries, and sends a test event. The endpoint is this server's /nowhere, which
+    // answers 404: every attempt shows as failing (clients/with-server allows 127.0.0.1).
+    step = "14. webhooks";
+    await page.goto(`${base}/admin`);
+    await signIn(page, username, password);
+    await page.getByRole("link", { name: "Webhooks" }).click();
+    await page.getByRole("heading", { name: "Webhooks" }).waitFor();
+    await page.getByLabel("URL").fill(`${base}/nowhere`);
+    await page.getByLabel("Description").fill("billing sync");
+    await page.getByLabel("student.created").check();
+    await page.getByRole("button", { name: "Make endpoint" }).click();
+    const shown = await page.getByTestId("webhook-secret").innerText();
+    check("a new endpoint's secret is shown once", /^whsec_[A-Za-z0-9+/]{43}=$/.test(shown), shown.slice(0, 6));
+    const hooks = await api("GET", "/api/webhooks");
+    const hook = hooks.body.items.find((item) => item.description === "billing sync");
+    check("made through the API, with the events ticked", hook?.events.join() === "student.created", JSON.stringify(hook?.events));
+    await api("POST", "/api/students", { body: { name: "Hooked Student", grade: "A" } });
+    let failing = null;
+    for (let tries = 0; tries < 50 && !failing; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        failing = (await api("GET", `/api/webhooks/${hook.id}`)).body.health.failing_since;
+    }
+    check("the receiver's 404 made the endpoint failing", failing !== null);
+    await page.reload();
+    const row = page.locator("table.webhooks tbody tr", { hasText: "billing sync" });
+    check("the list shows the endpoint failing", (await row.locator("td[data-state]").getAttribute("data-state")) === "failing");
+    await axe(page, "the webhooks list");
+    await shotBothWidths(page, "webhooks");
+    await row.getByRole("link").click();
+    await page.getByRole("heading", { name: "Recent deliveries" }).waitFor();
+    const firstAttempt = page.locator("table.attempts tbody tr").first();
+    await firstAttempt.waitFor();
+    check("recent deliveries show the 404", (await firstAttempt.innerText()).includes("404"));
+    await page.getByRole("button", { name: "Send test event" }).click();
+    await page.getByText("Test event failed: 404").waitFor();
+    await page.locator("table.attempts tbody tr", { hasText: "webhook.test" }).first().waitFor();
+    check("the test event is in the log", true);
+    await page.getByRole("button", { name: "Pause" }).click();
+    await page.getByText("Deliveries paused.").waitFor();
+    check("pause disables the endpoint", (await api("GET", `/api/webhooks/${hook.id}`)).body.disabled_reason === "paused");
+    await axe(page, "a webhook's deliveries");
+    await shotBothWidths(page, "webhook-deliveries");
+
     step = "the end";
     check("no console error and no page error on any page", problems.length === 0, problems.join("; "));
     console.log(`${NAME}: ${passed} passed in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; screenshots in ${shots}`);
