@@ -548,6 +548,18 @@ pub async fn held_endpoint(
     row.map(EndpointRecord::try_from).transpose()
 }
 
+/// Whether any event waits at the endpoint (due or not).
+pub async fn anything_waiting(pool: &PgPool, endpoint: i64) -> Result<bool, Error> {
+    let waiting = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM webhook_deliveries \
+                        WHERE endpoint_id = $1 AND status = 'pending')",
+    )
+    .bind(endpoint)
+    .fetch_one(pool)
+    .await?;
+    Ok(waiting)
+}
+
 /// An event waiting for an attempt, with its change (`None`: pruned meanwhile).
 #[derive(Debug, Clone)]
 pub struct Waiting {

@@ -699,6 +699,8 @@ async fn rotation_sends_both_signatures_then_only_the_new() {
     .execute(&app.pool)
     .await
     .unwrap();
+    // A worker reads its endpoint again once a second.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     app.create_student("After", "A", None).await;
     wait_for("the second delivery", Duration::from_secs(10), async || {
         receiver.inbox.deliveries().len() == 2
@@ -769,6 +771,7 @@ async fn internal_addresses_are_refused_unless_allowed_and_checked_again_at_deli
         .execute(&app.pool)
         .await
         .unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     app.create_student("Ada", "A", None).await;
     let mut error = String::new();
     wait_for("the refused attempt", Duration::from_secs(10), async || {
