@@ -30,8 +30,7 @@ use crate::{
     openapi,
     sender::{Policy, Sender},
     server::{self, ConnectionLimits},
-    telemetry,
-    webhooks::Dispatcher,
+    telemetry, webhooks,
 };
 
 /// The database the embedded server holds the students in.
@@ -538,15 +537,13 @@ impl Application {
         let tokens = tokio::spawn(self.tokens.clone().follow(self.direct.clone()));
         let tidy = tokio::spawn(telemetry::keep_metrics_tidy());
         let (stopping, stopped) = tokio::sync::watch::channel(false);
-        let deliveries = tokio::spawn(
-            Dispatcher::new(
-                self.pool.clone(),
-                self.feed.clone(),
-                self.sender.clone(),
-                self.retry_delays.clone(),
-            )
-            .run(stopped.clone()),
-        );
+        let deliveries = webhooks::spawn(
+            &self.pool,
+            self.feed.clone(),
+            self.sender.policy().clone(),
+            self.retry_delays.clone(),
+            stopped.clone(),
+        )?;
         let scraping = self.metrics_listener.map(|listener| {
             let mut stopped = stopped.clone();
             tokio::spawn(server::serve(
@@ -610,7 +607,7 @@ impl Application {
             let _ = scraping.await;
         }
         // Finishes its rounds and gives its leases back (`stopping` was sent by `stop`).
-        let _ = deliveries.await;
+        let _ = tokio::task::spawn_blocking(move || deliveries.join()).await;
         self.feed.close();
         let _ = feed.await;
         self.pool.close().await;
