@@ -3,7 +3,9 @@
 //! Modules import downwards only: [`cli`] → `startup` → `middleware` → `openapi` → [`api`] →
 //! [`error`] → [`db`] → [`domain`]. [`server`] (the connection loop) sits beside `middleware`
 //! and uses [`slow_clients`], [`error`] and [`request_id`]; [`jobs`] sits beside `startup` and
-//! uses only [`db`]. [`remote`] (`students-api import`, a client of a running server) uses
+//! uses only [`db`]; [`webhooks`] (the deliveries) sits beside `startup` too and uses [`api`]
+//! (the body's type), [`db`] and [`sender`]. [`sender`] (one webhook send) imports only
+//! [`domain`]; [`db`] names its outcome. [`remote`] (`students-api import`, a client of a running server) uses
 //! only [`config`]. [`api::auth`] counts requests with [`rate_limit`]. [`request_id`],
 //! [`config`], [`telemetry`], [`embedded_pg`], [`rate_limit`], [`slow_clients`] and [`admin`]
 //! (the console's embedded files) are leaves that import nothing of ours. `../shared/tools/module-cycles` (run

@@ -683,7 +683,16 @@ async fn rotation_sends_both_signatures_then_only_the_new() {
     let rotated: Value = rotated.json().await.unwrap();
     let new = rotated["secret"].as_str().unwrap().to_owned();
     assert_ne!(new, old);
-    assert!(rotated["endpoint"]["previous_secret_expires_at"].is_string());
+    let until = chrono::DateTime::parse_from_rfc3339(
+        rotated["endpoint"]["previous_secret_expires_at"].as_str().unwrap(),
+    )
+    .unwrap();
+    let lasts = until.to_utc() - chrono::Utc::now();
+    assert!(
+        lasts > chrono::TimeDelta::hours(24) - chrono::TimeDelta::minutes(1)
+            && lasts <= chrono::TimeDelta::hours(24),
+        "the old secret signs for 24 hours: {lasts}"
+    );
 
     app.create_student("During", "A", None).await;
     wait_for("the first delivery", Duration::from_secs(10), async || {
