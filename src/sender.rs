@@ -435,6 +435,27 @@ mod tests {
         assert!(local.check_url(&url("https://10.0.0.1/")).is_err());
     }
 
+    #[test]
+    fn retry_after_is_read_in_seconds_or_as_a_date() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            "120".parse().unwrap_or_else(|_| unreachable!()),
+        );
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(120)));
+        let soon = (chrono::Utc::now() + chrono::TimeDelta::seconds(90)).to_rfc2822();
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            soon.parse().unwrap_or_else(|_| unreachable!()),
+        );
+        assert!(retry_after(&headers).is_some_and(|wait| wait > Duration::from_secs(80)));
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            "soon".parse().unwrap_or_else(|_| unreachable!()),
+        );
+        assert_eq!(retry_after(&headers), None);
+    }
+
     #[tokio::test]
     async fn a_name_that_resolves_inside_is_refused() {
         let strict = Policy::new(&[]);

@@ -65,6 +65,9 @@ const REFRESH_EVERY: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 struct Context {
     pool: PgPool,
+    /// The requests' pool: when all of it is in use, the service is busy serving, and the
+    /// deliveries make way (see [`BUSY_EVENTS`]).
+    requests: PgPool,
     feed: ChangeFeed,
     sender: Sender,
     /// The waits between attempts (`WEBHOOK_RETRY_DELAYS`).
@@ -79,10 +82,16 @@ const NICE: i32 = 10;
 /// Connections of the deliveries' own pool.
 const POOL_SIZE: u32 = 4;
 
+/// While every connection of the requests' pool is in use, a round sends at most this many
+/// events and then pauses [`BUSY_PAUSE`]: deliveries fall behind during the burst (at least
+/// 200 events a second per endpoint still go) and catch up after it, at full speed.
+const BUSY_EVENTS: usize = 20;
+const BUSY_PAUSE: Duration = Duration::from_millis(100);
+
 /// Starts this instance's deliveries on a thread of their own, with a runtime, a connection
-/// pool and an HTTP client of their own, at a lower CPU priority (nice 10): at a write rate the
-/// machine can barely serve, deliveries fall behind and catch up afterwards, rather than take
-/// the cores from the writes (on 2 cores, 5 endpoints at full speed halved POST throughput).
+/// pool and an HTTP client of their own, at a lower CPU priority (nice 10), so that at a write
+/// rate the machine can barely serve, the writes get the cores first (with 5 endpoints at full
+/// speed, POST throughput fell to 0.51× in the debug smoke run; see docs/performance.md).
 /// Returns when `stop` turns true and the deliveries have finished their rounds.
 pub fn spawn(
     pool: &PgPool,
@@ -92,6 +101,7 @@ pub fn spawn(
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     let options = (*pool.connect_options()).clone();
+    let requests = pool.clone();
     std::thread::Builder::new()
         .name("webhooks".into())
         .spawn(move || {
@@ -115,7 +125,7 @@ pub fn spawn(
                         return tracing::error!(error = %err, "cannot make the webhook client");
                     }
                 };
-                Dispatcher::new(pool.clone(), feed, sender, schedule)
+                Dispatcher::new(pool.clone(), requests, feed, sender, schedule)
                     .run(stop)
                     .await;
                 pool.close().await;
@@ -146,10 +156,17 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(pool: PgPool, feed: ChangeFeed, sender: Sender, schedule: Vec<Duration>) -> Self {
+    pub fn new(
+        pool: PgPool,
+        requests: PgPool,
+        feed: ChangeFeed,
+        sender: Sender,
+        schedule: Vec<Duration>,
+    ) -> Self {
         Self {
             context: Arc::new(Context {
                 pool,
+                requests,
                 feed,
                 sender,
                 schedule,
@@ -219,6 +236,14 @@ impl Dispatcher {
         if let Err(err) = store::release(&context.pool, &ids, context.me).await {
             tracing::warn!(error = %err, "cannot give back webhook leases; they run out in 15 s");
         }
+    }
+}
+
+impl Context {
+    /// Every connection of the requests' pool is in use: the service is busy serving.
+    fn busy(&self) -> bool {
+        let requests = &self.requests;
+        requests.num_idle() == 0 && requests.size() >= requests.options().get_max_connections()
     }
 }
 
@@ -321,11 +346,12 @@ async fn rounds(
             Err(FeedError::Database(err)) => return Err(err),
         }
         // Changes come a few at a time under load: a round gathers what arrives within
-        // GATHER of its first, so its sends share one record (a transaction per change cost
-        // writes more than the sends did).
+        // GATHER of its first, so its sends share one transaction's record.
+        let busy = context.busy();
+        let most = if busy { BUSY_EVENTS } else { ROUND_EVENTS };
         if !fresh.is_empty() {
             let until = tokio::time::Instant::now() + GATHER;
-            while fresh.len() < ROUND_EVENTS {
+            while fresh.len() < most {
                 if let Some(item) = subscription.take_ready() {
                     fresh.push(item);
                     continue;
@@ -368,6 +394,13 @@ async fn rounds(
                 metrics::counter!(telemetry::WEBHOOK_DISABLED, "reason" => reason.as_str())
                     .increment(1);
                 return Ok(());
+            }
+        }
+        if busy {
+            let mut stopping = stop.clone();
+            tokio::select! {
+                () = tokio::time::sleep(BUSY_PAUSE) => {}
+                _ = stopping.wait_for(|stop| *stop) => {}
             }
         }
     }

@@ -255,6 +255,8 @@ impl ChangeFeed {
             let mut listener = super::listen(own, CHANGES_CHANNEL).await;
             let mut wait = Duration::ZERO;
             let mut held_retry = HELD_BACK_RETRY;
+            let now = tokio::time::Instant::now();
+            let mut last_read = now.checked_sub(READ_GAP).unwrap_or(now);
             loop {
                 tokio::select! {
                     received = listener.try_recv() => match received {
@@ -271,6 +273,11 @@ impl ChangeFeed {
                     () = self.inner.wake.notified() => {}
                     () = tokio::time::sleep(wait) => {}
                 }
+                // Under a stream of writes, one read per READ_GAP at most: each read is a query
+                // (with the horizon's look at pg_stat_activity), and read per write they cost
+                // PostgreSQL as much as the writes did. A lone write is read at once.
+                tokio::time::sleep_until(last_read + READ_GAP).await;
+                last_read = tokio::time::Instant::now();
                 wait = match self.read_new(own, &mut tail).await {
                     // Doubling: a transaction left open in psql must not make us spin.
                     Ok(true) => {
@@ -345,6 +352,9 @@ impl ChangeFeed {
         let _ = self.inner.batches.send(Arc::new(batch));
     }
 }
+
+/// The least time between two reads of the hub: writes that come faster are read together.
+const READ_GAP: Duration = Duration::from_millis(5);
 
 /// How soon the hub reads again while committed changes wait behind an unfinished transaction.
 const HELD_BACK_RETRY: Duration = Duration::from_millis(5);

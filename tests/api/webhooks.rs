@@ -684,7 +684,9 @@ async fn rotation_sends_both_signatures_then_only_the_new() {
     let new = rotated["secret"].as_str().unwrap().to_owned();
     assert_ne!(new, old);
     let until = chrono::DateTime::parse_from_rfc3339(
-        rotated["endpoint"]["previous_secret_expires_at"].as_str().unwrap(),
+        rotated["endpoint"]["previous_secret_expires_at"]
+            .as_str()
+            .unwrap(),
     )
     .unwrap();
     let lasts = until.to_utc() - chrono::Utc::now();
@@ -900,6 +902,20 @@ async fn the_log_replays_and_test_events() {
             .all(|a| a["event_id"] == event.as_str())
     );
 
+    // The log is kept as long as the changes: older attempts are pruned with them.
+    sqlx::query(
+        "UPDATE webhook_attempts SET attempted_at = now() - interval '8 days' \
+         WHERE id = (SELECT min(id) FROM webhook_attempts WHERE endpoint_id = $1)",
+    )
+    .bind(endpoint)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let pruned = students_api::db::webhooks::prune(&app.pool, Duration::from_secs(7 * 86_400))
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1, "the 8-day-old attempt, and only it");
+
     // Unknown endpoints are 404s; a students:write token is not enough.
     let missing = app.get("/api/webhooks/999999").await;
     assert_problem(missing, 404).await;
@@ -1040,4 +1056,162 @@ async fn killed_with_sigkill_mid_delivery_it_resumes_and_loses_nothing() {
     restarted.child.wait().unwrap();
     pool.close().await;
     crate::helpers::drop_database(&url);
+}
+
+/// `students-api webhook …` on `url`'s database, allowing 127.0.0.1.
+fn cli(url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_students-api"))
+        .arg("webhook")
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_cli_makes_lists_rotates_pauses_and_deletes_endpoints_with_the_apis_rules() {
+    let app = spawn_sender().await;
+    let url = app.database_url().unwrap().to_owned();
+    let made = cli(
+        &url,
+        &[
+            "create",
+            "--url",
+            "http://127.0.0.1:9/hook",
+            "--event",
+            "student.deleted",
+        ],
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let secret = String::from_utf8_lossy(&made.stdout).trim().to_owned();
+    assert!(
+        secret.starts_with("whsec_") && secret.len() == 50,
+        "only the secret on stdout"
+    );
+    let listed = String::from_utf8_lossy(&cli(&url, &["list"]).stdout).into_owned();
+    let id = listed
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        listed.contains("http://127.0.0.1:9/hook\tstudent.deleted\tyes"),
+        "{listed}"
+    );
+
+    let rotated = cli(&url, &["rotate", &id]);
+    assert!(rotated.status.success());
+    assert_ne!(String::from_utf8_lossy(&rotated.stdout).trim(), secret);
+    assert!(cli(&url, &["disable", &id]).status.success());
+    let listed = String::from_utf8_lossy(&cli(&url, &["list"]).stdout).into_owned();
+    assert!(listed.contains("\tpaused\t"), "{listed}");
+    assert!(cli(&url, &["enable", &id]).status.success());
+    assert!(cli(&url, &["delete", &id]).status.success());
+    let missing = cli(&url, &["delete", &id]);
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains(&format!("no webhook endpoint has id {id}"))
+    );
+
+    // The API's rules: refused before the database is touched.
+    for (args, says) in [
+        (
+            vec!["create", "--url", "https://10.0.0.1/hook"],
+            "private address",
+        ),
+        (vec!["create", "--url", "ftp://example.com/"], "--url"),
+        (
+            vec![
+                "create",
+                "--url",
+                "https://example.com/",
+                "--event",
+                "student.moved",
+            ],
+            "--event",
+        ),
+        (
+            vec!["create", "--url", "https://example.com/", "--grade", "Z"],
+            "--grade",
+        ),
+        (
+            vec![
+                "create",
+                "--url",
+                "https://example.com/",
+                "--description",
+                "a\u{202E}b",
+            ],
+            "--description",
+        ),
+    ] {
+        let refused = cli("postgres://postgres@127.0.0.1:1/none", &args);
+        assert!(!refused.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn control_and_invisible_characters_are_refused_in_every_webhook_string() {
+    let app = spawn_sender().await;
+    for (body, location) in [
+        (json!({"url": "https://example.com/\u{0}"}), "/url"),
+        (json!({"url": "https://exa\u{200B}mple.com/"}), "/url"),
+        (
+            json!({"url": "https://example.com/", "description": "bad\u{0}"}),
+            "/description",
+        ),
+        (
+            json!({"url": "https://example.com/", "description": "bad\u{202E}"}),
+            "/description",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": []}),
+            "/events",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": ["student.created", "student.created"]}),
+            "/events",
+        ),
+        (
+            json!({"url": "https://example.com/", "grades": ["Z"]}),
+            "/grades/0",
+        ),
+        (
+            json!({"url": "https://example.com/", "secret": "whsec_x"}),
+            "/secret",
+        ),
+    ] {
+        let refused = app
+            .client
+            .post(app.url("/api/webhooks"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(refused, 422).await;
+        let locations: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["location"].as_str().unwrap())
+            .collect();
+        assert!(locations.contains(&location), "{body}: {locations:?}");
+    }
+    let none: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_endpoints")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
 }
