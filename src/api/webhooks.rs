@@ -129,7 +129,8 @@ impl poem_openapi::types::Example for WebhookCreate {
                 .unwrap_or_else(|_| unreachable!()),
             description: WebhookDescription::parse("billing sync").ok(),
             events: Some(EVENT_TYPES.to_vec()),
-            grades: None,
+            // Empty: every grade (an absent field would show as `null` in the example).
+            grades: Some(Vec::new()),
         }
     }
 }

@@ -18,7 +18,7 @@ class WebhookCreate:
 
     Example:
         {'url': 'https://billing.example.com/hooks/students', 'description': 'billing sync', 'events':
-            ['student.created', 'student.updated', 'student.deleted'], 'grades': None}
+            ['student.created', 'student.updated', 'student.deleted'], 'grades': []}
 
     Attributes:
         url (str): Where deliveries are POSTed: an `https` URL (plain `http` only to a host in the server's

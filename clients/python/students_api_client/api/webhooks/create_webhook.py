@@ -120,7 +120,7 @@ def sync_detailed(
     Args:
         body (WebhookCreate): An endpoint to make. Unknown fields are refused with 422. Example:
             {'url': 'https://billing.example.com/hooks/students', 'description': 'billing sync',
-            'events': ['student.created', 'student.updated', 'student.deleted'], 'grades': None}.
+            'events': ['student.created', 'student.updated', 'student.deleted'], 'grades': []}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,7 +156,7 @@ def sync(
     Args:
         body (WebhookCreate): An endpoint to make. Unknown fields are refused with 422. Example:
             {'url': 'https://billing.example.com/hooks/students', 'description': 'billing sync',
-            'events': ['student.created', 'student.updated', 'student.deleted'], 'grades': None}.
+            'events': ['student.created', 'student.updated', 'student.deleted'], 'grades': []}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -187,7 +187,7 @@ async def asyncio_detailed(
     Args:
         body (WebhookCreate): An endpoint to make. Unknown fields are refused with 422. Example:
             {'url': 'https://billing.example.com/hooks/students', 'description': 'billing sync',
-            'events': ['student.created', 'student.updated', 'student.deleted'], 'grades': None}.
+            'events': ['student.created', 'student.updated', 'student.deleted'], 'grades': []}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -221,7 +221,7 @@ async def asyncio(
     Args:
         body (WebhookCreate): An endpoint to make. Unknown fields are refused with 422. Example:
             {'url': 'https://billing.example.com/hooks/students', 'description': 'billing sync',
-            'events': ['student.created', 'student.updated', 'student.deleted'], 'grades': None}.
+            'events': ['student.created', 'student.updated', 'student.deleted'], 'grades': []}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
