@@ -19,6 +19,14 @@ use crate::domain::{WebhookSecret, WebhookUrl, signature_header};
 /// How long a receiver has to answer (Svix's, and within the specification's 15–30 s).
 pub const TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long a test event waits (`testWebhook`): a person is waiting for the answer.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// How long a name may take to resolve, and a connection to open: a receiver that cannot be
+/// reached in this time is a failed attempt, not a request (or a round) held up.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The most of an answer's body kept in the delivery log.
 pub const RESPONSE_BYTES: usize = 1024;
 
@@ -101,9 +109,10 @@ impl Policy {
             return Ok(());
         }
         let port = parsed.port_or_known_default().unwrap_or(443);
-        match tokio::net::lookup_host((host, port)).await {
-            Ok(addresses) => self.screen(host, addresses).map(drop),
-            Err(_) => Ok(()),
+        match tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host, port))).await {
+            Ok(Ok(addresses)) => self.screen(host, addresses).map(drop),
+            // Unresolvable now (or slow to say): deliveries check again at every connection.
+            Ok(Err(_)) | Err(_) => Ok(()),
         }
     }
 
@@ -189,7 +198,12 @@ impl Resolve for GuardedResolver {
         let policy = self.policy.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let found =
+                tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host.as_str(), 0)))
+                    .await
+                    .map_err(|_| {
+                        std::io::Error::other(format!("`{host}` did not resolve within 3 s"))
+                    })??;
             let allowed = policy.screen(&host, found)?;
             let addrs: Addrs = Box::new(allowed.into_iter());
             Ok(addrs)
@@ -252,8 +266,7 @@ pub struct Sender {
 impl Sender {
     pub fn new(policy: Policy) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .connect_timeout(Duration::from_secs(10))
+            .connect_timeout(CONNECT_TIMEOUT)
             // A redirect would take the delivery somewhere nobody checked.
             .redirect(reqwest::redirect::Policy::none())
             // The proxy would connect to the address we refused.
@@ -271,8 +284,15 @@ impl Sender {
         &self.policy
     }
 
-    /// POSTs `message` to `url`, signed with each of `secrets` (the current one first).
-    pub async fn send(&self, url: &str, secrets: &[&WebhookSecret], message: &Message) -> Outcome {
+    /// POSTs `message` to `url`, signed with each of `secrets` (the current one first), with
+    /// `timeout` for the whole attempt ([`TIMEOUT`] for deliveries).
+    pub async fn send(
+        &self,
+        url: &str,
+        secrets: &[&WebhookSecret],
+        message: &Message,
+        timeout: Duration,
+    ) -> Outcome {
         // Stored URLs were checked when set; a row written in psql, or a setting changed
         // since, is checked here too.
         let checked = WebhookUrl::parse(url)
@@ -287,6 +307,7 @@ impl Sender {
         let sent = self
             .client
             .post(url)
+            .timeout(timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("webhook-id", &message.id)
             .header("webhook-timestamp", timestamp.to_string())
@@ -304,7 +325,7 @@ impl Sender {
                     status: None,
                     latency: started.elapsed(),
                     response: String::new(),
-                    error: Some(describe(&err)),
+                    error: Some(describe(&err, timeout)),
                     retry_after: None,
                 };
             }
@@ -326,7 +347,7 @@ impl Sender {
                 Ok(Some(chunk)) => body.extend_from_slice(&chunk),
                 Ok(None) => break,
                 Err(err) => {
-                    error = Some(describe(&err));
+                    error = Some(describe(&err, timeout));
                     break;
                 }
             }
@@ -366,11 +387,11 @@ fn refusal_in(err: &reqwest::Error) -> Option<Refusal> {
 }
 
 /// A transport error in a line: what happened and its innermost cause.
-fn describe(err: &reqwest::Error) -> String {
-    let what = if err.is_timeout() {
-        format!("no answer within {} s", TIMEOUT.as_secs())
-    } else if err.is_connect() {
+fn describe(err: &reqwest::Error, timeout: Duration) -> String {
+    let what = if err.is_connect() {
         "could not connect".to_owned()
+    } else if err.is_timeout() {
+        format!("no answer within {} s", timeout.as_secs())
     } else {
         "the request failed".to_owned()
     };

@@ -563,7 +563,10 @@ async fn send_group(
             id: change.position.encode(),
             body: body_of(change),
         };
-        let sent = context.sender.send(&endpoint.url, secrets, &message).await;
+        let sent = context
+            .sender
+            .send(&endpoint.url, secrets, &message, crate::sender::TIMEOUT)
+            .await;
         let attempts = job.attempts().saturating_add(1);
         let event_type = EventType::of(change.kind).as_str();
         metrics::histogram!(telemetry::WEBHOOK_ATTEMPT_DURATION).record(sent.latency.as_secs_f64());

@@ -784,7 +784,8 @@ impl WebhooksApi {
     /// Send a test event
     ///
     /// POSTs `{"type": "webhook.test", …}` to the endpoint now, signed like every delivery
-    /// (`webhook-id` starts with `test_`), and answers how the receiver answered. Logged
+    /// (`webhook-id` starts with `test_`), and answers how the receiver answered, within 8
+    /// seconds (a receiver slower than that is a failed attempt here). Logged
     /// with the attempts; never retried; it does not count towards the endpoint's health.
     #[oai(
         path = "/api/webhooks/:id/test",
@@ -815,7 +816,12 @@ impl WebhooksApi {
         };
         let outcome = state
             .sender
-            .send(&endpoint.url, &endpoint.signing_secrets(now), &message)
+            .send(
+                &endpoint.url,
+                &endpoint.signing_secrets(now),
+                &message,
+                crate::sender::TEST_TIMEOUT,
+            )
             .await;
         let attempt = NewAttempt::from_outcome(
             event_id,

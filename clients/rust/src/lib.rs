@@ -10250,7 +10250,8 @@ impl Client {
     /// Send a test event
     ///
     /// POSTs `{"type": "webhook.test", …}` to the endpoint now, signed like every delivery
-    /// (`webhook-id` starts with `test_`), and answers how the receiver answered. Logged
+    /// (`webhook-id` starts with `test_`), and answers how the receiver answered, within 8
+    /// seconds (a receiver slower than that is a failed attempt here). Logged
     /// with the attempts; never retried; it does not count towards the endpoint's health.
     ///
     /// Sends a `POST` request to `/api/webhooks/{id}/test`

@@ -541,7 +541,8 @@ export const replayWebhookEvents = <ThrowOnError extends boolean = false>(option
  * Send a test event
  *
  * POSTs `{"type": "webhook.test", …}` to the endpoint now, signed like every delivery
- * (`webhook-id` starts with `test_`), and answers how the receiver answered. Logged
+ * (`webhook-id` starts with `test_`), and answers how the receiver answered, within 8
+ * seconds (a receiver slower than that is a failed attempt here). Logged
  * with the attempts; never retried; it does not count towards the endpoint's health.
  */
 export const testWebhook = <ThrowOnError extends boolean = false>(options: Options<TestWebhookData, ThrowOnError>) => (options.client ?? client).post<TestWebhookResponses, TestWebhookErrors, ThrowOnError>({

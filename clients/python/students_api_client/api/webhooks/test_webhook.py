@@ -93,7 +93,8 @@ def sync_detailed(
     """Send a test event
 
      POSTs `{"type": "webhook.test", …}` to the endpoint now, signed like every delivery
-    (`webhook-id` starts with `test_`), and answers how the receiver answered. Logged
+    (`webhook-id` starts with `test_`), and answers how the receiver answered, within 8
+    seconds (a receiver slower than that is a failed attempt here). Logged
     with the attempts; never retried; it does not count towards the endpoint's health.
 
     Args:
@@ -126,7 +127,8 @@ def sync(
     """Send a test event
 
      POSTs `{"type": "webhook.test", …}` to the endpoint now, signed like every delivery
-    (`webhook-id` starts with `test_`), and answers how the receiver answered. Logged
+    (`webhook-id` starts with `test_`), and answers how the receiver answered, within 8
+    seconds (a receiver slower than that is a failed attempt here). Logged
     with the attempts; never retried; it does not count towards the endpoint's health.
 
     Args:
@@ -154,7 +156,8 @@ async def asyncio_detailed(
     """Send a test event
 
      POSTs `{"type": "webhook.test", …}` to the endpoint now, signed like every delivery
-    (`webhook-id` starts with `test_`), and answers how the receiver answered. Logged
+    (`webhook-id` starts with `test_`), and answers how the receiver answered, within 8
+    seconds (a receiver slower than that is a failed attempt here). Logged
     with the attempts; never retried; it does not count towards the endpoint's health.
 
     Args:
@@ -185,7 +188,8 @@ async def asyncio(
     """Send a test event
 
      POSTs `{"type": "webhook.test", …}` to the endpoint now, signed like every delivery
-    (`webhook-id` starts with `test_`), and answers how the receiver answered. Logged
+    (`webhook-id` starts with `test_`), and answers how the receiver answered, within 8
+    seconds (a receiver slower than that is a failed attempt here). Logged
     with the attempts; never retried; it does not count towards the endpoint's health.
 
     Args:
