@@ -538,6 +538,7 @@ impl Application {
         let tidy = tokio::spawn(telemetry::keep_metrics_tidy());
         let (stopping, stopped) = tokio::sync::watch::channel(false);
         let deliveries = webhooks::spawn(
+            &self.direct.0,
             &self.pool,
             self.feed.clone(),
             self.sender.policy().clone(),

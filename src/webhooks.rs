@@ -89,19 +89,22 @@ const BUSY_EVENTS: usize = 20;
 const BUSY_PAUSE: Duration = Duration::from_millis(100);
 
 /// Starts this instance's deliveries on a thread of their own, with a runtime, a connection
-/// pool and an HTTP client of their own, at a lower CPU priority (nice 10), so that at a write
+/// pool (made from `direct`'s settings) and an HTTP client of their own, at a lower CPU priority (nice 10), so that at a write
 /// rate the machine can barely serve, the writes get the cores first (with 5 endpoints at full
 /// speed, POST throughput fell to 0.51× in the debug smoke run; see docs/performance.md).
 /// Returns when `stop` turns true and the deliveries have finished their rounds.
 pub fn spawn(
-    pool: &PgPool,
+    direct: &PgPool,
+    requests: &PgPool,
     feed: ChangeFeed,
     policy: Policy,
     schedule: Vec<Duration>,
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let options = (*pool.connect_options()).clone();
-    let requests = pool.clone();
+    // Direct connections to the primary, as the feed's hub has (`DATABASE_LISTEN_URL` behind
+    // a transaction pooler): a round's transaction and its queries need no pooler's care.
+    let options = (*direct.connect_options()).clone();
+    let requests = requests.clone();
     std::thread::Builder::new()
         .name("webhooks".into())
         .spawn(move || {
