@@ -488,17 +488,31 @@ fn keep_alive(subscription: &Subscription) -> Bytes {
     ))
 }
 
+/// A change as JSON (`StudentChange`), as the stream's events and webhook deliveries carry it.
+pub fn change_json(change: &RecordedChange) -> Bytes {
+    // Our own types always serialize.
+    Bytes::from(serde_json::to_vec(&ChangeRead::from(change)).unwrap_or_default())
+}
+
+/// A feed item's [`change_json`], encoded once however many subscribers send it.
+pub fn shared_json(item: &FeedItem) -> Bytes {
+    item.json.get_or_init(|| change_json(&item.change)).clone()
+}
+
 /// One event as the stream sends it, encoded once however many subscribers send it.
 fn event_bytes(item: &FeedItem) -> Bytes {
     item.encoded
         .get_or_init(|| {
-            // Our own types always serialize.
-            let data = serde_json::to_string(&ChangeRead::from(&item.change)).unwrap_or_default();
-            Bytes::from(format!(
-                "id: {}\nevent: {}\ndata: {data}\n\n",
+            let data = shared_json(item);
+            let mut event = format!(
+                "id: {}\nevent: {}\ndata: ",
                 item.change.position.encode(),
                 item.change.kind.as_str(),
-            ))
+            )
+            .into_bytes();
+            event.extend_from_slice(&data);
+            event.extend_from_slice(b"\n\n");
+            Bytes::from(event)
         })
         .clone()
 }

@@ -47,11 +47,14 @@ const CATCH_UP_PAGE: i64 = 100;
 /// bounds the feed's memory whatever the subscribers do.
 const BACKLOG: usize = 64;
 
-/// One recorded change as the feed shares it: encoded for the wire once, by whichever
-/// subscriber sends it first.
+/// One recorded change as the feed shares it: encoded once, by whichever subscriber sends it
+/// first, however many send it.
 #[derive(Debug)]
 pub struct FeedItem {
     pub change: RecordedChange,
+    /// The change as JSON (`StudentChange`): a webhook delivery's body.
+    pub json: OnceLock<bytes::Bytes>,
+    /// The change as a server-sent event.
     pub encoded: OnceLock<bytes::Bytes>,
 }
 
@@ -59,6 +62,7 @@ impl FeedItem {
     fn new(change: RecordedChange) -> Arc<Self> {
         Arc::new(Self {
             change,
+            json: OnceLock::new(),
             encoded: OnceLock::new(),
         })
     }
