@@ -157,6 +157,7 @@ pub async fn serve<E>(
     listener: TcpListener,
     endpoint: E,
     limits: ConnectionLimits,
+    load: Load,
     stop: impl Future<Output = ()>,
     grace: Duration,
 ) -> io::Result<()>
@@ -224,6 +225,7 @@ where
             local: local.clone(),
             remote,
             limits,
+            load: load.clone(),
             stopped: stopped.clone(),
             _slot: slot,
         };
@@ -250,6 +252,7 @@ struct Connection {
     local: LocalAddr,
     remote: SocketAddr,
     limits: ConnectionLimits,
+    load: Load,
     stopped: watch::Receiver<bool>,
     /// Returned to the cap when the connection ends.
     _slot: OwnedSemaphorePermit,
@@ -263,13 +266,16 @@ impl Connection {
             let endpoint = Arc::clone(&self.endpoint);
             let local = self.local.clone();
             let remote = RemoteAddr(Addr::SocketAddr(self.remote));
+            let load = self.load.clone();
             service_fn(move |request: hyper::Request<Incoming>| {
                 let in_flight = InFlight::begin(&activity);
                 let endpoint = Arc::clone(&endpoint);
                 let request =
                     poem::Request::from((request, local.clone(), remote.clone(), Scheme::HTTP));
+                let handling = load.begin();
                 async move {
                     let response = endpoint.get_response(request).await.into_response();
+                    drop(handling);
                     // In flight until its body is sent (or dropped), not only until the
                     // handler returns: an export streams for long after.
                     let response = hyper::Response::from(response).map(|body| Counted {
@@ -295,6 +301,32 @@ impl Connection {
         if tokio::time::timeout(DRAIN_LIMIT, connection).await.is_err() {
             tracing::info!("closing a connection that did not finish within the drain limit");
         }
+    }
+}
+
+/// Requests being handled by one server, all connections together: until the handler has its
+/// answer, not while a body streams (an open change stream or export is not load). Work that
+/// can wait (webhook deliveries) makes way while it is high.
+#[derive(Debug, Clone, Default)]
+pub struct Load(Arc<AtomicUsize>);
+
+impl Load {
+    pub fn handling(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn begin(&self) -> Handling {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Handling(self.clone())
+    }
+}
+
+/// Counts one request in [`Load`] until dropped (also when its future is cancelled).
+struct Handling(Load);
+
+impl Drop for Handling {
+    fn drop(&mut self) {
+        (self.0).0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

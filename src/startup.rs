@@ -537,9 +537,10 @@ impl Application {
         let tokens = tokio::spawn(self.tokens.clone().follow(self.direct.clone()));
         let tidy = tokio::spawn(telemetry::keep_metrics_tidy());
         let (stopping, stopped) = tokio::sync::watch::channel(false);
+        let load = server::Load::default();
         let deliveries = webhooks::spawn(
             &self.direct.0,
-            &self.pool,
+            webhooks::Busy::new(load.clone(), self.pool.options().get_max_connections()),
             self.feed.clone(),
             self.sender.policy().clone(),
             self.retry_delays.clone(),
@@ -554,6 +555,7 @@ impl Application {
                     Metrics::open(self.pool.clone(), self.feed.clone()),
                 ),
                 ConnectionLimits::new(64, 0),
+                server::Load::default(),
                 async move {
                     let _ = stopped.wait_for(|stopped| *stopped).await;
                 },
@@ -598,7 +600,8 @@ impl Application {
             &self.allowed_hosts,
             &self.allowed_origins,
         );
-        let result = server::serve(self.listener, app, self.limits, stop, SHUTDOWN_GRACE).await;
+        let result =
+            server::serve(self.listener, app, self.limits, load, stop, SHUTDOWN_GRACE).await;
         expiry.abort();
         pruning.abort();
         health.abort();
