@@ -7,7 +7,8 @@
 //! (the body's type), [`db`] and [`sender`]. [`sender`] (one webhook send) imports only
 //! [`domain`]; [`db`] names its outcome. [`remote`] (`students-api import`, a client of a running server) uses
 //! only [`config`]. [`api::auth`] counts requests with [`rate_limit`]. [`request_id`],
-//! [`config`], [`telemetry`], [`embedded_pg`], [`rate_limit`], [`slow_clients`] and [`admin`]
+//! [`config`], [`telemetry`], [`embedded_pg`], [`rate_limit`], [`slow_clients`], [`load`] (how busy
+//! the server is: [`server`] counts, the feed and [`webhooks`] make way) and [`admin`]
 //! (the console's embedded files) are leaves that import nothing of ours. `../shared/tools/module-cycles` (run
 //! by CI) checks the direction.
 
@@ -20,6 +21,7 @@ pub mod domain;
 pub mod embedded_pg;
 pub mod error;
 pub mod jobs;
+pub mod load;
 pub mod middleware;
 pub mod openapi;
 pub mod rate_limit;

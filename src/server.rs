@@ -48,6 +48,7 @@ use tokio::{
 
 use crate::{
     error::ApiError,
+    load::Load,
     request_id,
     slow_clients::{HEAD_TIMEOUT, HeadDeadline, WRITE_STALL_LIMIT},
 };
@@ -301,32 +302,6 @@ impl Connection {
         if tokio::time::timeout(DRAIN_LIMIT, connection).await.is_err() {
             tracing::info!("closing a connection that did not finish within the drain limit");
         }
-    }
-}
-
-/// Requests being handled by one server, all connections together: until the handler has its
-/// answer, not while a body streams (an open change stream or export is not load). Work that
-/// can wait (webhook deliveries) makes way while it is high.
-#[derive(Debug, Clone, Default)]
-pub struct Load(Arc<AtomicUsize>);
-
-impl Load {
-    pub fn handling(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    fn begin(&self) -> Handling {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Handling(self.clone())
-    }
-}
-
-/// Counts one request in [`Load`] until dropped (also when its future is cancelled).
-struct Handling(Load);
-
-impl Drop for Handling {
-    fn drop(&mut self) {
-        (self.0).0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -25,7 +25,7 @@ use crate::{
     },
     domain::{Password, Role, SCOPES, StudentName, TokenName, TokenSecret, Username},
     embedded_pg::{EmbeddedPgError, EmbeddedPostgres},
-    jobs,
+    jobs, load,
     middleware::{self, DatabaseGate, Front},
     openapi,
     sender::{Policy, Sender},
@@ -532,15 +532,16 @@ impl Application {
             self.pool.clone(),
             self.feed.retention(),
         ));
-        let feed = tokio::spawn(self.feed.clone().run(self.direct.clone()));
+        let load = load::Load::default();
+        let busy = load::Busy::new(load.clone(), self.pool.options().get_max_connections());
+        let feed = tokio::spawn(self.feed.clone().run(self.direct.clone(), busy.clone()));
         let health = tokio::spawn(self.health.clone().watch());
         let tokens = tokio::spawn(self.tokens.clone().follow(self.direct.clone()));
         let tidy = tokio::spawn(telemetry::keep_metrics_tidy());
         let (stopping, stopped) = tokio::sync::watch::channel(false);
-        let load = server::Load::default();
         let deliveries = webhooks::spawn(
             &self.direct.0,
-            webhooks::Busy::new(load.clone(), self.pool.options().get_max_connections()),
+            busy,
             self.feed.clone(),
             self.sender.policy().clone(),
             self.retry_delays.clone(),
@@ -555,7 +556,7 @@ impl Application {
                     Metrics::open(self.pool.clone(), self.feed.clone()),
                 ),
                 ConnectionLimits::new(64, 0),
-                server::Load::default(),
+                load::Load::default(),
                 async move {
                     let _ = stopped.wait_for(|stopped| *stopped).await;
                 },

@@ -35,8 +35,8 @@ use crate::{
         },
     },
     domain::{EventType, FAILING_DISABLES_AFTER, Position, RecordedChange, retry_delay},
+    load::Busy,
     sender::{Message, Policy, Sender},
-    server::Load,
     telemetry,
 };
 
@@ -87,30 +87,6 @@ const POOL_SIZE: u32 = 4;
 /// endpoint still go) and catch up after it, at full speed.
 const BUSY_EVENTS: usize = 50;
 const BUSY_PAUSE: Duration = Duration::from_millis(500);
-
-/// The service is busy serving when more requests are being handled than the requests' pool
-/// has connections: some of them wait for one. The pool's own "no connection idle" is a weak
-/// sign: creates share statements, so a pool of 10 serves thousands of creates a second with
-/// connections idle between them (1,700–2,600 deliveries a second still went at full POST
-/// speed with 5 endpoints; ~400 on this one; docs/performance.md).
-#[derive(Debug, Clone)]
-pub struct Busy {
-    load: Load,
-    over: usize,
-}
-
-impl Busy {
-    pub fn new(load: Load, connections: u32) -> Self {
-        Self {
-            load,
-            over: usize::try_from(connections).unwrap_or(usize::MAX),
-        }
-    }
-
-    fn now(&self) -> bool {
-        self.load.handling() > self.over
-    }
-}
 
 /// Starts this instance's deliveries on a thread of their own, with a runtime, a connection
 /// pool (made from `direct`'s settings) and an HTTP client of their own, at a lower CPU priority (nice 10), so that at a write

@@ -23,7 +23,10 @@ use sqlx::PgPool;
 use tokio::sync::{Notify, broadcast, watch};
 
 use super::{Error, read_feed};
-use crate::domain::{Grade, Position, RecordedChange};
+use crate::{
+    domain::{Grade, Position, RecordedChange},
+    load::Busy,
+};
 
 /// The channel instances announce their writes on (payload: the announcing instance).
 pub const CHANGES_CHANNEL: &str = "student_changes";
@@ -222,12 +225,13 @@ impl ChangeFeed {
     /// Runs the hub until [`Self::close`]: reads new changes when woken and shares them. It
     /// works on a pool of its own, made from `pool`'s settings: one connection holds the
     /// LISTEN, the other reads and announces, so a busy request pool cannot delay the feed.
-    pub async fn run(self, direct: super::ListenPool) {
+    /// While the service is `busy`, it reads less often (see [`BUSY_READ_GAP`]).
+    pub async fn run(self, direct: super::ListenPool, busy: Busy) {
         let own = super::follower_pool(&direct);
         let announcer = tokio::spawn(self.clone().announce(own.clone()));
         let mut closed = self.inner.closed.subscribe();
         tokio::select! {
-            () = self.follow(&own) => {}
+            () = self.follow(&own, &busy) => {}
             _ = closed.wait_for(|closed| *closed) => {}
         }
         announcer.abort();
@@ -252,7 +256,7 @@ impl ChangeFeed {
         }
     }
 
-    async fn follow(&self, own: &PgPool) {
+    async fn follow(&self, own: &PgPool, busy: &Busy) {
         // Where the shared batches have got to; `None` until the first read.
         let mut tail: Option<Position> = None;
         loop {
@@ -277,10 +281,11 @@ impl ChangeFeed {
                     () = self.inner.wake.notified() => {}
                     () = tokio::time::sleep(wait) => {}
                 }
-                // Under a stream of writes, one read per READ_GAP at most: each read is a query
+                // Under a stream of writes, one read per gap at most: each read is a query
                 // (with the horizon's look at pg_stat_activity), and read per write they cost
                 // PostgreSQL as much as the writes did. A lone write is read at once.
-                tokio::time::sleep_until(last_read + READ_GAP).await;
+                let gap = if busy.now() { BUSY_READ_GAP } else { READ_GAP };
+                tokio::time::sleep_until(last_read + gap).await;
                 last_read = tokio::time::Instant::now();
                 wait = match self.read_new(own, &mut tail).await {
                     // Doubling: a transaction left open in psql must not make us spin.
@@ -359,6 +364,12 @@ impl ChangeFeed {
 
 /// The least time between two reads of the hub: writes that come faster are read together.
 const READ_GAP: Duration = Duration::from_millis(5);
+
+/// The least time between two reads while the service is busy serving: a read costs
+/// PostgreSQL about 0.5 ms (with its look at pg_stat_activity), and at 5 ms apart the reads
+/// took a tenth of what a saturated POST run could have used. 50 ms later on streams and
+/// webhooks is cheap during a burst (docs/performance.md, "Webhooks").
+const BUSY_READ_GAP: Duration = Duration::from_millis(50);
 
 /// How soon the hub reads again while committed changes wait behind an unfinished transaction.
 const HELD_BACK_RETRY: Duration = Duration::from_millis(5);
