@@ -267,6 +267,11 @@ pub struct Config {
         value_parser = parse_duration
     )]
     pub webhook_retry_delays: Vec<std::time::Duration>,
+    /// A PEM file of certificate authorities that webhook receivers' certificates may chain
+    /// to, trusted besides the built-in (Mozilla) roots: receivers behind an internal CA.
+    /// Read at start-up; a file that holds no certificate stops it.
+    #[arg(long, env = "WEBHOOK_CA_FILE")]
+    pub webhook_ca_file: Option<std::path::PathBuf>,
 }
 
 /// What `DATABASE_URL` points at.

@@ -4,6 +4,7 @@
 
 use std::{
     net::{IpAddr, SocketAddr},
+    path::Path,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -256,16 +257,65 @@ pub struct Message {
     pub body: Bytes,
 }
 
+/// Certificate authorities trusted for receivers' certificates besides the built-in (Mozilla)
+/// roots (`WEBHOOK_CA_FILE`): receivers behind an internal CA.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    roots: Vec<reqwest::Certificate>,
+}
+
+/// Why `WEBHOOK_CA_FILE` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)")]
+    NoCertificate { path: String },
+    #[error("{path}: {source}")]
+    Invalid {
+        path: String,
+        source: reqwest::Error,
+    },
+}
+
+impl Trust {
+    /// The built-in roots and every certificate in the PEM file at `path`.
+    pub fn with_pem_file(path: &Path) -> Result<Self, TrustError> {
+        let shown = path.display().to_string();
+        let pem = std::fs::read(path).map_err(|source| TrustError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let roots =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| TrustError::Invalid {
+                path: shown.clone(),
+                source,
+            })?;
+        if roots.is_empty() {
+            return Err(TrustError::NoCertificate { path: shown });
+        }
+        Ok(Self { roots })
+    }
+}
+
 /// The client every delivery of this instance uses (connections are kept alive per host).
 #[derive(Debug, Clone)]
 pub struct Sender {
     client: reqwest::Client,
     policy: Policy,
+    trust: Trust,
 }
 
 impl Sender {
-    pub fn new(policy: Policy) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+    pub fn new(policy: Policy, trust: Trust) -> Result<Self, reqwest::Error> {
+        let mut builder = reqwest::Client::builder();
+        for root in &trust.roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
+        let client = builder
             .connect_timeout(CONNECT_TIMEOUT)
             // A redirect would take the delivery somewhere nobody checked.
             .redirect(reqwest::redirect::Policy::none())
@@ -277,7 +327,17 @@ impl Sender {
             }))
             .pool_max_idle_per_host(64)
             .build()?;
-        Ok(Self { client, policy })
+        Ok(Self {
+            client,
+            policy,
+            trust,
+        })
+    }
+
+    /// A sender with the same rules and a client (connection pool) of its own: the
+    /// deliveries' runtime keeps its connections apart from the requests' runtime.
+    pub fn another(&self) -> Result<Self, reqwest::Error> {
+        Self::new(self.policy.clone(), self.trust.clone())
     }
 
     pub fn policy(&self) -> &Policy {

@@ -28,7 +28,7 @@ use crate::{
     jobs, load,
     middleware::{self, DatabaseGate, Front},
     openapi,
-    sender::{Policy, Sender},
+    sender::{Policy, Sender, Trust},
     server::{self, ConnectionLimits},
     telemetry, webhooks,
 };
@@ -177,6 +177,18 @@ impl<P: Endpoint, A: Endpoint<Output = poem::Response>> Endpoint for Site<P, A> 
 
 /// The paths `Site::pages` answers: the documents, Swagger UI, ReDoc, the admin console and
 /// `/metrics`.
+/// The webhook client: `WEBHOOK_ALLOWED_HOSTS`'s rules, and `WEBHOOK_CA_FILE`'s authorities
+/// trusted besides the built-in roots.
+fn webhook_sender(config: &Config) -> Result<Sender, StartupError> {
+    let trust = match &config.webhook_ca_file {
+        Some(path) => Trust::with_pem_file(path)
+            .map_err(|err| StartupError::Settings(format!("WEBHOOK_CA_FILE: {err}")))?,
+        None => Trust::default(),
+    };
+    Sender::new(Policy::new(&config.webhook_allowed_hosts), trust)
+        .map_err(|err| StartupError::Settings(format!("cannot make the webhook client: {err}")))
+}
+
 fn is_page(path: &str) -> bool {
     matches!(path, METRICS_PATH | "/openapi.json" | "/openapi.yaml")
         || middleware::is_docs_page(path)
@@ -441,9 +453,7 @@ impl Application {
             listener,
             metrics_listener,
             tokens: TokenCache::default(),
-            sender: Sender::new(Policy::new(&config.webhook_allowed_hosts)).map_err(|err| {
-                StartupError::Settings(format!("cannot make the webhook client: {err}"))
-            })?,
+            sender: webhook_sender(config)?,
             retry_delays: config.webhook_retry_delays.clone(),
             feed: ChangeFeed::new(config.change_retention),
             auth: AuthSettings {
@@ -543,7 +553,7 @@ impl Application {
             &self.direct.0,
             busy,
             self.feed.clone(),
-            self.sender.policy().clone(),
+            &self.sender,
             self.retry_delays.clone(),
             stopped.clone(),
         )?;

@@ -36,7 +36,7 @@ use crate::{
     },
     domain::{EventType, FAILING_DISABLES_AFTER, Position, RecordedChange, retry_delay},
     load::Busy,
-    sender::{Message, Policy, Sender},
+    sender::{Message, Sender},
     telemetry,
 };
 
@@ -89,7 +89,8 @@ const BUSY_EVENTS: usize = 50;
 const BUSY_PAUSE: Duration = Duration::from_millis(500);
 
 /// Starts this instance's deliveries on a thread of their own, with a runtime, a connection
-/// pool (made from `direct`'s settings) and an HTTP client of their own, at a lower CPU priority (nice 10), so that at a write
+/// pool (made from `direct`'s settings) and an HTTP client of their own (`sender`'s rules), at
+/// a lower CPU priority (nice 10), so that at a write
 /// rate the machine can barely serve, the writes get the cores first (with 5 endpoints at full
 /// speed, POST throughput fell to 0.51× in the debug smoke run; see docs/performance.md).
 /// Returns when `stop` turns true and the deliveries have finished their rounds.
@@ -97,13 +98,14 @@ pub fn spawn(
     direct: &PgPool,
     busy: Busy,
     feed: ChangeFeed,
-    policy: Policy,
+    sender: &Sender,
     schedule: Vec<Duration>,
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     // Direct connections to the primary, as the feed's hub has (`DATABASE_LISTEN_URL` behind
     // a transaction pooler): a round's transaction and its queries need no pooler's care.
     let options = (*direct.connect_options()).clone();
+    let sender = sender.clone();
     std::thread::Builder::new()
         .name("webhooks".into())
         .spawn(move || {
@@ -121,7 +123,7 @@ pub fn spawn(
                 let pool = sqlx::postgres::PgPoolOptions::new()
                     .max_connections(POOL_SIZE)
                     .connect_lazy_with(options);
-                let sender = match Sender::new(policy) {
+                let sender = match sender.another() {
                     Ok(sender) => sender,
                     Err(err) => {
                         return tracing::error!(error = %err, "cannot make the webhook client");

@@ -143,6 +143,7 @@ pub fn test_config(database_url: Option<String>) -> Config {
         shutdown_drain: std::time::Duration::ZERO,
         webhook_allowed_hosts: Vec::new(),
         webhook_retry_delays: students_api::domain::RETRY_DELAYS.to_vec(),
+        webhook_ca_file: None,
     }
 }
 

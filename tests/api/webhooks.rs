@@ -1215,3 +1215,207 @@ async fn control_and_invisible_characters_are_refused_in_every_webhook_string() 
         .unwrap();
     assert_eq!(none, 0);
 }
+
+/// A certificate authority (`ca.pem`) and a certificate for 127.0.0.1 and localhost signed by
+/// it (`server.pem`, `server.key`) in `dir`, made with openssl.
+fn make_certificates(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    for command in [
+        format!(
+            "req -x509 {key} -keyout ca.key -out ca.pem -days 2 -subj /CN=test-CA \
+             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign"
+        ),
+        format!("req {key} -keyout server.key -out server.csr -subj /CN=127.0.0.1"),
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+         -days 2 -extfile server.ext"
+            .to_owned(),
+    ] {
+        let made = Command::new("openssl")
+            .args(command.split_whitespace())
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            made.status.success(),
+            "openssl {command}: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+    }
+}
+
+/// tests/webhooks/tls_receiver.py: Python's https server with `dir`'s certificate; the
+/// webhook-ids it got. Ends when dropped (its stdin closes).
+struct TlsReceiver {
+    child: std::process::Child,
+    port: u16,
+    ids: Arc<Mutex<Vec<String>>>,
+}
+
+impl TlsReceiver {
+    fn start(dir: &std::path::Path) -> Self {
+        let mut child = Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/webhooks/tls_receiver.py"
+            ))
+            .args([dir.join("server.pem"), dir.join("server.key")])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines =
+            std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+        let port = lines.next().unwrap().unwrap().parse().unwrap();
+        let ids = Arc::new(Mutex::new(Vec::new()));
+        let got = ids.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                got.lock().unwrap().push(line);
+            }
+        });
+        Self { child, port, ids }
+    }
+
+    fn url(&self) -> String {
+        format!("https://127.0.0.1:{}/hook", self.port)
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.ids.lock().unwrap().clone()
+    }
+}
+
+impl Drop for TlsReceiver {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// The endpoint's latest attempt, once there is one.
+async fn latest_attempt(app: &TestApp, endpoint: i64) -> Value {
+    let mut latest = Value::Null;
+    wait_for("an attempt", Duration::from_secs(10), async || {
+        let log: Value = app
+            .get(&format!("/api/webhooks/{endpoint}/attempts"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        latest = log["items"][0].clone();
+        !latest.is_null()
+    })
+    .await;
+    latest
+}
+
+#[tokio::test]
+async fn https_receivers_must_chain_to_the_built_in_roots_or_webhook_ca_file() {
+    let dir = std::env::temp_dir().join(format!("webhook-tls-{}", uuid::Uuid::new_v4()));
+    make_certificates(&dir);
+    let receiver = TlsReceiver::start(&dir);
+
+    // Signed by a CA nobody named: the handshake fails, the attempt says why, nothing arrives.
+    let untrusting = spawn_sender().await;
+    let (endpoint, _) = create_endpoint(&untrusting, json!({"url": receiver.url()})).await;
+    untrusting.create_student("Ada", "A", None).await;
+    let refused = latest_attempt(&untrusting, endpoint).await;
+    let error = refused["error"].as_str().unwrap_or_default();
+    assert!(error.contains("UnknownIssuer"), "{refused}");
+    assert!(refused["status_code"].is_null(), "{refused}");
+    assert!(receiver.ids().is_empty());
+
+    // With WEBHOOK_CA_FILE naming it: delivered, over TLS.
+    let trusting = spawn_app_with(|config| {
+        quick_retries(config);
+        config.webhook_ca_file = Some(dir.join("ca.pem"));
+    })
+    .await;
+    let (endpoint, _) = create_endpoint(&trusting, json!({"url": receiver.url()})).await;
+    trusting.create_student("Grace", "B", None).await;
+    let delivered = latest_attempt(&trusting, endpoint).await;
+    assert_eq!(delivered["status_code"], 204, "{delivered}");
+    let ids = receiver.ids();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+
+    // A file without a certificate (the key) stops start-up, saying which setting is wrong.
+    let mut config = crate::helpers::test_config(Some(fresh_database_url()));
+    config.webhook_ca_file = Some(dir.join("server.key"));
+    let database = config.database_url.clone();
+    let refused = students_api::startup::Application::build(config).await;
+    if let Some(url) = database {
+        crate::helpers::drop_database(&url);
+    }
+    let error = refused.err().map(|err| err.to_string()).unwrap_or_default();
+    assert!(
+        error.contains("WEBHOOK_CA_FILE") && error.contains("holds no PEM certificate"),
+        "{error}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_receiver_that_does_not_answer_in_time_is_a_failed_attempt() {
+    let app = spawn_sender().await;
+    let receiver = Receiver::start().await;
+    receiver.inbox.delay_ms.store(30_000, Ordering::SeqCst);
+    let (endpoint, _) = create_endpoint(&app, json!({"url": receiver.url()})).await;
+    let started = Instant::now();
+    app.create_student("Ada", "A", None).await;
+
+    // A test event: a person waits, 8 s at most.
+    let test: Value = app
+        .client
+        .post(app.url(&format!("/api/webhooks/{endpoint}/test")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert_ne!(test["outcome"], "delivered", "{test}");
+    assert_eq!(
+        test["error"], "no answer within 8 s: operation timed out",
+        "{test}"
+    );
+    assert!(
+        waited >= Duration::from_secs(8) && waited < Duration::from_secs(14),
+        "{waited:?}"
+    );
+
+    // A delivery: 15 s, then the attempt has failed (and is retried).
+    let mut attempt = Value::Null;
+    wait_for(
+        "the delivery's timeout",
+        Duration::from_secs(30),
+        async || {
+            let log: Value = app
+                .get(&format!("/api/webhooks/{endpoint}/attempts"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            attempt = log["items"]
+                .as_array()
+                .and_then(|items| items.iter().find(|a| a["event_type"] == "student.created"))
+                .cloned()
+                .unwrap_or_default();
+            !attempt.is_null()
+        },
+    )
+    .await;
+    let waited = started.elapsed();
+    assert_eq!(
+        attempt["error"], "no answer within 15 s: operation timed out",
+        "{attempt}"
+    );
+    assert!(attempt["status_code"].is_null(), "{attempt}");
+    assert!(waited >= Duration::from_secs(15), "{waited:?}");
+}
