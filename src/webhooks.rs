@@ -83,10 +83,12 @@ const NICE: i32 = 10;
 const POOL_SIZE: u32 = 4;
 
 /// While the service is [`Busy`], a round sends at most this many events and then pauses
-/// [`BUSY_PAUSE`]: deliveries fall behind during the burst (up to 100 events a second per
-/// endpoint still go) and catch up after it, at full speed.
-const BUSY_EVENTS: usize = 50;
-const BUSY_PAUSE: Duration = Duration::from_millis(500);
+/// [`BUSY_PAUSE`]: deliveries fall behind during the burst (10 events a second per endpoint
+/// still go) and catch up after it, at full speed. Sending is what costs the writes: at ~300
+/// deliveries a second during saturated POST runs, the writes ran at 0.80× of none; at ~10–50
+/// a second, 0.94× (docs/performance.md, "Webhooks").
+const BUSY_EVENTS: usize = 10;
+const BUSY_PAUSE: Duration = Duration::from_secs(1);
 
 /// Starts this instance's deliveries on a thread of their own, with a runtime, a connection
 /// pool (made from `direct`'s settings) and an HTTP client of their own (`sender`'s rules), at
