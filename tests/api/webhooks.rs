@@ -1298,21 +1298,30 @@ impl Drop for TlsReceiver {
     }
 }
 
-/// The endpoint's latest attempt, once there is one.
-async fn latest_attempt(app: &TestApp, endpoint: i64) -> Value {
-    let mut latest = Value::Null;
-    wait_for("an attempt", Duration::from_secs(10), async || {
+/// The endpoint's newest attempt that `wanted` accepts, once there is one (within `within`).
+async fn attempt_where(
+    app: &TestApp,
+    endpoint: i64,
+    within: Duration,
+    wanted: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut found = Value::Null;
+    wait_for("an attempt", within, async || {
         let log: Value = app
             .get(&format!("/api/webhooks/{endpoint}/attempts"))
             .await
             .json()
             .await
             .unwrap();
-        latest = log["items"][0].clone();
-        !latest.is_null()
+        found = log["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|a| wanted(a)))
+            .cloned()
+            .unwrap_or_default();
+        !found.is_null()
     })
     .await;
-    latest
+    found
 }
 
 #[tokio::test]
@@ -1325,7 +1334,7 @@ async fn https_receivers_must_chain_to_the_built_in_roots_or_webhook_ca_file() {
     let untrusting = spawn_sender().await;
     let (endpoint, _) = create_endpoint(&untrusting, json!({"url": receiver.url()})).await;
     untrusting.create_student("Ada", "A", None).await;
-    let refused = latest_attempt(&untrusting, endpoint).await;
+    let refused = attempt_where(&untrusting, endpoint, Duration::from_secs(10), |_| true).await;
     let error = refused["error"].as_str().unwrap_or_default();
     assert!(error.contains("UnknownIssuer"), "{refused}");
     assert!(refused["status_code"].is_null(), "{refused}");
@@ -1339,7 +1348,7 @@ async fn https_receivers_must_chain_to_the_built_in_roots_or_webhook_ca_file() {
     .await;
     let (endpoint, _) = create_endpoint(&trusting, json!({"url": receiver.url()})).await;
     trusting.create_student("Grace", "B", None).await;
-    let delivered = latest_attempt(&trusting, endpoint).await;
+    let delivered = attempt_where(&trusting, endpoint, Duration::from_secs(10), |_| true).await;
     assert_eq!(delivered["status_code"], 204, "{delivered}");
     let ids = receiver.ids();
     assert_eq!(ids.len(), 1, "{ids:?}");
@@ -1391,25 +1400,9 @@ async fn a_receiver_that_does_not_answer_in_time_is_a_failed_attempt() {
     );
 
     // A delivery: 15 s, then the attempt has failed (and is retried).
-    let mut attempt = Value::Null;
-    wait_for(
-        "the delivery's timeout",
-        Duration::from_secs(30),
-        async || {
-            let log: Value = app
-                .get(&format!("/api/webhooks/{endpoint}/attempts"))
-                .await
-                .json()
-                .await
-                .unwrap();
-            attempt = log["items"]
-                .as_array()
-                .and_then(|items| items.iter().find(|a| a["event_type"] == "student.created"))
-                .cloned()
-                .unwrap_or_default();
-            !attempt.is_null()
-        },
-    )
+    let attempt = attempt_where(&app, endpoint, Duration::from_secs(30), |a| {
+        a["event_type"] == "student.created"
+    })
     .await;
     let waited = started.elapsed();
     assert_eq!(
