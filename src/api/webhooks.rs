@@ -31,7 +31,7 @@ use crate::{
         self,
         webhooks::{
             AttemptRecord, EndpointChanges, EndpointRecord, NewAttempt, NewEndpoint, Outcome,
-            Replay,
+            Replay, ReplayOutcome,
         },
     },
     domain::{
@@ -743,7 +743,7 @@ impl WebhooksApi {
     /// (`since`), as far back as the changes are kept (`CHANGE_RETENTION`, 7 days by
     /// default). An event already waiting is not queued twice; a failed one starts its
     /// attempts over. Events the endpoint has not reached yet are not queued: they come
-    /// anyway.
+    /// anyway. An `event_id` at which no change is kept is a 422 (`unknown_event`).
     #[oai(
         path = "/api/webhooks/:id/replay",
         method = "post",
@@ -772,9 +772,19 @@ impl WebhooksApi {
                 .into());
             }
         };
-        let queued = db::webhooks::replay(&state.pool, id, which)
-            .await?
-            .ok_or(ApiError::WebhookNotFound(id))?;
+        let queued = match db::webhooks::replay(&state.pool, id, which).await? {
+            ReplayOutcome::Queued(queued) => queued,
+            ReplayOutcome::NoEndpoint => return Err(ApiError::WebhookNotFound(id).into()),
+            ReplayOutcome::NoEvent => {
+                return Err(ApiError::Validation(vec![FieldError::new(
+                    "/event_id",
+                    "unknown_event",
+                    "no change is kept at this position: it never was one, or it is older \
+                     than the change retention (`CHANGE_RETENTION`)",
+                )])
+                .into());
+            }
+        };
         tracing::info!(endpoint = id, queued, "replaying webhook events");
         Ok(ReplayResponse::Accepted(JsonBody(Replayed {
             queued: i64::try_from(queued).unwrap_or(i64::MAX),

@@ -418,17 +418,30 @@ pub enum Replay {
     Since(DateTime<Utc>),
 }
 
+/// What a replay did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayOutcome {
+    /// This many events wait to be sent again (none, when the event is already waiting, is not
+    /// one the endpoint gets, or is one it has not reached yet).
+    Queued(u64),
+    /// No endpoint has this id.
+    NoEndpoint,
+    /// No kept change is at the position asked for (`Replay::One`): it never was, or it is older
+    /// than the change retention.
+    NoEvent,
+}
+
 /// Queues again the kept changes the endpoint gets (its events and grades) that it has already
-/// reached; returns how many, or `None` when there is no such endpoint. An event already waiting
-/// is not queued twice; a failed one waits again, with its attempts starting over.
-pub async fn replay(pool: &PgPool, endpoint: i64, which: Replay) -> Result<Option<u64>, Error> {
+/// reached. An event already waiting is not queued twice; a failed one waits again, with its
+/// attempts starting over.
+pub async fn replay(pool: &PgPool, endpoint: i64, which: Replay) -> Result<ReplayOutcome, Error> {
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = $1)")
             .bind(endpoint)
             .fetch_one(pool)
             .await?;
     if !exists {
-        return Ok(None);
+        return Ok(ReplayOutcome::NoEndpoint);
     }
     let (one, since) = match which {
         Replay::One(position) => (Some((position.xid.to_string(), position.seq)), None),
@@ -455,8 +468,23 @@ pub async fn replay(pool: &PgPool, endpoint: i64, which: Replay) -> Result<Optio
     .bind(one.as_ref().map_or(0, |(_, seq)| *seq))
     .bind(since)
     .execute(pool)
-    .await?;
-    Ok(Some(queued.rows_affected()))
+    .await?
+    .rows_affected();
+    if queued == 0
+        && let Some((xid, seq)) = &one
+    {
+        let kept: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM student_changes WHERE feed_xid = $1::xid8 AND seq = $2)",
+        )
+        .bind(xid)
+        .bind(seq)
+        .fetch_one(pool)
+        .await?;
+        if !kept {
+            return Ok(ReplayOutcome::NoEvent);
+        }
+    }
+    Ok(ReplayOutcome::Queued(queued))
 }
 
 /// The endpoints this instance may start delivering to: enabled, and nobody's lease is live.

@@ -859,6 +859,17 @@ async fn the_log_replays_and_test_events() {
         .await
         .unwrap();
     assert_problem(neither, 422).await;
+    // A position no change was ever at (xid 1, seq 1) is named, not answered with `queued: 0`.
+    let unknown = app
+        .client
+        .post(app.url(&format!("/api/webhooks/{endpoint}/replay")))
+        .json(&json!({ "event_id": "AAAAAAAAAAEAAAAAAAAAAQ" }))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(unknown, 422).await;
+    assert_eq!(problem["errors"][0]["location"], "/event_id");
+    assert_eq!(problem["errors"][0]["code"], "unknown_event");
 
     // A test event, answered at once.
     let test = app

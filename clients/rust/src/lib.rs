@@ -10230,7 +10230,7 @@ impl Client {
     /// (`since`), as far back as the changes are kept (`CHANGE_RETENTION`, 7 days by
     /// default). An event already waiting is not queued twice; a failed one starts its
     /// attempts over. Events the endpoint has not reached yet are not queued: they come
-    /// anyway.
+    /// anyway. An `event_id` at which no change is kept is a 422 (`unknown_event`).
     ///
     /// Sends a `POST` request to `/api/webhooks/{id}/replay`
     ///

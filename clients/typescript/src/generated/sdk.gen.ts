@@ -525,7 +525,7 @@ export const listWebhookAttempts = <ThrowOnError extends boolean = false>(option
  * (`since`), as far back as the changes are kept (`CHANGE_RETENTION`, 7 days by
  * default). An event already waiting is not queued twice; a failed one starts its
  * attempts over. Events the endpoint has not reached yet are not queued: they come
- * anyway.
+ * anyway. An `event_id` at which no change is kept is a 422 (`unknown_event`).
  */
 export const replayWebhookEvents = <ThrowOnError extends boolean = false>(options: Options<ReplayWebhookEventsData, ThrowOnError>) => (options.client ?? client).post<ReplayWebhookEventsResponses, ReplayWebhookEventsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],

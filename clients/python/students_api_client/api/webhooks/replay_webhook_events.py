@@ -126,7 +126,7 @@ def sync_detailed(
     (`since`), as far back as the changes are kept (`CHANGE_RETENTION`, 7 days by
     default). An event already waiting is not queued twice; a failed one starts its
     attempts over. Events the endpoint has not reached yet are not queued: they come
-    anyway.
+    anyway. An `event_id` at which no change is kept is a 422 (`unknown_event`).
 
     Args:
         id (int):
@@ -165,7 +165,7 @@ def sync(
     (`since`), as far back as the changes are kept (`CHANGE_RETENTION`, 7 days by
     default). An event already waiting is not queued twice; a failed one starts its
     attempts over. Events the endpoint has not reached yet are not queued: they come
-    anyway.
+    anyway. An `event_id` at which no change is kept is a 422 (`unknown_event`).
 
     Args:
         id (int):
@@ -199,7 +199,7 @@ async def asyncio_detailed(
     (`since`), as far back as the changes are kept (`CHANGE_RETENTION`, 7 days by
     default). An event already waiting is not queued twice; a failed one starts its
     attempts over. Events the endpoint has not reached yet are not queued: they come
-    anyway.
+    anyway. An `event_id` at which no change is kept is a 422 (`unknown_event`).
 
     Args:
         id (int):
@@ -236,7 +236,7 @@ async def asyncio(
     (`since`), as far back as the changes are kept (`CHANGE_RETENTION`, 7 days by
     default). An event already waiting is not queued twice; a failed one starts its
     attempts over. Events the endpoint has not reached yet are not queued: they come
-    anyway.
+    anyway. An `event_id` at which no change is kept is a 422 (`unknown_event`).
 
     Args:
         id (int):
