@@ -302,6 +302,16 @@ fn decode(position: &str) -> (i64, i64) {
     )
 }
 
+/// Asks the endpoint to replay (`replayWebhookEvents`).
+async fn replay(app: &TestApp, endpoint: i64, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/api/webhooks/{endpoint}/replay")))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Writes `count` changes: creates, updates and deletes over the API from 8 clients at once,
 /// and a fifth of them in SQL (as psql would).
 async fn write_changes(app: &TestApp, count: usize) {
@@ -571,13 +581,7 @@ async fn an_event_that_fails_every_attempt_is_marked_failed_and_replay_sends_it(
         receiver.inbox.deliveries().len() == 1
     })
     .await;
-    let replayed = app
-        .client
-        .post(app.url(&format!("/api/webhooks/{endpoint}/replay")))
-        .json(&json!({ "since": "2000-01-01T00:00:00Z" }))
-        .send()
-        .await
-        .unwrap();
+    let replayed = replay(&app, endpoint, &json!({ "since": "2000-01-01T00:00:00Z" })).await;
     assert_eq!(replayed.status(), 202);
     wait_for("Ada, replayed", Duration::from_secs(10), async || {
         receiver
@@ -828,13 +832,7 @@ async fn the_log_replays_and_test_events() {
     let event = got[0].id.clone();
 
     // Replay one event: the same webhook-id again.
-    let replayed = app
-        .client
-        .post(app.url(&format!("/api/webhooks/{endpoint}/replay")))
-        .json(&json!({ "event_id": event }))
-        .send()
-        .await
-        .unwrap();
+    let replayed = replay(&app, endpoint, &json!({ "event_id": event })).await;
     assert_eq!(replayed.status(), 202);
     assert_eq!(replayed.json::<Value>().await.unwrap()["queued"], 1);
     wait_for("the replay", Duration::from_secs(10), async || {
@@ -843,30 +841,22 @@ async fn the_log_replays_and_test_events() {
     .await;
     assert_eq!(receiver.inbox.deliveries()[1].id, event);
     // Everything since an hour ago: the one event the endpoint gets.
-    let since = app
-        .client
-        .post(app.url(&format!("/api/webhooks/{endpoint}/replay")))
-        .json(&json!({ "since": (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339() }))
-        .send()
-        .await
-        .unwrap();
+    let since = replay(
+        &app,
+        endpoint,
+        &json!({ "since": (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339() }),
+    )
+    .await;
     assert_eq!(since.json::<Value>().await.unwrap()["queued"], 1);
-    let neither = app
-        .client
-        .post(app.url(&format!("/api/webhooks/{endpoint}/replay")))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let neither = replay(&app, endpoint, &json!({})).await;
     assert_problem(neither, 422).await;
     // A position no change was ever at (xid 1, seq 1) is named, not answered with `queued: 0`.
-    let unknown = app
-        .client
-        .post(app.url(&format!("/api/webhooks/{endpoint}/replay")))
-        .json(&json!({ "event_id": "AAAAAAAAAAEAAAAAAAAAAQ" }))
-        .send()
-        .await
-        .unwrap();
+    let unknown = replay(
+        &app,
+        endpoint,
+        &json!({ "event_id": "AAAAAAAAAAEAAAAAAAAAAQ" }),
+    )
+    .await;
     let problem = assert_problem(unknown, 422).await;
     assert_eq!(problem["errors"][0]["location"], "/event_id");
     assert_eq!(problem["errors"][0]["code"], "unknown_event");
